@@ -1,0 +1,27 @@
+/// Every failure Strata reports is a `StrataError`: a stable kind, one sentence a user can act on,
+/// and where it happened (file, table, symbol, block, CSV line) when that is known.
+public struct StrataError: Error, Sendable, CustomStringConvertible, Equatable {
+    public enum Kind: String, Sendable {
+        /// Bad input or misuse: a malformed CSV, an unknown table, time going back, a bad argument.
+        case badInput
+        /// The database on disk is damaged: checksum mismatch, truncated file, impossible value.
+        case damaged
+        /// Another writer holds the database.
+        case locked
+        /// The operating system refused an operation (disk full, EIO, permission).
+        case io
+    }
+
+    public var kind: Kind
+    public var message: String
+
+    public init(_ kind: Kind, _ message: String) {
+        self.kind = kind
+        self.message = message
+    }
+
+    public var description: String { message }
+
+    static func badInput(_ message: String) -> StrataError { StrataError(.badInput, message) }
+    static func damaged(_ message: String) -> StrataError { StrataError(.damaged, message) }
+}

@@ -1,0 +1,271 @@
+/// How one column chunk of a block is encoded. The pipeline, applied in this order when encoding
+/// (Format.md, "Column encodings"):
+///
+/// 1. Float64 only: `decimal` — value × 10^scale as an exact Int64; otherwise the raw IEEE bits.
+/// 2. `delta` (x[i] − x[i−1], wrapping, x[−1] = 0) or `xor` (x[i] ^ x[i−1]) or neither.
+/// 3. Divide by `divisor` (the GCD of the step-2 values; 1 when not used). Exact by construction.
+/// 4. `zigzag` ((n << 1) ^ (n >> 63)).
+/// 5. `shuffle`: byte-transpose the 8-byte words (all first bytes, then all second bytes, ...).
+/// 6. `lz4`: one LZ4 block (liblz4's block format).
+struct Encoding: Equatable, Sendable {
+    var flags: UInt8
+    var scale: UInt8 = 0
+    var divisor: Int64 = 1
+
+    static let delta: UInt8 = 1
+    static let xor: UInt8 = 2
+    static let zigzag: UInt8 = 4
+    static let shuffle: UInt8 = 8
+    static let lz4: UInt8 = 16
+    static let decimal: UInt8 = 32
+    static let knownFlags: UInt8 = 63
+
+    func has(_ flag: UInt8) -> Bool { flags & flag != 0 }
+
+    var summary: String {
+        var parts: [String] = []
+        if has(Self.decimal) { parts.append("decimal(\(scale))") }
+        if has(Self.delta) { parts.append("delta") }
+        if has(Self.xor) { parts.append("xor") }
+        if divisor != 1 { parts.append("gcd(\(divisor))") }
+        if has(Self.zigzag) { parts.append("zigzag") }
+        if has(Self.shuffle) { parts.append("shuffle") }
+        if has(Self.lz4) { parts.append("lz4") }
+        return parts.isEmpty ? "plain" : parts.joined(separator: "+")
+    }
+}
+
+/// Powers of ten as exact doubles, for the decimal encoding.
+let powersOfTen: [Double] = (0...Limits.decimalScaleMax).map { k in
+    var p = 1.0
+    for _ in 0..<k { p *= 10 }
+    return p
+}
+
+/// Reusable buffers for encoding, so that sealing a block allocates nothing once warm.
+struct EncoderScratch {
+    var ints: [UInt64] = []
+    var transformed: [UInt64] = []
+    var shuffled: [UInt8] = []
+    var compressed: [UInt8] = []
+    var best: [UInt8] = []
+}
+
+enum ColumnCodec {
+    /// Finds the smallest decimal scale at which every value is exactly Int64 / 10^scale,
+    /// writing the scaled integers into `out`; nil when there is none (NaN, ±inf, -0.0, too many digits).
+    static func decimalScale(_ values: UnsafeBufferPointer<Int64>, into out: inout [UInt64]) -> Int? {
+        out.removeAll(keepingCapacity: true)
+        var k = 0
+        for bits in values {
+            let v = Double(bitPattern: UInt64(bitPattern: bits))
+            while !exactAtScale(v, k) {
+                k += 1
+                if k > Limits.decimalScaleMax { return nil }
+            }
+        }
+        let p = powersOfTen[k]
+        for bits in values {
+            let v = Double(bitPattern: UInt64(bitPattern: bits))
+            guard exactAtScale(v, k) else { return nil }
+            out.append(UInt64(bitPattern: Int64((v * p).rounded())))
+        }
+        return k
+    }
+
+    @inline(__always)
+    static func exactAtScale(_ v: Double, _ k: Int) -> Bool {
+        let p = powersOfTen[k]
+        let s = (v * p).rounded()
+        guard s.isFinite, abs(s) < 9_007_199_254_740_992 else { return false }  // 2^53
+        return (Double(Int64(s)) / p).bitPattern == v.bitPattern  // also rejects -0.0
+    }
+
+    /// Encodes `values` (Int64 values or Float64 bit patterns) and appends the stored bytes to `payload`.
+    static func encode(
+        _ values: UnsafeBufferPointer<Int64>, type: ColumnType, isTime: Bool,
+        scratch: inout EncoderScratch, payload: inout [UInt8]
+    ) -> (Encoding, rawLength: Int) {
+        var base: UInt8 = 0
+        var scale: UInt8 = 0
+        var candidates: [(UInt8, Bool)]  // (step-2 flag, use gcd)
+        if type == .float64, let k = decimalScale(values, into: &scratch.ints) {
+            base = Encoding.decimal
+            scale = UInt8(k)
+            candidates = [(Encoding.delta | Encoding.shuffle, true), (Encoding.shuffle, true)]
+        } else if type == .float64 {
+            scratch.ints.removeAll(keepingCapacity: true)
+            scratch.ints.append(contentsOf: values.lazy.map { UInt64(bitPattern: $0) })
+            candidates = [(0, false), (Encoding.xor | Encoding.shuffle, false)]
+        } else {
+            scratch.ints.removeAll(keepingCapacity: true)
+            scratch.ints.append(contentsOf: values.lazy.map { UInt64(bitPattern: $0) })
+            candidates = isTime
+                ? [(Encoding.delta, true), (Encoding.delta | Encoding.shuffle, true)]
+                : [(Encoding.delta | Encoding.shuffle, true), (Encoding.shuffle, true)]
+        }
+        let rawLength = values.count * 8
+        var best: Encoding? = nil
+        scratch.best.removeAll(keepingCapacity: true)
+        for (flags, useGCD) in candidates {
+            var enc = Encoding(flags: base | flags, scale: scale)
+            transform(scratch.ints, encoding: &enc, useGCD: useGCD, into: &scratch.transformed)
+            let stored = pack(scratch.transformed, encoding: &enc, scratch: &scratch)
+            if best == nil || stored.count < scratch.best.count {
+                best = enc
+                scratch.best = stored
+            }
+        }
+        payload.append(contentsOf: scratch.best)
+        return (best!, rawLength)
+    }
+
+    /// Steps 2–4 of the pipeline.
+    private static func transform(_ x: [UInt64], encoding: inout Encoding, useGCD: Bool, into t: inout [UInt64]) {
+        t.removeAll(keepingCapacity: true)
+        t.reserveCapacity(x.count)
+        var prev: UInt64 = 0
+        if encoding.has(Encoding.delta) {
+            for v in x { t.append(v &- prev); prev = v }
+        } else if encoding.has(Encoding.xor) {
+            for v in x { t.append(v ^ prev); prev = v }
+        } else {
+            t.append(contentsOf: x)
+        }
+        if useGCD {
+            var g: UInt64 = 0
+            for v in t {
+                let m = Int64(bitPattern: v).magnitude
+                if g == 0 { g = m } else if m % g != 0 { g = gcd(g, m) }
+                if g == 1 { break }
+            }
+            if g > 1 && g <= UInt64(Int64.max) {
+                let d = Int64(g)
+                encoding.divisor = d
+                t.withUnsafeMutableBufferPointer { buf in
+                    for i in buf.indices { buf[i] = UInt64(bitPattern: Int64(bitPattern: buf[i]) / d) }
+                }
+            }
+        }
+        var negative = false
+        for v in t where Int64(bitPattern: v) < 0 { negative = true; break }
+        if negative {
+            encoding.flags |= Encoding.zigzag
+            t.withUnsafeMutableBufferPointer { buf in
+                for i in buf.indices {
+                    let n = Int64(bitPattern: buf[i])
+                    buf[i] = UInt64(bitPattern: (n << 1) ^ (n >> 63))
+                }
+            }
+        }
+    }
+
+    private static func gcd(_ a: UInt64, _ b: UInt64) -> UInt64 {
+        var a = a, b = b
+        while b != 0 { (a, b) = (b, a % b) }
+        return a
+    }
+
+    /// Steps 5–6: shuffle, then LZ4 when it makes the chunk smaller.
+    private static func pack(_ t: [UInt64], encoding: inout Encoding, scratch: inout EncoderScratch) -> [UInt8] {
+        let n = t.count
+        scratch.shuffled.removeAll(keepingCapacity: true)
+        if encoding.has(Encoding.shuffle) {
+            scratch.shuffled = [UInt8](unsafeUninitializedCapacity: n * 8) { out, count in
+                t.withUnsafeBufferPointer { src in
+                    for j in 0..<n {
+                        var w = src[j].littleEndian
+                        for i in 0..<8 {
+                            out[i * n + j] = UInt8(truncatingIfNeeded: w)
+                            w >>= 8
+                        }
+                    }
+                }
+                count = n * 8
+            }
+        } else {
+            t.withUnsafeBufferPointer { src in
+                for v in src { withUnsafeBytes(of: v.littleEndian) { scratch.shuffled.append(contentsOf: $0) } }
+            }
+        }
+        let bound = LZ4.compressBound(scratch.shuffled.count)
+        if scratch.compressed.count < bound { scratch.compressed = [UInt8](repeating: 0, count: bound) }
+        let size = scratch.shuffled.withUnsafeBytes { src in
+            scratch.compressed.withUnsafeMutableBytes { dst in LZ4.compress(src, into: dst) }
+        }
+        if size > 0 && size < scratch.shuffled.count {
+            encoding.flags |= Encoding.lz4
+            return Array(scratch.compressed[0..<size])
+        }
+        return scratch.shuffled
+    }
+
+    /// Decodes one chunk into `out` (`rows` values: Int64 values or Float64 bit patterns).
+    /// `scratch` holds the LZ4 output. Throws on any inconsistency; never traps on bad bytes.
+    static func decode(
+        _ stored: UnsafeRawBufferPointer, encoding: Encoding, rows: Int,
+        into out: UnsafeMutableBufferPointer<Int64>, scratch: inout [UInt8], what: () -> String
+    ) throws(StrataError) {
+        precondition(out.count >= rows)
+        let rawLength = rows * 8
+        if encoding.flags & ~Encoding.knownFlags != 0 {
+            throw .damaged("\(what()): unknown encoding flags \(encoding.flags)")
+        }
+        if encoding.divisor < 1 { throw .damaged("\(what()): divisor \(encoding.divisor) is not positive") }
+        if Int(encoding.scale) > Limits.decimalScaleMax { throw .damaged("\(what()): decimal scale \(encoding.scale) too large") }
+        if encoding.has(Encoding.lz4) {
+            if scratch.count < rawLength { scratch = [UInt8](repeating: 0, count: rawLength) }
+            let ok = scratch.withUnsafeMutableBytes { dst in
+                LZ4.decompress(stored, into: UnsafeMutableRawBufferPointer(rebasing: dst[0..<rawLength]))
+            }
+            if !ok { throw .damaged("\(what()): LZ4 data does not decompress to \(rawLength) bytes") }
+            scratch.withUnsafeBytes { raw in
+                unpack(UnsafeRawBufferPointer(rebasing: raw[0..<rawLength]), encoding: encoding, rows: rows, into: out)
+            }
+        } else {
+            if stored.count != rawLength {
+                throw .damaged("\(what()): stored length \(stored.count) is not \(rawLength) for \(rows) rows")
+            }
+            unpack(stored, encoding: encoding, rows: rows, into: out)
+        }
+    }
+
+    /// Undoes steps 5 to 1 on `rows * 8` raw bytes.
+    private static func unpack(
+        _ raw: UnsafeRawBufferPointer, encoding: Encoding, rows n: Int, into out: UnsafeMutableBufferPointer<Int64>
+    ) {
+        if encoding.has(Encoding.shuffle) {
+            for j in 0..<n {
+                var w: UInt64 = 0
+                for i in 0..<8 { w |= UInt64(raw[i * n + j]) << (8 * UInt64(i)) }
+                out[j] = Int64(bitPattern: w)
+            }
+        } else {
+            for j in 0..<n {
+                out[j] = Int64(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: j * 8, as: UInt64.self)))
+            }
+        }
+        let zigzag = encoding.has(Encoding.zigzag)
+        let d = encoding.divisor
+        if zigzag || d != 1 {
+            for j in 0..<n {
+                var v = out[j]
+                if zigzag { v = Int64(bitPattern: UInt64(bitPattern: v) >> 1) ^ -(v & 1) }
+                out[j] = v &* d
+            }
+        }
+        if encoding.has(Encoding.delta) {
+            var acc: Int64 = 0
+            for j in 0..<n { acc = acc &+ out[j]; out[j] = acc }
+        } else if encoding.has(Encoding.xor) {
+            var acc: Int64 = 0
+            for j in 0..<n { acc ^= out[j]; out[j] = acc }
+        }
+        if encoding.has(Encoding.decimal) {
+            let p = powersOfTen[Int(encoding.scale)]
+            for j in 0..<n {
+                out[j] = Int64(bitPattern: (Double(out[j]) / p).bitPattern)
+            }
+        }
+    }
+}

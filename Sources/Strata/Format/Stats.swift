@@ -1,0 +1,70 @@
+/// Per-column statistics of one block, kept in the block header so that a query can answer or skip
+/// the block without decoding it. Values are stored as 64-bit patterns: Int64 as themselves,
+/// Float64 as their IEEE-754 bits.
+///
+/// Float64 rules (Format.md, "Statistics"):
+/// - `min`/`max` ignore NaN; they order -0.0 below +0.0. When every value is NaN both are NaN.
+/// - `sum` adds the non-NaN values in row order; `nanCount` says how many were left out.
+/// - `first`/`last` are the values of the first and last row, NaN included.
+/// Int64: `sum` wraps on overflow and `sumOverflowed` is set; a query must then decode the block.
+public struct ColumnStats: Sendable, Equatable {
+    public var min: Int64 = 0
+    public var max: Int64 = 0
+    public var sum: Int64 = 0
+    public var first: Int64 = 0
+    public var last: Int64 = 0
+    public var nanCount: UInt32 = 0
+    public var flags: UInt32 = 0
+
+    public static let sumOverflowedFlag: UInt32 = 1
+
+    public var sumOverflowed: Bool { flags & Self.sumOverflowedFlag != 0 }
+
+    public init() {}
+
+    static func compute(_ values: UnsafeBufferPointer<Int64>, type: ColumnType) -> ColumnStats {
+        var s = ColumnStats()
+        guard let first = values.first, let last = values.last else { return s }
+        s.first = first
+        s.last = last
+        switch type {
+        case .int64:
+            var lo = first, hi = first, sum: Int64 = 0, overflow = false
+            for v in values {
+                lo = Swift.min(lo, v)
+                hi = Swift.max(hi, v)
+                let (r, o) = sum.addingReportingOverflow(v)
+                sum = r
+                overflow = overflow || o
+            }
+            s.min = lo
+            s.max = hi
+            s.sum = sum
+            if overflow { s.flags |= sumOverflowedFlag }
+        case .float64:
+            var lo = Double.nan, hi = Double.nan, sum = 0.0
+            var nans: UInt32 = 0
+            for bits in values {
+                let v = Double(bitPattern: UInt64(bitPattern: bits))
+                if v.isNaN {
+                    nans += 1
+                    continue
+                }
+                sum += v
+                if lo.isNaN || Self.totalLess(v, lo) { lo = v }
+                if hi.isNaN || Self.totalLess(hi, v) { hi = v }
+            }
+            s.min = Int64(bitPattern: lo.bitPattern)
+            s.max = Int64(bitPattern: hi.bitPattern)
+            s.sum = Int64(bitPattern: sum.bitPattern)
+            s.nanCount = nans
+        }
+        return s
+    }
+
+    /// `a < b` with -0.0 ordered below +0.0 (neither is NaN).
+    @inline(__always)
+    static func totalLess(_ a: Double, _ b: Double) -> Bool {
+        a < b || (a == b && a.sign == .minus && b.sign == .plus)
+    }
+}

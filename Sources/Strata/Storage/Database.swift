@@ -1,0 +1,185 @@
+import Synchronization
+
+/// How to open a database.
+public struct DatabaseOptions: Sendable {
+    public enum Mode: Sendable { case readOnly, readWrite }
+
+    /// `.readWrite` takes the writer lock for as long as the database is open.
+    public var mode: Mode = .readWrite
+    /// Create the directory and an empty database when missing (read-write only).
+    public var create: Bool = true
+    /// Rows a writer collects per symbol before it seals a block (1...`Limits.blockRowsMax`).
+    public var blockRows: Int = Limits.blockRowsDefault
+    /// Check each column chunk's checksum before decoding it.
+    public var verifyChecksums: Bool = true
+
+    public init(mode: Mode = .readWrite, create: Bool = true, blockRows: Int = Limits.blockRowsDefault) {
+        self.mode = mode
+        self.create = create
+        self.blockRows = blockRows
+    }
+
+    public static let readOnly = DatabaseOptions(mode: .readOnly, create: false)
+}
+
+/// A Strata database: a directory of append-only data files and a manifest of commits.
+///
+/// Concurrency and durability:
+/// - One writer at a time across processes (an exclusive `flock` on `LOCK`, held while open read-write).
+///   A second writer gets a `.locked` error at once.
+/// - `write` commits when its closure returns: the data is synced before the commit record, and the
+///   record is synced before `write` returns. If the closure throws, nothing of it is kept.
+/// - Readers (`snapshot`, `read`) see only committed data, and one consistent state for as long as they
+///   hold the snapshot, also while the writer goes on. A read-only handle picks up other processes'
+///   commits at each new snapshot.
+public final class Database: Sendable {
+    public let path: String
+    let options: DatabaseOptions
+    let fs: any FileSystem
+    private let current: Mutex<ReaderState>
+    private let writer: Mutex<Writer?>
+
+    struct ReaderState: Sendable {
+        var snapshot: Snapshot
+        var manifestOffset: UInt64
+    }
+
+    var manifestPath: String { path + "/" + ManifestFormat.fileName }
+
+    init(path: String, options: DatabaseOptions, fs: any FileSystem) throws(StrataError) {
+        self.path = path
+        self.options = options
+        self.fs = fs
+        if options.blockRows < 1 || options.blockRows > Limits.blockRowsMax {
+            throw .badInput("blockRows must be within 1...\(Limits.blockRowsMax), not \(options.blockRows)")
+        }
+        var w: Writer? = nil
+        if options.mode == .readWrite {
+            w = try Writer.open(path: path, options: options, fs: fs)
+        } else if !fs.exists(path + "/" + ManifestFormat.fileName) {
+            throw .badInput("\(path) is not a Strata database (no \(ManifestFormat.fileName))")
+        }
+        let (catalog, offset, _) = try Database.readManifest(fs: fs, path: path + "/" + ManifestFormat.fileName, from: 0, base: Catalog())
+        let snapshot = Snapshot.make(catalog: catalog, previous: nil, directory: path, fs: fs, verify: options.verifyChecksums)
+        self.current = Mutex(ReaderState(snapshot: snapshot, manifestOffset: offset))
+        self.writer = Mutex(w)
+    }
+
+    /// Opens (and with `.readWrite` and `create`, creates) the database in directory `path`.
+    public static func open(_ path: String, options: DatabaseOptions = DatabaseOptions()) throws(StrataError) -> Database {
+        try Database(path: path, options: options, fs: PosixFileSystem())
+    }
+
+    /// Releases the writer lock. The handle must not be used afterwards; snapshots taken stay readable.
+    public func close() {
+        writer.withLock { w in
+            w?.close()
+            w = nil
+        }
+    }
+
+    deinit {
+        writer.withLock { $0?.close() }
+    }
+
+    /// The latest committed state. Cheap: no I/O unless another process committed since the last call.
+    public func snapshot() throws(StrataError) -> Snapshot {
+        if options.mode == .readOnly { try refresh() }
+        return current.withLock { $0.snapshot }
+    }
+
+    /// Runs `body` on one consistent snapshot.
+    public func read<R>(_ body: (Snapshot) throws -> R) throws -> R {
+        try body(try snapshot())
+    }
+
+    /// Runs `body` in a write transaction and commits when it returns; if it throws, nothing is kept.
+    public func write<R>(_ body: (Transaction) throws -> R) throws -> R {
+        var result: R? = nil
+        try writer.withLock { (w: inout Writer?) throws -> Void in
+            guard let w else { throw StrataError.badInput("\(path) is open read-only or closed; writes need a read-write handle") }
+            let base = current.withLock { $0.snapshot.catalog }
+            let tx = Transaction(writer: w, catalog: base, blockRows: options.blockRows)
+            do {
+                result = try body(tx)
+                let catalog = try tx.commit()
+                publish(catalog, manifestOffset: w.manifestLength)
+            } catch {
+                tx.rollback()
+                throw error
+            }
+        }
+        return result!
+    }
+
+    private func publish(_ catalog: Catalog, manifestOffset: UInt64) {
+        current.withLock { state in
+            state.snapshot = Snapshot.make(
+                catalog: catalog, previous: state.snapshot, directory: path, fs: fs, verify: options.verifyChecksums)
+            state.manifestOffset = manifestOffset
+        }
+    }
+
+    /// Applies records another process appended to the manifest since we last looked.
+    private func refresh() throws(StrataError) {
+        let (offset, catalog) = current.withLock { ($0.manifestOffset, $0.snapshot.catalog) }
+        let handle = try fs.open(manifestPath, create: false, writable: false)
+        defer { fs.close(handle) }
+        if try fs.size(handle) <= offset { return }
+        let (updated, newOffset, _) = try Database.readManifest(fs: fs, path: manifestPath, from: offset, base: catalog)
+        if newOffset != offset { publish(updated, manifestOffset: newOffset) }
+    }
+
+    /// Replays the manifest from `from` onto `base`. Returns the catalog, the offset after the last
+    /// complete record, and the reason the tail was ignored (nil when the file ends on a record).
+    static func readManifest(fs: any FileSystem, path: String, from: UInt64, base: Catalog) throws(StrataError)
+        -> (Catalog, UInt64, String?)
+    {
+        let handle = try fs.open(path, create: false, writable: false)
+        defer { fs.close(handle) }
+        let size = try fs.size(handle)
+        if size < UInt64(ManifestFormat.fileHeaderBytes) {
+            throw .damaged("\(path): manifest is \(size) bytes, shorter than its header")
+        }
+        var start = from
+        if from == 0 {
+            var header = [UInt8](repeating: 0, count: ManifestFormat.fileHeaderBytes)
+            _ = try header.withMutableBytes { (b) throws(StrataError) in try fs.read(handle, into: b, at: 0) }
+            if Array(header[0..<8]) != ManifestFormat.fileMagic {
+                throw .damaged("\(path): not a Strata manifest (bad magic)")
+            }
+            let version = header.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: 8, as: UInt32.self)) }
+            if version != ManifestFormat.version {
+                throw .damaged("\(path): manifest version \(version) is not supported (this build reads \(ManifestFormat.version))")
+            }
+            start = UInt64(ManifestFormat.fileHeaderBytes)
+        }
+        if size <= start { return (base, start, nil) }
+        var bytes = [UInt8](repeating: 0, count: Int(size - start))
+        let n = try bytes.withMutableBytes { (b) throws(StrataError) in try fs.read(handle, into: b, at: start) }
+        bytes.removeLast(bytes.count - n)
+        var catalog = base
+        var offset = 0
+        var torn: String? = nil
+        try bytes.withBytes { (all) throws(StrataError) in
+            while offset < all.count {
+                let fileOffset = Int(start) + offset
+                let result = try ManifestCodec.readRecord(
+                    UnsafeRawBufferPointer(rebasing: all[offset...]), fileOffset: fileOffset, path: path)
+                switch result {
+                case .tornTail(let reason):
+                    torn = reason
+                    return
+                case .record(let sequence, let entries, let length):
+                    if sequence != catalog.sequence + 1 {
+                        throw .damaged("\(path): commit record at offset \(fileOffset) has sequence \(sequence), expected \(catalog.sequence + 1)")
+                    }
+                    try catalog.apply(entries, what: { "\(path), commit \(sequence) at offset \(fileOffset)" })
+                    catalog.sequence = sequence
+                    offset += length
+                }
+            }
+        }
+        return (catalog, start + UInt64(offset), torn)
+    }
+}

@@ -1,0 +1,190 @@
+/// The manifest: an append-only log of commit records, the single source of truth for what is
+/// committed. A commit is durable and visible exactly when its record is complete in this log.
+/// Byte layout in Format.md, "The manifest".
+enum ManifestFormat {
+    static let fileName = "MANIFEST"
+    static let fileMagic: [UInt8] = Array("STRATAMF".utf8)
+    static let version: UInt32 = 1
+    static let fileHeaderBytes = 16
+    static let recordMagic: UInt32 = 0x3152_4D53  // "SMR1"
+    static let recordHeaderBytes = 24
+    static let recordHashOffset = 16
+}
+
+/// One change inside a commit record.
+enum ManifestEntry: Equatable {
+    case createTable(id: UInt32, name: String, schema: Schema)
+    case addSymbol(table: UInt32, id: UInt32, name: String)
+    case addFile(id: UInt32, table: UInt32)
+    case addBlock(table: UInt32, symbol: UInt32, ref: BlockRef)
+    case fileLength(file: UInt32, length: UInt64)
+
+    fileprivate var tag: UInt8 {
+        switch self {
+        case .createTable: 1
+        case .addSymbol: 2
+        case .addFile: 3
+        case .addBlock: 4
+        case .fileLength: 5
+        }
+    }
+}
+
+/// Where a block lives and what it spans; everything else is in the block's own header.
+struct BlockRef: Equatable, Sendable {
+    var file: UInt32
+    var offset: UInt64
+    var length: UInt32
+    var rows: UInt32
+    var firstTime: Int64
+    var lastTime: Int64
+}
+
+enum ManifestCodec {
+    static func fileHeader() -> [UInt8] {
+        var w = ByteWriter()
+        w.bytes.append(contentsOf: ManifestFormat.fileMagic)
+        w.u32(ManifestFormat.version)
+        w.u32(0)
+        return w.bytes
+    }
+
+    static func encodeRecord(sequence: UInt64, entries: [ManifestEntry]) -> [UInt8] {
+        var w = ByteWriter()
+        w.u32(ManifestFormat.recordMagic)
+        w.u32(0)  // body length, patched
+        w.u64(sequence)
+        w.u64(0)  // hash, patched
+        for e in entries {
+            w.u8(e.tag)
+            switch e {
+            case .createTable(let id, let name, let s):
+                w.u32(id)
+                w.string(name)
+                w.u8(s.timeUnit.rawValue)
+                w.string(s.symbolColumn)
+                w.string(s.timeColumn)
+                w.u16(UInt16(s.symbolPosition))
+                w.u16(UInt16(s.timePosition))
+                w.u32(UInt32(s.columns.count))
+                for c in s.columns {
+                    w.u8(c.type.rawValue)
+                    w.string(c.name)
+                }
+            case .addSymbol(let table, let id, let name):
+                w.u32(table)
+                w.u32(id)
+                w.string(name)
+            case .addFile(let id, let table):
+                w.u32(id)
+                w.u32(table)
+            case .addBlock(let table, let symbol, let ref):
+                w.u32(table)
+                w.u32(symbol)
+                w.u32(ref.file)
+                w.u64(ref.offset)
+                w.u32(ref.length)
+                w.u32(ref.rows)
+                w.i64(ref.firstTime)
+                w.i64(ref.lastTime)
+            case .fileLength(let file, let length):
+                w.u32(file)
+                w.u64(length)
+            }
+        }
+        w.patch(u32: UInt32(w.bytes.count - ManifestFormat.recordHeaderBytes), at: 4)
+        let hash = XXH64.hash(w.bytes)
+        w.patch(u64: hash, at: ManifestFormat.recordHashOffset)
+        return w.bytes
+    }
+
+    enum RecordResult {
+        case record(sequence: UInt64, entries: [ManifestEntry], bytes: Int)
+        /// The bytes from here to the end of the file do not hold a complete, valid record.
+        case tornTail(reason: String)
+    }
+
+    /// Reads the record at the start of `bytes` (which run to the end of the file).
+    /// A record that is incomplete or fails its checksum and reaches the end of the file is a torn tail;
+    /// one that fails and is followed by more bytes is damage.
+    static func readRecord(_ bytes: UnsafeRawBufferPointer, fileOffset: Int, path: String) throws(StrataError) -> RecordResult {
+        if bytes.count < ManifestFormat.recordHeaderBytes {
+            return .tornTail(reason: "\(bytes.count) bytes after the last record")
+        }
+        var r = ByteReader(bytes, what: { "\(path), record at offset \(fileOffset)" })
+        let magic = try r.u32()
+        let bodyLength = Int(try r.u32())
+        let sequence = try r.u64()
+        let storedHash = try r.u64()
+        let total = ManifestFormat.recordHeaderBytes + bodyLength
+        if magic != ManifestFormat.recordMagic || bodyLength > Limits.manifestRecordBytesMax || total > bytes.count {
+            if allZeroOrShort(bytes, magic: magic, total: total) {
+                return .tornTail(reason: "an incomplete record at offset \(fileOffset)")
+            }
+            throw .damaged("\(path): bad record header at offset \(fileOffset)")
+        }
+        var copy = [UInt8](UnsafeRawBufferPointer(rebasing: bytes[0..<total]))
+        for i in 0..<8 { copy[ManifestFormat.recordHashOffset + i] = 0 }
+        if XXH64.hash(copy) != storedHash {
+            if total == bytes.count { return .tornTail(reason: "a torn last record at offset \(fileOffset)") }
+            throw .damaged("\(path): checksum mismatch in the commit record at offset \(fileOffset)")
+        }
+        var body = ByteReader(
+            UnsafeRawBufferPointer(rebasing: bytes[ManifestFormat.recordHeaderBytes..<total]),
+            what: { "\(path), record at offset \(fileOffset)" })
+        var entries: [ManifestEntry] = []
+        while body.remaining > 0 {
+            entries.append(try readEntry(&body))
+        }
+        return .record(sequence: sequence, entries: entries, bytes: total)
+    }
+
+    /// A bad header counts as a torn tail only when what follows could be an unfinished append:
+    /// the header itself is past the end, or everything from here on is zero (a preallocated or torn page).
+    private static func allZeroOrShort(_ bytes: UnsafeRawBufferPointer, magic: UInt32, total: Int) -> Bool {
+        if magic == ManifestFormat.recordMagic && total > bytes.count { return true }
+        return bytes.allSatisfy { $0 == 0 }
+    }
+
+    private static func readEntry(_ r: inout ByteReader) throws(StrataError) -> ManifestEntry {
+        let tag = try r.u8()
+        switch tag {
+        case 1:
+            let id = try r.u32()
+            let name = try r.string(maxBytes: Limits.tableNameBytesMax)
+            guard let unit = TimeUnit(rawValue: try r.u8()) else { throw .damaged("\(r.what()): unknown time unit") }
+            let symbolColumn = try r.string(maxBytes: Limits.columnNameBytesMax)
+            let timeColumn = try r.string(maxBytes: Limits.columnNameBytesMax)
+            let symbolPosition = Int(try r.u16())
+            let timePosition = Int(try r.u16())
+            let count = Int(try r.u32())
+            if count > Limits.valueColumnsMax { throw .damaged("\(r.what()): \(count) columns") }
+            var columns: [Column] = []
+            for _ in 0..<count {
+                guard let type = ColumnType(rawValue: try r.u8()) else {
+                    throw .damaged("\(r.what()): unknown column type")
+                }
+                columns.append(Column(try r.string(maxBytes: Limits.columnNameBytesMax), type))
+            }
+            let schema = Schema(
+                symbolColumn: symbolColumn, timeColumn: timeColumn, timeUnit: unit, columns: columns,
+                symbolPosition: symbolPosition, timePosition: timePosition)
+            do { try schema.validate() } catch { throw .damaged("\(r.what()): invalid schema: \(error.message)") }
+            return .createTable(id: id, name: name, schema: schema)
+        case 2:
+            return .addSymbol(table: try r.u32(), id: try r.u32(), name: try r.string(maxBytes: Limits.symbolBytesMax))
+        case 3:
+            return .addFile(id: try r.u32(), table: try r.u32())
+        case 4:
+            let table = try r.u32(), symbol = try r.u32()
+            let ref = BlockRef(
+                file: try r.u32(), offset: try r.u64(), length: try r.u32(), rows: try r.u32(),
+                firstTime: try r.i64(), lastTime: try r.i64())
+            return .addBlock(table: table, symbol: symbol, ref: ref)
+        case 5:
+            return .fileLength(file: try r.u32(), length: try r.u64())
+        default:
+            throw .damaged("\(r.what()): unknown entry tag \(tag) at byte \(r.offset - 1)")
+        }
+    }
+}

@@ -1,0 +1,287 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A consistent, immutable view of committed data. Holds the mappings it reads from, so it stays
+/// readable while the writer goes on; cheap to copy and safe to share between threads.
+public struct Snapshot: Sendable {
+    let catalog: Catalog
+    let directory: String
+    let verify: Bool
+    /// The mapping of each data file up to its committed length, or why it could not be mapped.
+    let regions: [UInt32: Result<MappedRegion, StrataError>]
+
+    static func make(catalog: Catalog, previous: Snapshot?, directory: String, fs: any FileSystem, verify: Bool) -> Snapshot {
+        var regions: [UInt32: Result<MappedRegion, StrataError>] = [:]
+        for file in catalog.files.values {
+            if let old = previous?.regions[file.id], case .success(let r) = old, r.count == Int(file.length) {
+                regions[file.id] = old
+                continue
+            }
+            regions[file.id] = Result { () throws(StrataError) -> MappedRegion in
+                try map(file, directory: directory, fs: fs)
+            }
+        }
+        return Snapshot(catalog: catalog, directory: directory, verify: verify, regions: regions)
+    }
+
+    private static func map(_ file: Catalog.FileState, directory: String, fs: any FileSystem) throws(StrataError) -> MappedRegion {
+        let name = Catalog.dataFileName(file.id)
+        let h = try fs.open(directory + "/" + name, create: false, writable: false)
+        defer { fs.close(h) }
+        let size = try fs.size(h)
+        if size < file.length {
+            throw .damaged("\(directory)/\(name) is \(size) bytes but \(file.length) are committed: the file was truncated")
+        }
+        let region = try fs.map(h, length: Int(file.length))
+        try DataFileFormat.check(region.bytes, fileID: file.id, tableID: file.table, name: "\(directory)/\(name)")
+        return region
+    }
+
+    // MARK: Catalog
+
+    /// The sequence number of the last commit this snapshot includes (0 for an empty database).
+    public var sequence: UInt64 { catalog.sequence }
+
+    /// Table names, sorted.
+    public var tables: [String] { catalog.tableIDs.keys.sorted() }
+
+    public func schema(of table: String) -> Schema? { state(table)?.schema }
+
+    /// The symbols of a table, in byte order of their UTF-8.
+    public func symbols(of table: String) -> [String] {
+        guard let t = state(table) else { return [] }
+        return t.symbols.map(\.name).sorted(by: utf8Less)
+    }
+
+    /// Rows committed for one symbol, or for the whole table when `symbol` is nil.
+    public func rowCount(_ table: String, symbol: String? = nil) -> Int {
+        guard let t = state(table) else { return 0 }
+        if let symbol {
+            return t.symbolIDs[symbol].map { t.symbols[Int($0)].rows } ?? 0
+        }
+        return t.symbols.reduce(0) { $0 + $1.rows }
+    }
+
+    func state(_ table: String) -> Catalog.TableState? {
+        catalog.tableIDs[table].flatMap { catalog.tables[$0] }
+    }
+
+    func tableState(_ table: String) throws(StrataError) -> Catalog.TableState {
+        guard let t = state(table) else {
+            let known = tables.isEmpty ? "the database has no tables" : "tables: " + tables.joined(separator: ", ")
+            throw .badInput("no table named \(table) (\(known))")
+        }
+        return t
+    }
+
+    func region(_ file: UInt32) throws(StrataError) -> UnsafeRawBufferPointer {
+        guard let r = regions[file] else { throw .damaged("file id \(file) is not mapped") }
+        switch r {
+        case .success(let region): return region.bytes
+        case .failure(let e): throw e
+        }
+    }
+
+    // MARK: Reading blocks
+
+    func blockContext(_ t: Catalog.TableState, _ symbol: Catalog.SymbolState, _ index: Int, _ ref: BlockRef) -> () -> String {
+        let dir = directory
+        return { "\(dir)/\(Catalog.dataFileName(ref.file)), table \(t.name), symbol \(symbol.name), block \(index) (offset \(ref.offset))" }
+    }
+
+    /// Parses a block's header and checks it against the manifest's reference.
+    func header(_ t: Catalog.TableState, _ symbolID: Int, _ index: Int) throws(StrataError) -> BlockHeader {
+        let s = t.symbols[symbolID]
+        let ref = s.blocks[index]
+        let what = blockContext(t, s, index, ref)
+        let region = try self.region(ref.file)
+        let h = try BlockHeader.parse(
+            UnsafeRawBufferPointer(rebasing: region[0..<Int(ref.offset) + Int(ref.length)]), at: Int(ref.offset), what: what)
+        if h.totalBytes != Int(ref.length) || h.rows != Int(ref.rows) || h.firstTime != ref.firstTime
+            || h.lastTime != ref.lastTime || h.tableID != t.id || h.symbolID != UInt32(symbolID)
+        {
+            throw .damaged("\(what()): block header does not match the manifest")
+        }
+        if h.chunks.count != t.schema.columns.count + 1
+            || zip(h.chunks.dropFirst(), t.schema.columns).contains(where: { $0.type != $1.type })
+        {
+            throw .damaged("\(what()): block columns do not match the table schema")
+        }
+        return h
+    }
+
+    /// Decodes the time column and the value columns `columns` (schema indices) of one block.
+    func decode(
+        _ t: Catalog.TableState, _ symbolID: Int, _ index: Int, columns: [Int], into out: DecodedBlock
+    ) throws(StrataError) -> BlockHeader {
+        let h = try header(t, symbolID, index)
+        let s = t.symbols[symbolID]
+        let ref = s.blocks[index]
+        let what = blockContext(t, s, index, ref)
+        let region = try self.region(ref.file)
+        out.reset(rows: h.rows, columns: columns, types: t.schema.columns.map(\.type))
+        let verify = self.verify
+        let timeBytes = try h.chunkBytes(0, in: region, blockOffset: Int(ref.offset), verify: verify, what: what)
+        try out.times.withUnsafeMutableBufferPointer { (p) throws(StrataError) in
+            try ColumnCodec.decode(timeBytes, encoding: h.chunks[0].encoding, rows: h.rows, into: p, scratch: &out.scratch, what: what)
+        }
+        for (slot, c) in columns.enumerated() {
+            let bytes = try h.chunkBytes(c + 1, in: region, blockOffset: Int(ref.offset), verify: verify, what: what)
+            let enc = h.chunks[c + 1].encoding
+            try out.withColumn(slot) { (p) throws(StrataError) in
+                try ColumnCodec.decode(bytes, encoding: enc, rows: h.rows, into: p, scratch: &out.scratch, what: what)
+            }
+        }
+        return h
+    }
+
+    /// Index of the first block of `symbol` that can hold a time ≥ `from`.
+    static func firstBlock(_ blocks: [BlockRef], from: Int64) -> Int {
+        var lo = 0, hi = blocks.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if blocks[mid].lastTime < from { lo = mid + 1 } else { hi = mid }
+        }
+        return lo
+    }
+
+    // MARK: Scans
+
+    /// Scans one symbol over [from, to) in time order, one batch per block that overlaps the range.
+    /// `columns` names the value columns to decode (all when nil). A batch is valid only inside `body`.
+    public func scan(
+        _ table: String, symbol: String, from: Int64 = .min, to: Int64 = .max, columns: [String]? = nil,
+        _ body: (ScanBatch) throws -> Void
+    ) throws {
+        let t = try tableState(table)
+        let indices = try columnIndices(t, columns)
+        guard let id = t.symbolIDs[symbol] else { return }
+        let decoded = DecodedBlock()
+        try scan(t, Int(id), from: from, to: to, columns: indices, decoded: decoded, body)
+    }
+
+    func columnIndices(_ t: Catalog.TableState, _ names: [String]?) throws(StrataError) -> [Int] {
+        guard let names else { return Array(t.schema.columns.indices) }
+        var out: [Int] = []
+        for n in names {
+            guard let i = t.schema.columnIndex(n) else {
+                throw .badInput("table \(t.name) has no column \(n) (columns: \(t.schema.columns.map(\.name).joined(separator: ", ")))")
+            }
+            out.append(i)
+        }
+        return out
+    }
+
+    func scan(
+        _ t: Catalog.TableState, _ symbolID: Int, from: Int64, to: Int64, columns: [Int], decoded: DecodedBlock,
+        _ body: (ScanBatch) throws -> Void
+    ) throws {
+        if from >= to { return }
+        let s = t.symbols[symbolID]
+        var i = Snapshot.firstBlock(s.blocks, from: from)
+        while i < s.blocks.count, s.blocks[i].firstTime < to {
+            _ = try decode(t, symbolID, i, columns: columns, into: decoded)
+            let ref = s.blocks[i]
+            let lo = ref.firstTime >= from ? 0 : decoded.times.partitionPoint { $0 >= from }
+            let hi = ref.lastTime < to ? decoded.rows : decoded.times.partitionPoint { $0 >= to }
+            if lo < hi {
+                try body(ScanBatch(symbol: s.name, rows: lo..<hi, block: decoded))
+            }
+            i += 1
+        }
+    }
+}
+
+/// Byte order of UTF-8, the order symbols are listed and dumped in.
+func utf8Less(_ a: String, _ b: String) -> Bool {
+    a.utf8.lexicographicallyPrecedes(b.utf8)
+}
+
+extension Array where Element == Int64 {
+    /// The first index whose element satisfies `predicate`, which must be false then true along the array.
+    func partitionPoint(_ predicate: (Int64) -> Bool) -> Int {
+        var lo = 0, hi = count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if predicate(self[mid]) { hi = mid } else { lo = mid + 1 }
+        }
+        return lo
+    }
+}
+
+/// Decoded columns of one block; reused from block to block so a scan allocates per block at most.
+final class DecodedBlock {
+    var rows = 0
+    var times: [Int64] = []
+    var columnIndices: [Int] = []
+    var types: [ColumnType] = []
+    var ints: [[Int64]] = []
+    var floats: [[Double]] = []
+    var scratch: [UInt8] = []
+
+    func reset(rows: Int, columns: [Int], types schemaTypes: [ColumnType]) {
+        self.rows = rows
+        if times.count < rows { times = [Int64](repeating: 0, count: rows) }
+        if times.count != rows { times.removeLast(times.count - rows) }
+        if columnIndices != columns {
+            columnIndices = columns
+            types = columns.map { schemaTypes[$0] }
+            ints = Array(repeating: [], count: columns.count)
+            floats = Array(repeating: [], count: columns.count)
+        }
+        for (slot, type) in types.enumerated() {
+            switch type {
+            case .int64: Self.resize(&ints[slot], rows, 0)
+            case .float64: Self.resize(&floats[slot], rows, 0)
+            }
+        }
+    }
+
+    private static func resize<T>(_ a: inout [T], _ n: Int, _ zero: T) {
+        if a.count < n { a.append(contentsOf: repeatElement(zero, count: n - a.count)) }
+        if a.count > n { a.removeLast(a.count - n) }
+    }
+
+    func withColumn(_ slot: Int, _ body: (UnsafeMutableBufferPointer<Int64>) throws(StrataError) -> Void) throws(StrataError) {
+        switch types[slot] {
+        case .int64:
+            try ints[slot].withUnsafeMutableBufferPointer { (p) throws(StrataError) in try body(p) }
+        case .float64:
+            try floats[slot].withUnsafeMutableBufferPointer { (p) throws(StrataError) in
+                try p.withMemoryRebound(to: Int64.self) { (q) throws(StrataError) in try body(q) }
+            }
+        }
+    }
+}
+
+/// The rows of one block that fall inside a scan's range. Columns are numbered as requested.
+/// Valid only inside the scan's closure; the arrays it hands out are copies-on-write, so keeping one is safe.
+public struct ScanBatch {
+    public let symbol: String
+    public let rows: Range<Int>
+    let block: DecodedBlock
+
+    public var count: Int { rows.count }
+    public var times: ArraySlice<Int64> { block.times[rows] }
+
+    public func type(_ column: Int) -> ColumnType { block.types[column] }
+
+    public func int64(_ column: Int) -> ArraySlice<Int64> {
+        precondition(block.types[column] == .int64, "column \(column) is not int64")
+        return block.ints[column][rows]
+    }
+
+    public func float64(_ column: Int) -> ArraySlice<Double> {
+        precondition(block.types[column] == .float64, "column \(column) is not float64")
+        return block.floats[column][rows]
+    }
+
+    /// The value of `column` at absolute row `row` (within `rows`).
+    public func value(_ column: Int, _ row: Int) -> Value {
+        switch block.types[column] {
+        case .int64: .int64(block.ints[column][row])
+        case .float64: .float64(block.floats[column][row])
+        }
+    }
+}

@@ -1,0 +1,318 @@
+/// One value of a row, for the simple row API.
+public enum Value: Sendable, Equatable {
+    case int64(Int64)
+    case float64(Double)
+
+    var bits: Int64 {
+        switch self {
+        case .int64(let v): v
+        case .float64(let d): Int64(bitPattern: d.bitPattern)
+        }
+    }
+}
+
+/// One column of a batch, for the columnar append API.
+public enum ColumnValues: Sendable {
+    case int64([Int64])
+    case float64([Double])
+
+    var count: Int {
+        switch self {
+        case .int64(let v): v.count
+        case .float64(let v): v.count
+        }
+    }
+}
+
+/// Rows of one symbol collected until they fill a block.
+final class SymbolBuffer {
+    let id: UInt32
+    let name: String
+    /// The latest time appended to this symbol, committed or not.
+    var lastTime: Int64?
+    var times: [Int64] = []
+    /// Value columns; Float64 as bit patterns.
+    var columns: [[Int64]]
+
+    init(id: UInt32, name: String, lastTime: Int64?, columnCount: Int) {
+        self.id = id
+        self.name = name
+        self.lastTime = lastTime
+        self.columns = Array(repeating: [], count: columnCount)
+    }
+}
+
+/// The write side of one table within a transaction.
+final class TableBuffers {
+    let id: UInt32
+    let name: String
+    let schema: Schema
+    let types: [ColumnType]
+    var symbols: [SymbolBuffer?] = []
+
+    init(id: UInt32, name: String, schema: Schema) {
+        self.id = id
+        self.name = name
+        self.schema = schema
+        self.types = schema.columns.map(\.type)
+    }
+}
+
+/// A write transaction: create tables and append rows; everything becomes visible and durable
+/// together when `Database.write` commits it, or is thrown away.
+public final class Transaction {
+    private let writer: Writer
+    private var catalog: Catalog
+    private let blockRows: Int
+    private var entries: [ManifestEntry] = []
+    private var tables: [UInt32: TableBuffers] = [:]
+    private var bufferedRows = 0
+    private var newFiles: [UInt32] = []
+    private var committedLengths: [UInt32: UInt64] = [:]
+    private var touched: Set<UInt32> = []
+    private var pool: [([Int64], [[Int64]])] = []
+
+    init(writer: Writer, catalog: Catalog, blockRows: Int) {
+        self.writer = writer
+        self.catalog = catalog
+        self.blockRows = blockRows
+    }
+
+    // MARK: Public API
+
+    /// The schema of a table, committed or created in this transaction.
+    public func schema(of table: String) -> Schema? {
+        catalog.tableIDs[table].flatMap { catalog.tables[$0]?.schema }
+    }
+
+    public func createTable(_ name: String, schema: Schema) throws(StrataError) {
+        try Schema.validateTableName(name)
+        try schema.validate()
+        if catalog.tableIDs[name] != nil { throw .badInput("table \(name) already exists") }
+        if catalog.tables.count >= Limits.tablesMax { throw .badInput("a database holds at most \(Limits.tablesMax) tables") }
+        try record(.createTable(id: catalog.nextTableID, name: name, schema: schema))
+    }
+
+    /// Appends one row. `values` follow the schema's value columns.
+    public func append(to table: String, symbol: String, time: Int64, values: [Value]) throws(StrataError) {
+        let t = try tableBuffers(table)
+        if values.count != t.types.count {
+            throw .badInput("table \(table) has \(t.types.count) value columns, the row has \(values.count)")
+        }
+        for (i, v) in values.enumerated() {
+            switch (v, t.types[i]) {
+            case (.int64, .int64), (.float64, .float64): break
+            default: throw .badInput("column \(t.schema.columns[i].name) of \(table) is \(t.types[i]), the row has \(v)")
+            }
+        }
+        let bits = values.map(\.bits)
+        try bits.withUnsafeBufferPointer { (b) throws(StrataError) in
+            try appendRow(t, try symbolBuffer(t, symbol), time: time, values: b)
+        }
+    }
+
+    /// Appends a batch of rows of one symbol: `times` and one array per value column, all the same length.
+    public func append(to table: String, symbol: String, times: [Int64], columns: [ColumnValues]) throws(StrataError) {
+        let t = try tableBuffers(table)
+        if columns.count != t.types.count {
+            throw .badInput("table \(table) has \(t.types.count) value columns, the batch has \(columns.count)")
+        }
+        for (i, c) in columns.enumerated() {
+            if c.count != times.count {
+                throw .badInput("column \(t.schema.columns[i].name) has \(c.count) values for \(times.count) times")
+            }
+            switch (c, t.types[i]) {
+            case (.int64, .int64), (.float64, .float64): break
+            default: throw .badInput("column \(t.schema.columns[i].name) of \(table) is \(t.types[i]), the batch is not")
+            }
+        }
+        let buffer = try symbolBuffer(t, symbol)
+        var last = buffer.lastTime
+        for (i, time) in times.enumerated() {
+            if let l = last, time < l { throw timeWentBack(t, buffer, time, l, row: i) }
+            last = time
+        }
+        var start = 0
+        while start < times.count {
+            prepare(buffer, columnCount: t.types.count)
+            let n = min(blockRows - buffer.times.count, times.count - start)
+            buffer.times.append(contentsOf: times[start..<start + n])
+            for (c, column) in columns.enumerated() {
+                switch column {
+                case .int64(let v): buffer.columns[c].append(contentsOf: v[start..<start + n])
+                case .float64(let v):
+                    buffer.columns[c].append(contentsOf: v[start..<start + n].lazy.map { Int64(bitPattern: $0.bitPattern) })
+                }
+            }
+            buffer.lastTime = times[start + n - 1]
+            bufferedRows += n
+            start += n
+            try afterAppend(t, buffer)
+        }
+    }
+
+    // MARK: Fast path for importers
+
+    func tableBuffers(_ name: String) throws(StrataError) -> TableBuffers {
+        guard let id = catalog.tableIDs[name], let state = catalog.tables[id] else {
+            throw .badInput("no table named \(name)")
+        }
+        if let t = tables[id] { return t }
+        let t = TableBuffers(id: id, name: name, schema: state.schema)
+        tables[id] = t
+        return t
+    }
+
+    func symbolBuffer(_ t: TableBuffers, _ symbol: String) throws(StrataError) -> SymbolBuffer {
+        var id = catalog.tables[t.id]!.symbolIDs[symbol]
+        if id == nil {
+            try Schema.validateSymbol(symbol)
+            let newID = UInt32(catalog.tables[t.id]!.symbols.count)
+            if Int(newID) >= Limits.symbolsPerTableMax {
+                throw .badInput("table \(t.name) already holds \(Limits.symbolsPerTableMax) symbols")
+            }
+            try record(.addSymbol(table: t.id, id: newID, name: symbol))
+            id = newID
+        }
+        let index = Int(id!)
+        while t.symbols.count <= index { t.symbols.append(nil) }
+        if let b = t.symbols[index] { return b }
+        let last = catalog.tables[t.id]!.symbols[index].blocks.last?.lastTime
+        let b = SymbolBuffer(id: id!, name: symbol, lastTime: last, columnCount: t.types.count)
+        t.symbols[index] = b
+        return b
+    }
+
+    /// Appends one row (Float64 values as bit patterns) after checking that time does not go back.
+    @inline(__always)
+    func appendRow(_ t: TableBuffers, _ b: SymbolBuffer, time: Int64, values: UnsafeBufferPointer<Int64>) throws(StrataError) {
+        if let last = b.lastTime, time < last { throw timeWentBack(t, b, time, last, row: nil) }
+        if b.times.capacity == 0 { prepare(b, columnCount: t.types.count) }
+        b.lastTime = time
+        b.times.append(time)
+        for c in 0..<values.count { b.columns[c].append(values[c]) }
+        bufferedRows += 1
+        if b.times.count >= blockRows || bufferedRows > Limits.bufferedRowsMax { try afterAppend(t, b) }
+    }
+
+    private func timeWentBack(_ t: TableBuffers, _ b: SymbolBuffer, _ time: Int64, _ last: Int64, row: Int?) -> StrataError {
+        let at = row.map { " (batch row \($0))" } ?? ""
+        return .badInput(
+            "time goes back for symbol '\(b.name)' in table \(t.name): \(time) comes after \(last)\(at); rows of a symbol must be appended in time order")
+    }
+
+    private func prepare(_ b: SymbolBuffer, columnCount: Int) {
+        if b.times.capacity > 0 { return }
+        if let (times, columns) = pool.popLast() {
+            b.times = times
+            b.columns = columns
+        } else {
+            b.times.reserveCapacity(blockRows)
+            for c in 0..<columnCount { b.columns[c].reserveCapacity(blockRows) }
+        }
+    }
+
+    private func afterAppend(_ t: TableBuffers, _ b: SymbolBuffer) throws(StrataError) {
+        if b.times.count >= blockRows { try seal(t, b) }
+        if bufferedRows > Limits.bufferedRowsMax { try sealLargest() }
+    }
+
+    /// Keeps memory bounded when many symbols are interleaved: seals the fullest buffers early.
+    private func sealLargest() throws(StrataError) {
+        var all: [(TableBuffers, SymbolBuffer)] = []
+        for t in tables.values { for case let b? in t.symbols where !b.times.isEmpty { all.append((t, b)) } }
+        all.sort { $0.1.times.count > $1.1.times.count }
+        for (t, b) in all {
+            if bufferedRows <= Limits.bufferedRowsMax / 2 { break }
+            try seal(t, b)
+        }
+    }
+
+    // MARK: Sealing blocks
+
+    private func seal(_ t: TableBuffers, _ b: SymbolBuffer) throws(StrataError) {
+        let rows = b.times.count
+        if rows == 0 { return }
+        let bytes = writer.encoder.encode(tableID: t.id, symbolID: b.id, times: b.times, columns: b.columns, types: t.types)
+        let file = try fileForAppend(t.id, bytes: bytes.count)
+        let offset = catalog.files[file]!.length
+        let h = try writer.handle(for: file, create: false)
+        try bytes.withBytes { (raw) throws(StrataError) in try writer.fs.write(h, raw, at: offset) }
+        catalog.files[file]!.length = offset + UInt64(bytes.count)
+        let ref = BlockRef(
+            file: file, offset: offset, length: UInt32(bytes.count), rows: UInt32(rows),
+            firstTime: b.times[0], lastTime: b.times[rows - 1])
+        try record(.addBlock(table: t.id, symbol: b.id, ref: ref))
+        bufferedRows -= rows
+        b.times.removeAll(keepingCapacity: true)
+        for c in b.columns.indices { b.columns[c].removeAll(keepingCapacity: true) }
+        if pool.count < 4 {
+            pool.append((b.times, b.columns))
+            b.times = []
+            b.columns = Array(repeating: [], count: b.columns.count)
+        }
+    }
+
+    /// The data file the next block of `table` goes to: the table's last file while it is below the
+    /// target size, else a new one.
+    private func fileForAppend(_ table: UInt32, bytes: Int) throws(StrataError) -> UInt32 {
+        if let last = catalog.tables[table]!.files.last,
+            catalog.files[last]!.length + UInt64(bytes) <= Limits.dataFileBytesTarget
+                || catalog.files[last]!.length == UInt64(DataFileFormat.headerBytes)
+        {
+            if !touched.contains(last) {
+                touched.insert(last)
+                if !newFiles.contains(last) { committedLengths[last] = catalog.files[last]!.length }
+            }
+            return last
+        }
+        let id = catalog.nextFileID
+        let h = try writer.handle(for: id, create: true)
+        newFiles.append(id)
+        touched.insert(id)
+        try record(.addFile(id: id, table: table))
+        let header = DataFileFormat.header(fileID: id, tableID: table)
+        try header.withBytes { (raw) throws(StrataError) in try writer.fs.write(h, raw, at: 0) }
+        catalog.files[id]!.length = UInt64(header.count)
+        return id
+    }
+
+    private func record(_ entry: ManifestEntry) throws(StrataError) {
+        entries.append(entry)
+        try catalog.apply([entry], what: { "transaction" })
+    }
+
+    // MARK: Commit and rollback
+
+    /// Seals what is buffered, makes the data durable, then appends and syncs the commit record.
+    func commit() throws(StrataError) -> Catalog {
+        for t in tables.values.sorted(by: { $0.id < $1.id }) {
+            for case let b? in t.symbols { try seal(t, b) }
+        }
+        if entries.isEmpty { return catalog }
+        let fs = writer.fs
+        for file in touched.sorted() { try fs.sync(try writer.handle(for: file, create: false)) }
+        if !newFiles.isEmpty { try fs.syncDirectory(writer.directory) }
+        for file in touched.sorted() { entries.append(.fileLength(file: file, length: catalog.files[file]!.length)) }
+        catalog.sequence += 1
+        let bytes = ManifestCodec.encodeRecord(sequence: catalog.sequence, entries: entries)
+        try bytes.withBytes { (raw) throws(StrataError) in try fs.write(writer.manifest, raw, at: writer.manifestLength) }
+        try fs.sync(writer.manifest)
+        writer.manifestLength += UInt64(bytes.count)
+        return catalog
+    }
+
+    /// Throws away everything this transaction wrote: uncommitted file tails and new files.
+    /// Best effort: bytes past a committed length are ignored by readers and cut off at the next open anyway.
+    func rollback() {
+        let fs = writer.fs
+        for file in newFiles {
+            writer.forget(file)
+            try? fs.remove(writer.directory + "/" + Catalog.dataFileName(file))
+        }
+        for (file, length) in committedLengths {
+            if let h = try? writer.handle(for: file, create: false) { try? fs.truncate(h, to: length) }
+        }
+        try? fs.truncate(writer.manifest, to: writer.manifestLength)
+    }
+}

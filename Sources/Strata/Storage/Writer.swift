@@ -1,0 +1,125 @@
+/// The writer's side of an open database: the lock, the manifest and the data files it appends to.
+/// Lives inside `Database`'s writer mutex; one transaction uses it at a time.
+final class Writer {
+    let fs: any FileSystem
+    let directory: String
+    private let lock: FileHandle
+    let manifest: FileHandle
+    var manifestLength: UInt64
+    /// Open handles of data files this writer appended to, by file id.
+    private var dataFiles: [UInt32: FileHandle] = [:]
+    var encoder = BlockEncoder()
+    private var closed = false
+
+    private init(fs: any FileSystem, directory: String, lock: FileHandle, manifest: FileHandle, manifestLength: UInt64) {
+        self.fs = fs
+        self.directory = directory
+        self.lock = lock
+        self.manifest = manifest
+        self.manifestLength = manifestLength
+    }
+
+    /// Takes the writer lock, creates the database if asked to, and recovers from an interrupted commit:
+    /// a torn manifest tail and uncommitted bytes at the end of data files are cut off, and data files
+    /// no commit refers to are removed. No reader maps past a committed length, so this touches no
+    /// byte a reader can see.
+    static func open(path: String, options: DatabaseOptions, fs: any FileSystem) throws(StrataError) -> Writer {
+        if !fs.exists(path) {
+            guard options.create else { throw .badInput("\(path) does not exist") }
+            try fs.makeDirectory(path)
+            try fs.syncDirectory(parentDirectory(of: path))
+        } else if !fs.isDirectory(path) {
+            throw .badInput("\(path) is not a directory, so it cannot be a Strata database")
+        }
+        let manifestPath = path + "/" + ManifestFormat.fileName
+        if !fs.exists(manifestPath) {
+            let others = try fs.list(path).filter { $0 != "LOCK" }
+            if !others.isEmpty {
+                throw .badInput("\(path) is not a Strata database (no \(ManifestFormat.fileName)) and is not empty")
+            }
+            guard options.create else { throw .badInput("\(path) is not a Strata database (no \(ManifestFormat.fileName))") }
+        }
+        let lock = try fs.open(path + "/LOCK", create: true, writable: true)
+        guard try fs.tryLock(lock) else {
+            fs.close(lock)
+            throw StrataError(.locked, "database \(path) is locked by another writer")
+        }
+        do {
+            if !fs.exists(manifestPath) {
+                let m = try fs.open(manifestPath + ".new", create: true, writable: true)
+                let header = ManifestCodec.fileHeader()
+                try header.withBytes { (b) throws(StrataError) in try fs.write(m, b, at: 0) }
+                try fs.sync(m)
+                fs.close(m)
+                try fs.rename(manifestPath + ".new", to: manifestPath)
+                try fs.syncDirectory(path)
+            }
+            let manifest = try fs.open(manifestPath, create: false, writable: true)
+            let w = Writer(fs: fs, directory: path, lock: lock, manifest: manifest, manifestLength: 0)
+            try w.recover()
+            return w
+        } catch {
+            fs.close(lock)
+            throw error
+        }
+    }
+
+    private func recover() throws(StrataError) {
+        let path = directory + "/" + ManifestFormat.fileName
+        let (catalog, offset, torn) = try Database.readManifest(fs: fs, path: path, from: 0, base: Catalog())
+        let manifestSize = try fs.size(manifest)
+        if torn != nil || manifestSize > offset {
+            try fs.truncate(manifest, to: offset)
+            try fs.sync(manifest)
+        }
+        manifestLength = offset
+        var known = Set<String>()
+        for file in catalog.files.values {
+            let name = Catalog.dataFileName(file.id)
+            known.insert(name)
+            let h = try fs.open(directory + "/" + name, create: false, writable: true)
+            defer { fs.close(h) }
+            let size = try fs.size(h)
+            if size < file.length {
+                throw .damaged("\(directory)/\(name) is \(size) bytes but \(file.length) are committed: the file was truncated; run strata verify")
+            }
+            if size > file.length {
+                try fs.truncate(h, to: file.length)
+                try fs.sync(h)
+            }
+        }
+        var removed = false
+        for name in try fs.list(directory) where (name.hasPrefix("d") && name.hasSuffix(".sdf") && !known.contains(name)) || name == ManifestFormat.fileName + ".new" {
+            try fs.remove(directory + "/" + name)
+            removed = true
+        }
+        if removed { try fs.syncDirectory(directory) }
+    }
+
+    func handle(for file: UInt32, create: Bool) throws(StrataError) -> FileHandle {
+        if let h = dataFiles[file] { return h }
+        let h = try fs.open(directory + "/" + Catalog.dataFileName(file), create: create, writable: true)
+        dataFiles[file] = h
+        return h
+    }
+
+    func forget(_ file: UInt32) {
+        if let h = dataFiles.removeValue(forKey: file) { fs.close(h) }
+    }
+
+    func close() {
+        if closed { return }
+        closed = true
+        for h in dataFiles.values { fs.close(h) }
+        dataFiles = [:]
+        fs.close(manifest)
+        fs.close(lock)  // closing the last descriptor releases the flock
+    }
+
+    static func parentDirectory(of path: String) -> String {
+        var p = path
+        while p.count > 1 && p.hasSuffix("/") { p.removeLast() }
+        guard let slash = p.lastIndex(of: "/") else { return "." }
+        return slash == p.startIndex ? "/" : String(p[..<slash])
+    }
+}

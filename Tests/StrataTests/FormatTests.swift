@@ -1,0 +1,81 @@
+import Testing
+@testable import Strata
+
+@Suite struct FormatTests {
+    @Test func xxh64KnownVectors() {
+        #expect(XXH64.hash([]) == 0xEF46_DB37_51D8_E999)
+        #expect(XXH64.hash(Array("a".utf8)) == 0xD24E_C4F1_A98C_6E5B)
+        #expect(XXH64.hash(Array("abc".utf8)) == 0x44BC_2CF5_AD77_0999)
+        // Longer than one 32-byte stripe, with a 4-byte and a 1-byte tail.
+        #expect(XXH64.hash(Array("Nobody inspects the spammish repetition".utf8)) == 0xFBCE_A83C_8A37_8BF1)
+    }
+
+    /// Every encoder path round-trips bit for bit, at every small length.
+    @Test(arguments: [ColumnType.int64, .float64])
+    func codecRoundTrip(type: ColumnType) throws {
+        var rng = SplitMix(seed: 42)
+        var scratch = EncoderScratch()
+        var decodeScratch: [UInt8] = []
+        for regime in 0..<4 {
+            for n in [1, 2, 3, 7, 8, 9, 63, 64, 65, 240, 1000, 4097] {
+                let values = (0..<n).map { randomValue(type, regime: regime, row: $0, using: &rng) }
+                for isTime in [false, true] where !(isTime && type == .float64) {
+                    var payload: [UInt8] = []
+                    let (enc, raw) = values.withUnsafeBufferPointer {
+                        ColumnCodec.encode($0, type: type, isTime: isTime, scratch: &scratch, payload: &payload)
+                    }
+                    #expect(raw == n * 8)
+                    var out = [Int64](repeating: 0, count: n)
+                    try payload.withUnsafeBytes { stored in
+                        try out.withUnsafeMutableBufferPointer { p in
+                            try ColumnCodec.decode(stored, encoding: enc, rows: n, into: p, scratch: &decodeScratch, what: { "test" })
+                        }
+                    }
+                    #expect(out == values, "type \(type) regime \(regime) n \(n) encoding \(enc.summary)")
+                }
+            }
+        }
+    }
+
+    @Test func decimalScaleChoosesExactScale() {
+        var out: [UInt64] = []
+        let prices: [Double] = [1.234, 1.2, 3.0, 0.001]
+        let bits = prices.map { Int64(bitPattern: $0.bitPattern) }
+        #expect(bits.withUnsafeBufferPointer { ColumnCodec.decimalScale($0, into: &out) } == 3)
+        for bad: Double in [-0.0, .nan, .infinity, 0.30000000000000004] {
+            let b = [Int64(bitPattern: bad.bitPattern)]
+            #expect(b.withUnsafeBufferPointer { ColumnCodec.decimalScale($0, into: &out) } == nil, "\(bad)")
+        }
+    }
+
+    @Test func statsRulesForNaNAndNegativeZero() {
+        let values: [Double] = [.nan, 0.0, -0.0, 2.5, .nan]
+        let bits = values.map { Int64(bitPattern: $0.bitPattern) }
+        let s = bits.withUnsafeBufferPointer { ColumnStats.compute($0, type: .float64) }
+        #expect(Double(bitPattern: UInt64(bitPattern: s.min)).bitPattern == (-0.0).bitPattern)
+        #expect(Double(bitPattern: UInt64(bitPattern: s.max)) == 2.5)
+        #expect(Double(bitPattern: UInt64(bitPattern: s.sum)) == 2.5)
+        #expect(s.nanCount == 2)
+        #expect(Double(bitPattern: UInt64(bitPattern: s.first)).isNaN)
+        let ints: [Int64] = [.max, 1]
+        let si = ints.withUnsafeBufferPointer { ColumnStats.compute($0, type: .int64) }
+        #expect(si.sumOverflowed)
+        #expect(si.min == 1 && si.max == .max)
+    }
+
+    @Test func blockHeaderChecksumCoversEveryByte() throws {
+        var encoder = BlockEncoder()
+        let times: [Int64] = (0..<100).map { Int64($0) * 60_000 }
+        let cols: [[Int64]] = [(0..<100).map { Int64(bitPattern: (Double($0) / 8).bitPattern) }, (0..<100).map { Int64($0) * 100 }]
+        let bytes = encoder.encode(tableID: 1, symbolID: 0, times: times, columns: cols, types: [.float64, .int64])
+        let header = try bytes.withUnsafeBytes { try BlockHeader.parse($0, at: 0, what: { "b" }) }
+        #expect(header.rows == 100 && header.chunks.count == 3)
+        for i in 0..<header.headerBytes {
+            var damaged = bytes
+            damaged[i] ^= 0x10
+            #expect(throws: StrataError.self) {
+                _ = try damaged.withUnsafeBytes { try BlockHeader.parse($0, at: 0, what: { "b" }) }
+            }
+        }
+    }
+}
