@@ -1,2 +1,63 @@
+import ArgumentParser
 import Strata
-print("strata")
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `strata`: the command-line face of the Strata storage engine.
+///
+/// Exit codes (a contract): 0 success, 1 bad input or usage, 2 damaged database, 3 locked.
+@main
+struct StrataCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "strata",
+        abstract: "An embedded columnar time-series store for market data.",
+        subcommands: [ImportCommand.self, DumpCommand.self, InfoCommand.self, VerifyCommand.self, GenerateCommand.self]
+    )
+
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let error as StrataError {
+            fail(error.message, code: exitCode(error.kind))
+        } catch let error as ExitFailure {
+            Glibc.exit(error.code)
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                print(fullMessage(for: error))
+                Glibc.exit(0)
+            }
+            var message = fullMessage(for: error)
+            if message.hasPrefix("Error: ") { message.removeFirst(7) }
+            FileWriter.stderr.write("error: " + message + (message.hasSuffix("\n") ? "" : "\n"))
+            Glibc.exit(1)
+        }
+    }
+
+    static func exitCode(_ kind: StrataError.Kind) -> Int32 {
+        switch kind {
+        case .badInput, .io: 1
+        case .damaged: 2
+        case .locked: 3
+        }
+    }
+
+    static func fail(_ message: String, code: Int32) -> Never {
+        FileWriter.stderr.write("error: \(message)\n")
+        Glibc.exit(code)
+    }
+}
+
+/// Thrown by a command that has already printed what went wrong.
+struct ExitFailure: Error {
+    let code: Int32
+}
+
+/// Options shared by commands that read a time range of a table.
+func parseTime(_ text: String?, unit: TimeUnit) throws(StrataError) -> Int64? {
+    guard let text else { return nil }
+    return try TimeParser.parse(text, unit: unit)
+}

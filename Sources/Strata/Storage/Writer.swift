@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The writer's side of an open database: the lock, the manifest and the data files it appends to.
 /// Lives inside `Database`'s writer mutex; one transaction uses it at a time.
 final class Writer {
@@ -121,5 +125,21 @@ final class Writer {
         while p.count > 1 && p.hasSuffix("/") { p.removeLast() }
         guard let slash = p.lastIndex(of: "/") else { return "." }
         return slash == p.startIndex ? "/" : String(p[..<slash])
+    }
+}
+
+extension Database {
+    /// Removes a database directory that holds no commit (only an empty manifest and the lock file),
+    /// such as one a failed first import created. Anything else is left alone.
+    public static func removeIfEmpty(_ path: String) {
+        let fs = PosixFileSystem()
+        guard let names = try? fs.list(path), Set(names).isSubset(of: [ManifestFormat.fileName, "LOCK"]) else { return }
+        if let h = try? fs.open(path + "/" + ManifestFormat.fileName, create: false, writable: false) {
+            let size = (try? fs.size(h)) ?? 0
+            fs.close(h)
+            if size > UInt64(ManifestFormat.fileHeaderBytes) { return }
+        }
+        for name in names { try? fs.remove(path + "/" + name) }
+        _ = rmdir(path)
     }
 }

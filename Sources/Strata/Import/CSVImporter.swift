@@ -1,0 +1,190 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Options of a CSV import.
+public struct CSVImportOptions: Sendable {
+    /// The time unit of a new table; for an existing table, must match when given.
+    public var timeUnit: TimeUnit?
+    public var symbolColumn = "symbol"
+    public var timeColumn = "ts"
+
+    public init(timeUnit: TimeUnit? = nil, symbolColumn: String = "symbol", timeColumn: String = "ts") {
+        self.timeUnit = timeUnit
+        self.symbolColumn = symbolColumn
+        self.timeColumn = timeColumn
+    }
+}
+
+public struct CSVImportResult: Sendable {
+    public var rows: Int
+    public var createdTable: Bool
+    public var schema: Schema
+}
+
+/// Imports a CSV file into a table in one transaction: all rows or none.
+///
+/// A new table's schema comes from the header and the values of the whole file: a first pass
+/// reads every field and makes a column Int64 when all its values are integers, Float64 otherwise.
+/// Rows are appended straight from the mapped file; memory stays bounded whatever its size.
+public enum CSVImporter {
+    public static func run(
+        _ path: String, into table: String, transaction tx: Transaction, options: CSVImportOptions = CSVImportOptions(),
+        progress: ((_ done: Int, _ total: Int) -> Void)? = nil
+    ) throws(StrataError) -> CSVImportResult {
+        try Schema.validateTableName(table)
+        var reader = try CSVReader(path: path)
+        guard try reader.next() else { throw .badInput("\(path) is empty: expected a CSV header line") }
+        var header: [String] = []
+        for f in reader.fields { header.append(try reader.string(f, column: "header")) }
+        let dataStart = reader.position
+        let headerLine = reader.line
+        guard let symbolAt = header.firstIndex(of: options.symbolColumn) else {
+            throw .badInput("\(path) line \(headerLine): the header has no symbol column '\(options.symbolColumn)' (columns: \(header.joined(separator: ", "))); name it with --symbol-column")
+        }
+        guard let timeAt = header.firstIndex(of: options.timeColumn) else {
+            throw .badInput("\(path) line \(headerLine): the header has no time column '\(options.timeColumn)' (columns: \(header.joined(separator: ", "))); name it with --time-column")
+        }
+        var created = false
+        var schema: Schema
+        if let existing = tx.schema(of: table) {
+            schema = existing
+            try checkMatches(existing, header: header, options: options, path: path, table: table)
+        } else {
+            let valueNames = header.enumerated().filter { $0.offset != symbolAt && $0.offset != timeAt }.map(\.element)
+            let types = try inferTypes(&reader, header: header, valueFields: header.indices.filter { $0 != symbolAt && $0 != timeAt })
+            schema = Schema(
+                symbolColumn: options.symbolColumn, timeColumn: options.timeColumn, timeUnit: options.timeUnit ?? .milliseconds,
+                columns: zip(valueNames, types).map { Column($0, $1) }, symbolPosition: symbolAt, timePosition: timeAt)
+            do { try schema.validate() } catch { throw .badInput("\(path) line \(headerLine): \(error.message)") }
+            try tx.createTable(table, schema: schema)
+            created = true
+        }
+        // Field position → value column index (or -1 for the symbol, -2 for the time).
+        let slots: [Int] = header.map { name in
+            if name == schema.symbolColumn { return -1 }
+            if name == schema.timeColumn { return -2 }
+            return schema.columnIndex(name)!
+        }
+        reader.rewind(to: dataStart, afterLine: headerLine)
+        let rows = try load(&reader, header: header, slots: slots, schema: schema, table: table, tx: tx, progress: progress)
+        return CSVImportResult(rows: rows, createdTable: created, schema: schema)
+    }
+
+    private static func checkMatches(_ s: Schema, header: [String], options: CSVImportOptions, path: String, table: String) throws(StrataError) {
+        if let unit = options.timeUnit, unit != s.timeUnit {
+            throw .badInput("table \(table) keeps time in \(s.timeUnit), not \(unit)")
+        }
+        if options.symbolColumn != s.symbolColumn || options.timeColumn != s.timeColumn {
+            throw .badInput("table \(table) has symbol column '\(s.symbolColumn)' and time column '\(s.timeColumn)', not '\(options.symbolColumn)' and '\(options.timeColumn)'")
+        }
+        if Set(header) != Set(s.headerNames) || header.count != s.headerNames.count {
+            throw .badInput("\(path): the header (\(header.joined(separator: ","))) does not match table \(table) (\(s.headerNames.joined(separator: ",")))")
+        }
+    }
+
+    /// The first pass: a column is Int64 when every value in the file is an integer.
+    private static func inferTypes(_ reader: inout CSVReader, header: [String], valueFields: [Int]) throws(StrataError) -> [ColumnType] {
+        var integral = [Bool](repeating: true, count: header.count)
+        while try reader.next() {
+            if reader.fields.count != header.count {
+                if reader.fields.count == 1 && reader.atEnd && reader.fields[0].start == reader.fields[0].end { break }
+                throw shapeError(reader, expected: header.count)
+            }
+            for k in valueFields where integral[k] {
+                let f = reader.fields[k]
+                if f.text != nil || !NumberParser.looksIntegral(reader.raw(f)) { integral[k] = false }
+            }
+        }
+        return valueFields.map { integral[$0] ? .int64 : .float64 }
+    }
+
+    private static func shapeError(_ reader: CSVReader, expected: Int) -> StrataError {
+        let got = reader.fields.count
+        let what = got < expected ? "a short row" : "a long row"
+        return .badInput("\(reader.path) line \(reader.line): \(what): \(got) fields where the header has \(expected)")
+    }
+
+    /// The second pass: parse and append every row.
+    private static func load(
+        _ reader: inout CSVReader, header: [String], slots: [Int], schema: Schema, table: String, tx: Transaction,
+        progress: ((Int, Int) -> Void)?
+    ) throws(StrataError) -> Int {
+        let t = try tx.tableBuffers(table)
+        let types = schema.columns.map(\.type)
+        var values = [Int64](repeating: 0, count: types.count)
+        var rows = 0
+        var lastSymbolBytes: [UInt8] = []
+        var lastBuffer: SymbolBuffer? = nil
+        let total = reader.bytes.count
+        var nextProgress = 0
+        while try reader.next() {
+            if reader.fields.count != header.count {
+                if reader.fields.count == 1 && reader.atEnd && reader.fields[0].start == reader.fields[0].end { break }
+                throw shapeError(reader, expected: header.count)
+            }
+            var time: Int64 = 0
+            var buffer: SymbolBuffer! = nil
+            for (k, f) in reader.fields.enumerated() {
+                let slot = slots[k]
+                if slot >= 0 {
+                    values[slot] = try parseValue(reader, f, type: types[slot], column: header[k])
+                } else if slot == -2 {
+                    time = try parseTime(reader, f, column: header[k])
+                } else {
+                    let raw = reader.raw(f)
+                    if f.text == nil, let b = lastBuffer, raw.elementsEqual(lastSymbolBytes) {
+                        buffer = b
+                    } else {
+                        let symbol = try reader.string(f, column: header[k])
+                        do { buffer = try tx.symbolBuffer(t, symbol) } catch {
+                            throw .badInput("\(reader.path) line \(reader.line), column \(header[k]): \(error.message)")
+                        }
+                        lastBuffer = f.text == nil ? buffer : nil
+                        lastSymbolBytes = Array(raw)
+                    }
+                }
+            }
+            do {
+                try values.withUnsafeBufferPointer { (v) throws(StrataError) in try tx.appendRow(t, buffer, time: time, values: v) }
+            } catch {
+                throw StrataError(error.kind, "\(reader.path) line \(reader.line): \(error.message)")
+            }
+            rows += 1
+            if let progress, reader.position >= nextProgress {
+                progress(reader.position, total)
+                nextProgress = reader.position + (1 << 24)
+            }
+        }
+        progress?(total, total)
+        return rows
+    }
+
+    @inline(__always)
+    private static func parseValue(_ reader: CSVReader, _ f: CSVReader.Field, type: ColumnType, column: String) throws(StrataError) -> Int64 {
+        let raw = reader.raw(f)
+        switch type {
+        case .int64:
+            if f.text == nil, case .value(let v) = NumberParser.int64(raw) { return v }
+            if case .overflow = NumberParser.int64(raw) {
+                throw .badInput("\(reader.path) line \(reader.line), column \(column): '\(reader.excerpt(f))' does not fit in a 64-bit integer")
+            }
+            if raw.isEmpty { throw .badInput("\(reader.path) line \(reader.line), column \(column): the value is empty") }
+            throw .badInput("\(reader.path) line \(reader.line), column \(column): '\(reader.excerpt(f))' is not an integer (the column is int64)")
+        case .float64:
+            if f.text == nil, let d = NumberParser.double(raw) { return Int64(bitPattern: d.bitPattern) }
+            if raw.isEmpty { throw .badInput("\(reader.path) line \(reader.line), column \(column): the value is empty") }
+            throw .badInput("\(reader.path) line \(reader.line), column \(column): '\(reader.excerpt(f))' is not a number")
+        }
+    }
+
+    private static func parseTime(_ reader: CSVReader, _ f: CSVReader.Field, column: String) throws(StrataError) -> Int64 {
+        switch NumberParser.int64(reader.raw(f)) {
+        case .value(let v) where f.text == nil: return v
+        case .overflow:
+            throw .badInput("\(reader.path) line \(reader.line), column \(column): time '\(reader.excerpt(f))' does not fit in a 64-bit integer")
+        default:
+            throw .badInput("\(reader.path) line \(reader.line), column \(column): time '\(reader.excerpt(f))' is not an integer in the table's unit")
+        }
+    }
+}

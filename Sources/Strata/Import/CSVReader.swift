@@ -1,0 +1,242 @@
+/// A CSV file mapped read-only and cut into records (RFC 4180: comma separated, fields may be
+/// quoted with `"`, a quote inside a quoted field is doubled, LF or CRLF line ends).
+/// Records are read straight from the mapping; only quoted fields with doubled quotes are copied.
+struct CSVReader {
+    let path: String
+    let region: MappedRegion
+    var bytes: UnsafeRawBufferPointer { region.bytes }
+    /// Byte offset of the next record.
+    var position = 0
+    /// 1-based line number of the record most recently read.
+    var line = 0
+    private var nextLine = 1
+
+    struct Field {
+        var start: Int
+        var end: Int
+        /// Set when the field was quoted and held doubled quotes; `text` is then the unescaped value.
+        var text: String?
+    }
+
+    var fields: [Field] = []
+
+    init(path: String, fs: any FileSystem = PosixFileSystem()) throws(StrataError) {
+        self.path = path
+        let h = try fs.open(path, create: false, writable: false)
+        defer { fs.close(h) }
+        let size = try fs.size(h)
+        if size == 0 { throw .badInput("\(path) is empty: expected a CSV header line") }
+        region = try fs.map(h, length: Int(size))
+        let probe = region.bytes.prefix(65_536)
+        if probe.contains(0) {
+            throw .badInput("\(path) looks like a binary file (it contains NUL bytes), not CSV")
+        }
+    }
+
+    var atEnd: Bool { position >= bytes.count }
+
+    /// Goes back to a record start seen before; `line` is the line number of the record before it.
+    mutating func rewind(to position: Int, afterLine line: Int) {
+        self.position = position
+        self.line = line
+        self.nextLine = line + 1
+    }
+
+    /// Reads the next record into `fields`. Returns false at the end of the file.
+    /// An empty line is a record with one empty field, so it fails as a short row, except at the very end.
+    mutating func next() throws(StrataError) -> Bool {
+        fields.removeAll(keepingCapacity: true)
+        let b = bytes
+        let n = b.count
+        if position >= n { return false }
+        line = nextLine
+        var i = position
+        while true {
+            if i < n && b[i] == UInt8(ascii: "\"") {
+                let (field, after) = try quotedField(from: i)
+                fields.append(field)
+                i = after
+            } else {
+                let start = i
+                while i < n {
+                    let c = b[i]
+                    if c == UInt8(ascii: ",") || c == UInt8(ascii: "\n") || c == UInt8(ascii: "\r") { break }
+                    if c == UInt8(ascii: "\"") {
+                        throw .badInput("\(path) line \(line), field \(fields.count + 1): a quote in the middle of an unquoted field")
+                    }
+                    i += 1
+                }
+                fields.append(Field(start: start, end: i, text: nil))
+            }
+            if i >= n { position = n; break }
+            let c = b[i]
+            if c == UInt8(ascii: ",") { i += 1; continue }
+            if c == UInt8(ascii: "\r") {
+                if i + 1 < n && b[i + 1] == UInt8(ascii: "\n") { i += 1 } else {
+                    throw .badInput("\(path) line \(line): a carriage return not followed by a line feed")
+                }
+            }
+            position = i + 1  // past "\n"
+            break
+        }
+        nextLine += 1
+        return true
+    }
+
+    private mutating func quotedField(from open: Int) throws(StrataError) -> (Field, Int) {
+        let b = bytes
+        let n = b.count
+        var i = open + 1
+        var doubled = false
+        while true {
+            guard i < n else {
+                throw .badInput("\(path) line \(line): a quoted field opened here is never closed (unterminated quote)")
+            }
+            let c = b[i]
+            if c == UInt8(ascii: "\n") { nextLine += 1 }
+            if c == UInt8(ascii: "\"") {
+                if i + 1 < n && b[i + 1] == UInt8(ascii: "\"") {
+                    doubled = true
+                    i += 2
+                    continue
+                }
+                break
+            }
+            i += 1
+        }
+        let close = i
+        let after = close + 1
+        if after < n, ![UInt8(ascii: ","), UInt8(ascii: "\n"), UInt8(ascii: "\r")].contains(b[after]) {
+            throw .badInput("\(path) line \(line): text after the closing quote of a field")
+        }
+        var field = Field(start: open + 1, end: close, text: nil)
+        if doubled {
+            let raw = UnsafeRawBufferPointer(rebasing: b[open + 1..<close])
+            var unescaped: [UInt8] = []
+            var k = 0
+            while k < raw.count {
+                unescaped.append(raw[k])
+                k += raw[k] == UInt8(ascii: "\"") ? 2 : 1
+            }
+            field.text = String(decoding: unescaped, as: UTF8.self)
+        }
+        return (field, after)
+    }
+
+    func raw(_ f: Field) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(rebasing: bytes[f.start..<f.end])
+    }
+
+    /// The field as text; invalid UTF-8 is an error.
+    func string(_ f: Field, column: String) throws(StrataError) -> String {
+        if let t = f.text { return t }
+        guard let s = String(validating: raw(f), as: UTF8.self) else {
+            throw .badInput("\(path) line \(line), column \(column): the value is not valid UTF-8")
+        }
+        return s
+    }
+
+    /// A short excerpt of a field for error messages.
+    func excerpt(_ f: Field) -> String {
+        let text = f.text ?? String(decoding: raw(f), as: UTF8.self)
+        return text.count > 40 ? String(text.prefix(40)) + "…" : text
+    }
+}
+
+/// Number parsing for CSV fields.
+enum NumberParser {
+    enum Result<T> {
+        case value(T)
+        case overflow
+        case invalid
+    }
+
+    /// An optionally signed decimal integer, surrounding spaces allowed.
+    static func int64(_ raw: UnsafeRawBufferPointer) -> Result<Int64> {
+        var i = 0, n = raw.count
+        while i < n && raw[i] == UInt8(ascii: " ") { i += 1 }
+        while n > i && raw[n - 1] == UInt8(ascii: " ") { n -= 1 }
+        if i == n { return .invalid }
+        var negative = false
+        if raw[i] == UInt8(ascii: "-") || raw[i] == UInt8(ascii: "+") {
+            negative = raw[i] == UInt8(ascii: "-")
+            i += 1
+            if i == n { return .invalid }
+        }
+        var magnitude: UInt64 = 0
+        while i < n {
+            let d = raw[i] &- UInt8(ascii: "0")
+            if d > 9 { return .invalid }
+            let (m, o1) = magnitude.multipliedReportingOverflow(by: 10)
+            let (s, o2) = m.addingReportingOverflow(UInt64(d))
+            if o1 || o2 { return .overflow }
+            magnitude = s
+            i += 1
+        }
+        if negative {
+            if magnitude > UInt64(Int64.max) + 1 { return .overflow }
+            return .value(magnitude == UInt64(Int64.max) + 1 ? .min : -Int64(magnitude))
+        }
+        if magnitude > UInt64(Int64.max) { return .overflow }
+        return .value(Int64(magnitude))
+    }
+
+    /// True when the field is an integer by its characters (sign and digits only).
+    static func looksIntegral(_ raw: UnsafeRawBufferPointer) -> Bool {
+        var digits = 0
+        for (k, c) in raw.enumerated() {
+            if c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9") { digits += 1; continue }
+            if c == UInt8(ascii: " ") { continue }
+            if (c == UInt8(ascii: "-") || c == UInt8(ascii: "+")) && digits == 0 && k < raw.count - 1 { continue }
+            return false
+        }
+        return digits > 0
+    }
+
+    private static let exactPowers: [Double] = (0...22).map { k in
+        var p = 1.0
+        for _ in 0..<k { p *= 10 }
+        return p
+    }
+
+    /// A decimal floating-point number, correctly rounded: plain decimals of up to 15 significant
+    /// digits take an exact fast path; everything else (exponents, nan, inf, long mantissas) goes
+    /// through the standard library's parser.
+    static func double(_ raw: UnsafeRawBufferPointer) -> Double? {
+        var i = 0, n = raw.count
+        while i < n && raw[i] == UInt8(ascii: " ") { i += 1 }
+        while n > i && raw[n - 1] == UInt8(ascii: " ") { n -= 1 }
+        if i == n { return nil }
+        let start = i
+        var negative = false
+        if raw[i] == UInt8(ascii: "-") || raw[i] == UInt8(ascii: "+") {
+            negative = raw[i] == UInt8(ascii: "-")
+            i += 1
+        }
+        var mantissa: UInt64 = 0
+        var digits = 0, fraction = 0
+        var seenDot = false, simple = i < n
+        while i < n {
+            let c = raw[i]
+            if c == UInt8(ascii: ".") {
+                if seenDot { simple = false; break }
+                seenDot = true
+            } else {
+                let d = c &- UInt8(ascii: "0")
+                if d > 9 { simple = false; break }
+                if mantissa != 0 || d != 0 { digits += 1 }
+                mantissa = mantissa &* 10 &+ UInt64(d)
+                if seenDot { fraction += 1 }
+            }
+            i += 1
+        }
+        if simple && digits <= 15 && fraction <= 22 && (i - start) > (negative || raw[start] == UInt8(ascii: "+") ? 1 : 0)
+            && !(seenDot && i - start == (negative ? 2 : 1))
+        {
+            let v = Double(mantissa) / exactPowers[fraction]
+            return negative ? -v : v
+        }
+        let text = String(decoding: UnsafeRawBufferPointer(rebasing: raw[start..<n]), as: UTF8.self)
+        return Double(text)
+    }
+}

@@ -1,0 +1,73 @@
+/// What a database holds and what it costs on disk.
+public struct TableInfo: Sendable {
+    public struct ColumnInfo: Sendable {
+        public var name: String
+        public var type: String
+        /// Stored bytes of this column's chunks across all blocks.
+        public var bytes: Int
+        /// Chunks by encoding, such as "decimal(3)+delta+zigzag+shuffle+lz4": count.
+        public var encodings: [String: Int]
+    }
+
+    public struct SymbolInfo: Sendable {
+        public var name: String
+        public var rows: Int
+        public var blocks: Int
+        public var firstTime: Int64?
+        public var lastTime: Int64?
+    }
+
+    public var name: String
+    public var schema: Schema
+    public var rows = 0
+    public var blocks = 0
+    /// Bytes of this table's blocks (headers, payloads, padding) plus its data file headers.
+    public var bytes = 0
+    public var headerBytes = 0
+    public var files = 0
+    public var columns: [ColumnInfo] = []
+    public var symbols: [SymbolInfo] = []
+}
+
+extension Snapshot {
+    /// Table statistics; reads every block header (not the payloads).
+    public func info(_ table: String) throws(StrataError) -> TableInfo {
+        let t = try tableState(table)
+        var info = TableInfo(name: t.name, schema: t.schema)
+        info.columns = [TableInfo.ColumnInfo(name: t.schema.timeColumn, type: "int64", bytes: 0, encodings: [:])]
+            + t.schema.columns.map { TableInfo.ColumnInfo(name: $0.name, type: $0.type.description, bytes: 0, encodings: [:]) }
+        info.files = t.files.count
+        info.bytes = t.files.reduce(0) { $0 + Int(catalog.files[$1]!.length) }
+        for symbolID in t.symbols.indices {
+            let s = t.symbols[symbolID]
+            info.symbols.append(TableInfo.SymbolInfo(
+                name: s.name, rows: s.rows, blocks: s.blocks.count, firstTime: s.blocks.first?.firstTime, lastTime: s.blocks.last?.lastTime))
+            info.rows += s.rows
+            info.blocks += s.blocks.count
+            for index in s.blocks.indices {
+                let h = try header(t, symbolID, index)
+                info.headerBytes += h.headerBytes
+                for (c, chunk) in h.chunks.enumerated() {
+                    info.columns[c].bytes += Int(chunk.storedLength)
+                    info.columns[c].encodings[chunk.encoding.summary, default: 0] += 1
+                }
+            }
+        }
+        info.symbols.sort { utf8Less($0.name, $1.name) }
+        return info
+    }
+}
+
+extension Database {
+    /// Bytes of every file in the database directory.
+    public static func bytesOnDisk(_ path: String) -> Int {
+        let fs = PosixFileSystem()
+        var total = 0
+        for name in (try? fs.list(path)) ?? [] {
+            guard let h = try? fs.open(path + "/" + name, create: false, writable: false) else { continue }
+            total += Int((try? fs.size(h)) ?? 0)
+            fs.close(h)
+        }
+        return total
+    }
+}

@@ -1,0 +1,100 @@
+/// A full check of a database: the manifest, every data file, every block header and checksum,
+/// every column decoded, statistics recomputed, time order within and across blocks.
+public struct VerifyReport: Sendable {
+    /// Each problem names the file and, where it applies, the table, symbol and block.
+    public var problems: [String] = []
+    /// Things that are not damage, such as an interrupted commit's leftovers, which the next writer removes.
+    public var notes: [String] = []
+    public var tables = 0
+    public var blocks = 0
+    public var rows = 0
+
+    public var isIntact: Bool { problems.isEmpty }
+}
+
+extension Database {
+    /// Verifies the database in `path` without taking the writer lock. Never traps on damaged files.
+    public static func verify(_ path: String) -> VerifyReport {
+        var report = VerifyReport()
+        let fs = PosixFileSystem()
+        let manifestPath = path + "/" + ManifestFormat.fileName
+        guard fs.exists(manifestPath) else {
+            report.problems.append("\(path): not a Strata database (no \(ManifestFormat.fileName))")
+            return report
+        }
+        let catalog: Catalog
+        do {
+            let (c, offset, torn) = try readManifest(fs: fs, path: manifestPath, from: 0, base: Catalog())
+            catalog = c
+            if let torn {
+                report.notes.append("\(manifestPath): ignored \(torn) past byte \(offset) (an interrupted commit; nothing committed is missing)")
+            }
+        } catch {
+            report.problems.append(error.message)
+            return report
+        }
+        let snapshot = Snapshot.make(catalog: catalog, previous: nil, directory: path, fs: fs, verify: true)
+        for file in catalog.files.values.sorted(by: { $0.id < $1.id }) {
+            if case .failure(let e) = snapshot.regions[file.id]! { report.problems.append(e.message) }
+            let name = path + "/" + Catalog.dataFileName(file.id)
+            if let h = try? fs.open(name, create: false, writable: false) {
+                if let size = try? fs.size(h), size > file.length {
+                    report.notes.append("\(name): \(size - file.length) bytes past the committed length (an interrupted commit)")
+                }
+                fs.close(h)
+            }
+        }
+        let known = Set(catalog.files.keys.map(Catalog.dataFileName))
+        for name in (try? fs.list(path)) ?? [] where name.hasSuffix(".sdf") && !known.contains(name) {
+            report.notes.append("\(path)/\(name): not part of any commit (left by an interrupted commit)")
+        }
+        let decoded = DecodedBlock()
+        for tableName in snapshot.tables {
+            let t = snapshot.state(tableName)!
+            report.tables += 1
+            let all = Array(t.schema.columns.indices)
+            for symbolID in t.symbols.indices {
+                var previousLast: Int64? = nil
+                for index in t.symbols[symbolID].blocks.indices {
+                    report.blocks += 1
+                    do {
+                        let h = try snapshot.decode(t, symbolID, index, columns: all, into: decoded)
+                        try check(decoded, header: h, previousLast: previousLast, what: snapshot.blockContext(t, t.symbols[symbolID], index, t.symbols[symbolID].blocks[index]))
+                        report.rows += h.rows
+                    } catch {
+                        report.problems.append(error.message)
+                    }
+                    previousLast = t.symbols[symbolID].blocks[index].lastTime
+                }
+            }
+        }
+        return report
+    }
+
+    private static func check(_ d: DecodedBlock, header h: BlockHeader, previousLast: Int64?, what: () -> String) throws(StrataError) {
+        if d.times.first != h.firstTime || d.times.last != h.lastTime {
+            throw .damaged("\(what()): decoded times do not match the header's time range")
+        }
+        for i in 1..<max(1, d.rows) where d.times[i] < d.times[i - 1] {
+            throw .damaged("\(what()): times go back at row \(i)")
+        }
+        if let previousLast, h.firstTime < previousLast {
+            throw .damaged("\(what()): block starts before the previous block ends")
+        }
+        let timeStats = d.times.withUnsafeBufferPointer { ColumnStats.compute($0, type: .int64) }
+        if timeStats != h.chunks[0].stats { throw .damaged("\(what()): time column statistics do not match its values") }
+        for slot in d.types.indices {
+            let stats: ColumnStats
+            switch d.types[slot] {
+            case .int64: stats = d.ints[slot].withUnsafeBufferPointer { ColumnStats.compute($0, type: .int64) }
+            case .float64:
+                stats = d.floats[slot].withUnsafeBufferPointer { p in
+                    p.withMemoryRebound(to: Int64.self) { ColumnStats.compute($0, type: .float64) }
+                }
+            }
+            if stats != h.chunks[slot + 1].stats {
+                throw .damaged("\(what()): statistics of column \(slot + 1) do not match its values")
+            }
+        }
+    }
+}

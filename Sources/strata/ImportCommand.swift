@@ -1,0 +1,85 @@
+import ArgumentParser
+import Strata
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct ImportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import",
+        abstract: "Import a CSV file into a table, in one commit: all rows or none.",
+        discussion: """
+            Creates the database and the table when missing, inferring the schema from the header and \
+            the values of the whole file (columns whose values are all integers become int64, other \
+            numbers float64). Appends to an existing table whose columns match.
+            """
+    )
+
+    @Argument(help: "The database directory.") var database: String
+    @Argument(help: "The table to import into.") var table: String
+    @Argument(help: "The CSV file, with a header line.") var file: String
+    @Option(name: .customLong("time-unit"), help: "Unit of the time column: s, ms, us or ns (default ms for a new table).")
+    var timeUnit: String?
+    @Option(name: .customLong("symbol-column"), help: "Name of the symbol column.") var symbolColumn = "symbol"
+    @Option(name: .customLong("time-column"), help: "Name of the time column.") var timeColumn = "ts"
+
+    func validate() throws {
+        if let timeUnit, TimeUnit(name: timeUnit) == nil {
+            throw ValidationError("--time-unit must be s, ms, us or ns, not '\(timeUnit)'")
+        }
+    }
+
+    func run() throws {
+        let options = CSVImportOptions(
+            timeUnit: timeUnit.flatMap(TimeUnit.init(name:)), symbolColumn: symbolColumn, timeColumn: timeColumn)
+        let start = now()
+        let bar = ProgressBar()
+        let existed = access(database, F_OK) == 0
+        let db = try Database.open(database)
+        let result: CSVImportResult
+        do {
+            result = try db.write { tx in
+                try CSVImporter.run(file, into: table, transaction: tx, options: options, progress: bar.map { b in { b.update($0, $1) } })
+            }
+            db.close()
+        } catch {
+            bar?.finish()
+            db.close()
+            if !existed { Database.removeIfEmpty(database) }
+            throw error
+        }
+        bar?.finish()
+        let seconds = now() - start
+        let rate = seconds > 0 ? " (\(formatRate(Double(result.rows) / seconds)) rows/s)" : ""
+        let created = result.createdTable ? " (new table)" : ""
+        print("imported \(result.rows) rows into \(table)\(created) from \(file) in \(formatSeconds(seconds))\(rate)")
+    }
+}
+
+/// A progress bar on stderr, shown only on a terminal.
+final class ProgressBar {
+    private var lastDraw = 0.0
+    private var drawn = false
+
+    init?() {
+        if isatty(2) == 0 { return nil }
+    }
+
+    func update(_ done: Int, _ total: Int) {
+        let t = now()
+        if t - lastDraw < 0.2 && done < total { return }
+        lastDraw = t
+        if total < 32 << 20 && !drawn { return }
+        drawn = true
+        let fraction = total > 0 ? Double(done) / Double(total) : 1
+        let width = 30
+        let filled = Int(fraction * Double(width))
+        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+        FileWriter.stderr.write("\r[\(bar)] \(Int(fraction * 100))% of \(total >> 20) MB")
+    }
+
+    func finish() {
+        if drawn { FileWriter.stderr.write("\n") }
+    }
+}

@@ -1,0 +1,173 @@
+import Foundation
+import Testing
+@testable import Strata
+
+/// Runs the real `strata` binary, built next to the test bundle.
+struct CLI {
+    static let binary: String = {
+        let exe = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        var dir = exe.deletingLastPathComponent()
+        while !FileManager.default.fileExists(atPath: dir.appendingPathComponent("strata").path) && dir.path != "/" {
+            dir = dir.deletingLastPathComponent()
+        }
+        return dir.appendingPathComponent("strata").path
+    }()
+
+    struct Result {
+        var code: Int32
+        var out: String
+        var err: String
+    }
+
+    @discardableResult
+    static func run(_ args: [String], cwd: String? = nil) throws -> Result {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: binary)
+        p.arguments = args
+        if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Result(code: p.terminationStatus, out: String(decoding: o, as: UTF8.self), err: String(decoding: e, as: UTF8.self))
+    }
+}
+
+@Suite(.serialized) struct CLITests {
+    @Test func sampleDataEndToEnd() throws {
+        let dir = TempDir("strata-cli")
+        defer { dir.cleanup() }
+        let gen = try CLI.run(["generate", dir.sub("data"), "--preset", "tiny"])
+        #expect(gen.code == 0, "\(gen.err)")
+        let db = dir.sub("prices.db")
+        for (table, file, extra) in [("bars", "bars_1m.csv", [String]()), ("fund_shares", "fund_shares.csv", []), ("ticks", "ticks.csv", ["--time-unit", "ns"])] {
+            let r = try CLI.run(["import", db, table, dir.sub("data/" + file)] + extra)
+            #expect(r.code == 0, "\(r.err)")
+            #expect(r.out.hasPrefix("imported "))
+        }
+        // The dump gives back the CSV byte for byte (the generator writes shortest decimals except
+        // trailing zeros, so compare parsed values).
+        let dump = try CLI.run(["dump", db, "bars"])
+        #expect(dump.code == 0)
+        let original = try String(contentsOfFile: dir.sub("data/bars_1m.csv"), encoding: .utf8)
+        let a = original.split(separator: "\n"), b = dump.out.split(separator: "\n")
+        #expect(a.count == b.count)
+        #expect(a.first == b.first)
+        for (x, y) in zip(a.dropFirst(), b.dropFirst()) {
+            let fx = x.split(separator: ","), fy = y.split(separator: ",")
+            #expect(fx[0] == fy[0] && fx[1] == fy[1] && fx[6] == fy[6])
+            for k in [2, 3, 4, 5, 7] { #expect(Double(fx[k])! == Double(fy[k])!) }
+        }
+        let info = try CLI.run(["info", db, "--json"])
+        #expect(info.code == 0)
+        let json = try JSONSerialization.jsonObject(with: Data(info.out.utf8)) as! [String: Any]
+        let tables = json["tables"] as! [[String: Any]]
+        #expect(tables.map { $0["name"] as! String } == ["bars", "fund_shares", "ticks"])
+        #expect(tables[0]["rows"] as! Int == a.count - 1)
+        let verify = try CLI.run(["verify", db])
+        #expect(verify.code == 0, "\(verify.out)")
+    }
+
+    @Test func valuesComeBackExactly() throws {
+        let dir = TempDir("strata-cli")
+        defer { dir.cleanup() }
+        let csv = """
+            ts,price,symbol,n
+            -86400000,0.30000000000000004,000001,9223372036854775807
+            -86400000,-0.0,000001,-9223372036854775808
+            0,5e-324,01,0
+            1,1.7976931348623157e+308,1,-1
+            2,nan,"a,b",5
+            3,-inf,"q""uote",6
+
+            """
+        try csv.write(toFile: dir.sub("v.csv"), atomically: true, encoding: .utf8)
+        let db = dir.sub("v.db")
+        let imp = try CLI.run(["import", db, "t", dir.sub("v.csv")])
+        #expect(imp.code == 0, "\(imp.err)")
+        let dump = try CLI.run(["dump", db, "t"])
+        #expect(dump.out == """
+            ts,price,symbol,n
+            -86400000,0.30000000000000004,000001,9223372036854775807
+            -86400000,-0.0,000001,-9223372036854775808
+            0,5e-324,01,0
+            1,1.7976931348623157e+308,1,-1
+            2,nan,"a,b",5
+            3,-inf,"q""uote",6
+
+            """)
+        let jsonl = try CLI.run(["dump", db, "t", "--symbol", "01", "--symbol", "000001", "--format", "jsonl", "--to", "0"])
+        #expect(jsonl.out == """
+            {"ts":-86400000,"price":0.30000000000000004,"symbol":"000001","n":9223372036854775807}
+            {"ts":-86400000,"price":-0.0,"symbol":"000001","n":-9223372036854775808}
+
+            """)
+    }
+
+    /// Each bad input fails with exit code 1, names the file and line, and changes nothing.
+    @Test(arguments: [
+        ("text in a number column", "symbol,ts,v\na,1,1\na,2,abc\n", "line 3, column v"),
+        ("short row", "symbol,ts,v\na,1,1\na,2\n", "line 3"),
+        ("long row", "symbol,ts,v\na,1,1,9\n", "line 2"),
+        ("unterminated quote", "symbol,ts,v\na,1,\"1\n", "line 2"),
+        ("overflowing integer", "symbol,ts,v\na,1,99999999999999999999\n", "line 2, column v"),
+        ("time going back", "symbol,ts,v\na,5,1\nb,1,1\na,4,1\n", "line 4"),
+        ("time not an integer", "symbol,ts,v\na,x,1\n", "line 2, column ts"),
+        ("empty value", "symbol,ts,v\na,1,\n", "line 2, column v"),
+        ("missing symbol column", "sym,ts,v\na,1,1\n", "symbol column"),
+        ("empty symbol", "symbol,ts,v\n,1,1\n", "line 2"),
+        ("duplicate column", "symbol,ts,v,v\na,1,1,1\n", "twice"),
+        ("empty file", "", "empty"),
+        ("binary file", "symbol,ts\u{0}\u{1}\u{2}", "binary"),
+    ])
+    func badCSVIsRefusedAndChangesNothing(_ c: (String, String, String)) throws {
+        let dir = TempDir("strata-cli")
+        defer { dir.cleanup() }
+        let db = dir.sub("db")
+        try "symbol,ts,v\nz,10,1\n".write(toFile: dir.sub("good.csv"), atomically: true, encoding: .utf8)
+        #expect(try CLI.run(["import", db, "t", dir.sub("good.csv")]).code == 0)
+        let before = try CLI.run(["dump", db, "t"]).out
+        try c.1.write(toFile: dir.sub("bad.csv"), atomically: true, encoding: .utf8)
+        for table in ["t", "fresh"] {
+            let r = try CLI.run(["import", db, table, dir.sub("bad.csv")])
+            #expect(r.code == 1, "\(c.0): \(r.err)")
+            #expect(r.err.hasPrefix("error: "), "\(c.0)")
+            if table == "fresh" { #expect(r.err.contains(c.2), "\(c.0): \(r.err)") }
+        }
+        #expect(try CLI.run(["dump", db, "t"]).out == before)
+        let info = try CLI.run(["info", db, "--json"])
+        #expect(!info.out.contains("\"fresh\""))
+        // A failed first import leaves no database behind.
+        let r = try CLI.run(["import", dir.sub("new.db"), "t", dir.sub("bad.csv")])
+        #expect(r.code == 1)
+        #expect(!FileManager.default.fileExists(atPath: dir.sub("new.db")))
+    }
+
+    @Test func lockedAndDamagedExitCodes() throws {
+        let dir = TempDir("strata-cli")
+        defer { dir.cleanup() }
+        let db = dir.sub("db")
+        try "symbol,ts,v\na,10,1.5\n".write(toFile: dir.sub("good.csv"), atomically: true, encoding: .utf8)
+        #expect(try CLI.run(["import", db, "t", dir.sub("good.csv")]).code == 0)
+        do {
+            let holder = try Database.open(db)
+            let r = try CLI.run(["import", db, "t", dir.sub("good.csv")])
+            #expect(r.code == 3)
+            #expect(r.err.contains("locked by another writer"))
+            holder.close()
+        }
+        // Flip one byte inside the block payload.
+        let file = dir.sub("db/d00000001.sdf")
+        var bytes = [UInt8](FileManager.default.contents(atPath: file)!)
+        bytes[bytes.count - 3] ^= 0xFF
+        try Data(bytes).write(to: URL(fileURLWithPath: file))
+        let v = try CLI.run(["verify", db])
+        #expect(v.code == 2)
+        #expect(v.out.contains("d00000001.sdf, table t, symbol a, block 0"))
+        let d = try CLI.run(["dump", db, "t"])
+        #expect(d.code == 2)
+    }
+}
