@@ -159,10 +159,10 @@ struct CLI {
             #expect(r.err.contains("locked by another writer"))
             holder.close()
         }
-        // Flip one byte inside the block payload.
+        // Flip one byte of the first chunk of the payload (file header 24 bytes, block header 56 + 2 × 80).
         let file = dir.sub("db/d00000001.sdf")
         var bytes = [UInt8](FileManager.default.contents(atPath: file)!)
-        bytes[bytes.count - 3] ^= 0xFF
+        bytes[24 + 216 + 1] ^= 0xFF
         try Data(bytes).write(to: URL(fileURLWithPath: file))
         let v = try CLI.run(["verify", db])
         #expect(v.code == 2)

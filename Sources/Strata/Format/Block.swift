@@ -169,7 +169,7 @@ extension BlockHeader {
             guard let type = ColumnType(rawValue: typeRaw) else {
                 throw .damaged("\(what()): column \(c) has unknown type \(typeRaw)")
             }
-            if Int(chunkOffset) + Int(storedLength) > payloadBytes || Int(rawLength) != rows * 8 {
+            if Int(chunkOffset) + Int(storedLength) > payloadBytes || Int(rawLength) > Encoding.rawLengthMax(rows: rows) {
                 throw .damaged("\(what()): column \(c) chunk lies outside the block payload")
             }
             chunks.append(ChunkDescriptor(

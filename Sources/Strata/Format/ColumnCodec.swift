@@ -5,7 +5,8 @@
 /// 2. `delta` (x[i] − x[i−1], wrapping, x[−1] = 0) or `xor` (x[i] ^ x[i−1]) or neither.
 /// 3. Divide by `divisor` (the GCD of the step-2 values; 1 when not used). Exact by construction.
 /// 4. `zigzag` ((n << 1) ^ (n >> 63)).
-/// 5. `shuffle`: byte-transpose the 8-byte words (all first bytes, then all second bytes, ...).
+/// 5. `shuffle`: byte-transpose the 8-byte words (all first bytes, then all second bytes, ...),
+///    or `bitpack`: miniblocks of 128 values, each a width byte and the values in that many bits.
 /// 6. `lz4`: one LZ4 block (liblz4's block format).
 struct Encoding: Equatable, Sendable {
     var flags: UInt8
@@ -18,7 +19,12 @@ struct Encoding: Equatable, Sendable {
     static let shuffle: UInt8 = 8
     static let lz4: UInt8 = 16
     static let decimal: UInt8 = 32
-    static let knownFlags: UInt8 = 63
+    static let bitpack: UInt8 = 64
+    static let knownFlags: UInt8 = 127
+    static let miniblockValues = 128
+
+    /// Largest pre-LZ4 length of a chunk of `rows` values.
+    static func rawLengthMax(rows: Int) -> Int { rows * 8 + (rows + miniblockValues - 1) / miniblockValues }
 
     func has(_ flag: UInt8) -> Bool { flags & flag != 0 }
 
@@ -30,6 +36,7 @@ struct Encoding: Equatable, Sendable {
         if divisor != 1 { parts.append("gcd(\(divisor))") }
         if has(Self.zigzag) { parts.append("zigzag") }
         if has(Self.shuffle) { parts.append("shuffle") }
+        if has(Self.bitpack) { parts.append("bitpack") }
         if has(Self.lz4) { parts.append("lz4") }
         return parts.isEmpty ? "plain" : parts.joined(separator: "+")
     }
@@ -86,13 +93,16 @@ enum ColumnCodec {
         _ values: UnsafeBufferPointer<Int64>, type: ColumnType, isTime: Bool,
         scratch: inout EncoderScratch, payload: inout [UInt8]
     ) -> (Encoding, rawLength: Int) {
+        var rawLength = values.count * 8
         var base: UInt8 = 0
         var scale: UInt8 = 0
         var candidates: [(UInt8, Bool)]  // (step-2 flag, use gcd)
         if type == .float64, let k = decimalScale(values, into: &scratch.ints) {
             base = Encoding.decimal
             scale = UInt8(k)
-            candidates = [(Encoding.delta | Encoding.shuffle, true), (Encoding.shuffle, true)]
+            candidates = [
+                (Encoding.delta | Encoding.bitpack, true), (Encoding.delta | Encoding.shuffle, true), (Encoding.shuffle, true),
+            ]
         } else if type == .float64 {
             scratch.ints.removeAll(keepingCapacity: true)
             scratch.ints.append(contentsOf: values.lazy.map { UInt64(bitPattern: $0) })
@@ -102,9 +112,8 @@ enum ColumnCodec {
             scratch.ints.append(contentsOf: values.lazy.map { UInt64(bitPattern: $0) })
             candidates = isTime
                 ? [(Encoding.delta, true), (Encoding.delta | Encoding.shuffle, true)]
-                : [(Encoding.delta | Encoding.shuffle, true), (Encoding.shuffle, true)]
+                : [(Encoding.delta | Encoding.bitpack, true), (Encoding.delta | Encoding.shuffle, true), (Encoding.shuffle, true)]
         }
-        let rawLength = values.count * 8
         var best: Encoding? = nil
         scratch.best.removeAll(keepingCapacity: true)
         for (flags, useGCD) in candidates {
@@ -114,6 +123,7 @@ enum ColumnCodec {
             if best == nil || stored.count < scratch.best.count {
                 best = enc
                 scratch.best = stored
+                rawLength = scratch.shuffled.count
             }
         }
         payload.append(contentsOf: scratch.best)
@@ -170,7 +180,9 @@ enum ColumnCodec {
     private static func pack(_ t: [UInt64], encoding: inout Encoding, scratch: inout EncoderScratch) -> [UInt8] {
         let n = t.count
         scratch.shuffled.removeAll(keepingCapacity: true)
-        if encoding.has(Encoding.shuffle) {
+        if encoding.has(Encoding.bitpack) {
+            Bitpack.pack(t, into: &scratch.shuffled)
+        } else if encoding.has(Encoding.shuffle) {
             scratch.shuffled = [UInt8](unsafeUninitializedCapacity: n * 8) { out, count in
                 t.withUnsafeBufferPointer { src in
                     for j in 0..<n {
@@ -203,38 +215,46 @@ enum ColumnCodec {
     /// Decodes one chunk into `out` (`rows` values: Int64 values or Float64 bit patterns).
     /// `scratch` holds the LZ4 output. Throws on any inconsistency; never traps on bad bytes.
     static func decode(
-        _ stored: UnsafeRawBufferPointer, encoding: Encoding, rows: Int,
+        _ stored: UnsafeRawBufferPointer, encoding: Encoding, rawLength: Int, rows: Int,
         into out: UnsafeMutableBufferPointer<Int64>, scratch: inout [UInt8], what: () -> String
     ) throws(StrataError) {
         precondition(out.count >= rows)
-        let rawLength = rows * 8
         if encoding.flags & ~Encoding.knownFlags != 0 {
             throw .damaged("\(what()): unknown encoding flags \(encoding.flags)")
         }
         if encoding.divisor < 1 { throw .damaged("\(what()): divisor \(encoding.divisor) is not positive") }
         if Int(encoding.scale) > Limits.decimalScaleMax { throw .damaged("\(what()): decimal scale \(encoding.scale) too large") }
+        let bitpacked = encoding.has(Encoding.bitpack)
+        if bitpacked ? rawLength > Encoding.rawLengthMax(rows: rows) : rawLength != rows * 8 {
+            throw .damaged("\(what()): raw length \(rawLength) is impossible for \(rows) rows")
+        }
         if encoding.has(Encoding.lz4) {
             if scratch.count < rawLength { scratch = [UInt8](repeating: 0, count: rawLength) }
             let ok = scratch.withUnsafeMutableBytes { dst in
                 LZ4.decompress(stored, into: UnsafeMutableRawBufferPointer(rebasing: dst[0..<rawLength]))
             }
             if !ok { throw .damaged("\(what()): LZ4 data does not decompress to \(rawLength) bytes") }
-            scratch.withUnsafeBytes { raw in
-                unpack(UnsafeRawBufferPointer(rebasing: raw[0..<rawLength]), encoding: encoding, rows: rows, into: out)
+            try scratch.withBytes { (raw) throws(StrataError) in
+                try unpack(UnsafeRawBufferPointer(rebasing: raw[0..<rawLength]), encoding: encoding, rows: rows, into: out, what: what)
             }
         } else {
             if stored.count != rawLength {
-                throw .damaged("\(what()): stored length \(stored.count) is not \(rawLength) for \(rows) rows")
+                throw .damaged("\(what()): stored length \(stored.count) is not the raw length \(rawLength)")
             }
-            unpack(stored, encoding: encoding, rows: rows, into: out)
+            try unpack(stored, encoding: encoding, rows: rows, into: out, what: what)
         }
     }
 
     /// Undoes steps 5 to 1 on `rows * 8` raw bytes.
     private static func unpack(
-        _ raw: UnsafeRawBufferPointer, encoding: Encoding, rows n: Int, into out: UnsafeMutableBufferPointer<Int64>
-    ) {
-        if encoding.has(Encoding.shuffle) {
+        _ raw: UnsafeRawBufferPointer, encoding: Encoding, rows n: Int, into out: UnsafeMutableBufferPointer<Int64>,
+        what: () -> String
+    ) throws(StrataError) {
+        if encoding.has(Encoding.bitpack) {
+            if !Bitpack.unpack(raw, count: n, into: out) {
+                throw .damaged("\(what()): bit-packed data is malformed")
+            }
+        } else if encoding.has(Encoding.shuffle) {
             for j in 0..<n {
                 var w: UInt64 = 0
                 for i in 0..<8 { w |= UInt64(raw[i * n + j]) << (8 * UInt64(i)) }
@@ -267,5 +287,81 @@ enum ColumnCodec {
                 out[j] = Int64(bitPattern: (Double(out[j]) / p).bitPattern)
             }
         }
+    }
+}
+
+/// Bit-packing in miniblocks of 128 values: a `u8` width w (0...64), then the values in w bits each,
+/// least significant bit first, in ceil(count × w / 8) bytes.
+enum Bitpack {
+    static func pack(_ t: [UInt64], into out: inout [UInt8]) {
+        let n = t.count
+        var i = 0
+        while i < n {
+            let c = min(Encoding.miniblockValues, n - i)
+            var any: UInt64 = 0
+            for k in i..<i + c { any |= t[k] }
+            let w = 64 - any.leadingZeroBitCount
+            out.append(UInt8(w))
+            if w > 0 {
+                var acc: UInt64 = 0
+                var bits = 0
+                for k in i..<i + c {
+                    let v = t[k]
+                    acc |= v &<< UInt64(bits)
+                    if bits + w >= 64 {
+                        withUnsafeBytes(of: acc.littleEndian) { out.append(contentsOf: $0) }
+                        acc = bits == 0 ? 0 : v &>> UInt64(64 - bits)
+                        bits = bits + w - 64
+                    } else {
+                        bits += w
+                    }
+                }
+                var rest = (bits + 7) / 8
+                while rest > 0 {
+                    out.append(UInt8(truncatingIfNeeded: acc))
+                    acc >>= 8
+                    rest -= 1
+                }
+            }
+            i += c
+        }
+    }
+
+    /// Unpacks `count` values; false when the bytes do not hold exactly that many.
+    static func unpack(_ raw: UnsafeRawBufferPointer, count n: Int, into out: UnsafeMutableBufferPointer<Int64>) -> Bool {
+        var pos = 0
+        var i = 0
+        // One miniblock's bytes, copied with 16 bytes of zero padding so every load stays in bounds.
+        var local = [UInt64](repeating: 0, count: Encoding.miniblockValues + 2)
+        while i < n {
+            let c = min(Encoding.miniblockValues, n - i)
+            guard pos < raw.count else { return false }
+            let w = Int(raw[pos])
+            pos += 1
+            guard w <= 64 else { return false }
+            let bytes = (c * w + 7) / 8
+            guard pos + bytes <= raw.count else { return false }
+            if w == 0 {
+                for k in 0..<c { out[i + k] = 0 }
+            } else {
+                local.withUnsafeMutableBytes { buf in
+                    buf.initializeMemory(as: UInt8.self, repeating: 0)
+                    buf.copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[pos..<pos + bytes]))
+                    let mask: UInt64 = w == 64 ? ~0 : (1 &<< UInt64(w)) &- 1
+                    for k in 0..<c {
+                        let bit = k * w
+                        let byte = bit >> 3, shift = UInt64(bit & 7)
+                        var v = UInt64(littleEndian: buf.loadUnaligned(fromByteOffset: byte, as: UInt64.self)) &>> shift
+                        if shift > 0 && Int(shift) + w > 64 {
+                            v |= UInt64(buf[byte + 8]) &<< (64 &- shift)
+                        }
+                        out[i + k] = Int64(bitPattern: v & mask)
+                    }
+                }
+            }
+            pos += bytes
+            i += c
+        }
+        return pos == raw.count
     }
 }

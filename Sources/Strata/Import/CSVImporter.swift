@@ -93,7 +93,7 @@ public enum CSVImporter {
             }
             for k in valueFields where integral[k] {
                 let f = reader.fields[k]
-                if f.text != nil || !NumberParser.looksIntegral(reader.raw(f)) { integral[k] = false }
+                if f.escaped || !NumberParser.looksIntegral(reader.raw(f)) { integral[k] = false }
             }
         }
         return valueFields.map { integral[$0] ? .int64 : .float64 }
@@ -133,14 +133,14 @@ public enum CSVImporter {
                     time = try parseTime(reader, f, column: header[k])
                 } else {
                     let raw = reader.raw(f)
-                    if f.text == nil, let b = lastBuffer, raw.elementsEqual(lastSymbolBytes) {
+                    if !f.escaped, let b = lastBuffer, raw.elementsEqual(lastSymbolBytes) {
                         buffer = b
                     } else {
                         let symbol = try reader.string(f, column: header[k])
                         do { buffer = try tx.symbolBuffer(t, symbol) } catch {
                             throw .badInput("\(reader.path) line \(reader.line), column \(header[k]): \(error.message)")
                         }
-                        lastBuffer = f.text == nil ? buffer : nil
+                        lastBuffer = !f.escaped ? buffer : nil
                         lastSymbolBytes = Array(raw)
                     }
                 }
@@ -165,14 +165,14 @@ public enum CSVImporter {
         let raw = reader.raw(f)
         switch type {
         case .int64:
-            if f.text == nil, case .value(let v) = NumberParser.int64(raw) { return v }
+            if !f.escaped, case .value(let v) = NumberParser.int64(raw) { return v }
             if case .overflow = NumberParser.int64(raw) {
                 throw .badInput("\(reader.path) line \(reader.line), column \(column): '\(reader.excerpt(f))' does not fit in a 64-bit integer")
             }
             if raw.isEmpty { throw .badInput("\(reader.path) line \(reader.line), column \(column): the value is empty") }
             throw .badInput("\(reader.path) line \(reader.line), column \(column): '\(reader.excerpt(f))' is not an integer (the column is int64)")
         case .float64:
-            if f.text == nil, let d = NumberParser.double(raw) { return Int64(bitPattern: d.bitPattern) }
+            if !f.escaped, let d = NumberParser.double(raw) { return Int64(bitPattern: d.bitPattern) }
             if raw.isEmpty { throw .badInput("\(reader.path) line \(reader.line), column \(column): the value is empty") }
             throw .badInput("\(reader.path) line \(reader.line), column \(column): '\(reader.excerpt(f))' is not a number")
         }
@@ -180,7 +180,7 @@ public enum CSVImporter {
 
     private static func parseTime(_ reader: CSVReader, _ f: CSVReader.Field, column: String) throws(StrataError) -> Int64 {
         switch NumberParser.int64(reader.raw(f)) {
-        case .value(let v) where f.text == nil: return v
+        case .value(let v) where !f.escaped: return v
         case .overflow:
             throw .badInput("\(reader.path) line \(reader.line), column \(column): time '\(reader.excerpt(f))' does not fit in a 64-bit integer")
         default:

@@ -14,8 +14,8 @@ struct CSVReader {
     struct Field {
         var start: Int
         var end: Int
-        /// Set when the field was quoted and held doubled quotes; `text` is then the unescaped value.
-        var text: String?
+        /// The field was quoted and holds doubled quotes: `raw` is not its value, `string` is.
+        var escaped: Bool
     }
 
     var fields: [Field] = []
@@ -66,7 +66,7 @@ struct CSVReader {
                     }
                     i += 1
                 }
-                fields.append(Field(start: start, end: i, text: nil))
+                fields.append(Field(start: start, end: i, escaped: false))
             }
             if i >= n { position = n; break }
             let c = b[i]
@@ -109,18 +109,7 @@ struct CSVReader {
         if after < n, ![UInt8(ascii: ","), UInt8(ascii: "\n"), UInt8(ascii: "\r")].contains(b[after]) {
             throw .badInput("\(path) line \(line): text after the closing quote of a field")
         }
-        var field = Field(start: open + 1, end: close, text: nil)
-        if doubled {
-            let raw = UnsafeRawBufferPointer(rebasing: b[open + 1..<close])
-            var unescaped: [UInt8] = []
-            var k = 0
-            while k < raw.count {
-                unescaped.append(raw[k])
-                k += raw[k] == UInt8(ascii: "\"") ? 2 : 1
-            }
-            field.text = String(decoding: unescaped, as: UTF8.self)
-        }
-        return (field, after)
+        return (Field(start: open + 1, end: close, escaped: doubled), after)
     }
 
     func raw(_ f: Field) -> UnsafeRawBufferPointer {
@@ -129,8 +118,17 @@ struct CSVReader {
 
     /// The field as text; invalid UTF-8 is an error.
     func string(_ f: Field, column: String) throws(StrataError) -> String {
-        if let t = f.text { return t }
-        guard let s = String(validating: raw(f), as: UTF8.self) else {
+        var bytes = Array(raw(f))
+        if f.escaped {
+            var k = 0, out = 0
+            while k < bytes.count {
+                bytes[out] = bytes[k]
+                out += 1
+                k += bytes[k] == UInt8(ascii: "\"") ? 2 : 1
+            }
+            bytes.removeLast(bytes.count - out)
+        }
+        guard let s = String(validating: bytes, as: UTF8.self) else {
             throw .badInput("\(path) line \(line), column \(column): the value is not valid UTF-8")
         }
         return s
@@ -138,7 +136,7 @@ struct CSVReader {
 
     /// A short excerpt of a field for error messages.
     func excerpt(_ f: Field) -> String {
-        let text = f.text ?? String(decoding: raw(f), as: UTF8.self)
+        let text = String(decoding: raw(f), as: UTF8.self)
         return text.count > 40 ? String(text.prefix(40)) + "…" : text
     }
 }

@@ -126,7 +126,9 @@ enum ManifestCodec {
         var copy = [UInt8](UnsafeRawBufferPointer(rebasing: bytes[0..<total]))
         for i in 0..<8 { copy[ManifestFormat.recordHashOffset + i] = 0 }
         if XXH64.hash(copy) != storedHash {
-            if total == bytes.count { return .tornTail(reason: "a torn last record at offset \(fileOffset)") }
+            if total == bytes.count || bytes[total...].allSatisfy({ $0 == 0 }) {
+                return .tornTail(reason: "a torn last record at offset \(fileOffset)")
+            }
             throw .damaged("\(path): checksum mismatch in the commit record at offset \(fileOffset)")
         }
         var body = ByteReader(

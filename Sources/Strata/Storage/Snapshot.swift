@@ -124,13 +124,14 @@ public struct Snapshot: Sendable {
         let verify = self.verify
         let timeBytes = try h.chunkBytes(0, in: region, blockOffset: Int(ref.offset), verify: verify, what: what)
         try out.times.withUnsafeMutableBufferPointer { (p) throws(StrataError) in
-            try ColumnCodec.decode(timeBytes, encoding: h.chunks[0].encoding, rows: h.rows, into: p, scratch: &out.scratch, what: what)
+            try ColumnCodec.decode(timeBytes, encoding: h.chunks[0].encoding, rawLength: Int(h.chunks[0].rawLength), rows: h.rows, into: p, scratch: &out.scratch, what: what)
         }
         for (slot, c) in columns.enumerated() {
             let bytes = try h.chunkBytes(c + 1, in: region, blockOffset: Int(ref.offset), verify: verify, what: what)
             let enc = h.chunks[c + 1].encoding
+            let rawLength = Int(h.chunks[c + 1].rawLength)
             try out.withColumn(slot) { (p) throws(StrataError) in
-                try ColumnCodec.decode(bytes, encoding: enc, rows: h.rows, into: p, scratch: &out.scratch, what: what)
+                try ColumnCodec.decode(bytes, encoding: enc, rawLength: rawLength, rows: h.rows, into: p, scratch: &out.scratch, what: what)
             }
         }
         return h
