@@ -70,7 +70,8 @@ public final class Transaction {
     private var newFiles: [UInt32] = []
     private var committedLengths: [UInt32: UInt64] = [:]
     private var touched: Set<UInt32> = []
-    private var pool: [([Int64], [[Int64]])] = []
+    /// Emptied buffers for reuse, by column count.
+    private var pool: [Int: [([Int64], [[Int64]])]] = [:]
 
     init(writer: Writer, catalog: Catalog, blockRows: Int) {
         self.writer = writer
@@ -203,7 +204,7 @@ public final class Transaction {
 
     private func prepare(_ b: SymbolBuffer, columnCount: Int) {
         if b.times.capacity > 0 { return }
-        if let (times, columns) = pool.popLast() {
+        if let (times, columns) = pool[columnCount]?.popLast() {
             b.times = times
             b.columns = columns
         } else {
@@ -230,26 +231,37 @@ public final class Transaction {
 
     // MARK: Sealing blocks
 
+    /// Hands the buffered rows of one symbol to the sealer and writes the blocks that are ready.
     private func seal(_ t: TableBuffers, _ b: SymbolBuffer) throws(StrataError) {
         let rows = b.times.count
         if rows == 0 { return }
-        let bytes = writer.encoder.encode(tableID: t.id, symbolID: b.id, times: b.times, columns: b.columns, types: t.types)
-        let file = try fileForAppend(t.id, bytes: bytes.count)
-        let offset = catalog.files[file]!.length
-        let h = try writer.handle(for: file, create: false)
-        try bytes.withBytes { (raw) throws(StrataError) in try writer.fs.write(h, raw, at: offset) }
-        catalog.files[file]!.length = offset + UInt64(bytes.count)
-        let ref = BlockRef(
-            file: file, offset: offset, length: UInt32(bytes.count), rows: UInt32(rows),
-            firstTime: b.times[0], lastTime: b.times[rows - 1])
-        try record(.addBlock(table: t.id, symbol: b.id, ref: ref))
+        let job = BlockSealer.Job(table: t.id, symbol: b.id, times: b.times, columns: b.columns, types: t.types)
+        b.times = []
+        b.columns = Array(repeating: [], count: b.columns.count)
         bufferedRows -= rows
-        b.times.removeAll(keepingCapacity: true)
-        for c in b.columns.indices { b.columns[c].removeAll(keepingCapacity: true) }
-        if pool.count < 4 {
-            pool.append((b.times, b.columns))
-            b.times = []
-            b.columns = Array(repeating: [], count: b.columns.count)
+        writer.sealer.submit(job)
+        try write(writer.sealer.takeFinished())
+    }
+
+    /// Appends sealed blocks to the table's data file, in the order they were sealed.
+    private func write(_ sealed: [BlockSealer.Sealed]) throws(StrataError) {
+        for s in sealed {
+            let file = try fileForAppend(s.job.table, bytes: s.bytes.count)
+            let offset = catalog.files[file]!.length
+            let h = try writer.handle(for: file, create: false)
+            try s.bytes.withBytes { (raw) throws(StrataError) in try writer.fs.write(h, raw, at: offset) }
+            catalog.files[file]!.length = offset + UInt64(s.bytes.count)
+            let ref = BlockRef(
+                file: file, offset: offset, length: UInt32(s.bytes.count), rows: UInt32(s.job.times.count),
+                firstTime: s.job.times.first!, lastTime: s.job.times.last!)
+            try record(.addBlock(table: s.job.table, symbol: s.job.symbol, ref: ref))
+            let n = s.job.columns.count
+            if pool[n, default: []].count < BlockSealer.inFlightMax + 4 {
+                var times = s.job.times, columns = s.job.columns
+                times.removeAll(keepingCapacity: true)
+                for c in columns.indices { columns[c].removeAll(keepingCapacity: true) }
+                pool[n, default: []].append((times, columns))
+            }
         }
     }
 
@@ -289,6 +301,7 @@ public final class Transaction {
         for t in tables.values.sorted(by: { $0.id < $1.id }) {
             for case let b? in t.symbols { try seal(t, b) }
         }
+        try write(writer.sealer.finishAll())
         if entries.isEmpty { return catalog }
         let fs = writer.fs
         for file in touched.sorted() { try fs.sync(try writer.handle(for: file, create: false)) }
@@ -305,6 +318,7 @@ public final class Transaction {
     /// Throws away everything this transaction wrote: uncommitted file tails and new files.
     /// Best effort: bytes past a committed length are ignored by readers and cut off at the next open anyway.
     func rollback() {
+        _ = writer.sealer.finishAll()
         let fs = writer.fs
         for file in newFiles {
             writer.forget(file)

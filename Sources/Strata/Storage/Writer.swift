@@ -12,7 +12,7 @@ final class Writer {
     var manifestLength: UInt64
     /// Open handles of data files this writer appended to, by file id.
     private var dataFiles: [UInt32: FileHandle] = [:]
-    var encoder = BlockEncoder()
+    let sealer = BlockSealer()
     private var closed = false
 
     private init(fs: any FileSystem, directory: String, lock: FileHandle, manifest: FileHandle, manifestLength: UInt64) {
