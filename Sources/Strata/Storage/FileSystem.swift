@@ -5,7 +5,7 @@ import Darwin
 #endif
 
 /// An open file descriptor.
-struct FileHandle: Sendable {
+struct OpenFile: Sendable {
     let fd: Int32
     let path: String
 }
@@ -13,14 +13,14 @@ struct FileHandle: Sendable {
 /// The one door to the operating system for files: every open, write, sync, rename, lock and map
 /// of the storage layer goes through here, so tests can substitute a fault-injecting file system.
 protocol FileSystem: Sendable {
-    func open(_ path: String, create: Bool, writable: Bool) throws(StrataError) -> FileHandle
-    func close(_ file: FileHandle)
-    func size(_ file: FileHandle) throws(StrataError) -> UInt64
-    func write(_ file: FileHandle, _ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws(StrataError)
-    func read(_ file: FileHandle, into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws(StrataError) -> Int
+    func open(_ path: String, create: Bool, writable: Bool) throws(StrataError) -> OpenFile
+    func close(_ file: OpenFile)
+    func size(_ file: OpenFile) throws(StrataError) -> UInt64
+    func write(_ file: OpenFile, _ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws(StrataError)
+    func read(_ file: OpenFile, into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws(StrataError) -> Int
     /// Makes the file's data durable (fdatasync).
-    func sync(_ file: FileHandle) throws(StrataError)
-    func truncate(_ file: FileHandle, to length: UInt64) throws(StrataError)
+    func sync(_ file: OpenFile) throws(StrataError)
+    func truncate(_ file: OpenFile, to length: UInt64) throws(StrataError)
     /// Makes a directory's entries durable (fsync of the directory).
     func syncDirectory(_ path: String) throws(StrataError)
     func makeDirectory(_ path: String) throws(StrataError)
@@ -31,9 +31,9 @@ protocol FileSystem: Sendable {
     /// Renames atomically; durable after `syncDirectory` of the directory.
     func rename(_ from: String, to: String) throws(StrataError)
     /// Takes an exclusive, non-blocking lock on the file; false when someone else holds it.
-    func tryLock(_ file: FileHandle) throws(StrataError) -> Bool
+    func tryLock(_ file: OpenFile) throws(StrataError) -> Bool
     /// Maps the first `length` bytes of the file read-only and shared.
-    func map(_ file: FileHandle, length: Int) throws(StrataError) -> MappedRegion
+    func map(_ file: OpenFile, length: Int) throws(StrataError) -> MappedRegion
 }
 
 /// A read-only shared mapping. The pointer never changes after init and is unmapped only in
@@ -62,7 +62,7 @@ struct PosixFileSystem: FileSystem {
         return StrataError(.io, "\(what) \(path) failed: \(text) (errno \(code))")
     }
 
-    func open(_ path: String, create: Bool, writable: Bool) throws(StrataError) -> FileHandle {
+    func open(_ path: String, create: Bool, writable: Bool) throws(StrataError) -> OpenFile {
         var flags: Int32 = writable ? O_RDWR : O_RDONLY
         if create { flags |= O_CREAT }
         flags |= O_CLOEXEC
@@ -71,18 +71,18 @@ struct PosixFileSystem: FileSystem {
             if errno == ENOENT { throw StrataError(.badInput, "\(path) does not exist") }
             throw error("open", path)
         }
-        return FileHandle(fd: fd, path: path)
+        return OpenFile(fd: fd, path: path)
     }
 
-    func close(_ file: FileHandle) { _ = Glibc.close(file.fd) }
+    func close(_ file: OpenFile) { _ = Glibc.close(file.fd) }
 
-    func size(_ file: FileHandle) throws(StrataError) -> UInt64 {
+    func size(_ file: OpenFile) throws(StrataError) -> UInt64 {
         var st = stat()
         if fstat(file.fd, &st) != 0 { throw error("fstat", file.path) }
         return UInt64(st.st_size)
     }
 
-    func write(_ file: FileHandle, _ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws(StrataError) {
+    func write(_ file: OpenFile, _ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws(StrataError) {
         var done = 0
         while done < bytes.count {
             let n = pwrite(file.fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset) + off_t(done))
@@ -94,7 +94,7 @@ struct PosixFileSystem: FileSystem {
         }
     }
 
-    func read(_ file: FileHandle, into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws(StrataError) -> Int {
+    func read(_ file: OpenFile, into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws(StrataError) -> Int {
         var done = 0
         while done < buffer.count {
             let n = pread(file.fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
@@ -108,11 +108,11 @@ struct PosixFileSystem: FileSystem {
         return done
     }
 
-    func sync(_ file: FileHandle) throws(StrataError) {
+    func sync(_ file: OpenFile) throws(StrataError) {
         if fdatasync(file.fd) != 0 { throw error("fdatasync", file.path) }
     }
 
-    func truncate(_ file: FileHandle, to length: UInt64) throws(StrataError) {
+    func truncate(_ file: OpenFile, to length: UInt64) throws(StrataError) {
         if ftruncate(file.fd, off_t(length)) != 0 { throw error("ftruncate", file.path) }
     }
 
@@ -158,13 +158,13 @@ struct PosixFileSystem: FileSystem {
         if Glibc.rename(from, to) != 0 { throw error("rename to \(to) of", from) }
     }
 
-    func tryLock(_ file: FileHandle) throws(StrataError) -> Bool {
+    func tryLock(_ file: OpenFile) throws(StrataError) -> Bool {
         if flock(file.fd, LOCK_EX | LOCK_NB) == 0 { return true }
         if errno == EWOULDBLOCK { return false }
         throw error("flock", file.path)
     }
 
-    func map(_ file: FileHandle, length: Int) throws(StrataError) -> MappedRegion {
+    func map(_ file: OpenFile, length: Int) throws(StrataError) -> MappedRegion {
         if length == 0 { return MappedRegion(base: nil, count: 0) }
         let p = mmap(nil, length, PROT_READ, MAP_SHARED, file.fd, 0)
         if p == MAP_FAILED || p == nil { throw error("mmap", file.path) }

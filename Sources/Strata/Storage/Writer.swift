@@ -7,15 +7,15 @@ import Glibc
 final class Writer {
     let fs: any FileSystem
     let directory: String
-    private let lock: FileHandle
-    let manifest: FileHandle
+    private let lock: OpenFile
+    let manifest: OpenFile
     var manifestLength: UInt64
     /// Open handles of data files this writer appended to, by file id.
-    private var dataFiles: [UInt32: FileHandle] = [:]
+    private var dataFiles: [UInt32: OpenFile] = [:]
     let sealer = BlockSealer()
     private var closed = false
 
-    private init(fs: any FileSystem, directory: String, lock: FileHandle, manifest: FileHandle, manifestLength: UInt64) {
+    private init(fs: any FileSystem, directory: String, lock: OpenFile, manifest: OpenFile, manifestLength: UInt64) {
         self.fs = fs
         self.directory = directory
         self.lock = lock
@@ -100,7 +100,7 @@ final class Writer {
         if removed { try fs.syncDirectory(directory) }
     }
 
-    func handle(for file: UInt32, create: Bool) throws(StrataError) -> FileHandle {
+    func handle(for file: UInt32, create: Bool) throws(StrataError) -> OpenFile {
         if let h = dataFiles[file] { return h }
         let h = try fs.open(directory + "/" + Catalog.dataFileName(file), create: create, writable: true)
         dataFiles[file] = h
