@@ -10,6 +10,9 @@ struct CSVReader {
     /// 1-based line number of the record most recently read.
     var line = 0
     private var nextLine = 1
+    /// Pages before this offset have been released from the resident set.
+    private var releasedUpTo = 0
+    private static let releaseStep = 64 << 20
 
     struct Field {
         var start: Int
@@ -27,6 +30,7 @@ struct CSVReader {
         let size = try fs.size(h)
         if size == 0 { throw .badInput("\(path) is empty: expected a CSV header line") }
         region = try fs.map(h, length: Int(size))
+        region.adviseSequential()
         let probe = region.bytes.prefix(65_536)
         if probe.contains(0) {
             throw .badInput("\(path) looks like a binary file (it contains NUL bytes), not CSV")
@@ -40,11 +44,16 @@ struct CSVReader {
         self.position = position
         self.line = line
         self.nextLine = line + 1
+        self.releasedUpTo = 0
     }
 
     /// Reads the next record into `fields`. Returns false at the end of the file.
     /// An empty line is a record with one empty field, so it fails as a short row, except at the very end.
     mutating func next() throws(StrataError) -> Bool {
+        if position >= releasedUpTo + Self.releaseStep {
+            region.release(upTo: position)
+            releasedUpTo = position
+        }
         fields.removeAll(keepingCapacity: true)
         let b = bytes
         let n = b.count

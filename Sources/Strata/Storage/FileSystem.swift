@@ -49,6 +49,20 @@ final class MappedRegion: @unchecked Sendable {
 
     var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
 
+    /// Tells the kernel the mapping will be read front to back.
+    func adviseSequential() {
+        if let base, count > 0 { _ = madvise(UnsafeMutableRawPointer(mutating: base), count, MADV_SEQUENTIAL) }
+    }
+
+    /// Drops the pages of [0, end) from this process (they stay in the page cache and fault back in
+    /// if read again), so a long sequential read does not grow the resident set. The corresponding C
+    /// function is `madvise(MADV_DONTNEED)`.
+    func release(upTo end: Int) {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let length = min(end, count) / page * page
+        if let base, length > 0 { _ = madvise(UnsafeMutableRawPointer(mutating: base), length, MADV_DONTNEED) }
+    }
+
     deinit {
         if let base, count > 0 { munmap(UnsafeMutableRawPointer(mutating: base), count) }
     }
