@@ -39,9 +39,8 @@ struct ImportCommand: ParsableCommand {
         let db = try Database.open(database)
         let result: CSVImportResult
         do {
-            result = try db.write { tx in
-                try CSVImporter.run(file, into: table, transaction: tx, options: options, progress: bar.map { b in { b.update($0, $1) } })
-            }
+            result = try CSVImporter.importFile(
+                file, into: table, database: db, options: options, progress: bar.map { b in { b.update($0, $1) } })
             db.close()
         } catch {
             bar?.finish()

@@ -107,6 +107,28 @@ struct CLI {
             """)
     }
 
+    /// A column of integers for thousands of rows before its first decimal becomes float64, and every
+    /// value, before and after the decimal, comes back exactly; an all-integer column stays int64.
+    @Test func lateDecimalWidensTheColumn() throws {
+        let dir = TempDir("strata-cli")
+        defer { dir.cleanup() }
+        var csv = "symbol,ts,amount,volume,flag\n"
+        for i in 0..<5000 { csv += "159363,\(i),\(i * 1000),\(i * 100),\(i % 2)\n" }
+        csv += "159363,5000,12.5,100,1.0\n"
+        for i in 5001..<5010 { csv += "159363,\(i),\(i),100,0\n" }
+        try csv.write(toFile: dir.sub("late.csv"), atomically: true, encoding: .utf8)
+        let db = dir.sub("db")
+        let r = try CLI.run(["import", db, "t", dir.sub("late.csv")])
+        #expect(r.code == 0, "\(r.err)")
+        let snap = try Database.open(db, options: .readOnly).snapshot()
+        #expect(snap.schema(of: "t")!.columns.map(\.type) == [.float64, .int64, .float64])
+        let dump = try CLI.run(["dump", db, "t"]).out.split(separator: "\n")
+        #expect(dump.count == 5011)
+        #expect(dump[1] == "159363,0,0.0,0,0.0")
+        #expect(dump[5001] == "159363,5000,12.5,100,1.0")
+        #expect(dump[5010] == "159363,5009,5009.0,100,0.0")
+    }
+
     /// Each bad input fails with exit code 1, names the file and line, and changes nothing.
     @Test(arguments: [
         ("text in a number column", "symbol,ts,v\na,1,1\na,2,abc\n", "line 3, column v"),

@@ -28,35 +28,97 @@ public struct CSVImportResult: Sendable {
 /// reads every field and makes a column Int64 when all its values are integers, Float64 otherwise.
 /// Rows are appended straight from the mapped file; memory stays bounded whatever its size.
 public enum CSVImporter {
+    /// How a new table's column types are chosen.
+    enum Inference {
+        /// Read the whole file first: for a caller's transaction, which cannot be retried.
+        case wholeFile
+        /// Guess from the first row, with the columns in `float` as Float64. A later non-integer in a
+        /// guessed Int64 column stops the import with `Widen`, which names every such column in the file.
+        case firstRow(float: Set<String>)
+    }
+
+    struct Widen: Error {
+        var columns: Set<String>
+    }
+
+    /// Imports `path` into `table` in its own transaction of `database`: all rows or none.
+    /// A new table's types are guessed from the first row and the import starts over, once, with the
+    /// columns widened to Float64 when a later row shows they hold non-integers: one pass over the file
+    /// for typical data, two at most.
+    public static func importFile(
+        _ path: String, into table: String, database: Database, options: CSVImportOptions = CSVImportOptions(),
+        progress: ((_ done: Int, _ total: Int) -> Void)? = nil
+    ) throws -> CSVImportResult {
+        var float: Set<String> = []
+        while true {
+            do {
+                return try database.write { tx in
+                    try run(path, into: table, transaction: tx, options: options, inference: .firstRow(float: float), progress: progress)
+                }
+            } catch let widen as Widen {
+                if widen.columns.isSubset(of: float) { throw StrataError(.badInput, "\(path): could not settle the column types") }
+                float.formUnion(widen.columns)
+            }
+        }
+    }
+
+    /// Imports `path` into `table` within the caller's transaction. A new table's types come from a first
+    /// pass over the whole file.
     public static func run(
         _ path: String, into table: String, transaction tx: Transaction, options: CSVImportOptions = CSVImportOptions(),
         progress: ((_ done: Int, _ total: Int) -> Void)? = nil
     ) throws(StrataError) -> CSVImportResult {
+        do {
+            return try run(path, into: table, transaction: tx, options: options, inference: .wholeFile, progress: progress)
+        } catch let e as StrataError {
+            throw e
+        } catch {
+            throw StrataError(.badInput, "\(path): \(error)")
+        }
+    }
+
+    static func run(
+        _ path: String, into table: String, transaction tx: Transaction, options: CSVImportOptions,
+        inference: Inference, progress: ((_ done: Int, _ total: Int) -> Void)?
+    ) throws -> CSVImportResult {
         try Schema.validateTableName(table)
         var reader = try CSVReader(path: path)
-        guard try reader.next() else { throw .badInput("\(path) is empty: expected a CSV header line") }
+        guard try reader.next() else { throw StrataError.badInput("\(path) is empty: expected a CSV header line") }
         var header: [String] = []
         for f in reader.fields { header.append(try reader.string(f, column: "header")) }
         let dataStart = reader.position
         let headerLine = reader.line
         guard let symbolAt = header.firstIndex(of: options.symbolColumn) else {
-            throw .badInput("\(path) line \(headerLine): the header has no symbol column '\(options.symbolColumn)' (columns: \(header.joined(separator: ", "))); name it with --symbol-column")
+            throw StrataError.badInput("\(path) line \(headerLine): the header has no symbol column '\(options.symbolColumn)' (columns: \(header.joined(separator: ", "))); name it with --symbol-column")
         }
         guard let timeAt = header.firstIndex(of: options.timeColumn) else {
-            throw .badInput("\(path) line \(headerLine): the header has no time column '\(options.timeColumn)' (columns: \(header.joined(separator: ", "))); name it with --time-column")
+            throw StrataError.badInput("\(path) line \(headerLine): the header has no time column '\(options.timeColumn)' (columns: \(header.joined(separator: ", "))); name it with --time-column")
         }
         var created = false
         var schema: Schema
+        var guessed: Set<Int> = []
         if let existing = tx.schema(of: table) {
             schema = existing
             try checkMatches(existing, header: header, options: options, path: path, table: table)
         } else {
             let valueNames = header.enumerated().filter { $0.offset != symbolAt && $0.offset != timeAt }.map(\.element)
-            let types = try inferTypes(&reader, header: header, valueFields: header.indices.filter { $0 != symbolAt && $0 != timeAt })
+            let valueFields = header.indices.filter { $0 != symbolAt && $0 != timeAt }
+            let types: [ColumnType]
+            switch inference {
+            case .wholeFile:
+                types = try inferTypes(&reader, header: header, valueFields: valueFields)
+            case .firstRow(let float):
+                let hasRow = try reader.next() && reader.fields.count == header.count
+                types = valueFields.map { k in
+                    let integral = hasRow && !reader.fields[k].escaped && NumberParser.looksIntegral(reader.raw(reader.fields[k]))
+                    return integral && !float.contains(header[k]) ? .int64 : .float64
+                }
+                guessed = Set(types.indices.filter { types[$0] == .int64 })
+            }
             schema = Schema(
                 symbolColumn: options.symbolColumn, timeColumn: options.timeColumn, timeUnit: options.timeUnit ?? .milliseconds,
                 columns: zip(valueNames, types).map { Column($0, $1) }, symbolPosition: symbolAt, timePosition: timeAt)
-            do { try schema.validate() } catch { throw .badInput("\(path) line \(headerLine): \(error.message)") }
+            do { try schema.validate() } catch { throw StrataError.badInput("\(path) line \(headerLine): \(error.message)") }
             try tx.createTable(table, schema: schema)
             created = true
         }
@@ -67,7 +129,8 @@ public enum CSVImporter {
             return schema.columnIndex(name)!
         }
         reader.rewind(to: dataStart, afterLine: headerLine)
-        let rows = try load(&reader, header: header, slots: slots, schema: schema, table: table, tx: tx, progress: progress)
+        let rows = try load(
+            &reader, header: header, slots: slots, schema: schema, table: table, tx: tx, guessed: guessed, progress: progress)
         return CSVImportResult(rows: rows, createdTable: created, schema: schema)
     }
 
@@ -99,6 +162,22 @@ public enum CSVImporter {
         return valueFields.map { integral[$0] ? .int64 : .float64 }
     }
 
+    /// The guessed Int64 columns that hold a non-integer in the current row or any row after it.
+    private static func columnsToWiden(
+        _ reader: inout CSVReader, header: [String], slots: [Int], guessed: Set<Int>
+    ) throws(StrataError) -> Set<String> {
+        let fields = header.indices.filter { slots[$0] >= 0 && guessed.contains(slots[$0]) }
+        var widen: Set<String> = []
+        repeat {
+            if reader.fields.count != header.count { continue }
+            for k in fields where !widen.contains(header[k]) {
+                let f = reader.fields[k]
+                if f.escaped || !NumberParser.looksIntegral(reader.raw(f)) { widen.insert(header[k]) }
+            }
+        } while try reader.next()
+        return widen
+    }
+
     private static func shapeError(_ reader: CSVReader, expected: Int) -> StrataError {
         let got = reader.fields.count
         let what = got < expected ? "a short row" : "a long row"
@@ -108,8 +187,8 @@ public enum CSVImporter {
     /// The second pass: parse and append every row.
     private static func load(
         _ reader: inout CSVReader, header: [String], slots: [Int], schema: Schema, table: String, tx: Transaction,
-        progress: ((Int, Int) -> Void)?
-    ) throws(StrataError) -> Int {
+        guessed: Set<Int>, progress: ((Int, Int) -> Void)?
+    ) throws -> Int {
         let t = try tx.tableBuffers(table)
         let types = schema.columns.map(\.type)
         var values = [Int64](repeating: 0, count: types.count)
@@ -128,6 +207,11 @@ public enum CSVImporter {
             for (k, f) in reader.fields.enumerated() {
                 let slot = slots[k]
                 if slot >= 0 {
+                    if types[slot] == .int64 && guessed.contains(slot) && !f.escaped,
+                        case .invalid = NumberParser.int64(reader.raw(f)), NumberParser.double(reader.raw(f)) != nil
+                    {
+                        throw Widen(columns: try columnsToWiden(&reader, header: header, slots: slots, guessed: guessed))
+                    }
                     values[slot] = try parseValue(reader, f, type: types[slot], column: header[k])
                 } else if slot == -2 {
                     time = try parseTime(reader, f, column: header[k])
@@ -138,7 +222,7 @@ public enum CSVImporter {
                     } else {
                         let symbol = try reader.string(f, column: header[k])
                         do { buffer = try tx.symbolBuffer(t, symbol) } catch {
-                            throw .badInput("\(reader.path) line \(reader.line), column \(header[k]): \(error.message)")
+                            throw StrataError.badInput("\(reader.path) line \(reader.line), column \(header[k]): \(error.message)")
                         }
                         lastBuffer = !f.escaped ? buffer : nil
                         lastSymbolBytes = Array(raw)
