@@ -1,18 +1,9 @@
 import Foundation
 @testable import Strata
 
-/// Deterministic random numbers for property tests (SplitMix64).
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed &* 0x9E37_79B9_7F4A_7C15 &+ 1 }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+/// Deterministic random numbers for property tests: the generator's SplitMix64.
+typealias SplitMix = SampleRandom
+extension SampleRandom: RandomNumberGenerator {}
 
 /// A fresh directory under the system temp folder, removed by `cleanup`.
 struct TempDir {
