@@ -59,6 +59,7 @@ extension Database {
                     report.blocks += 1
                     do {
                         let h = try snapshot.decode(t, symbolID, index, columns: all, into: decoded)
+                        try snapshot.checkPadding(t, symbolID, index, header: h)
                         try check(decoded, header: h, previousLast: previousLast, what: snapshot.blockContext(t, t.symbols[symbolID], index, t.symbols[symbolID].blocks[index]))
                         report.rows += h.rows
                     } catch {
@@ -95,6 +96,26 @@ extension Database {
             if stats != h.chunks[slot + 1].stats {
                 throw .damaged("\(what()): statistics of column \(slot + 1) do not match its values")
             }
+        }
+    }
+}
+
+extension Snapshot {
+    /// Padding lies outside every checksum, so verify checks it is zero, as Format.md requires.
+    func checkPadding(_ t: Catalog.TableState, _ symbolID: Int, _ index: Int, header h: BlockHeader) throws(StrataError) {
+        let ref = t.symbols[symbolID].blocks[index]
+        let payload = Int(ref.offset) + h.headerBytes
+        let region = try self.region(ref.file)
+        var covered = 0
+        for chunk in h.chunks.sorted(by: { $0.offset < $1.offset }) {
+            let start = Int(chunk.offset)
+            if start < covered || region[payload + covered..<payload + start].contains(where: { $0 != 0 }) {
+                throw .damaged("\(blockContext(t, t.symbols[symbolID], index, ref)()): non-zero padding before a column chunk")
+            }
+            covered = start + Int(chunk.storedLength)
+        }
+        if region[payload + covered..<payload + h.payloadBytes].contains(where: { $0 != 0 }) {
+            throw .damaged("\(blockContext(t, t.symbols[symbolID], index, ref)()): non-zero padding at the end of the payload")
         }
     }
 }
