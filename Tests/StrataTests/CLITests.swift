@@ -89,16 +89,7 @@ struct CLI {
         let imp = try CLI.run(["import", db, "t", dir.sub("v.csv")])
         #expect(imp.code == 0, "\(imp.err)")
         let dump = try CLI.run(["dump", db, "t"])
-        #expect(dump.out == """
-            ts,price,symbol,n
-            -86400000,0.30000000000000004,000001,9223372036854775807
-            -86400000,-0.0,000001,-9223372036854775808
-            0,5e-324,01,0
-            1,1.7976931348623157e+308,1,-1
-            2,nan,"a,b",5
-            3,-inf,"q""uote",6
-
-            """)
+        #expect(dump.out == csv)
         let jsonl = try CLI.run(["dump", db, "t", "--symbol", "01", "--symbol", "000001", "--format", "jsonl", "--to", "0"])
         #expect(jsonl.out == """
             {"ts":-86400000,"price":0.30000000000000004,"symbol":"000001","n":9223372036854775807}

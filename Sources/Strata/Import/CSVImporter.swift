@@ -24,8 +24,8 @@ public struct CSVImportResult: Sendable {
 
 /// Imports a CSV file into a table in one transaction: all rows or none.
 ///
-/// A new table's schema comes from the header and the values of the whole file: a first pass
-/// reads every field and makes a column Int64 when all its values are integers, Float64 otherwise.
+/// A new table's schema comes from the header and the values: a column is Int64 when every value in
+/// the file is an integer, Float64 otherwise (see `importFile` and `run` for how each finds out).
 /// Rows are appended straight from the mapped file; memory stays bounded whatever its size.
 public enum CSVImporter {
     /// How a new table's column types are chosen.
@@ -148,18 +148,9 @@ public enum CSVImporter {
 
     /// The first pass: a column is Int64 when every value in the file is an integer.
     private static func inferTypes(_ reader: inout CSVReader, header: [String], valueFields: [Int]) throws(StrataError) -> [ColumnType] {
-        var integral = [Bool](repeating: true, count: header.count)
-        while try reader.next() {
-            if reader.fields.count != header.count {
-                if reader.fields.count == 1 && reader.atEnd && reader.fields[0].start == reader.fields[0].end { break }
-                throw shapeError(reader, expected: header.count)
-            }
-            for k in valueFields where integral[k] {
-                let f = reader.fields[k]
-                if f.escaped || !NumberParser.looksIntegral(reader.raw(f)) { integral[k] = false }
-            }
-        }
-        return valueFields.map { integral[$0] ? .int64 : .float64 }
+        guard try reader.next() else { return valueFields.map { _ in .float64 } }
+        let float = try nonIntegralFields(&reader, header: header, among: valueFields)
+        return valueFields.map { float.contains($0) ? .float64 : .int64 }
     }
 
     /// The guessed Int64 columns that hold a non-integer in the current row or any row after it.
@@ -167,15 +158,25 @@ public enum CSVImporter {
         _ reader: inout CSVReader, header: [String], slots: [Int], guessed: Set<Int>
     ) throws(StrataError) -> Set<String> {
         let fields = header.indices.filter { slots[$0] >= 0 && guessed.contains(slots[$0]) }
-        var widen: Set<String> = []
+        return Set(try nonIntegralFields(&reader, header: header, among: fields).map { header[$0] })
+    }
+
+    /// The fields among `fields` that hold a non-integer in the current row or any row after it.
+    private static func nonIntegralFields(
+        _ reader: inout CSVReader, header: [String], among fields: [Int]
+    ) throws(StrataError) -> Set<Int> {
+        var found: Set<Int> = []
         repeat {
-            if reader.fields.count != header.count { continue }
-            for k in fields where !widen.contains(header[k]) {
+            if reader.fields.count != header.count {
+                if reader.isTrailingEmptyLine { break }
+                throw shapeError(reader, expected: header.count)
+            }
+            for k in fields where !found.contains(k) {
                 let f = reader.fields[k]
-                if f.escaped || !NumberParser.looksIntegral(reader.raw(f)) { widen.insert(header[k]) }
+                if f.escaped || !NumberParser.looksIntegral(reader.raw(f)) { found.insert(k) }
             }
         } while try reader.next()
-        return widen
+        return found
     }
 
     private static func shapeError(_ reader: CSVReader, expected: Int) -> StrataError {
@@ -199,7 +200,7 @@ public enum CSVImporter {
         var nextProgress = 0
         while try reader.next() {
             if reader.fields.count != header.count {
-                if reader.fields.count == 1 && reader.atEnd && reader.fields[0].start == reader.fields[0].end { break }
+                if reader.isTrailingEmptyLine { break }
                 throw shapeError(reader, expected: header.count)
             }
             var time: Int64 = 0

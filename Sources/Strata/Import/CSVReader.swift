@@ -39,6 +39,9 @@ struct CSVReader {
 
     var atEnd: Bool { position >= bytes.count }
 
+    /// The record just read is an empty last line (a file ending in a blank line), not a short row.
+    var isTrailingEmptyLine: Bool { fields.count == 1 && atEnd && fields[0].start == fields[0].end }
+
     /// Goes back to a record start seen before; `line` is the line number of the record before it.
     mutating func rewind(to position: Int, afterLine line: Int) {
         self.position = position
