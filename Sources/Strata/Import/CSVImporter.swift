@@ -8,6 +8,8 @@ public struct CSVImportOptions: Sendable {
     public var timeUnit: TimeUnit?
     public var symbolColumn = "symbol"
     public var timeColumn = "ts"
+    /// How much of the file one parse task takes (tests make it small to cross many chunk edges).
+    var chunkBytes = Limits.importChunkBytes
 
     public init(timeUnit: TimeUnit? = nil, symbolColumn: String = "symbol", timeColumn: String = "ts") {
         self.timeUnit = timeUnit
@@ -130,7 +132,8 @@ public enum CSVImporter {
         }
         reader.rewind(to: dataStart, afterLine: headerLine)
         let rows = try load(
-            &reader, header: header, slots: slots, schema: schema, table: table, tx: tx, guessed: guessed, progress: progress)
+            &reader, header: header, slots: slots, schema: schema, table: table, tx: tx, guessed: guessed,
+            chunkBytes: options.chunkBytes, progress: progress)
         return CSVImportResult(rows: rows, createdTable: created, schema: schema)
     }
 
@@ -185,22 +188,102 @@ public enum CSVImporter {
         return .badInput("\(reader.path) line \(reader.line): \(what): \(got) fields where the header has \(expected)")
     }
 
-    /// The second pass: parse and append every row.
+    /// The second pass: parse and append every row. Chunks of the file are parsed ahead on worker
+    /// threads (`ChunkPipeline`); a chunk the fast parser declined, or one that does not start where the
+    /// previous rows ended (a quoted line break across a chunk edge), is parsed here with the reader.
     private static func load(
         _ reader: inout CSVReader, header: [String], slots: [Int], schema: Schema, table: String, tx: Transaction,
-        guessed: Set<Int>, progress: ((Int, Int) -> Void)?
+        guessed: Set<Int>, chunkBytes: Int, progress: ((Int, Int) -> Void)?
     ) throws -> Int {
         let t = try tx.tableBuffers(table)
         let types = schema.columns.map(\.type)
-        var values = [Int64](repeating: 0, count: types.count)
+        var serial = SerialRows(header: header, slots: slots, types: types, guessed: guessed, table: t)
         var rows = 0
-        var lastSymbolBytes: [UInt8] = []
-        var lastBuffer: SymbolBuffer? = nil
         let total = reader.bytes.count
         var nextProgress = 0
-        while try reader.next() {
+        let pipeline = ChunkPipeline(
+            parser: ChunkParser(region: reader.region, slots: slots, types: types), from: reader.position,
+            chunkBytes: chunkBytes, ahead: Limits.importParseAhead)
+        while let (range, chunk) = pipeline.next() {
+            if reader.position >= range.upperBound { continue }
+            if chunk.ok && chunk.start == reader.position, let buffers = resolveSymbols(chunk, reader: reader, tx: tx, table: t) {
+                try append(chunk, buffers: buffers, reader: reader, tx: tx, table: t)
+                reader.skip(to: chunk.end, lines: chunk.rows)
+                rows += chunk.rows
+            } else {
+                while reader.position < range.upperBound, try reader.next() {
+                    guard try serial.append(&reader, tx: tx) else { break }
+                    rows += 1
+                }
+            }
+            if let progress, reader.position >= nextProgress {
+                progress(reader.position, total)
+                nextProgress = reader.position + (1 << 24)
+            }
+        }
+        progress?(total, total)
+        return rows
+    }
+
+    /// The symbol buffers of a parsed chunk's symbols, or nil when one is not a valid symbol (the
+    /// serial reader then reports it with its line).
+    private static func resolveSymbols(
+        _ chunk: ChunkParser.Chunk, reader: CSVReader, tx: Transaction, table t: TableBuffers
+    ) -> [SymbolBuffer]? {
+        var buffers: [SymbolBuffer] = []
+        buffers.reserveCapacity(chunk.symbols.count)
+        for r in chunk.symbols {
+            guard let name = String(validating: reader.bytes[r], as: UTF8.self), let b = try? tx.symbolBuffer(t, name) else {
+                return nil
+            }
+            buffers.append(b)
+        }
+        return buffers
+    }
+
+    private static func append(
+        _ chunk: ChunkParser.Chunk, buffers: [SymbolBuffer], reader: CSVReader, tx: Transaction, table t: TableBuffers
+    ) throws(StrataError) {
+        try chunk.times.withUnsafeBufferPointer { (times) throws(StrataError) in
+            try chunk.columns.withUnsafeBufferPointer { (columns) throws(StrataError) in
+                var row = 0
+                for run in chunk.runs {
+                    let b = buffers[run.symbol]
+                    let rows = row..<row + run.rows
+                    if let bad = try tx.appendRows(t, b, times: times, columns: columns, stride: chunk.rows, rows: rows) {
+                        let e = tx.timeWentBack(t, b, times[bad.row], bad.after, row: nil)
+                        throw .badInput("\(reader.path) line \(reader.line + bad.row + 1): \(e.message)")
+                    }
+                    row += run.rows
+                }
+            }
+        }
+    }
+
+    /// Appends the reader's current record: the reference parser, for whatever the chunk parser declines.
+    private struct SerialRows {
+        let header: [String]
+        let slots: [Int]
+        let types: [ColumnType]
+        let guessed: Set<Int>
+        let table: TableBuffers
+        var values: [Int64]
+        var lastSymbolBytes: [UInt8] = []
+        var lastBuffer: SymbolBuffer? = nil
+
+        init(header: [String], slots: [Int], types: [ColumnType], guessed: Set<Int>, table: TableBuffers) {
+            self.header = header
+            self.slots = slots
+            self.types = types
+            self.guessed = guessed
+            self.table = table
+            self.values = [Int64](repeating: 0, count: types.count)
+        }
+
+        /// False at a trailing empty line (the end of the data).
+        mutating func append(_ reader: inout CSVReader, tx: Transaction) throws -> Bool {
             if reader.fields.count != header.count {
-                if reader.isTrailingEmptyLine { break }
+                if reader.isTrailingEmptyLine { return false }
                 throw shapeError(reader, expected: header.count)
             }
             var time: Int64 = 0
@@ -222,7 +305,7 @@ public enum CSVImporter {
                         buffer = b
                     } else {
                         let symbol = try reader.string(f, column: header[k])
-                        do { buffer = try tx.symbolBuffer(t, symbol) } catch {
+                        do { buffer = try tx.symbolBuffer(table, symbol) } catch {
                             throw StrataError.badInput("\(reader.path) line \(reader.line), column \(header[k]): \(error.message)")
                         }
                         lastBuffer = !f.escaped ? buffer : nil
@@ -231,18 +314,12 @@ public enum CSVImporter {
                 }
             }
             do {
-                try values.withUnsafeBufferPointer { (v) throws(StrataError) in try tx.appendRow(t, buffer, time: time, values: v) }
+                try values.withUnsafeBufferPointer { (v) throws(StrataError) in try tx.appendRow(table, buffer, time: time, values: v) }
             } catch {
                 throw StrataError(error.kind, "\(reader.path) line \(reader.line): \(error.message)")
             }
-            rows += 1
-            if let progress, reader.position >= nextProgress {
-                progress(reader.position, total)
-                nextProgress = reader.position + (1 << 24)
-            }
+            return true
         }
-        progress?(total, total)
-        return rows
     }
 
     @inline(__always)

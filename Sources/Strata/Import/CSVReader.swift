@@ -50,6 +50,17 @@ struct CSVReader {
         self.releasedUpTo = 0
     }
 
+    /// Moves past `lines` records that were parsed elsewhere (single-line records ending at `position`).
+    mutating func skip(to position: Int, lines: Int) {
+        self.position = position
+        line += lines
+        nextLine = line + 1
+        if position >= releasedUpTo + Self.releaseStep {
+            region.release(upTo: position)
+            releasedUpTo = position
+        }
+    }
+
     /// Reads the next record into `fields`. Returns false at the end of the file.
     /// An empty line is a record with one empty field, so it fails as a short row, except at the very end.
     mutating func next() throws(StrataError) -> Bool {

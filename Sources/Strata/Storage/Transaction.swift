@@ -127,28 +127,22 @@ public final class Transaction {
             default: throw .badInput("column \(t.schema.columns[i].name) of \(table) is \(t.types[i]), the batch is not")
             }
         }
-        let buffer = try symbolBuffer(t, symbol)
-        var last = buffer.lastTime
-        for (i, time) in times.enumerated() {
-            if let l = last, time < l { throw timeWentBack(t, buffer, time, l, row: i) }
-            last = time
+        // One column-major copy, Float64 as bit patterns, appended through the importers' path.
+        var flat: [Int64] = []
+        flat.reserveCapacity(times.count * columns.count)
+        for column in columns {
+            switch column {
+            case .int64(let v): flat.append(contentsOf: v)
+            case .float64(let v): flat.append(contentsOf: v.lazy.map { Int64(bitPattern: $0.bitPattern) })
+            }
         }
-        var start = 0
-        while start < times.count {
-            prepare(buffer, columnCount: t.types.count)
-            let n = min(blockRows - buffer.times.count, times.count - start)
-            buffer.times.append(contentsOf: times[start..<start + n])
-            for (c, column) in columns.enumerated() {
-                switch column {
-                case .int64(let v): buffer.columns[c].append(contentsOf: v[start..<start + n])
-                case .float64(let v):
-                    buffer.columns[c].append(contentsOf: v[start..<start + n].lazy.map { Int64(bitPattern: $0.bitPattern) })
+        let buffer = try symbolBuffer(t, symbol)
+        try times.withUnsafeBufferPointer { (times) throws(StrataError) in
+            try flat.withUnsafeBufferPointer { (flat) throws(StrataError) in
+                if let bad = try appendRows(t, buffer, times: times, columns: flat, stride: times.count, rows: 0..<times.count) {
+                    throw timeWentBack(t, buffer, times[bad.row], bad.after, row: bad.row)
                 }
             }
-            buffer.lastTime = times[start + n - 1]
-            bufferedRows += n
-            start += n
-            try afterAppend(t, buffer)
         }
     }
 
@@ -196,7 +190,35 @@ public final class Transaction {
         if b.times.count >= blockRows || bufferedRows > Limits.bufferedRowsMax { try afterAppend(t, b) }
     }
 
-    private func timeWentBack(_ t: TableBuffers, _ b: SymbolBuffer, _ time: Int64, _ last: Int64, row: Int?) -> StrataError {
+    /// Appends `rows` of a column-major batch (value `c` of row `r` at `columns[c * stride + r]`) to one
+    /// symbol. Returns the first row whose time goes back and the time it comes after, and then appends
+    /// nothing; nil when all were appended.
+    func appendRows(
+        _ t: TableBuffers, _ b: SymbolBuffer, times: UnsafeBufferPointer<Int64>, columns: UnsafeBufferPointer<Int64>,
+        stride: Int, rows: Range<Int>
+    ) throws(StrataError) -> (row: Int, after: Int64)? {
+        var last = b.lastTime
+        for r in rows {
+            if let l = last, times[r] < l { return (r, l) }
+            last = times[r]
+        }
+        var r = rows.lowerBound
+        while r < rows.upperBound {
+            prepare(b, columnCount: t.types.count)
+            let n = min(blockRows - b.times.count, rows.upperBound - r)
+            b.times.append(contentsOf: UnsafeBufferPointer(rebasing: times[r..<r + n]))
+            for c in 0..<t.types.count {
+                b.columns[c].append(contentsOf: UnsafeBufferPointer(rebasing: columns[c * stride + r..<c * stride + r + n]))
+            }
+            b.lastTime = times[r + n - 1]
+            bufferedRows += n
+            r += n
+            try afterAppend(t, b)
+        }
+        return nil
+    }
+
+    func timeWentBack(_ t: TableBuffers, _ b: SymbolBuffer, _ time: Int64, _ last: Int64, row: Int?) -> StrataError {
         let at = row.map { " (batch row \($0))" } ?? ""
         return .badInput(
             "time goes back for symbol '\(b.name)' in table \(t.name): \(time) comes after \(last)\(at); rows of a symbol must be appended in time order")

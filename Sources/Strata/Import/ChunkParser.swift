@@ -1,0 +1,215 @@
+import Dispatch
+
+/// Parses stretches ("chunks") of a mapped CSV file on worker threads, so that an import uses every
+/// core. Only the common shape is handled here: unquoted fields, LF or CRLF line ends, numbers that
+/// parse, rows of the header's width. A chunk with anything else comes back `ok == false` and the
+/// importer parses it with the serial reader, which is the reference and produces the exact error
+/// (with its line number) or the widening decision. Because a chunk with a quote is never accepted,
+/// a line end found by plain search is always a real one (see `CSVImporter.load`).
+struct ChunkParser: Sendable {
+    /// The rows of one chunk, columns laid out one after another.
+    struct Chunk: Sendable {
+        /// Byte offsets of the first row and just past the last row's line end.
+        var start: Int
+        var end: Int
+        var rows = 0
+        /// Consecutive rows of one symbol: an index into `symbols` and a row count.
+        var runs: [(symbol: Int, rows: Int)] = []
+        /// The byte range in the file of each distinct symbol of the chunk.
+        var symbols: [Range<Int>] = []
+        var times: [Int64] = []
+        /// Column-major: value `c` of row `r` is at `c * rows + r`. Float64 as bit patterns.
+        var columns: [Int64] = []
+        var ok = false
+    }
+
+    let region: MappedRegion
+    /// Field position → value column index, -1 for the symbol, -2 for the time.
+    let slots: [Int]
+    let types: [ColumnType]
+
+    /// Parses the rows that start in [from, to). `from` must be a row start.
+    func parse(from: Int, to: Int) -> Chunk {
+        var chunk = Chunk(start: from, end: from)
+        let b = region.bytes
+        let n = b.count
+        let width = types.count
+        var rowMajor: [Int64] = []
+        let estimate = (to - from) / 48 + 16
+        rowMajor.reserveCapacity(estimate * width)
+        chunk.times.reserveCapacity(estimate)
+        var row = [Int64](repeating: 0, count: width)
+        var index = SymbolIndex()
+        var i = from
+        while i < to && i < n {
+            var time: Int64 = 0
+            var symbol: Range<Int> = i..<i
+            for (k, slot) in slots.enumerated() {
+                let start = i
+                while i < n {
+                    let c = b[i]
+                    if c == UInt8(ascii: ",") || c == UInt8(ascii: "\n") || c == UInt8(ascii: "\r") || c == UInt8(ascii: "\"") {
+                        break
+                    }
+                    i += 1
+                }
+                let field = UnsafeRawBufferPointer(rebasing: b[start..<i])
+                // The separator after the field: a comma between fields, a line end (or the file's end) after the last.
+                if k + 1 < slots.count {
+                    guard i < n && b[i] == UInt8(ascii: ",") else { return chunk }
+                    i += 1
+                } else if i < n {
+                    if b[i] == UInt8(ascii: "\r") {
+                        guard i + 1 < n && b[i + 1] == UInt8(ascii: "\n") else { return chunk }
+                        i += 1
+                    }
+                    guard b[i] == UInt8(ascii: "\n") else { return chunk }
+                    i += 1
+                }
+                switch slot {
+                case -1:
+                    symbol = start..<(start + field.count)
+                case -2:
+                    guard case .value(let v) = NumberParser.int64(field) else { return chunk }
+                    time = v
+                default:
+                    switch types[slot] {
+                    case .int64:
+                        guard case .value(let v) = NumberParser.int64(field) else { return chunk }
+                        row[slot] = v
+                    case .float64:
+                        guard let d = NumberParser.double(field) else { return chunk }
+                        row[slot] = Int64(bitPattern: d.bitPattern)
+                    }
+                }
+            }
+            let id = index.id(of: symbol, in: b, symbols: &chunk.symbols)
+            if let last = chunk.runs.last, last.symbol == id {
+                chunk.runs[chunk.runs.count - 1].rows += 1
+            } else {
+                chunk.runs.append((id, 1))
+            }
+            chunk.times.append(time)
+            rowMajor.append(contentsOf: row)
+        }
+        let rows = chunk.times.count
+        chunk.rows = rows
+        chunk.end = i
+        chunk.columns = [Int64](unsafeUninitializedCapacity: rows * width) { out, count in
+            for c in 0..<width {
+                for r in 0..<rows { out[c * rows + r] = rowMajor[r * width + c] }
+            }
+            count = rows * width
+        }
+        chunk.ok = true
+        return chunk
+    }
+
+    /// Distinct symbols of a chunk by their bytes, without an allocation per row.
+    private struct SymbolIndex {
+        private var slots = [Int](repeating: -1, count: 64)
+        private var last = -1
+        private var lastRange = 0..<0
+
+        mutating func id(of r: Range<Int>, in b: UnsafeRawBufferPointer, symbols: inout [Range<Int>]) -> Int {
+            if last >= 0 && equal(lastRange, r, b) { return last }
+            var h: UInt64 = 0xcbf2_9ce4_8422_2325
+            for k in r { h = (h ^ UInt64(b[k])) &* 0x100_0000_01b3 }
+            var s = Int(truncatingIfNeeded: h) & (slots.count - 1)
+            while slots[s] >= 0 {
+                if equal(symbols[slots[s]], r, b) {
+                    last = slots[s]
+                    lastRange = r
+                    return last
+                }
+                s = (s + 1) & (slots.count - 1)
+            }
+            slots[s] = symbols.count
+            symbols.append(r)
+            last = symbols.count - 1
+            lastRange = r
+            if symbols.count * 2 > slots.count { grow(b, symbols) }
+            return last
+        }
+
+        private mutating func grow(_ b: UnsafeRawBufferPointer, _ symbols: [Range<Int>]) {
+            slots = [Int](repeating: -1, count: slots.count * 2)
+            for (id, r) in symbols.enumerated() {
+                var h: UInt64 = 0xcbf2_9ce4_8422_2325
+                for k in r { h = (h ^ UInt64(b[k])) &* 0x100_0000_01b3 }
+                var s = Int(truncatingIfNeeded: h) & (slots.count - 1)
+                while slots[s] >= 0 { s = (s + 1) & (slots.count - 1) }
+                slots[s] = id
+            }
+        }
+
+        private func equal(_ a: Range<Int>, _ r: Range<Int>, _ b: UnsafeRawBufferPointer) -> Bool {
+            a.count == r.count && b[a].elementsEqual(b[r])
+        }
+    }
+}
+
+/// Chunks parsed ahead of the importer on the global queue, handed out in file order.
+final class ChunkPipeline {
+    private final class Pending: @unchecked Sendable {
+        let range: Range<Int>
+        let done = DispatchSemaphore(value: 0)
+        /// Written by the worker before `done` is signalled, read after waiting on it.
+        var chunk: ChunkParser.Chunk? = nil
+        init(range: Range<Int>) { self.range = range }
+    }
+
+    private let parser: ChunkParser
+    private let chunkBytes: Int
+    private let ahead: Int
+    private var pending: [Pending] = []
+    private var nextStart: Int
+    private let end: Int
+
+    init(parser: ChunkParser, from start: Int, chunkBytes: Int, ahead: Int) {
+        self.parser = parser
+        self.chunkBytes = max(1, chunkBytes)
+        self.ahead = max(1, ahead)
+        self.nextStart = start
+        self.end = parser.region.count
+        fill()
+    }
+
+    deinit {
+        // Workers hold their own references; wait so none outlives the import that started it.
+        for p in pending { p.done.wait() }
+    }
+
+    /// The next chunk's byte range and its parse (nil only when the pipeline is exhausted).
+    func next() -> (range: Range<Int>, chunk: ChunkParser.Chunk)? {
+        fill()
+        if pending.isEmpty { return nil }
+        let p = pending.removeFirst()
+        p.done.wait()
+        fill()
+        return (p.range, p.chunk!)
+    }
+
+    private func fill() {
+        while pending.count < ahead && nextStart < end {
+            let start = nextStart
+            let stop = lineStart(after: start + chunkBytes - 1)
+            nextStart = stop
+            let p = Pending(range: start..<stop)
+            pending.append(p)
+            let parser = self.parser
+            DispatchQueue.global().async {
+                p.chunk = parser.parse(from: start, to: stop)
+                p.done.signal()
+            }
+        }
+    }
+
+    /// The offset just past the first line feed at or after `from`, or the file's end.
+    private func lineStart(after from: Int) -> Int {
+        let b = parser.region.bytes
+        var i = from
+        while i < b.count && b[i] != UInt8(ascii: "\n") { i += 1 }
+        return min(i + 1, b.count)
+    }
+}
