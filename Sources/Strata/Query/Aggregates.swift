@@ -1,0 +1,264 @@
+/// One aggregate of a query, bound: its function and arguments.
+///
+/// Semantics (Format.md's statistics follow the same rules, so blocks can be answered from them):
+/// nulls are skipped; `count(*)` counts rows; `sum` of Int64 is exact and fails if the total does not
+/// fit in 64 bits; `sum` and `avg` of Float64 are NaN when a NaN is summed; `min` and `max` skip NaN
+/// (NaN only when every value is NaN) and order -0.0 below +0.0; `first`/`last` are the values at the
+/// smallest/largest time (ties: the first/last row in insertion order, then in symbol order); `vwap`
+/// is sum(price × volume) / sum(volume) over rows where both are present. No rows: null (count: 0).
+struct AggregateSpec {
+    var function: AggregateFunction
+    var args: [Bound]
+    /// Set by the planner: the slot of the time column, for first/last.
+    var timeSlot: Int?
+    /// The aggregate as written, for messages.
+    var text: String
+
+    var type: ResultType {
+        switch function {
+        case .count: .int64
+        case .avg, .vwap: .float64
+        case .sum: args[0].type == .int64 ? .int64 : .float64
+        case .min, .max, .first, .last: args[0].type
+        }
+    }
+
+    /// Answerable from block statistics when the argument is a plain stored column (sums of the
+    /// time column excepted: the statistics hold its range only).
+    func fromStats(timeSlot: Int?) -> Bool {
+        if args.isEmpty { return true }
+        guard args.count == 1, let s = args[0].slot, function != .vwap else { return false }
+        return !(s == timeSlot && (function == .sum || function == .avg))
+    }
+}
+
+/// The running state of one aggregate for one group.
+struct AggregateState {
+    var n: Int64 = 0
+    var has = false
+    var bits: Int64 = 0  // min/max/first/last: an Int64 or a Float64's bit pattern
+    var ts: Int64 = 0  // first/last: the time of `bits`
+    var f = 0.0  // Float64 sum; vwap: sum(p × v)
+    var f2 = 0.0  // vwap: sum(v)
+    var i: Int128 = 0  // Int64 sum
+
+    @inline(__always)
+    static func floatLess(_ a: Double, _ b: Double) -> Bool { ColumnStats.totalLess(a, b) }
+}
+
+extension AggregateSpec {
+    /// Folds rows [lo, hi) of the batch into `s`. `arg` and `arg2` are the evaluated arguments,
+    /// `times` the time column (for first/last).
+    func update(_ s: inout AggregateState, _ lo: Int, _ hi: Int, _ arg: Vec?, _ arg2: Vec?, _ times: Vec?, sorted: Bool) {
+        let n = hi - lo
+        if function == .count && arg == nil {
+            s.n += Int64(n)
+            return
+        }
+        let v = arg!
+        switch function {
+        case .count:
+            if let valid = v.valid { for r in lo..<hi where valid[valid.startIndex + r] { s.n += 1 } } else { s.n += Int64(n) }
+        case .sum, .avg:
+            if args[0].type == .int64 {
+                guard case .ints(let p) = v.values else {
+                    if case .int(let x) = v.values { s.i += Int128(x) * Int128(n); s.n += Int64(n) }
+                    return
+                }
+                let base = p.startIndex
+                if let valid = v.valid {
+                    for r in lo..<hi where valid[valid.startIndex + r] { s.i += Int128(p[base + r]); s.n += 1 }
+                } else {
+                    s.i += Self.sumInts(p[(base + lo)..<(base + hi)])
+                    s.n += Int64(n)
+                }
+            } else {
+                let p = v.floatValues(n == 0 ? 0 : hi)
+                let base = p.startIndex
+                if let valid = v.valid {
+                    for r in lo..<hi where valid[valid.startIndex + r] { s.f += p[base + r]; s.n += 1 }
+                } else {
+                    s.f += Self.sumFloats(p[(base + lo)..<(base + hi)])
+                    s.n += Int64(n)
+                }
+            }
+        case .min, .max:
+            let isMin = function == .min
+            if args[0].type == .int64 {
+                let p = v.intValues(hi)
+                let base = p.startIndex
+                for r in lo..<hi where v.isValid(r) {
+                    let x = p[base + r]
+                    if !s.has || (isMin ? x < s.bits : x > s.bits) { s.bits = x; s.has = true }
+                }
+            } else {
+                let p = v.floatValues(hi)
+                let base = p.startIndex
+                var best = s.has ? Double(bitPattern: UInt64(bitPattern: s.bits)) : Double.nan
+                var seen = s.has
+                for r in lo..<hi where v.isValid(r) {
+                    let x = p[base + r]
+                    seen = true
+                    if x.isNaN { continue }
+                    if best.isNaN || (isMin ? AggregateState.floatLess(x, best) : AggregateState.floatLess(best, x)) { best = x }
+                }
+                if seen { s.has = true; s.bits = Int64(bitPattern: best.bitPattern) }
+            }
+        case .first, .last:
+            let isFirst = function == .first
+            let t = times?.intValues(hi)
+            func bits(_ r: Int) -> Int64 {
+                switch v.values {
+                case .ints(let p): p[p.startIndex + r]
+                case .floats(let p): Int64(bitPattern: p[p.startIndex + r].bitPattern)
+                case .int(let x): x
+                case .float(let x): Int64(bitPattern: x.bitPattern)
+                default: 0
+                }
+            }
+            func time(_ r: Int) -> Int64 { t.map { $0[$0.startIndex + r] } ?? 0 }
+            func offer(_ r: Int) {
+                let ts = time(r)
+                if !s.has || (isFirst ? ts < s.ts : ts >= s.ts) { s.has = true; s.ts = ts; s.bits = bits(r) }
+            }
+            if sorted || t == nil {
+                // Rows in time order: the first (last) present row of the run is the one.
+                if isFirst {
+                    for r in lo..<hi where v.isValid(r) { offer(r); break }
+                } else {
+                    for r in stride(from: hi - 1, through: lo, by: -1) where v.isValid(r) { offer(r); break }
+                }
+            } else {
+                for r in lo..<hi where v.isValid(r) { offer(r) }
+            }
+        case .vwap:
+            let w = arg2!
+            let p = v.floatValues(hi), q = w.floatValues(hi)
+            for r in lo..<hi where v.isValid(r) && w.isValid(r) {
+                let volume = q[q.startIndex + r]
+                s.f += p[p.startIndex + r] * volume
+                s.f2 += volume
+                s.n += 1
+            }
+        }
+    }
+
+    /// Folds a whole block from its statistics (only when `fromStats`; Int64 sums only without overflow).
+    func update(_ s: inout AggregateState, stats: ColumnStats?, rows: Int, firstTime: Int64, lastTime: Int64) {
+        if rows == 0 { return }
+        guard let st = stats else {
+            s.n += Int64(rows)
+            return
+        }
+        let isFloat = args[0].type == .float64
+        switch function {
+        case .count: s.n += Int64(rows)
+        case .sum, .avg:
+            if isFloat {
+                s.f += st.nanCount > 0 ? .nan : Double(bitPattern: UInt64(bitPattern: st.sum))
+            } else {
+                s.i += Int128(st.sum)
+            }
+            s.n += Int64(rows)
+        case .min, .max:
+            let isMin = function == .min
+            if isFloat {
+                let x = Double(bitPattern: UInt64(bitPattern: isMin ? st.min : st.max))
+                var best = s.has ? Double(bitPattern: UInt64(bitPattern: s.bits)) : Double.nan
+                if !x.isNaN && (best.isNaN || (isMin ? AggregateState.floatLess(x, best) : AggregateState.floatLess(best, x))) { best = x }
+                s.has = true
+                s.bits = Int64(bitPattern: best.bitPattern)
+            } else {
+                let x = isMin ? st.min : st.max
+                if !s.has || (isMin ? x < s.bits : x > s.bits) { s.bits = x; s.has = true }
+            }
+        case .first:
+            if !s.has || firstTime < s.ts { s.has = true; s.ts = firstTime; s.bits = st.first }
+        case .last:
+            if !s.has || lastTime >= s.ts { s.has = true; s.ts = lastTime; s.bits = st.last }
+        case .vwap: preconditionFailure("vwap is not answered from statistics")
+        }
+    }
+
+    /// Combines `b` into `a`, where `b` saw rows after `a` (later symbols).
+    func merge(_ a: inout AggregateState, _ b: AggregateState) {
+        switch function {
+        case .count: a.n += b.n
+        case .sum, .avg, .vwap:
+            a.n += b.n
+            a.i += b.i
+            a.f += b.f
+            a.f2 += b.f2
+        case .min, .max:
+            guard b.has else { return }
+            if !a.has { a = b; return }
+            let isMin = function == .min
+            if args[0].type == .int64 {
+                if isMin ? b.bits < a.bits : b.bits > a.bits { a.bits = b.bits }
+            } else {
+                let x = Double(bitPattern: UInt64(bitPattern: b.bits)), y = Double(bitPattern: UInt64(bitPattern: a.bits))
+                if !x.isNaN && (y.isNaN || (isMin ? AggregateState.floatLess(x, y) : AggregateState.floatLess(y, x))) { a.bits = b.bits }
+            }
+        case .first:
+            if b.has && (!a.has || b.ts < a.ts) { a = b }
+        case .last:
+            if b.has && (!a.has || b.ts >= a.ts) { a = b }
+        }
+    }
+
+    func result(_ s: AggregateState, name: String) throws(StrataError) -> ResultValue {
+        switch function {
+        case .count: return .int(s.n)
+        case .sum:
+            if s.n == 0 { return .null }
+            if args[0].type == .int64 {
+                guard let v = Int64(exactly: s.i) else { throw .badInput("\(name) overflows: the sum does not fit in a 64-bit integer") }
+                return .int(v)
+            }
+            return .float(s.f)
+        case .avg:
+            if s.n == 0 { return .null }
+            return .float((args[0].type == .int64 ? Double(s.i) : s.f) / Double(s.n))
+        case .min, .max, .first, .last:
+            if !s.has { return .null }
+            return type == .int64 ? .int(s.bits) : .float(Double(bitPattern: UInt64(bitPattern: s.bits)))
+        case .vwap:
+            return s.n == 0 || s.f2 == 0 ? .null : .float(s.f / s.f2)
+        }
+    }
+
+    /// An exact Int64 sum: 64-bit adds, widened only when a partial sum overflows.
+    static func sumInts(_ p: ArraySlice<Int64>) -> Int128 {
+        var total: Int128 = 0
+        var acc: Int64 = 0
+        for x in p {
+            let (r, o) = acc.addingReportingOverflow(x)
+            if o {
+                total += Int128(acc)
+                acc = x
+            } else {
+                acc = r
+            }
+        }
+        return total + Int128(acc)
+    }
+
+    /// A Float64 sum with four accumulators.
+    static func sumFloats(_ p: ArraySlice<Double>) -> Double {
+        var a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0
+        var k = p.startIndex
+        let end = p.endIndex
+        while k + 4 <= end {
+            a0 += p[k]
+            a1 += p[k + 1]
+            a2 += p[k + 2]
+            a3 += p[k + 3]
+            k += 4
+        }
+        while k < end {
+            a0 += p[k]
+            k += 1
+        }
+        return (a0 + a1) + (a2 + a3)
+    }
+}

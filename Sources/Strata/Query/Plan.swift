@@ -1,0 +1,241 @@
+/// A query: what the SQL dialect of `strata query` parses into, and what Swift code builds directly.
+/// `Snapshot.query` plans and runs it. The shape follows the dialect:
+///
+///     SELECT items FROM source [ASOF JOIN table ON (symbol)] [WHERE ...] [SAMPLE BY ...]
+///       [LATEST ON ts PARTITION BY symbol] [GROUP BY ...] [ORDER BY ...] [LIMIT n]
+public struct Query: Sendable {
+    public var items: [SelectItem]
+    public var source: Source
+    public var asofJoin: Join?
+    public var conditions: [Condition]
+    public var sampleBy: SampleBy?
+    public var latestOn = false
+    public var groupBy: [Expr] = []
+    public var orderBy: [OrderItem] = []
+    public var limit: Int?
+    /// As written in SQL (`ON (symbol)`, `LATEST ON ts PARTITION BY symbol`): checked against the
+    /// source's symbol and time columns. nil means those columns.
+    public var joinKey: String?
+    public var latestOnColumn: String?
+    public var partitionColumn: String?
+
+    public init(
+        _ items: [SelectItem], from source: Source, asofJoin: Join? = nil, where conditions: [Condition] = [],
+        sampleBy: SampleBy? = nil, latestOn: Bool = false, groupBy: [Expr] = [], orderBy: [OrderItem] = [], limit: Int? = nil
+    ) {
+        self.items = items
+        self.source = source
+        self.asofJoin = asofJoin
+        self.conditions = conditions
+        self.sampleBy = sampleBy
+        self.latestOn = latestOn
+        self.groupBy = groupBy
+        self.orderBy = orderBy
+        self.limit = limit
+    }
+
+    /// `SELECT items FROM table`.
+    public init(_ items: [SelectItem], from table: String, where conditions: [Condition] = []) {
+        self.init(items, from: .table(table, alias: nil), where: conditions)
+    }
+
+    public indirect enum Source: Sendable {
+        case table(String, alias: String?)
+        case subquery(Query, alias: String?)
+
+        var alias: String? {
+            switch self {
+            case .table(let name, let alias): alias ?? name
+            case .subquery(_, let alias): alias
+            }
+        }
+    }
+
+    /// `ASOF JOIN table [alias] ON (symbol)`.
+    public struct Join: Sendable {
+        public var table: String
+        public var alias: String?
+        public init(_ table: String, alias: String? = nil) {
+            self.table = table
+            self.alias = alias
+        }
+    }
+}
+
+/// One item of the select list: an expression, or `*` for every column of the source.
+public struct SelectItem: Sendable {
+    public var expr: Expr?
+    public var alias: String?
+    /// The text the item was written as, used as its column name when it has no alias.
+    public var text: String
+
+    public static let star = SelectItem(expr: nil, alias: nil, text: "*")
+
+    public init(_ expr: Expr, as alias: String? = nil) {
+        self.expr = expr
+        self.alias = alias
+        self.text = expr.description
+    }
+
+    init(expr: Expr?, alias: String?, text: String) {
+        self.expr = expr
+        self.alias = alias
+        self.text = text
+    }
+
+    public var name: String { alias ?? text }
+}
+
+public enum AggregateFunction: String, Sendable, CaseIterable {
+    case count, sum, avg, min, max, first, last, vwap
+
+    var arity: Int { self == .vwap ? 2 : 1 }
+}
+
+public enum ArithmeticOperator: String, Sendable {
+    case add = "+", subtract = "-", multiply = "*", divide = "/"
+}
+
+/// An expression over a row (columns, numbers, arithmetic) or over a group (aggregates).
+/// `/` always divides as Float64; `+ - *` on two Int64 stay Int64 and fail on overflow.
+public indirect enum Expr: Sendable, Hashable, CustomStringConvertible {
+    /// A column, optionally qualified by a table alias.
+    case column(String, qualifier: String? = nil)
+    case int(Int64)
+    case float(Double)
+    /// An aggregate; `count(*)` has no arguments.
+    case aggregate(AggregateFunction, [Expr])
+    case arithmetic(ArithmeticOperator, Expr, Expr)
+    case negate(Expr)
+
+    public static func col(_ name: String) -> Expr { .column(name) }
+    public static func count() -> Expr { .aggregate(.count, []) }
+    public static func count(_ column: String) -> Expr { .aggregate(.count, [.column(column)]) }
+    public static func sum(_ e: Expr) -> Expr { .aggregate(.sum, [e]) }
+    public static func avg(_ e: Expr) -> Expr { .aggregate(.avg, [e]) }
+    public static func min(_ e: Expr) -> Expr { .aggregate(.min, [e]) }
+    public static func max(_ e: Expr) -> Expr { .aggregate(.max, [e]) }
+    public static func first(_ e: Expr) -> Expr { .aggregate(.first, [e]) }
+    public static func last(_ e: Expr) -> Expr { .aggregate(.last, [e]) }
+    public static func vwap(_ price: Expr, _ volume: Expr) -> Expr { .aggregate(.vwap, [price, volume]) }
+
+    var hasAggregate: Bool {
+        switch self {
+        case .aggregate: true
+        case .arithmetic(_, let a, let b): a.hasAggregate || b.hasAggregate
+        case .negate(let a): a.hasAggregate
+        case .column, .int, .float: false
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .column(let n, let q): q.map { "\($0).\(n)" } ?? n
+        case .int(let v): String(v)
+        case .float(let d): "\(d)"
+        case .aggregate(let f, let args): args.isEmpty && f == .count ? "count(*)" : "\(f.rawValue)(\(args.map(\.description).joined(separator: ", ")))"
+        case .arithmetic(let op, let a, let b): "\(a.parenthesised) \(op.rawValue) \(b.parenthesised)"
+        case .negate(let a): "-\(a.parenthesised)"
+        }
+    }
+
+    private var parenthesised: String {
+        if case .arithmetic = self { return "(\(description))" }
+        return description
+    }
+}
+
+public enum Comparison: String, Sendable {
+    case equal = "=", less = "<", lessOrEqual = "<=", greater = ">", greaterOrEqual = ">=", notEqual = "!="
+
+    func holds<T: Comparable>(_ a: T, _ b: T) -> Bool {
+        switch self {
+        case .equal: a == b
+        case .less: a < b
+        case .lessOrEqual: a <= b
+        case .greater: a > b
+        case .greaterOrEqual: a >= b
+        case .notEqual: a != b
+        }
+    }
+}
+
+/// A time in a condition: in the table's unit, or ISO-8601 text converted to it when the query is planned.
+public enum TimeValue: Sendable, Hashable {
+    case units(Int64)
+    case text(String)
+
+    func resolve(_ unit: TimeUnit) throws(StrataError) -> Int64 {
+        switch self {
+        case .units(let v): v
+        case .text(let s): try TimeParser.parse(s, unit: unit)
+        }
+    }
+}
+
+/// A literal in a condition.
+public enum Literal: Sendable, Hashable, CustomStringConvertible {
+    case int(Int64)
+    case float(Double)
+    case string(String)
+
+    public var description: String {
+        switch self {
+        case .int(let v): String(v)
+        case .float(let d): "\(d)"
+        case .string(let s): "'\(s)'"
+        }
+    }
+}
+
+/// One condition of the WHERE clause; conditions are joined with AND.
+///
+/// The generic forms (`compare`, `isIn`, `between`) name a column: on the symbol column they pick
+/// symbols (through the per-symbol index), on the time column they bound the time range (an integer
+/// in the table's unit or ISO-8601 text), on a value column they filter rows (numbers only).
+/// `symbols` and `time` are the same on the source's symbol and time columns, whatever their names.
+public enum Condition: Sendable {
+    case compare(Expr, Comparison, Literal)
+    case isIn(Expr, [Literal])
+    /// Both ends included.
+    case between(Expr, Literal, Literal)
+    case symbols([String])
+    case time(Comparison, TimeValue)
+
+    public static func symbol(_ s: String) -> Condition { .symbols([s]) }
+    /// `from <= ts < to`.
+    public static func timeRange(_ from: Int64, _ to: Int64) -> [Condition] {
+        [.time(.greaterOrEqual, .units(from)), .time(.less, .units(to))]
+    }
+}
+
+/// `SAMPLE BY n{s|m|h|d} [ALIGN TO CALENDAR [TIME ZONE 'Area/City']] [FILL(...)]`.
+public struct SampleBy: Sendable {
+    /// The bucket width in seconds.
+    public var seconds: Int64
+    /// Buckets start at local midnight (and whole local hours, minutes) of this zone; nil is UTC.
+    public var timeZone: String?
+    public var fill: [Fill]
+
+    public init(seconds: Int64, timeZone: String? = nil, fill: [Fill] = []) {
+        self.seconds = seconds
+        self.timeZone = timeZone
+        self.fill = fill
+    }
+
+    /// What an empty bucket between a group's first and last bucket holds. One entry applies to every
+    /// aggregate; several apply to the aggregates in select-list order.
+    public enum Fill: Sendable, Equatable {
+        case none, null, prev, linear
+        case constant(Double)
+    }
+}
+
+public struct OrderItem: Sendable {
+    public var expr: Expr
+    public var descending: Bool
+    public init(_ expr: Expr, descending: Bool = false) {
+        self.expr = expr
+        self.descending = descending
+    }
+}

@@ -1,0 +1,320 @@
+/// A column of values for the rows of one batch. Decoded block columns are referenced, not copied.
+struct Vec {
+    enum Values {
+        case ints(ArraySlice<Int64>)
+        case floats(ArraySlice<Double>)
+        case strings(ArraySlice<String>)
+        /// Every row holds this value (a base table's symbol, a literal).
+        case string(String)
+        case int(Int64)
+        case float(Double)
+    }
+
+    var values: Values
+    /// Per row: false is null. nil when no row is null.
+    var valid: ArraySlice<Bool>?
+
+    init(_ values: Values, valid: ArraySlice<Bool>? = nil) {
+        self.values = values
+        self.valid = valid
+    }
+
+    @inline(__always)
+    func isValid(_ r: Int) -> Bool { valid.map { $0[$0.startIndex + r] } ?? true }
+
+    /// The values as Int64 (the expression was typed int64), one per row.
+    func intValues(_ n: Int) -> ArraySlice<Int64> {
+        switch values {
+        case .ints(let v): v
+        case .int(let x): ArraySlice(repeating: x, count: n)
+        default: preconditionFailure("not an int64 vector")
+        }
+    }
+
+    /// The values as Float64; Int64 values are converted.
+    func floatValues(_ n: Int) -> ArraySlice<Double> {
+        switch values {
+        case .floats(let v): v
+        case .float(let x): ArraySlice(repeating: x, count: n)
+        case .ints(let v): ArraySlice(v.map { Double($0) })
+        case .int(let x): ArraySlice(repeating: Double(x), count: n)
+        default: preconditionFailure("not a numeric vector")
+        }
+    }
+
+    func value(_ r: Int) -> ResultValue {
+        if !isValid(r) { return .null }
+        switch values {
+        case .ints(let v): return .int(v[v.startIndex + r])
+        case .floats(let v): return .float(v[v.startIndex + r])
+        case .strings(let v): return .string(v[v.startIndex + r])
+        case .string(let s): return .string(s)
+        case .int(let x): return .int(x)
+        case .float(let x): return .float(x)
+        }
+    }
+
+    /// The rows at `rows`, copied.
+    func gather(_ rows: [Int]) -> Vec {
+        let g: Values
+        switch values {
+        case .ints(let v): g = .ints(ArraySlice(rows.map { v[v.startIndex + $0] }))
+        case .floats(let v): g = .floats(ArraySlice(rows.map { v[v.startIndex + $0] }))
+        case .strings(let v): g = .strings(ArraySlice(rows.map { v[v.startIndex + $0] }))
+        case .string, .int, .float: g = values
+        }
+        return Vec(g, valid: valid.map { v in ArraySlice(rows.map { v[v.startIndex + $0] }) })
+    }
+
+    /// Rows [lo, hi).
+    func slice(_ lo: Int, _ hi: Int) -> Vec {
+        let s: Values
+        switch values {
+        case .ints(let v): s = .ints(v[(v.startIndex + lo)..<(v.startIndex + hi)])
+        case .floats(let v): s = .floats(v[(v.startIndex + lo)..<(v.startIndex + hi)])
+        case .strings(let v): s = .strings(v[(v.startIndex + lo)..<(v.startIndex + hi)])
+        case .string, .int, .float: s = values
+        }
+        return Vec(s, valid: valid.map { $0[($0.startIndex + lo)..<($0.startIndex + hi)] })
+    }
+
+    /// A vector of `n` values of the given result column.
+    init(_ column: ResultColumn) {
+        switch column {
+        case .int64(let v):
+            self.init(.ints(ArraySlice(v.map { $0 ?? 0 })), valid: v.contains(nil) ? ArraySlice(v.map { $0 != nil }) : nil)
+        case .float64(let v):
+            self.init(.floats(ArraySlice(v.map { $0 ?? 0 })), valid: v.contains(nil) ? ArraySlice(v.map { $0 != nil }) : nil)
+        case .string(let v):
+            self.init(.strings(ArraySlice(v.map { $0 ?? "" })), valid: v.contains(nil) ? ArraySlice(v.map { $0 != nil }) : nil)
+        }
+    }
+}
+
+/// Rows flowing into an operator: one block's slice of one symbol, or a materialised subquery.
+struct Batch {
+    var count: Int
+    /// Every row's symbol, when they share one (base tables); else the symbol column, if any, is a vector.
+    var symbol: String?
+    /// Column vectors by slot; nil for slots the query does not read.
+    var columns: [Vec?]
+    /// Rows are in time order (first/last can take the ends of a run).
+    var sorted: Bool
+
+    func filtered(_ keep: [Int]) -> Batch {
+        Batch(count: keep.count, symbol: symbol, columns: columns.map { $0?.gather(keep) }, sorted: sorted)
+    }
+}
+
+/// An expression bound to a source's slots, typed.
+indirect enum Bound {
+    case slot(Int, ResultType)
+    case int(Int64)
+    case float(Double)
+    case arithmetic(ArithmeticOperator, Bound, Bound, ResultType)
+    case negate(Bound, ResultType)
+    /// After aggregation: the value of aggregate `i` or group key `i`.
+    case aggregate(Int, ResultType)
+    case key(Int, ResultType)
+
+    var type: ResultType {
+        switch self {
+        case .slot(_, let t), .arithmetic(_, _, _, let t), .negate(_, let t), .aggregate(_, let t), .key(_, let t): t
+        case .int: .int64
+        case .float: .float64
+        }
+    }
+
+    var slot: Int? {
+        if case .slot(let s, _) = self { return s }
+        return nil
+    }
+
+    func slots(into set: inout Set<Int>) {
+        switch self {
+        case .slot(let s, _): set.insert(s)
+        case .arithmetic(_, let a, let b, _):
+            a.slots(into: &set)
+            b.slots(into: &set)
+        case .negate(let a, _): a.slots(into: &set)
+        case .int, .float, .aggregate, .key: break
+        }
+    }
+}
+
+enum Arithmetic {
+    static func resultType(_ op: ArithmeticOperator, _ a: ResultType, _ b: ResultType, _ text: String) throws(StrataError) -> ResultType {
+        if a == .string || b == .string { throw .badInput("cannot do arithmetic on text in \(text)") }
+        if op == .divide { return .float64 }
+        return a == .int64 && b == .int64 ? .int64 : .float64
+    }
+
+    static func overflow(_ op: ArithmeticOperator) -> StrataError {
+        .badInput("integer overflow in '\(op.rawValue)': the result does not fit in a 64-bit integer")
+    }
+
+    /// One pair of values; null in, null out; division by zero is null.
+    static func apply(_ op: ArithmeticOperator, _ a: ResultValue, _ b: ResultValue) throws(StrataError) -> ResultValue {
+        if case .int(let x) = a, case .int(let y) = b, op != .divide {
+            let (r, o): (Int64, Bool)
+            switch op {
+            case .add: (r, o) = x.addingReportingOverflow(y)
+            case .subtract: (r, o) = x.subtractingReportingOverflow(y)
+            default: (r, o) = x.multipliedReportingOverflow(by: y)
+            }
+            if o { throw overflow(op) }
+            return .int(r)
+        }
+        guard let x = a.double, let y = b.double else { return .null }
+        switch op {
+        case .add: return .float(x + y)
+        case .subtract: return .float(x - y)
+        case .multiply: return .float(x * y)
+        case .divide: return y == 0 ? .null : .float(x / y)
+        }
+    }
+}
+
+/// Evaluates bound row expressions over a batch.
+enum Evaluator {
+    static func eval(_ e: Bound, _ b: Batch) throws(StrataError) -> Vec {
+        switch e {
+        case .slot(let s, _): return b.columns[s]!
+        case .int(let v): return Vec(.int(v))
+        case .float(let v): return Vec(.float(v))
+        case .negate(let a, let t):
+            let v = try eval(a, b)
+            if t == .int64 {
+                var out = [Int64](repeating: 0, count: b.count)
+                for (k, x) in v.intValues(b.count).enumerated() {
+                    if x == .min && v.isValid(k) { throw Arithmetic.overflow(.subtract) }
+                    out[k] = 0 &- x
+                }
+                return Vec(.ints(out[...]), valid: v.valid)
+            }
+            return Vec(.floats(ArraySlice(v.floatValues(b.count).map { -$0 })), valid: v.valid)
+        case .arithmetic(let op, let l, let r, let t):
+            let x = try eval(l, b), y = try eval(r, b)
+            let n = b.count
+            var valid: [Bool]? = nil
+            if x.valid != nil || y.valid != nil { valid = (0..<n).map { x.isValid($0) && y.isValid($0) } }
+            if t == .int64 {
+                let p = x.intValues(n), q = y.intValues(n)
+                var out = [Int64](repeating: 0, count: n)
+                var bad = false
+                for k in 0..<n {
+                    let a = p[p.startIndex + k], c = q[q.startIndex + k]
+                    let (v, o): (Int64, Bool)
+                    switch op {
+                    case .add: (v, o) = a.addingReportingOverflow(c)
+                    case .subtract: (v, o) = a.subtractingReportingOverflow(c)
+                    default: (v, o) = a.multipliedReportingOverflow(by: c)
+                    }
+                    out[k] = v
+                    if o && (valid?[k] ?? true) { bad = true }
+                }
+                if bad { throw Arithmetic.overflow(op) }
+                return Vec(.ints(out[...]), valid: valid?[...])
+            }
+            let p = x.floatValues(n), q = y.floatValues(n)
+            var out = [Double](repeating: 0, count: n)
+            switch op {
+            case .add: for k in 0..<n { out[k] = p[p.startIndex + k] + q[q.startIndex + k] }
+            case .subtract: for k in 0..<n { out[k] = p[p.startIndex + k] - q[q.startIndex + k] }
+            case .multiply: for k in 0..<n { out[k] = p[p.startIndex + k] * q[q.startIndex + k] }
+            case .divide:
+                for k in 0..<n {
+                    let d = q[q.startIndex + k]
+                    if d == 0 {
+                        if valid == nil { valid = [Bool](repeating: true, count: n) }
+                        valid![k] = false
+                    } else {
+                        out[k] = p[p.startIndex + k] / d
+                    }
+                }
+            }
+            return Vec(.floats(out[...]), valid: valid?[...])
+        case .aggregate, .key:
+            preconditionFailure("aggregate values are evaluated per group")
+        }
+    }
+
+    /// Evaluates an expression over one group's aggregates and keys.
+    static func scalar(_ e: Bound, aggregates: [ResultValue], keys: [ResultValue]) throws(StrataError) -> ResultValue {
+        switch e {
+        case .aggregate(let i, _): return aggregates[i]
+        case .key(let i, _): return keys[i]
+        case .int(let v): return .int(v)
+        case .float(let v): return .float(v)
+        case .negate(let a, _):
+            switch try scalar(a, aggregates: aggregates, keys: keys) {
+            case .int(let v):
+                if v == .min { throw Arithmetic.overflow(.subtract) }
+                return .int(-v)
+            case .float(let d): return .float(-d)
+            default: return .null
+            }
+        case .arithmetic(let op, let l, let r, _):
+            return try Arithmetic.apply(op, try scalar(l, aggregates: aggregates, keys: keys), try scalar(r, aggregates: aggregates, keys: keys))
+        case .slot: preconditionFailure("row values are evaluated per batch")
+        }
+    }
+}
+
+/// A value condition bound to a slot: `column op number`. NaN and null pass no comparison but `!=`.
+struct Predicate {
+    var expr: Bound
+    var op: Comparison
+    var number: ResultValue  // .int or .float
+
+    func mask(_ b: Batch) throws(StrataError) -> [Bool] {
+        let v = try Evaluator.eval(expr, b)
+        var out = [Bool](repeating: false, count: b.count)
+        switch (expr.type, number) {
+        case (.int64, .int(let k)):
+            let p = v.intValues(b.count)
+            for r in 0..<b.count { out[r] = v.isValid(r) && op.holds(p[p.startIndex + r], k) }
+        default:
+            let k = number.double!
+            let p = v.floatValues(b.count)
+            for r in 0..<b.count {
+                let x = p[p.startIndex + r]
+                out[r] = v.isValid(r) && (op == .notEqual ? !(x == k) : op.holds(x, k))
+            }
+        }
+        return out
+    }
+
+    enum Verdict { case all, none, some }
+
+    /// What a block's statistics say about a plain column: every row passes, none does, or look.
+    func verdict(_ s: ColumnStats, rows: Int) -> Verdict {
+        guard expr.slot != nil else { return .some }
+        switch (expr.type, number) {
+        case (.int64, .int(let k)):
+            return Self.range(s.min, s.max, k, op)
+        case (.int64, .float(let k)):
+            return Self.range(Double(s.min), Double(s.max), k, op)
+        case (.float64, _):
+            let lo = Double(bitPattern: UInt64(bitPattern: s.min)), hi = Double(bitPattern: UInt64(bitPattern: s.max))
+            let k = number.double!
+            if lo.isNaN { return op == .notEqual ? .all : .none }  // every value is NaN
+            let v = Self.range(lo, hi, k, op)
+            if s.nanCount > 0 && v == .all && op != .notEqual { return .some }
+            if s.nanCount > 0 && v == .none && op == .notEqual { return .some }
+            return v
+        default: return .some
+        }
+    }
+
+    private static func range<T: Comparable>(_ lo: T, _ hi: T, _ k: T, _ op: Comparison) -> Verdict {
+        switch op {
+        case .equal: return lo == k && hi == k ? .all : (k < lo || k > hi ? .none : .some)
+        case .notEqual: return k < lo || k > hi ? .all : (lo == k && hi == k ? .none : .some)
+        case .less: return hi < k ? .all : (lo >= k ? .none : .some)
+        case .lessOrEqual: return hi <= k ? .all : (lo > k ? .none : .some)
+        case .greater: return lo > k ? .all : (hi <= k ? .none : .some)
+        case .greaterOrEqual: return lo >= k ? .all : (hi < k ? .none : .some)
+        }
+    }
+}

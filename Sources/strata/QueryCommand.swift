@@ -1,0 +1,147 @@
+import ArgumentParser
+import Strata
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct QueryCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "query",
+        abstract: "Run a query in Strata's SQL dialect (modelled on QuestDB's).",
+        discussion: """
+            SELECT item [, item]... FROM source [alias] [ASOF JOIN table [alias] ON (symbol)] \
+            [WHERE condition [AND condition]...] \
+            [SAMPLE BY n{s|m|h|d} [ALIGN TO CALENDAR [TIME ZONE 'Area/City']] [FILL(NONE|NULL|PREV|LINEAR|constant)]] \
+            [LATEST ON ts PARTITION BY symbol] [GROUP BY column [, column]...] \
+            [ORDER BY expr [ASC|DESC] [, ...]] [LIMIT n]
+
+            Aggregates: count(*), count(col), sum, avg, min, max, first, last (by time), vwap(price, volume). \
+            Times in conditions are integers in the table's unit or ISO-8601 strings. \
+            Output: table (aligned; the default on a terminal), csv (the default otherwise; null is an empty \
+            field) or jsonl (one object per row, keys in select-list order; null, NaN and infinities as null).
+            """
+    )
+
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case table, csv, jsonl
+    }
+
+    @Argument(help: "The database directory.") var database: String
+    @Argument(help: "The query.") var sql: String
+    @Option(help: "Output format: table, csv or jsonl.") var format: Format?
+    @Flag(help: "Print the execution time (parsed query to last row) on stderr as 'time: <ms> ms'.") var timing = false
+
+    func run() throws {
+        let query = try SQLParser.parse(sql)
+        let db = try Database.open(database, options: .readOnly)
+        let snap = try db.snapshot()
+        let format = self.format ?? (isatty(1) != 0 ? .table : .csv)
+        let out = FileWriter(fd: 1)
+        var printer = ResultPrinter(format: format, out: out)
+        let start = now()
+        try snap.query(query, batchRows: format == .table ? 100_000 : 8_192) { (batch) throws(StrataError) in
+            printer.print(batch)
+        }
+        let elapsed = now() - start
+        printer.finish()
+        out.flush()
+        if timing {
+            FileWriter.stderr.write("time: \(formatMilliseconds(elapsed * 1000)) ms\n")
+        }
+    }
+}
+
+func formatMilliseconds(_ ms: Double) -> String {
+    let hundredths = Int((ms * 100).rounded())
+    let fraction = hundredths % 100
+    return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)"
+}
+
+/// Writes result batches as an aligned table, CSV or JSON lines.
+struct ResultPrinter {
+    let format: QueryCommand.Format
+    let out: FileWriter
+    private var widths: [Int]? = nil
+    private var headerDone = false
+    private var rows = 0
+
+    init(format: QueryCommand.Format, out: FileWriter) {
+        self.format = format
+        self.out = out
+    }
+
+    static func text(_ v: ResultValue, table: Bool) -> String {
+        switch v {
+        case .null: table ? "null" : ""
+        case .int(let x): String(x)
+        case .float(let d): d.description
+        case .string(let s): table ? s : csvField(s)
+        }
+    }
+
+    mutating func print(_ r: QueryResult) {
+        switch format {
+        case .csv:
+            if !headerDone {
+                out.write(r.names.map(csvField).joined(separator: ","))
+                out.endRecord()
+                headerDone = true
+            }
+            for row in 0..<r.rowCount {
+                for c in r.columns.indices {
+                    if c > 0 { out.byte(UInt8(ascii: ",")) }
+                    out.write(Self.text(r[row, c], table: false))
+                }
+                out.endRecord()
+            }
+        case .jsonl:
+            let keys = r.names.map { jsonString($0) + ":" }
+            for row in 0..<r.rowCount {
+                out.byte(UInt8(ascii: "{"))
+                for c in r.columns.indices {
+                    if c > 0 { out.byte(UInt8(ascii: ",")) }
+                    out.write(keys[c])
+                    switch r[row, c] {
+                    case .null: out.write("null")
+                    case .int(let x): out.int(x)
+                    case .float(let d): out.double(d, json: true)
+                    case .string(let s): out.write(jsonString(s))
+                    }
+                }
+                out.byte(UInt8(ascii: "}"))
+                out.endRecord()
+            }
+        case .table:
+            let cells = (0..<r.rowCount).map { row in r.columns.indices.map { Self.text(r[row, $0], table: true) } }
+            if widths == nil {
+                var w = r.names.map(\.count)
+                for row in cells { for (c, s) in row.enumerated() { w[c] = max(w[c], s.count) } }
+                widths = w
+                line(r.names, r.types.map { _ in false })
+                out.write(widths!.map { String(repeating: "-", count: $0) }.joined(separator: "  "))
+                out.endRecord()
+            }
+            let numeric = r.types.map { $0 != .string }
+            for row in cells { line(row, numeric) }
+            rows += r.rowCount
+        }
+    }
+
+    private func line(_ cells: [String], _ rightAligned: [Bool]) {
+        var parts: [String] = []
+        for (c, s) in cells.enumerated() {
+            let pad = String(repeating: " ", count: max(0, widths![c] - s.count))
+            parts.append(rightAligned[c] ? pad + s : (c == cells.count - 1 ? s : s + pad))
+        }
+        out.write(parts.joined(separator: "  "))
+        out.endRecord()
+    }
+
+    func finish() {
+        if format == .table {
+            out.write("(\(rows) row\(rows == 1 ? "" : "s"))")
+            out.endRecord()
+        }
+    }
+}
