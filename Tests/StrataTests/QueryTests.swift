@@ -1,0 +1,351 @@
+import Foundation
+import Testing
+@testable import Strata
+
+/// Every query form against a plain-Swift reference over the same rows: random data (ties, single-row
+/// symbols, pre-1970 times, NaN, -0.0, tiny blocks so ranges start and end inside blocks and on their
+/// edges), random ranges and filters, SAMPLE BY with time zones, LATEST ON, ASOF JOIN, subqueries.
+@Suite struct QueryTests {
+    struct Row {
+        var symbol: String
+        var ts: Int64
+        var i: Int64  // column "v" (int64)
+        var f: Double  // column "p" (float64)
+    }
+
+    struct Fixture {
+        var rows: [Row] = []  // bars, in symbol (UTF-8) then insertion order
+        var right: [Row] = []  // "daily" table for the join: ts, i as "shares", f as "aum"
+        var snap: Snapshot
+        var db: Database
+        var times: [Int64] = []
+    }
+
+    static let symbols = ["000001", "01", "1", "159363", "a", "b"]
+
+    static func makeFixture(seed: UInt64, path: String) throws -> Fixture {
+        var rng = SplitMix(seed: seed)
+        let db = try Database.open(path, options: DatabaseOptions(blockRows: [1, 5, 16, 64][Int(seed % 4)]))
+        var rows: [Row] = [], right: [Row] = []
+        try db.write { tx in
+            try tx.createTable("bars", schema: Schema(columns: [Column("v", .int64), Column("p", .float64)]))
+            try tx.createTable("daily", schema: Schema(columns: [Column("shares", .int64), Column("aum", .float64)]))
+            for (k, s) in symbols.enumerated() {
+                let n = k == 4 ? 1 : Int(rng.next() % 120)  // "a" has a single row
+                var t = (Int64(rng.next() % 200) - 100) * 3_600_000  // around 1970: negative times too
+                for _ in 0..<n {
+                    t += Int64(rng.next() % 4) * 900_000  // 15-minute steps, ties
+                    let f: Double
+                    switch rng.next() % 12 {
+                    case 0: f = .nan
+                    case 1: f = -0.0
+                    case 2: f = 0.0
+                    default: f = Double(Int64(rng.next() % 20_000) - 10_000) / 100
+                    }
+                    let row = Row(symbol: s, ts: t, i: Int64(rng.next() % 2000) - 1000, f: f)
+                    rows.append(row)
+                    try tx.append(to: "bars", symbol: s, time: t, values: [.int64(row.i), .float64(row.f)])
+                }
+                if k % 3 != 2 {
+                    var d = (Int64(rng.next() % 200) - 110) * 3_600_000
+                    for _ in 0..<Int(rng.next() % 12) {
+                        d += Int64(rng.next() % 3) * 86_400_000 / 4
+                        let r = Row(symbol: s, ts: d, i: Int64(rng.next() % 100) * 1000, f: Double(rng.next() % 10_000) / 100)
+                        right.append(r)
+                        try tx.append(to: "daily", symbol: s, time: d, values: [.int64(r.i), .float64(r.f)])
+                    }
+                }
+            }
+        }
+        rows.sort { $0.symbol != $1.symbol ? utf8Less($0.symbol, $1.symbol) : false }
+        right.sort { $0.symbol != $1.symbol ? utf8Less($0.symbol, $1.symbol) : false }
+        let snap = try db.snapshot()
+        return Fixture(rows: rows, right: right, snap: snap, db: db, times: rows.map(\.ts))
+    }
+
+    // MARK: Reference aggregates
+
+    static func close(_ a: Double, _ b: Double, scale: Double) -> Bool {
+        if a.isNaN || b.isNaN { return a.isNaN && b.isNaN }
+        if a.isInfinite || b.isInfinite { return a == b }
+        return abs(a - b) <= 1e-9 * max(scale, 1)
+    }
+
+    static func expect(_ got: ResultValue, _ want: ResultValue, scale: Double = 1, _ what: @autoclosure () -> String) {
+        switch (got, want) {
+        case (.float(let a), .float(let b)):
+            #expect(close(a, b, scale: scale), "\(what()): got \(a), want \(b)")
+        default:
+            #expect(got == want, "\(what()): got \(got), want \(want)")
+        }
+    }
+
+    /// (value, scale for float tolerance) of aggregate `f` over rows (in time order per symbol, symbols in order).
+    static func reference(_ f: String, _ rows: [Row], float: Bool) -> (ResultValue, Double) {
+        let scale = rows.reduce(0.0) { $0 + (float ? ($1.f.isFinite ? abs($1.f) : 0) : Double(abs($1.i))) }
+        switch f {
+        case "count": return (.int(Int64(rows.count)), 1)
+        case "sum":
+            if rows.isEmpty { return (.null, 1) }
+            return float ? (.float(rows.reduce(0.0) { $0 + $1.f }), scale) : (.int(rows.reduce(0) { $0 + $1.i }), 1)
+        case "avg":
+            if rows.isEmpty { return (.null, 1) }
+            let s = float ? rows.reduce(0.0) { $0 + $1.f } : Double(rows.reduce(0) { $0 + $1.i })
+            return (.float(s / Double(rows.count)), scale / Double(rows.count))
+        case "min", "max":
+            if rows.isEmpty { return (.null, 1) }
+            if !float { return (.int(f == "min" ? rows.map(\.i).min()! : rows.map(\.i).max()!), 1) }
+            var best = Double.nan
+            for r in rows where !r.f.isNaN {
+                if best.isNaN || (f == "min" ? ColumnStats.totalLess(r.f, best) : ColumnStats.totalLess(best, r.f)) { best = r.f }
+            }
+            return (.float(best), 1)
+        case "first", "last":
+            if rows.isEmpty { return (.null, 1) }
+            var pick = rows[0]
+            for r in rows.dropFirst() where f == "first" ? r.ts < pick.ts : r.ts >= pick.ts { pick = r }
+            return (float ? .float(pick.f) : .int(pick.i), 1)
+        default: preconditionFailure()
+        }
+    }
+
+    static func bits(_ v: ResultValue) -> ResultValue {
+        if case .float(let d) = v { return d.isNaN ? .string("NaN") : .int(Int64(bitPattern: d.bitPattern)) }
+        return v
+    }
+
+    // MARK: Tests
+
+    @Test(arguments: 0..<16)
+    func aggregatesRangesAndFilters(seed: UInt64) throws {
+        let dir = TempDir("strata-query")
+        defer { dir.cleanup() }
+        let fx = try Self.makeFixture(seed: seed, path: dir.path)
+        var rng = SplitMix(seed: seed &* 31 &+ 7)
+        let sorted = fx.times.sorted()
+        for _ in 0..<12 {
+            // Range ends on existing times (block edges included), between them, or open.
+            func pick() -> Int64 {
+                if sorted.isEmpty || rng.next() % 5 == 0 { return Int64(rng.next() % 400_000_000) - 300_000_000 }
+                return sorted[Int(rng.next() % UInt64(sorted.count))] + (rng.next() % 3 == 0 ? 1 : 0)
+            }
+            let (a, b) = { let x = pick(), y = pick(); return (min(x, y), max(x, y)) }()
+            let symbol: String? = rng.next() % 3 == 0 ? nil : (Self.symbols + ["missing"])[Int(rng.next() % 7)]
+            let filter: Double? = rng.next() % 3 == 0 ? Double(Int64(rng.next() % 100) - 50) : nil
+            var conds: [String] = ["ts >= \(a)", "ts < \(b)"]
+            if let symbol { conds.append("symbol = '\(symbol)'") }
+            if let filter { conds.append("p > \(filter)") }
+            let whereSQL = conds.joined(separator: " AND ")
+            let expected = fx.rows.filter { r in
+                r.ts >= a && r.ts < b && (symbol == nil || r.symbol == symbol) && (filter == nil || r.f > filter!)
+            }
+            let fns = ["count", "sum", "avg", "min", "max", "first", "last"]
+            let items = fns.flatMap { f in f == "count" ? ["count(*)", "count(v)"] : ["\(f)(v)", "\(f)(p)"] }
+            let r = try fx.snap.query("SELECT \(items.joined(separator: ", ")) FROM bars WHERE \(whereSQL)")
+            #expect(r.rowCount == 1)
+            var c = 0
+            for f in fns {
+                for float in f == "count" ? [false, false] : [false, true] {
+                    let (want, scale) = Self.reference(f, expected, float: float)
+                    let got = r[0, c]
+                    if ["min", "max", "first", "last"].contains(f) {
+                        #expect(Self.bits(got) == Self.bits(want), "\(items[c]) where \(whereSQL): got \(got), want \(want)")
+                    } else {
+                        Self.expect(got, want, scale: scale, "\(items[c]) where \(whereSQL)")
+                    }
+                    c += 1
+                }
+            }
+            // GROUP BY symbol: one row per symbol with rows, in symbol order.
+            let g = try fx.snap.query("SELECT symbol, count(*) AS n, sum(v), last(p) FROM bars WHERE \(whereSQL) GROUP BY symbol")
+            let groups = Dictionary(grouping: expected, by: \.symbol)
+            let names = groups.keys.sorted(by: utf8Less)
+            #expect(g.rowCount == names.count, "groups where \(whereSQL)")
+            for (k, name) in names.enumerated() where k < g.rowCount {
+                #expect(g[k, 0] == .string(name))
+                #expect(g[k, 1] == .int(Int64(groups[name]!.count)))
+                #expect(g[k, 2] == Self.reference("sum", groups[name]!, float: false).0)
+                #expect(Self.bits(g[k, 3]) == Self.bits(Self.reference("last", groups[name]!, float: true).0))
+            }
+            // Row scan, ordered by symbol then time (insertion order for ties).
+            let rows = try fx.snap.query("SELECT symbol, ts, v, p FROM bars WHERE \(whereSQL)")
+            #expect(rows.rowCount == expected.count, "rows where \(whereSQL)")
+            for (k, e) in expected.enumerated() where k < rows.rowCount {
+                #expect(rows[k, 0] == .string(e.symbol) && rows[k, 1] == .int(e.ts) && rows[k, 2] == .int(e.i))
+                #expect(Self.bits(rows[k, 3]) == Self.bits(.float(e.f)))
+            }
+        }
+        fx.db.close()
+    }
+
+    @Test(arguments: 0..<8)
+    func sampleByWithTimeZones(seed: UInt64) throws {
+        let dir = TempDir("strata-sample")
+        defer { dir.cleanup() }
+        let fx = try Self.makeFixture(seed: seed, path: dir.path)
+        let zones: [String?] = [nil, "Asia/Shanghai", "America/New_York", "Europe/London"]
+        for (zi, zone) in zones.enumerated() {
+            for (width, unit, seconds) in [(1, "h", 3600), (1, "d", 86_400), (45, "m", 2700)] {
+                let tz = zone.map { " ALIGN TO CALENDAR TIME ZONE '\($0)'" } ?? ""
+                let r = try fx.snap.query(
+                    "SELECT symbol, ts, count(*) AS n, first(p) AS o, max(v) AS h, sum(v) AS s FROM bars SAMPLE BY \(width)\(unit)\(tz)")
+                // Reference: local bucket start via Foundation's time zones.
+                let tzf = zone.flatMap { TimeZone(identifier: $0) }
+                func bucket(_ ts: Int64) -> Int64 {
+                    let off = Int64(tzf?.secondsFromGMT(for: Date(timeIntervalSince1970: Double(floorDiv(ts, 1000)))) ?? 0) * 1000
+                    let step = Int64(seconds) * 1000
+                    let local = floorDiv(ts + off, step) * step
+                    // Back to UTC with the offset in force at the bucket start.
+                    var utc = local - off
+                    if let tzf { utc = local - Int64(tzf.secondsFromGMT(for: Date(timeIntervalSince1970: Double(floorDiv(utc, 1000))))) * 1000 }
+                    return utc
+                }
+                var want: [(String, Int64, [Row])] = []
+                for row in fx.rows {
+                    let b = bucket(row.ts)
+                    if let last = want.last, last.0 == row.symbol, last.1 == b { want[want.count - 1].2.append(row) } else { want.append((row.symbol, b, [row])) }
+                }
+                // Groups of a symbol arrive in time order, so equal buckets are adjacent.
+                #expect(r.rowCount == want.count, "zone \(zi) \(width)\(unit)")
+                for (k, w) in want.enumerated() where k < r.rowCount {
+                    #expect(r[k, 0] == .string(w.0) && r[k, 1] == .int(w.1), "zone \(zone ?? "UTC") \(width)\(unit) row \(k): got \(r[k, 0]) \(r[k, 1]), want \(w.0) \(w.1)")
+                    #expect(r[k, 2] == .int(Int64(w.2.count)))
+                    #expect(Self.bits(r[k, 3]) == Self.bits(.float(w.2[0].f)))
+                    #expect(r[k, 4] == .int(w.2.map(\.i).max()!))
+                    #expect(r[k, 5] == .int(w.2.reduce(0) { $0 + $1.i }))
+                }
+            }
+        }
+        fx.db.close()
+    }
+
+    @Test(arguments: 0..<8)
+    func latestOnAndAsofJoin(seed: UInt64) throws {
+        let dir = TempDir("strata-latest")
+        defer { dir.cleanup() }
+        let fx = try Self.makeFixture(seed: seed, path: dir.path)
+        var rng = SplitMix(seed: seed &+ 1234)
+        for _ in 0..<8 {
+            let t = fx.times.isEmpty ? 0 : fx.times[Int(rng.next() % UInt64(fx.times.count))] + Int64(rng.next() % 3) - 1
+            let filtered = rng.next() % 2 == 0
+            let r = try fx.snap.query(
+                "SELECT symbol, ts, v, p FROM bars WHERE ts <= \(t)\(filtered ? " AND v > 0" : "") LATEST ON ts PARTITION BY symbol")
+            var want: [Row] = []
+            for s in Self.symbols {
+                if let last = fx.rows.last(where: { $0.symbol == s && $0.ts <= t && (!filtered || $0.i > 0) }) { want.append(last) }
+            }
+            #expect(r.rowCount == want.count, "latest at \(t)")
+            for (k, w) in want.enumerated() where k < r.rowCount {
+                #expect(r[k, 0] == .string(w.symbol) && r[k, 1] == .int(w.ts) && r[k, 2] == .int(w.i), "latest at \(t): row \(k)")
+                #expect(Self.bits(r[k, 3]) == Self.bits(.float(w.f)))
+            }
+        }
+        // ASOF JOIN: per bar, the daily row of the same symbol with the largest ts not after the bar's.
+        for symbol in Self.symbols {
+            let r = try fx.snap.query(
+                "SELECT count(*) AS n, count(f.shares) AS matched, sum(b.v * f.shares) AS x, sum(b.p * f.aum) AS y FROM bars b ASOF JOIN daily f ON (symbol) WHERE b.symbol = '\(symbol)'")
+            let bars = fx.rows.filter { $0.symbol == symbol }
+            let daily = fx.right.filter { $0.symbol == symbol }
+            var matched: Int64 = 0, x: Int64 = 0, y = 0.0, scale = 0.0
+            for b in bars {
+                guard let d = daily.last(where: { $0.ts <= b.ts }) else { continue }
+                matched += 1
+                x += b.i * d.i
+                y += b.f * d.f
+                scale += abs(b.f.isFinite ? b.f * d.f : 0)
+            }
+            #expect(r[0, 0] == .int(Int64(bars.count)), "asof \(symbol)")
+            #expect(r[0, 1] == .int(matched), "asof \(symbol)")
+            #expect(r[0, 2] == (matched == 0 ? .null : .int(x)), "asof \(symbol)")
+            Self.expect(r[0, 3], matched == 0 ? .null : .float(y), scale: scale, "asof \(symbol)")
+            // Row form: nulls where no daily row precedes the bar.
+            let rows = try fx.snap.query("SELECT b.ts, f.ts, f.shares FROM bars b ASOF JOIN daily f ON (symbol) WHERE b.symbol = '\(symbol)'")
+            #expect(rows.rowCount == bars.count)
+            for (k, b) in bars.enumerated() where k < rows.rowCount {
+                let d = daily.last(where: { $0.ts <= b.ts })
+                #expect(rows[k, 1] == (d.map { .int($0.ts) } ?? .null) && rows[k, 2] == (d.map { .int($0.i) } ?? .null))
+            }
+        }
+        fx.db.close()
+    }
+
+    @Test func fillOrderLimitAndSubquery() throws {
+        let dir = TempDir("strata-fill")
+        defer { dir.cleanup() }
+        let db = try Database.open(dir.path)
+        try db.write { tx in
+            try tx.createTable("t", schema: Schema(columns: [Column("v", .int64), Column("p", .float64)]))
+            for (t, v) in [(0, 10), (1, 20), (4, 50)] { try tx.append(to: "t", symbol: "s", time: Int64(t) * 3_600_000, values: [.int64(Int64(v)), .float64(Double(v))]) }
+            try tx.append(to: "t", symbol: "z", time: 0, values: [.int64(1), .float64(1)])
+        }
+        let snap = try db.snapshot()
+        func column(_ sql: String, _ c: Int) throws -> [ResultValue] {
+            let r = try snap.query(sql)
+            return (0..<r.rowCount).map { r[$0, c] }
+        }
+        let base = "SELECT symbol, ts, sum(v) AS v, avg(p) AS p FROM t WHERE symbol = 's' SAMPLE BY 1h"
+        #expect(try column(base, 2) == [.int(10), .int(20), .int(50)])
+        #expect(try column(base + " FILL(NULL)", 2) == [.int(10), .int(20), .null, .null, .int(50)])
+        #expect(try column(base + " FILL(PREV)", 2) == [.int(10), .int(20), .int(20), .int(20), .int(50)])
+        #expect(try column(base + " FILL(LINEAR)", 3) == [.float(10), .float(20), .float(30), .float(40), .float(50)])
+        #expect(try column(base + " FILL(0)", 1) == [0, 1, 2, 3, 4].map { .int(Int64($0) * 3_600_000) })
+        #expect(try column(base + " FILL(NULL, 7)", 3) == [.float(10), .float(20), .float(7), .float(7), .float(50)])
+        #expect(try column("SELECT v FROM t ORDER BY v DESC LIMIT 2", 0) == [.int(50), .int(20)])
+        #expect(try column("SELECT symbol, ts FROM t ORDER BY ts DESC, symbol LIMIT 3", 0) == [.string("s"), .string("s"), .string("s")])
+        #expect(try column("SELECT * FROM (SELECT symbol, sum(v) AS total FROM t) WHERE total > 5", 0) == [.string("s")])
+        #expect(try column("SELECT symbol, total * 2 FROM (SELECT symbol, sum(v) AS total FROM t) ORDER BY 2", 1) == [.int(2), .int(160)])
+        #expect(try column("SELECT count(*) FROM t WHERE ts BETWEEN 3600000 AND '1970-01-01T04:00:00Z'", 0) == [.int(2)])
+        #expect(try column("SELECT sum(v) FROM t WHERE symbol = 'nope'", 0) == [.null])
+        #expect(try column("SELECT count(*) FROM t WHERE symbol = 'nope'", 0) == [.int(0)])
+        #expect(try column("SELECT symbol, count(*) FROM t WHERE ts > 99999999999 GROUP BY symbol", 0) == [])
+        // The typed API runs the same plan.
+        let typed = try snap.query(Query([SelectItem(.sum(.col("v")), as: "v"), SelectItem(.vwap(.col("p"), .col("v")))], from: "t", where: [.symbol("s")]))
+        #expect(typed.names == ["v", "vwap(p, v)"])
+        #expect(typed[0, 0] == .int(80))
+        Self.expect(typed[0, 1], .float((100.0 + 400 + 2500) / 80), "vwap")
+        db.close()
+    }
+
+    @Test func errorsNameThePositionOrTheThing() throws {
+        let dir = TempDir("strata-qerr")
+        defer { dir.cleanup() }
+        let db = try Database.open(dir.path)
+        try db.write { tx in
+            try tx.createTable("t", schema: Schema(columns: [Column("v", .int64)]))
+            try tx.append(to: "t", symbol: "s", time: 0, values: [.int64(.max)])
+            try tx.append(to: "t", symbol: "s", time: 1, values: [.int64(1)])
+        }
+        let snap = try db.snapshot()
+        let cases: [(String, String)] = [
+            ("SELEC v FROM t", "position 1"),
+            ("SELECT v FROM", "position 14: expected a table name"),
+            ("SELECT v FROM t WHERE", "expected a column"),
+            ("SELECT v FROM nope", "no table named nope"),
+            ("SELECT nope FROM t", "unknown column nope"),
+            ("SELECT median(v) FROM t", "unknown function median"),
+            ("SELECT v FROM t WHERE v > 1 OR v < 0", "OR"),
+            ("SELECT v FROM t WHERE symbol > 'a'", "symbols can be compared"),
+            ("SELECT sum(v) FROM t", "overflows"),
+            ("SELECT v * 2 FROM t", "integer overflow"),
+            ("SELECT v, sum(v) FROM t SAMPLE BY 1M", "months"),
+            ("SELECT v FROM t SAMPLE BY 1h ALIGN TO CALENDAR TIME ZONE 'Mars/Base'", "unknown time zone"),
+            ("SELECT v FROM t SAMPLE BY 1h ALIGN TO CALENDAR TIME ZONE '../../etc/passwd'", "unknown time zone"),
+            ("SELECT v + sum(v) FROM t", "must be aggregated"),
+            ("SELECT v FROM t LEFT JOIN t ON (symbol)", "only ASOF JOIN"),
+            ("SELECT 'x' FROM t", "text is allowed in WHERE only"),
+            ("SELECT v FROM t WHERE ts > 'yesterday'", "yesterday"),
+            ("SELECT v FROM t LIMIT -1", "row count"),
+            ("SELECT sum(sum(v)) FROM t", "nested"),
+            ("SELECT v FROM t WHERE v = 'x'", "number column"),
+        ]
+        for (sql, fragment) in cases {
+            #expect(throws: StrataError.self, "\(sql)") { try snap.query(sql) }
+            do {
+                _ = try snap.query(sql)
+            } catch {
+                #expect(error.message.contains(fragment), "\(sql): \(error.message)")
+            }
+        }
+        db.close()
+    }
+}
