@@ -31,6 +31,8 @@ struct QueryCommand: ParsableCommand {
     @Argument(help: "The query.") var sql: String
     @Option(help: "Output format: table, csv or jsonl.") var format: Format?
     @Flag(help: "Print the execution time (parsed query to last row) on stderr as 'time: <ms> ms'.") var timing = false
+    @Option(name: .customLong("repeat"), help: "Run the query this many times in this process, print its rows once, and time the median run (for benchmarks).")
+    var runs: Int = 1
 
     func run() throws {
         let query = try SQLParser.parse(sql)
@@ -39,11 +41,19 @@ struct QueryCommand: ParsableCommand {
         let format = self.format ?? (isatty(1) != 0 ? .table : .csv)
         let out = FileWriter(fd: 1)
         var printer = ResultPrinter(format: format, out: out)
+        guard runs >= 1 else { throw ValidationError("--repeat must be at least 1") }
+        var times: [Double] = []
+        for _ in 1..<runs {
+            let start = now()
+            try snap.query(query, batchRows: 8_192) { (_) throws(StrataError) in }
+            times.append(now() - start)
+        }
         let start = now()
         try snap.query(query, batchRows: format == .table ? 100_000 : 8_192) { (batch) throws(StrataError) in
             printer.print(batch)
         }
-        let elapsed = now() - start
+        times.append(now() - start)
+        let elapsed = times.sorted()[times.count / 2]
         printer.finish()
         out.flush()
         if timing {

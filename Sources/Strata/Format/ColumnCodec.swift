@@ -265,27 +265,26 @@ enum ColumnCodec {
                 out[j] = Int64(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: j * 8, as: UInt64.self)))
             }
         }
+        // Steps 4 to 1 in one pass over the block (it stays in cache): zigzag, divisor, delta or xor, decimal.
         let zigzag = encoding.has(Encoding.zigzag)
         let d = encoding.divisor
-        if zigzag || d != 1 {
-            for j in 0..<n {
-                var v = out[j]
-                if zigzag { v = Int64(bitPattern: UInt64(bitPattern: v) >> 1) ^ -(v & 1) }
-                out[j] = v &* d
+        let delta = encoding.has(Encoding.delta), xor = encoding.has(Encoding.xor)
+        let decimal = encoding.has(Encoding.decimal)
+        if !zigzag && d == 1 && !delta && !xor && !decimal { return }
+        let p = decimal ? powersOfTen[Int(encoding.scale)] : 1
+        var acc: Int64 = 0
+        for j in 0..<n {
+            var v = out[j]
+            if zigzag { v = Int64(bitPattern: UInt64(bitPattern: v) >> 1) ^ -(v & 1) }
+            v = v &* d
+            if delta {
+                acc = acc &+ v
+                v = acc
+            } else if xor {
+                acc ^= v
+                v = acc
             }
-        }
-        if encoding.has(Encoding.delta) {
-            var acc: Int64 = 0
-            for j in 0..<n { acc = acc &+ out[j]; out[j] = acc }
-        } else if encoding.has(Encoding.xor) {
-            var acc: Int64 = 0
-            for j in 0..<n { acc ^= out[j]; out[j] = acc }
-        }
-        if encoding.has(Encoding.decimal) {
-            let p = powersOfTen[Int(encoding.scale)]
-            for j in 0..<n {
-                out[j] = Int64(bitPattern: (Double(out[j]) / p).bitPattern)
-            }
+            out[j] = decimal ? Int64(bitPattern: (Double(v) / p).bitPattern) : v
         }
     }
 }

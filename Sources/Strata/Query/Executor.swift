@@ -152,6 +152,9 @@ struct Planner {
         }
         try conditions(q.conditions, into: &plan)
         try shape(q, into: &plan)
+        let valueSlots = 2..<(2 + (table?.schema.columns.count ?? 0))
+        plan.valueColumns = plan.usedSlots.sorted().filter { valueSlots.contains($0) }.map { ($0, $0 - 2) }
+        plan.columnIndices = plan.valueColumns.map(\.column)
         return plan
     }
 
@@ -443,6 +446,13 @@ struct Bucketer {
         return floorDiv(local, step) &* step
     }
 
+    /// The offset (in units) in force for every time in [first, last], if there is one.
+    func fixedOffset(from first: Int64, through last: Int64) -> Int64? {
+        guard let zone else { return 0 }
+        let span = zone.stableSpan(at: floorDiv(first, perSecond))
+        return span.contains(floorDiv(last, perSecond)) ? zone.offset(at: floorDiv(first, perSecond)) * perSecond : nil
+    }
+
     /// Local bucket starts of times in order or not; the zone is consulted once per stable stretch.
     func buckets(_ times: ArraySlice<Int64>) -> [Int64] {
         var out = [Int64](repeating: 0, count: times.count)
@@ -515,6 +525,9 @@ struct Plan {
     var latest = false
     var order: [(Int, Bool)] = []
     var limit: Int?
+    /// The table's value columns the query reads: (slot, schema index); set once planned.
+    var valueColumns: [(slot: Int, column: Int)] = []
+    var columnIndices: [Int] = []
 
     mutating func restrictSymbols(_ list: [String]) {
         symbolFilter = symbolFilter.map { $0.intersection(list) } ?? Set(list)

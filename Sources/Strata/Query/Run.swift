@@ -219,11 +219,6 @@ extension Plan {
         }
     }
 
-    /// The value columns of the table the query reads: (slot, schema index).
-    private var valueColumns: [(slot: Int, column: Int)] {
-        usedSlots.sorted().compactMap { s in s >= 2 && s < 2 + (table?.schema.columns.count ?? 0) ? (s, s - 2) : nil }
-    }
-
     /// Index of the first block whose last time is ≥ lo.
     private func firstBlock(_ blocks: [BlockRef]) -> Int {
         var l = 0, h = blocks.count
@@ -235,38 +230,38 @@ extension Plan {
     }
 
     /// Scans one symbol's blocks in the time range. `stats` may take a whole block from its header
-    /// (returns true when it did). Returns false when `body` asked to stop.
+    /// (given when already parsed; returns true when it did). Returns false when `body` asked to stop.
     private func scanSymbol(
         _ t: Catalog.TableState, _ id: Int, _ name: String, _ context: ScanContext,
-        stats: ((BlockRef, () throws(StrataError) -> BlockHeader) throws(StrataError) -> Bool)?,
+        stats: ((BlockRef, Int, BlockHeader?) throws(StrataError) -> Bool)?,
         _ body: (Batch) throws(StrataError) -> Bool
     ) throws(StrataError) -> Bool {
         if timeRangeEmpty { return true }
         let blocks = t.symbols[id].blocks
         let columns = valueColumns
-        let indices = columns.map(\.column)
         var i = firstBlock(blocks)
         while i < blocks.count, blocks[i].firstTime <= hi {
             let ref = blocks[i]
             let index = i
             i += 1
             var header: BlockHeader? = nil
-            let getHeader = { () throws(StrataError) -> BlockHeader in
-                if let h = header { return h }
-                let h = try snapshot.header(t, id, index)
-                header = h
-                return h
-            }
             var predicatesHold = leftPredicates.isEmpty
             if !leftPredicates.isEmpty {
-                let h = try getHeader()
-                let verdicts = leftPredicates.map { p in p.expr.slot.map { p.verdict(h.chunks[$0 - 1].stats, rows: h.rows) } ?? .some }
-                if verdicts.contains(.none) { continue }
-                predicatesHold = verdicts.allSatisfy { $0 == .all }
+                let h = try snapshot.header(t, id, index)
+                header = h
+                var all = true
+                var none = false
+                for p in leftPredicates {
+                    let v = p.expr.slot.map { p.verdict(h.chunks[$0 - 1].stats, rows: h.rows) } ?? .some
+                    if v == .none { none = true }
+                    if v != .all { all = false }
+                }
+                if none { continue }
+                predicatesHold = all
             }
             let whole = ref.firstTime >= lo && ref.lastTime <= hi
-            if whole && predicatesHold, let stats, try stats(ref, getHeader) { continue }
-            _ = try snapshot.decode(t, id, index, columns: indices, into: context.decoded)
+            if whole && predicatesHold, let stats, try stats(ref, index, header) { continue }
+            _ = try snapshot.decode(t, id, index, columns: columnIndices, into: context.decoded)
             let d = context.decoded
             let rlo = ref.firstTime >= lo ? 0 : d.times.partitionPoint { $0 >= lo }
             let rhi = ref.lastTime <= hi ? d.rows : d.times.partitionPoint { $0 > hi }
@@ -481,7 +476,7 @@ extension Plan {
                 }
                 return
             }
-            _ = try snapshot.decode(t, id, i, columns: columns.map(\.column), into: context.decoded)
+            _ = try snapshot.decode(t, id, i, columns: columnIndices, into: context.decoded)
             let d = context.decoded
             let rlo = ref.firstTime >= lo ? 0 : d.times.partitionPoint { $0 >= lo }
             let rhi = ref.lastTime <= hi ? d.rows : d.times.partitionPoint { $0 > hi }
@@ -519,8 +514,8 @@ extension Plan {
                     let g = GroupTable(width: specs.count)
                     let context = ScanContext()
                     for (id, name) in chunk {
-                        let stats: ((BlockRef, () throws(StrataError) -> BlockHeader) throws(StrataError) -> Bool)? =
-                            a.statsAnswerable ? { (ref, header) throws(StrataError) in try fromStats(a, g, name, ref, header) } : nil
+                        let stats: ((BlockRef, Int, BlockHeader?) throws(StrataError) -> Bool)? =
+                            a.statsAnswerable ? { (ref, index, header) throws(StrataError) in try fromStats(a, g, t, id, name, ref, index, header) } : nil
                         _ = try scanSymbol(t, id, name, context, stats: stats) { (b) throws(StrataError) in
                             try consume(a, b, g)
                             return true
@@ -539,7 +534,8 @@ extension Plan {
 
     /// Answers a whole block from its statistics when its group is one key; false to decode it.
     private func fromStats(
-        _ a: AggregationPlan, _ g: GroupTable, _ symbol: String, _ ref: BlockRef, _ header: () throws(StrataError) -> BlockHeader
+        _ a: AggregationPlan, _ g: GroupTable, _ t: Catalog.TableState, _ id: Int, _ symbol: String, _ ref: BlockRef, _ index: Int,
+        _ parsed: BlockHeader?
     ) throws(StrataError) -> Bool {
         var bucket: Int64 = 0
         if let b = a.bucketer {
@@ -552,7 +548,8 @@ extension Plan {
             for k in a.aggregates.indices { g.states[gi * g.width + k].n += Int64(ref.rows) }
             return true
         }
-        let h = try header()
+        let h: BlockHeader
+        if let parsed { h = parsed } else { h = try snapshot.header(t, id, index) }
         for spec in a.aggregates where spec.function == .sum || spec.function == .avg {
             if spec.args[0].type == .int64 && h.chunks[spec.args[0].slot! - 1].stats.sumOverflowed { return false }
         }
@@ -578,7 +575,6 @@ extension Plan {
         if n == 0 { return }
         let symbolVec: Vec? = a.bySymbol && b.symbol == nil ? b.columns[layout.symbolSlot!] : nil
         let times: Vec? = layout.timeSlot.flatMap { b.columns[$0] }
-        let buckets: [Int64]? = a.bucketer.map { $0.buckets(times!.intValues(n)) }
         var extras: [Vec] = []
         for e in a.extras { extras.append(try Evaluator.eval(e, b)) }
         var args: [(Vec?, Vec?)] = []
@@ -592,6 +588,27 @@ extension Plan {
             args.append((x, y))
         }
         let simple = symbolVec == nil && extras.isEmpty
+        if simple, b.sorted, let bucketer = a.bucketer, let times, let symbol = a.bySymbol ? b.symbol : "" {
+            // Rows in time order with one offset from UTC throughout: a bucket is a run of rows below its end.
+            let t = times.intValues(n)
+            let first = t[t.startIndex], last = t[t.endIndex - 1]
+            if let offset = bucketer.fixedOffset(from: first, through: last) {
+                var r = 0
+                while r < n {
+                    let local = floorDiv(t[t.startIndex + r] &+ offset, bucketer.step) &* bucketer.step
+                    let end = local &+ bucketer.step &- offset  // first time of the next bucket
+                    var e = r + 1
+                    while e < n && t[t.startIndex + e] < end { e += 1 }
+                    let gi = g.group(GroupKey(symbol: symbol, bucket: local, extras: []))
+                    for (k, spec) in a.aggregates.enumerated() {
+                        spec.update(&g.states[gi * g.width + k], r, e, args[k].0, args[k].1, times, sorted: true)
+                    }
+                    r = e
+                }
+                return
+            }
+        }
+        let buckets: [Int64]? = a.bucketer.map { $0.buckets(times!.intValues(n)) }
         var r = 0
         while r < n {
             var e = r + 1
