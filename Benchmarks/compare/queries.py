@@ -4,8 +4,9 @@
 Usage: queries.py DATA_DIR STRATA_BINARY WORKDIR [RUNS]
 DATA_DIR holds bars_1m.csv and fund_shares.csv (the peers' generator); expected answers are read from
 ../shared/peers/expected/<preset>.json when present. Strata is timed by `strata query --timing`
-(execution from the parsed query to the last row, in a fresh process each run: includes mapping the
-files, not process start-up); DuckDB in-process through its Python API (result as Arrow).
+with --repeat 3 (the median of three in-process runs: execution from the parsed query to the last row,
+mappings warm, process start-up excluded), RUNS processes; DuckDB in-process through its Python API
+(result as Arrow), RUNS runs.
 Both warm: the page cache holds the data. Prints the median and p90 of RUNS warm runs per engine."""
 import json, os, statistics, subprocess, sys, time
 
@@ -75,7 +76,8 @@ DUCK = {
 
 
 def strata_run(sql):
-    r = subprocess.run([strata, "query", db, sql, "--format", "jsonl", "--timing"], capture_output=True, text=True, check=True)
+    r = subprocess.run([strata, "query", db, sql, "--format", "jsonl", "--timing", "--repeat", "3"],
+                       capture_output=True, text=True, check=True)
     ms = float(r.stderr.strip().split()[-2])
     rows = [list(json.loads(line).values()) for line in r.stdout.splitlines()]
     return ms, rows

@@ -69,6 +69,32 @@ struct CLI {
         #expect(tables[0]["rows"] as! Int == a.count - 1)
         let verify = try CLI.run(["verify", db])
         #expect(verify.code == 0, "\(verify.out)")
+
+        // strata query: the three forms of the issue, in each output format.
+        let symbols = Set(a.dropFirst().map { $0.split(separator: ",")[0] })
+        let daily = try CLI.run(["query", db, """
+            SELECT symbol, ts, first(open) AS open, max(high) AS high, min(low) AS low, last(close) AS close, sum(volume) AS volume
+            FROM bars SAMPLE BY 1d ALIGN TO CALENDAR TIME ZONE 'Asia/Shanghai' ORDER BY symbol, ts
+            """, "--format", "csv", "--timing"])
+        #expect(daily.code == 0, "\(daily.err)")
+        let lines = daily.out.split(separator: "\n")
+        #expect(lines.first == "symbol,ts,open,high,low,close,volume")
+        #expect(lines.count - 1 == symbols.count * 5)  // tiny preset: 5 trading days per symbol
+        #expect(daily.err.hasPrefix("time: ") && daily.err.hasSuffix(" ms\n"))
+        let total = lines.dropFirst().reduce(0) { $0 + Int($1.split(separator: ",")[6])! }
+        #expect(total == a.dropFirst().reduce(0) { $0 + Int($1.split(separator: ",")[6])! })
+        let latest = try CLI.run(["query", db, "SELECT symbol, ts, close FROM bars LATEST ON ts PARTITION BY symbol", "--format", "jsonl"])
+        #expect(latest.code == 0, "\(latest.err)")
+        let objects = latest.out.split(separator: "\n").map { try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        #expect(objects.count == symbols.count)
+        #expect(latest.out.hasPrefix("{\"symbol\":"))
+        let join = try CLI.run(["query", db, "SELECT count(*) AS n, sum(b.close * f.shares) AS cap FROM bars b ASOF JOIN fund_shares f ON (symbol) WHERE b.symbol = '159363'", "--format", "table"])
+        #expect(join.code == 0, "\(join.err)")
+        #expect(join.out.contains("n") && join.out.contains("(1 row)"))
+        let bad = try CLI.run(["query", db, "SELECT FROM bars"])
+        #expect(bad.code == 1 && bad.err.hasPrefix("error: syntax error at position 8"), "\(bad.err)")
+        let unknown = try CLI.run(["query", db, "SELECT x FROM nope"])
+        #expect(unknown.code == 1 && unknown.err.contains("no table named nope"))
     }
 
     @Test func valuesComeBackExactly() throws {
