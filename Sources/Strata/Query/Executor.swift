@@ -104,10 +104,15 @@ struct Planner {
             layout.timeSlot = layout.add(a, t.schema.timeColumn, .int64)
             for c in t.schema.columns { _ = layout.add(a, c.name, c.type == .int64 ? .int64 : .float64) }
         case .subquery(let inner, let alias):
-            let r = try snapshot.query(inner)
+            // Planned once and run to completion: the outer query reads its rows.
+            let innerPlan = try Planner(snapshot: snapshot).plan(inner)
+            var rows: QueryResult? = nil
+            try innerPlan.run(batchRows: .max) { (batch) throws(StrataError) in
+                if rows == nil { rows = batch } else { rows!.append(batch) }
+            }
+            let r = rows!
             relation = r
             layout.leftAlias = alias
-            let innerPlan = try Planner(snapshot: snapshot).plan(inner)
             layout.timeUnit = innerPlan.layout.timeUnit
             for (name, type) in zip(r.names, r.types) {
                 let slot = layout.add(alias, name, type)
