@@ -174,21 +174,8 @@ struct Parser {
         guard acceptSymbol(s) else { throw error("expected '\(s)'") }
     }
 
-    mutating func name(_ what: String) throws(StrataError) -> String {
-        switch peek.kind {
-        case .word(let w) where !Self.reserved.contains(w.uppercased()):
-            advance()
-            return w
-        case .quotedName(let w):
-            advance()
-            return w
-        default: throw error("expected \(what)")
-        }
-    }
-
-    /// An optional alias: `AS name` or a bare name that is not a keyword.
-    mutating func alias() throws(StrataError) -> String? {
-        if accept("AS") { return try name("an alias after AS") }
+    /// A name that is not a keyword, or a "quoted" one; nil (nothing consumed) otherwise.
+    mutating func acceptName() -> String? {
         switch peek.kind {
         case .word(let w) where !Self.reserved.contains(w.uppercased()):
             advance()
@@ -198,6 +185,17 @@ struct Parser {
             return w
         default: return nil
         }
+    }
+
+    mutating func name(_ what: String) throws(StrataError) -> String {
+        guard let n = acceptName() else { throw error("expected \(what)") }
+        return n
+    }
+
+    /// An optional alias: `AS name` or a bare name that is not a keyword.
+    mutating func alias() throws(StrataError) -> String? {
+        if accept("AS") { return try name("an alias after AS") }
+        return acceptName()
     }
 
     // MARK: Query

@@ -1,0 +1,294 @@
+// Aggregation: group keys and tables, consuming batches and block statistics, FILL, the result rows.
+
+/// A key of an aggregation group.
+struct GroupKey: Hashable {
+    var symbol: String
+    var bucket: Int64
+    var extras: [KeyValue]
+}
+
+/// A group key value; Float64 by bit pattern so NaN groups with NaN.
+enum KeyValue: Hashable {
+    case null, int(Int64), float(UInt64), string(String)
+
+    init(_ v: ResultValue) {
+        switch v {
+        case .null: self = .null
+        case .int(let x): self = .int(x)
+        case .float(let d): self = .float(d.bitPattern)
+        case .string(let s): self = .string(s)
+        }
+    }
+
+    var value: ResultValue {
+        switch self {
+        case .null: .null
+        case .int(let x): .int(x)
+        case .float(let b): .float(Double(bitPattern: b))
+        case .string(let s): .string(s)
+        }
+    }
+}
+
+/// Groups and their aggregate states, in the order they were first seen.
+final class GroupTable: @unchecked Sendable {
+    var index: [GroupKey: Int] = [:]
+    var keys: [GroupKey] = []
+    var states: [AggregateState] = []
+    let width: Int
+
+    init(width: Int) { self.width = width }
+
+    @inline(__always)
+    func group(_ k: GroupKey) -> Int {
+        if let g = index[k] { return g }
+        let g = keys.count
+        index[k] = g
+        keys.append(k)
+        states.append(contentsOf: repeatElement(AggregateState(), count: width))
+        return g
+    }
+
+    /// Folds in a table that saw later symbols.
+    func merge(_ other: GroupTable, _ specs: [AggregateSpec]) {
+        for (g, k) in other.keys.enumerated() {
+            let mine = group(k)
+            for (a, spec) in specs.enumerated() { spec.merge(&states[mine * width + a], other.states[g * width + a]) }
+        }
+    }
+}
+
+extension Plan {
+    // MARK: Aggregation: groups, statistics, fill
+
+    func runAggregation(_ a: AggregationPlan) throws(StrataError) -> QueryResult {
+        let specs = a.aggregates
+        var table = GroupTable(width: specs.count)
+        if let t = self.table {
+            if !timeRangeEmpty {
+                let parts = try parallel(tableSymbols(t)) { (chunk) throws(StrataError) -> GroupTable in
+                    let g = GroupTable(width: specs.count)
+                    let context = ScanContext()
+                    for (id, name) in chunk {
+                        let stats: ((BlockRef, Int, BlockHeader?) throws(StrataError) -> Bool)? =
+                            a.statsAnswerable ? { (ref, index, header) throws(StrataError) in try fromStats(a, g, t, id, name, ref, index, header) } : nil
+                        _ = try scanSymbol(t, id, name, context, stats: stats) { (b) throws(StrataError) in
+                            try consume(a, b, g)
+                            return true
+                        }
+                    }
+                    return g
+                }
+                table = parts[0]
+                for p in parts.dropFirst() { table.merge(p, specs) }
+            }
+        } else {
+            try consume(a, try relationBatch(ScanContext()), table)
+        }
+        return try finish(a, table)
+    }
+
+    /// Answers a whole block from its statistics when its group is one key; false to decode it.
+    private func fromStats(
+        _ a: AggregationPlan, _ g: GroupTable, _ t: Catalog.TableState, _ id: Int, _ symbol: String, _ ref: BlockRef, _ index: Int,
+        _ parsed: BlockHeader?
+    ) throws(StrataError) -> Bool {
+        var bucket: Int64 = 0
+        if let b = a.bucketer {
+            bucket = b.bucket(ref.firstTime)
+            if b.bucket(ref.lastTime) != bucket { return false }
+        }
+        let key = GroupKey(symbol: a.bySymbol ? symbol : "", bucket: bucket, extras: [])
+        if a.countsOnly {
+            let gi = g.group(key)
+            for k in a.aggregates.indices { g.states[gi * g.width + k].n += Int64(ref.rows) }
+            return true
+        }
+        let h: BlockHeader
+        if let parsed { h = parsed } else { h = try snapshot.header(t, id, index) }
+        for spec in a.aggregates where spec.function == .sum || spec.function == .avg {
+            if spec.args[0].type == .int64 && h.chunks[spec.args[0].slot! - 1].stats.sumOverflowed { return false }
+        }
+        let gi = g.group(key)
+        for (k, spec) in a.aggregates.enumerated() {
+            var stats: ColumnStats? = nil
+            if let s = spec.args.first?.slot, s != layout.symbolSlot {
+                if s == layout.timeSlot {
+                    var ts = ColumnStats()
+                    (ts.min, ts.max, ts.first, ts.last) = (ref.firstTime, ref.lastTime, ref.firstTime, ref.lastTime)
+                    stats = ts
+                } else {
+                    stats = h.chunks[s - 1].stats
+                }
+            }
+            spec.update(&g.states[gi * g.width + k], stats: stats, rows: h.rows, firstTime: ref.firstTime, lastTime: ref.lastTime)
+        }
+        return true
+    }
+
+    private func consume(_ a: AggregationPlan, _ b: Batch, _ g: GroupTable) throws(StrataError) {
+        let n = b.count
+        if n == 0 { return }
+        let symbolVec: Vec? = a.bySymbol && b.symbol == nil ? b.columns[layout.symbolSlot!] : nil
+        let times: Vec? = layout.timeSlot.flatMap { b.columns[$0] }
+        var extras: [Vec] = []
+        for e in a.extras { extras.append(try Evaluator.eval(e, b)) }
+        var args: [(Vec?, Vec?)] = []
+        for spec in a.aggregates {
+            var x = try spec.args.first.map { (e) throws(StrataError) in try Evaluator.eval(e, b) }
+            var y = try spec.args.count > 1 ? Evaluator.eval(spec.args[1], b) : nil
+            if spec.function == .vwap {
+                x = x.map { Vec(.floats($0.floatValues(n)), valid: $0.valid) }
+                y = y.map { Vec(.floats($0.floatValues(n)), valid: $0.valid) }
+            }
+            args.append((x, y))
+        }
+        let simple = symbolVec == nil && extras.isEmpty
+        if simple, b.sorted, let bucketer = a.bucketer, let times, let symbol = a.bySymbol ? b.symbol : "" {
+            // Rows in time order with one offset from UTC throughout: a bucket is a run of rows below its end.
+            let t = times.intValues(n)
+            let first = t[t.startIndex], last = t[t.endIndex - 1]
+            if let offset = bucketer.fixedOffset(from: first, through: last) {
+                var r = 0
+                while r < n {
+                    let local = floorDiv(t[t.startIndex + r] &+ offset, bucketer.step) &* bucketer.step
+                    let end = local &+ bucketer.step &- offset  // first time of the next bucket
+                    var e = r + 1
+                    while e < n && t[t.startIndex + e] < end { e += 1 }
+                    let gi = g.group(GroupKey(symbol: symbol, bucket: local, extras: []))
+                    for (k, spec) in a.aggregates.enumerated() {
+                        spec.update(&g.states[gi * g.width + k], r, e, args[k].0, args[k].1, times, sorted: true)
+                    }
+                    r = e
+                }
+                return
+            }
+        }
+        let buckets: [Int64]? = a.bucketer.map { $0.buckets(times!.intValues(n)) }
+        var r = 0
+        while r < n {
+            var e = r + 1
+            if simple {
+                if let buckets {
+                    let k = buckets[r]
+                    while e < n && buckets[e] == k { e += 1 }
+                } else {
+                    e = n
+                }
+            } else {
+                while e < n {
+                    if let buckets, buckets[e] != buckets[r] { break }
+                    if let s = symbolVec, s.value(e) != s.value(r) { break }
+                    if extras.contains(where: { $0.value(e) != $0.value(r) }) { break }
+                    e += 1
+                }
+            }
+            var symbol = ""
+            if a.bySymbol {
+                if let s = b.symbol { symbol = s } else if case .string(let s) = symbolVec!.value(r) { symbol = s } else { symbol = "\u{0}null" }
+            }
+            let key = GroupKey(symbol: symbol, bucket: buckets?[r] ?? 0, extras: extras.map { KeyValue($0.value(r)) })
+            let gi = g.group(key)
+            for (k, spec) in a.aggregates.enumerated() {
+                spec.update(&g.states[gi * g.width + k], r, e, args[k].0, args[k].1, times, sorted: b.sorted)
+            }
+            r = e
+        }
+    }
+
+    private func finish(_ a: AggregationPlan, _ g: GroupTable) throws(StrataError) -> QueryResult {
+        let specs = a.aggregates
+        var result = QueryResult(names: allNames, types: types)
+        if g.keys.isEmpty && a.keys.isEmpty {
+            _ = g.group(GroupKey(symbol: "", bucket: 0, extras: []))
+        }
+        // Groups by series (symbol, other keys), then bucket.
+        var groups = Array(g.keys.indices)
+        groups.sort { x, y in
+            let p = g.keys[x], q = g.keys[y]
+            if p.symbol != q.symbol { return utf8Less(p.symbol, q.symbol) }
+            for (u, v) in zip(p.extras, q.extras) where u != v { return Self.less(u.value, v.value) }
+            return p.bucket < q.bucket
+        }
+        var values: [[ResultValue]] = []
+        var keys: [GroupKey] = []
+        for gi in groups {
+            var row: [ResultValue] = []
+            for (k, spec) in specs.enumerated() {
+                row.append(try spec.result(g.states[gi * g.width + k], name: spec.text))
+            }
+            values.append(row)
+            keys.append(g.keys[gi])
+        }
+        if let bucketer = a.bucketer, !a.fill.isEmpty, a.fill != [.none] {
+            (keys, values) = try Self.fill(keys, values, a, bucketer.step)
+        }
+        for (key, row) in zip(keys, values) {
+            let keyValues: [ResultValue] = a.keys.map { kind in
+                switch kind {
+                case .symbol: key.symbol == "\u{0}null" ? .null : .string(key.symbol)
+                case .bucket: .int(a.bucketer!.start(key.bucket))
+                case .extra(let i): key.extras[i].value
+                }
+            }
+            for (c, out) in a.outputs.enumerated() {
+                result.columns[c].append(try Evaluator.scalar(out, aggregates: row, keys: keyValues))
+            }
+        }
+        return result
+    }
+
+    static let fillRowsMax = 10_000_000
+
+    /// Inserts the empty buckets between a series' first and last bucket, with values per FILL.
+    static func fill(_ keys: [GroupKey], _ values: [[ResultValue]], _ a: AggregationPlan, _ step: Int64) throws(StrataError) -> ([GroupKey], [[ResultValue]]) {
+        var outKeys: [GroupKey] = []
+        var outValues: [[ResultValue]] = []
+        var added = 0
+        let specs = a.aggregates
+        func mode(_ k: Int) -> SampleBy.Fill { a.fill.count == 1 ? a.fill[0] : a.fill[k] }
+        for i in keys.indices {
+            if i > 0, keys[i - 1].symbol == keys[i].symbol, keys[i - 1].extras == keys[i].extras {
+                let (b0, b1) = (keys[i - 1].bucket, keys[i].bucket)
+                let gaps = (b1 - b0) / step - 1
+                if gaps > 0 {
+                    added += Int(gaps)
+                    if added > fillRowsMax { throw .badInput("FILL would add more than \(fillRowsMax) rows") }
+                    var previous = values[i - 1]
+                    var bucket = b0 + step
+                    var k = 1
+                    while bucket < b1 {
+                        var row: [ResultValue] = []
+                        for (c, spec) in specs.enumerated() {
+                            switch mode(c) {
+                            case .none, .null: row.append(.null)
+                            case .prev: row.append(previous[c])
+                            case .constant(let x):
+                                if spec.type == .int64, let v = Int64(exactly: x) { row.append(.int(v)) } else { row.append(.float(x)) }
+                            case .linear:
+                                let f = Double(k) / Double(gaps + 1)
+                                switch (values[i - 1][c], values[i][c]) {
+                                case (.int(let x), .int(let y)): row.append(.int(x + Int64((Double(y - x) * f).rounded(.towardZero))))
+                                case (let x, let y):
+                                    if let p = x.double, let q = y.double { row.append(.float(p + (q - p) * f)) } else { row.append(.null) }
+                                }
+                            }
+                        }
+                        if a.fill.contains(.none) {
+                            // Mixed NONE with other fills: the bucket is left out.
+                        } else {
+                            outKeys.append(GroupKey(symbol: keys[i].symbol, bucket: bucket, extras: keys[i].extras))
+                            outValues.append(row)
+                        }
+                        previous = row
+                        bucket += step
+                        k += 1
+                    }
+                }
+            }
+            outKeys.append(keys[i])
+            outValues.append(values[i])
+        }
+        return (outKeys, outValues)
+    }
+}
