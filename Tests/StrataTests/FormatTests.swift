@@ -16,7 +16,7 @@ import Testing
         var rng = SplitMix(seed: 42)
         var scratch = EncoderScratch()
         var decodeScratch: [UInt8] = []
-        for regime in 0..<4 {
+        for regime in 0..<5 {
             for n in [1, 2, 3, 7, 8, 9, 63, 64, 65, 240, 1000, 4097] {
                 let values = (0..<n).map { randomValue(type, regime: regime, row: $0, using: &rng) }
                 for isTime in [false, true] where !(isTime && type == .float64) {
@@ -68,13 +68,13 @@ import Testing
         let times: [Int64] = (0..<100).map { Int64($0) * 60_000 }
         let cols: [[Int64]] = [(0..<100).map { Int64(bitPattern: (Double($0) / 8).bitPattern) }, (0..<100).map { Int64($0) * 100 }]
         let bytes = encoder.encode(tableID: 1, symbolID: 0, times: times, columns: cols, types: [.float64, .int64])
-        let header = try bytes.withUnsafeBytes { try BlockHeader.parse($0, at: 0, what: { "b" }) }
+        let header = try bytes.withUnsafeBytes { try BlockHeader.parse($0, at: 0) }
         #expect(header.rows == 100 && header.chunks.count == 3)
         for i in 0..<header.headerBytes {
             var damaged = bytes
             damaged[i] ^= 0x10
             #expect(throws: StrataError.self) {
-                _ = try damaged.withUnsafeBytes { try BlockHeader.parse($0, at: 0, what: { "b" }) }
+                _ = try damaged.withUnsafeBytes { try BlockHeader.parse($0, at: 0) }
             }
         }
     }

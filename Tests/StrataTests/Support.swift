@@ -34,6 +34,7 @@ func randomValue(_ type: ColumnType, regime: Int, row: Int, using rng: inout Spl
         case 0: return Int64(rng.next() % 1000) * 100  // lots of 100
         case 1: return EdgeValues.ints[Int(rng.next() % UInt64(EdgeValues.ints.count))]
         case 2: return Int64(bitPattern: rng.next())
+        case 4: return Int64(bitPattern: rng.next() >> UInt64((row / 128 * 7) % 64))  // every bit width
         default: return Int64(row) * 7 - 50
         }
     case .float64:
@@ -42,6 +43,7 @@ func randomValue(_ type: ColumnType, regime: Int, row: Int, using rng: inout Spl
         case 0: d = Double(Int64(rng.next() % 5000) + 500) / 1000  // 3-decimal prices
         case 1: d = EdgeValues.doubles[Int(rng.next() % UInt64(EdgeValues.doubles.count))]
         case 2: d = Double(bitPattern: rng.next())
+        case 4: d = Double(Int64(bitPattern: rng.next()) >> (11 + UInt64(row / 64 % 3))) / 10  // decimals near 2^53
         default: d = Double(Int64(rng.next() % 100_000_000)) / 10 - 1000  // 1 decimal, negatives
         }
         return Int64(bitPattern: d.bitPattern)

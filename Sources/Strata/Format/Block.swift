@@ -20,8 +20,9 @@ struct ChunkDescriptor: Equatable, Sendable {
     var stats: ColumnStats
 }
 
-/// The parsed, checked header of one block; `payload` points into the mapping it came from.
-struct BlockHeader: Sendable {
+/// The parsed, checked header of one block. It reads the column descriptors in place from the
+/// mapping it came from (`base`), so it is valid only while that mapping is: parsing one allocates nothing.
+struct BlockHeader: @unchecked Sendable {
     var rows: Int
     var tableID: UInt32
     var symbolID: UInt32
@@ -29,9 +30,46 @@ struct BlockHeader: Sendable {
     var lastTime: Int64
     var headerBytes: Int
     var payloadBytes: Int
-    var chunks: [ChunkDescriptor]
+    var columnCount: Int
+    /// The first byte of the header in its mapping.
+    let base: UnsafeRawPointer
 
     var totalBytes: Int { headerBytes + payloadBytes }
+
+    @inline(__always)
+    private func descriptorField<T: FixedWidthInteger>(_ c: Int, _ at: Int, as: T.Type) -> T {
+        T(littleEndian: base.loadUnaligned(
+            fromByteOffset: BlockFormat.fixedHeaderBytes + c * BlockFormat.descriptorBytes + at, as: T.self))
+    }
+
+    /// The statistics of column chunk `c` (0 is the time column), read in place.
+    @inline(__always)
+    func stats(_ c: Int) -> ColumnStats {
+        var s = ColumnStats()
+        s.min = descriptorField(c, 32, as: Int64.self)
+        s.max = descriptorField(c, 40, as: Int64.self)
+        s.sum = descriptorField(c, 48, as: Int64.self)
+        s.first = descriptorField(c, 56, as: Int64.self)
+        s.last = descriptorField(c, 64, as: Int64.self)
+        s.nanCount = descriptorField(c, 72, as: UInt32.self)
+        s.flags = descriptorField(c, 76, as: UInt32.self)
+        return s
+    }
+
+    /// The raw type byte of column chunk `c`.
+    func typeByte(_ c: Int) -> UInt8 { descriptorField(c, 2, as: UInt8.self) }
+
+    /// The descriptor of column chunk `c` (0 is the time column); `parse` checked every one.
+    func chunk(_ c: Int) -> ChunkDescriptor {
+        ChunkDescriptor(
+            type: ColumnType(rawValue: typeByte(c))!,
+            encoding: Encoding(flags: descriptorField(c, 0, as: UInt8.self), scale: descriptorField(c, 1, as: UInt8.self),
+                               divisor: descriptorField(c, 16, as: Int64.self)),
+            rawLength: descriptorField(c, 4, as: UInt32.self), storedLength: descriptorField(c, 8, as: UInt32.self),
+            offset: descriptorField(c, 12, as: UInt32.self), hash: descriptorField(c, 24, as: UInt64.self), stats: stats(c))
+    }
+
+    var chunks: [ChunkDescriptor] { (0..<columnCount).map(chunk) }
 }
 
 /// Builds blocks. Holds scratch buffers, so one encoder is reused for many blocks.
@@ -107,86 +145,69 @@ struct BlockEncoder {
 
 extension BlockHeader {
     /// Parses and checks the header of the block at `offset` in `region`. Checks the magic, the lengths
-    /// against the region and the header checksum; does not touch the payload.
+    /// against the region, the header checksum and every column descriptor; does not touch the payload.
+    /// Error messages say what is wrong; the caller puts where (file, table, symbol, block) in front.
     static func parse(
-        _ region: UnsafeRawBufferPointer, at offset: Int, what: @escaping () -> String
+        _ region: UnsafeRawBufferPointer, at offset: Int
     ) throws(StrataError) -> BlockHeader {
-        guard offset >= 0, offset <= region.count else {
-            throw .damaged("\(what()): block offset \(offset) is past the end of the file (\(region.count) bytes)")
+        guard offset >= 0, offset <= region.count, let start = region.baseAddress else {
+            throw .damaged("block offset \(offset) is past the end of the file (\(region.count) bytes)")
         }
-        var r = ByteReader(UnsafeRawBufferPointer(rebasing: region[offset...]), what: what)
-        let magic = try r.u32()
+        let available = region.count - offset
+        if available < BlockFormat.fixedHeaderBytes {
+            throw .damaged("truncated block header at offset \(offset) (\(available) bytes left)")
+        }
+        let base = start + offset
+        func u32(_ at: Int) -> UInt32 { UInt32(littleEndian: base.loadUnaligned(fromByteOffset: at, as: UInt32.self)) }
+        func i64(_ at: Int) -> Int64 { Int64(littleEndian: base.loadUnaligned(fromByteOffset: at, as: Int64.self)) }
+        let magic = u32(0)
         if magic != BlockFormat.magic {
-            throw .damaged("\(what()): bad block magic 0x\(String(magic, radix: 16)) at file offset \(offset)")
+            throw .damaged("bad block magic 0x\(String(magic, radix: 16)) at file offset \(offset)")
         }
-        let headerBytes = Int(try r.u32())
-        let payloadBytes = Int(try r.u32())
-        let rows = Int(try r.u32())
-        let tableID = try r.u32()
-        let symbolID = try r.u32()
-        let columnCount = Int(try r.u16())
-        _ = try r.u16()
-        _ = try r.u32()
-        let firstTime = try r.i64()
-        let lastTime = try r.i64()
-        let storedHash = try r.u64()
+        let headerBytes = Int(u32(4))
+        let payloadBytes = Int(u32(8))
+        let rows = Int(u32(12))
+        let columnCount = Int(UInt16(littleEndian: base.loadUnaligned(fromByteOffset: 24, as: UInt16.self)))
+        let storedHash = UInt64(bitPattern: i64(BlockFormat.headerHashOffset))
         if headerBytes != BlockFormat.fixedHeaderBytes + columnCount * BlockFormat.descriptorBytes {
-            throw .damaged("\(what()): header length \(headerBytes) does not match \(columnCount) columns")
+            throw .damaged("header length \(headerBytes) does not match \(columnCount) columns")
         }
-        if headerBytes + payloadBytes > region.count - offset {
+        if headerBytes + payloadBytes > available {
             throw .damaged(
-                "\(what()): block of \(headerBytes + payloadBytes) bytes at offset \(offset) runs past the end of the file")
+                "block of \(headerBytes + payloadBytes) bytes at offset \(offset) runs past the end of the file")
         }
-        var copy = [UInt8](UnsafeRawBufferPointer(rebasing: region[offset..<offset + headerBytes]))
-        for i in 0..<8 { copy[BlockFormat.headerHashOffset + i] = 0 }
-        let computed = XXH64.hash(copy)
+        let computed = XXH64.hash(UnsafeRawBufferPointer(start: base, count: headerBytes), zeroingWordAt: BlockFormat.headerHashOffset)
         if computed != storedHash {
-            throw .damaged("\(what()): block header checksum mismatch at offset \(offset)")
+            throw .damaged("block header checksum mismatch at offset \(offset)")
         }
         if rows < 1 || rows > Limits.blockRowsMax {
-            throw .damaged("\(what()): block claims \(rows) rows (1...\(Limits.blockRowsMax) allowed)")
+            throw .damaged("block claims \(rows) rows (1...\(Limits.blockRowsMax) allowed)")
         }
-        var chunks: [ChunkDescriptor] = []
-        chunks.reserveCapacity(columnCount)
+        let h = BlockHeader(
+            rows: rows, tableID: u32(16), symbolID: u32(20), firstTime: i64(32), lastTime: i64(40),
+            headerBytes: headerBytes, payloadBytes: payloadBytes, columnCount: columnCount, base: UnsafeRawPointer(base))
+        if columnCount < 1 { throw .damaged("block has no time column") }
+        let rawMax = Encoding.rawLengthMax(rows: rows)
         for c in 0..<columnCount {
-            let flags = try r.u8()
-            let scale = try r.u8()
-            let typeRaw = try r.u8()
-            _ = try r.u8()
-            let rawLength = try r.u32()
-            let storedLength = try r.u32()
-            let chunkOffset = try r.u32()
-            let divisor = try r.i64()
-            let hash = try r.u64()
-            var stats = ColumnStats()
-            stats.min = try r.i64()
-            stats.max = try r.i64()
-            stats.sum = try r.i64()
-            stats.first = try r.i64()
-            stats.last = try r.i64()
-            stats.nanCount = try r.u32()
-            stats.flags = try r.u32()
-            guard let type = ColumnType(rawValue: typeRaw) else {
-                throw .damaged("\(what()): column \(c) has unknown type \(typeRaw)")
+            let typeRaw = h.typeByte(c)
+            if ColumnType(rawValue: typeRaw) == nil {
+                throw .damaged("column \(c) has unknown type \(typeRaw)")
             }
-            if Int(chunkOffset) + Int(storedLength) > payloadBytes || Int(rawLength) > Encoding.rawLengthMax(rows: rows) {
-                throw .damaged("\(what()): column \(c) chunk lies outside the block payload")
+            let stored = Int(h.descriptorField(c, 8, as: UInt32.self))
+            let chunkOffset = Int(h.descriptorField(c, 12, as: UInt32.self))
+            if chunkOffset + stored > payloadBytes || Int(h.descriptorField(c, 4, as: UInt32.self)) > rawMax {
+                throw .damaged("column \(c) chunk lies outside the block payload")
             }
-            chunks.append(ChunkDescriptor(
-                type: type, encoding: Encoding(flags: flags, scale: scale, divisor: divisor),
-                rawLength: rawLength, storedLength: storedLength, offset: chunkOffset, hash: hash, stats: stats))
         }
-        if chunks.first?.type != .int64 { throw .damaged("\(what()): time column is not int64") }
-        return BlockHeader(
-            rows: rows, tableID: tableID, symbolID: symbolID, firstTime: firstTime, lastTime: lastTime,
-            headerBytes: headerBytes, payloadBytes: payloadBytes, chunks: chunks)
+        if h.typeByte(0) != ColumnType.int64.rawValue { throw .damaged("time column is not int64") }
+        return h
     }
 
     /// The stored bytes of chunk `c`, checked against its checksum.
     func chunkBytes(
         _ c: Int, in region: UnsafeRawBufferPointer, blockOffset: Int, verify: Bool, what: () -> String
     ) throws(StrataError) -> UnsafeRawBufferPointer {
-        let d = chunks[c]
+        let d = chunk(c)
         let start = blockOffset + headerBytes + Int(d.offset)
         let bytes = UnsafeRawBufferPointer(rebasing: region[start..<start + Int(d.storedLength)])
         if verify && XXH64.hash(bytes) != d.hash {

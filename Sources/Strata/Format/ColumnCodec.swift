@@ -255,36 +255,72 @@ enum ColumnCodec {
                 throw .damaged("\(what()): bit-packed data is malformed")
             }
         } else if encoding.has(Encoding.shuffle) {
-            for j in 0..<n {
-                var w: UInt64 = 0
-                for i in 0..<8 { w |= UInt64(raw[i * n + j]) << (8 * UInt64(i)) }
-                out[j] = Int64(bitPattern: w)
+            // Byte plane by byte plane: each pass is a straight loop the compiler vectorises.
+            guard let src = raw.baseAddress?.assumingMemoryBound(to: UInt8.self), let dst = out.baseAddress else { return }
+            for j in 0..<n { dst[j] = Int64(src[j]) }
+            for i in 1..<8 {
+                let plane = src + i * n
+                let shift = UInt64(8 * i)
+                for j in 0..<n { dst[j] |= Int64(bitPattern: UInt64(plane[j]) &<< shift) }
             }
         } else {
             for j in 0..<n {
                 out[j] = Int64(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: j * 8, as: UInt64.self)))
             }
         }
-        // Steps 4 to 1 in one pass over the block (it stays in cache): zigzag, divisor, delta or xor, decimal.
+        // Steps 4 to 2 in one pass over the block (it stays in cache), one loop per combination so that
+        // no flag is tested per value; then step 1 in a second pass.
         let zigzag = encoding.has(Encoding.zigzag)
         let d = encoding.divisor
-        let delta = encoding.has(Encoding.delta), xor = encoding.has(Encoding.xor)
-        let decimal = encoding.has(Encoding.decimal)
-        if !zigzag && d == 1 && !delta && !xor && !decimal { return }
-        let p = decimal ? powersOfTen[Int(encoding.scale)] : 1
+        switch (zigzag, encoding.has(Encoding.delta), encoding.has(Encoding.xor)) {
+        case (true, true, _): integers(out, n, zigzag: true, divisor: d, mode: .delta)
+        case (true, false, true): integers(out, n, zigzag: true, divisor: d, mode: .xor)
+        case (true, false, false): integers(out, n, zigzag: true, divisor: d, mode: .none)
+        case (false, true, _): integers(out, n, zigzag: false, divisor: d, mode: .delta)
+        case (false, false, true): integers(out, n, zigzag: false, divisor: d, mode: .xor)
+        case (false, false, false): if d != 1 { integers(out, n, zigzag: false, divisor: d, mode: .none) }
+        }
+        if encoding.has(Encoding.decimal) { descale(out, n, powersOfTen[Int(encoding.scale)]) }
+    }
+
+    private enum Accumulate { case none, delta, xor }
+
+    /// Zigzag, divisor, then delta or xor, on `n` values in place.
+    @inline(__always)
+    private static func integers(
+        _ out: UnsafeMutableBufferPointer<Int64>, _ n: Int, zigzag: Bool, divisor d: Int64, mode: Accumulate
+    ) {
+        guard let p = out.baseAddress else { return }
         var acc: Int64 = 0
         for j in 0..<n {
-            var v = out[j]
-            if zigzag { v = Int64(bitPattern: UInt64(bitPattern: v) >> 1) ^ -(v & 1) }
+            var v = p[j]
+            if zigzag { v = Int64(bitPattern: UInt64(bitPattern: v) &>> 1) ^ (0 &- (v & 1)) }
             v = v &* d
-            if delta {
-                acc = acc &+ v
-                v = acc
-            } else if xor {
-                acc ^= v
-                v = acc
+            switch mode {
+            case .none: break
+            case .delta: acc = acc &+ v; v = acc
+            case .xor: acc ^= v; v = acc
             }
-            out[j] = decimal ? Int64(bitPattern: (Double(v) / p).bitPattern) : v
+            p[j] = v
+        }
+    }
+
+    /// Step 1 of a decimal column: the integer v becomes the Float64 v / 10^scale (the division the
+    /// encoder checked to be exact). When every |v| < 2^51, v converts through the 1.5 × 2^52 bit trick
+    /// (exact in that range), which vectorises; otherwise through the plain conversion.
+    private static func descale(_ out: UnsafeMutableBufferPointer<Int64>, _ n: Int, _ scale: Double) {
+        guard let p = out.baseAddress else { return }
+        var outside: UInt64 = 0
+        for j in 0..<n { outside |= UInt64(bitPattern: p[j] &+ (1 << 51)) &>> 52 }
+        if outside == 0 {
+            let magic: Int64 = 0x4338_0000_0000_0000  // the bits of 1.5 × 2^52
+            let magicValue = 6_755_399_441_055_744.0
+            for j in 0..<n {
+                let x = Double(bitPattern: UInt64(bitPattern: p[j] &+ magic)) - magicValue
+                p[j] = Int64(bitPattern: (x / scale).bitPattern)
+            }
+        } else {
+            for j in 0..<n { p[j] = Int64(bitPattern: (Double(p[j]) / scale).bitPattern) }
         }
     }
 }
@@ -342,6 +378,15 @@ enum Bitpack {
             guard pos + bytes <= raw.count else { return false }
             if w == 0 {
                 for k in 0..<c { out[i + k] = 0 }
+            } else if w <= 56 && pos + bytes + 8 <= raw.count, let base = raw.baseAddress, let dst = out.baseAddress {
+                // The common case: every value lies in one 8-byte load, and the load stays inside `raw`.
+                let src = base + pos
+                let mask: UInt64 = (1 &<< UInt64(w)) &- 1
+                for k in 0..<c {
+                    let bit = k * w
+                    let v = UInt64(littleEndian: src.loadUnaligned(fromByteOffset: bit >> 3, as: UInt64.self)) &>> UInt64(bit & 7)
+                    dst[i + k] = Int64(bitPattern: v & mask)
+                }
             } else {
                 local.withUnsafeMutableBytes { buf in
                     buf.initializeMemory(as: UInt8.self, repeating: 0)

@@ -21,6 +21,22 @@ enum XXH64 {
     }
 
     static func hash(_ bytes: UnsafeRawBufferPointer, seed: UInt64 = 0) -> UInt64 {
+        hash(bytes, seed: seed, zeroed: -1)
+    }
+
+    /// The hash of `bytes` as if the 8 bytes at `zeroingWordAt` (a multiple of 8) were zero: a block
+    /// header's checksum covers the header with its own checksum field zeroed.
+    static func hash(_ bytes: UnsafeRawBufferPointer, zeroingWordAt offset: Int) -> UInt64 {
+        precondition(offset % 8 == 0 && offset + 8 <= bytes.count)
+        return hash(bytes, seed: 0, zeroed: offset)
+    }
+
+    /// Every 8-byte load is at a multiple of 8, so the word at `zeroed` is one load.
+    @inline(__always)
+    private static func hash(_ bytes: UnsafeRawBufferPointer, seed: UInt64, zeroed: Int) -> UInt64 {
+        @inline(__always) func load64(_ bytes: UnsafeRawBufferPointer, _ offset: Int) -> UInt64 {
+            offset == zeroed ? 0 : XXH64.load64(bytes, offset)
+        }
         let count = bytes.count
         var offset = 0
         var h: UInt64

@@ -39,8 +39,21 @@ final class GroupTable: @unchecked Sendable {
 
     init(width: Int) { self.width = width }
 
+    /// The group last looked up: consecutive blocks and rows mostly fall in the same group.
+    private var last: (key: GroupKey, group: Int)?
+
     @inline(__always)
     func group(_ k: GroupKey) -> Int {
+        if let last, last.key == k { return last.group }
+        let g = lookup(k)
+        last = (k, g)
+        return g
+    }
+
+    private func lookup(_ k: GroupKey) -> Int {
+        if index.count != keys.count {
+            index = Dictionary(uniqueKeysWithValues: zip(keys, keys.indices))
+        }
         if let g = index[k] { return g }
         let g = keys.count
         index[k] = g
@@ -49,8 +62,16 @@ final class GroupTable: @unchecked Sendable {
         return g
     }
 
-    /// Folds in a table that saw later symbols.
-    func merge(_ other: GroupTable, _ specs: [AggregateSpec]) {
+    /// Folds in a table that saw later symbols. With `disjoint` (the groups are per symbol, and each
+    /// table saw other symbols) no key can be in both: the groups are appended and the index is
+    /// rebuilt only if a lookup needs it.
+    func merge(_ other: GroupTable, _ specs: [AggregateSpec], disjoint: Bool) {
+        if disjoint {
+            keys.append(contentsOf: other.keys)
+            states.append(contentsOf: other.states)
+            last = nil
+            return
+        }
         for (g, k) in other.keys.enumerated() {
             let mine = group(k)
             for (a, spec) in specs.enumerated() { spec.merge(&states[mine * width + a], other.states[g * width + a]) }
@@ -70,9 +91,10 @@ extension Plan {
                     let g = GroupTable(width: specs.count)
                     let context = ScanContext()
                     for (id, name) in chunk {
-                        let stats: ((BlockRef, Int, BlockHeader?) throws(StrataError) -> Bool)? =
-                            a.statsAnswerable ? { (ref, index, header) throws(StrataError) in try fromStats(a, g, t, id, name, ref, index, header) } : nil
-                        _ = try scanSymbol(t, id, name, context, stats: stats) { (b) throws(StrataError) in
+                        _ = try scanSymbol(t, id, name, context, stats: { (ref, index, header) throws(StrataError) in
+                            if !a.statsAnswerable { return false }
+                            return try fromStats(a, g, t, id, name, ref, index, header)
+                        }) { (b) throws(StrataError) in
                             try consume(a, b, g)
                             return true
                         }
@@ -80,7 +102,7 @@ extension Plan {
                     return g
                 }
                 table = parts[0]
-                for p in parts.dropFirst() { table.merge(p, specs) }
+                for p in parts.dropFirst() { table.merge(p, specs, disjoint: a.bySymbol) }
             }
         } else {
             try consume(a, try relationBatch(ScanContext()), table)
@@ -107,7 +129,7 @@ extension Plan {
         let h: BlockHeader
         if let parsed { h = parsed } else { h = try snapshot.header(t, id, index) }
         for spec in a.aggregates where spec.function == .sum || spec.function == .avg {
-            if spec.args[0].type == .int64 && h.chunks[spec.args[0].slot! - 1].stats.sumOverflowed { return false }
+            if spec.args[0].type == .int64 && h.stats(spec.args[0].slot! - 1).sumOverflowed { return false }
         }
         let gi = g.group(key)
         for (k, spec) in a.aggregates.enumerated() {
@@ -118,7 +140,7 @@ extension Plan {
                     (ts.min, ts.max, ts.first, ts.last) = (ref.firstTime, ref.lastTime, ref.firstTime, ref.lastTime)
                     stats = ts
                 } else {
-                    stats = h.chunks[s - 1].stats
+                    stats = h.stats(s - 1)
                 }
             }
             spec.update(&g.states[gi * g.width + k], stats: stats, rows: h.rows, firstTime: ref.firstTime, lastTime: ref.lastTime)
@@ -204,11 +226,15 @@ extension Plan {
         }
         // Groups by series (symbol, other keys), then bucket.
         var groups = Array(g.keys.indices)
-        groups.sort { x, y in
+        func before(_ x: Int, _ y: Int) -> Bool {
             let p = g.keys[x], q = g.keys[y]
             if p.symbol != q.symbol { return utf8Less(p.symbol, q.symbol) }
             for (u, v) in zip(p.extras, q.extras) where u != v { return Self.less(u.value, v.value) }
             return p.bucket < q.bucket
+        }
+        // Groups of a scan in symbol and time order are found in order: check before sorting.
+        if groups.indices.dropFirst().contains(where: { before(groups[$0], groups[$0 - 1]) }) {
+            groups.sort(by: before)
         }
         var values: [[ResultValue]] = []
         var keys: [GroupKey] = []

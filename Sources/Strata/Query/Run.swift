@@ -164,7 +164,7 @@ extension Plan {
         let context = ScanContext()
         if let t = table {
             for (id, name) in tableSymbols(t) {
-                if try !scanSymbol(t, id, name, context, stats: nil, body) { return }
+                if try !scanSymbol(t, id, name, context, stats: { (_, _, _) throws(StrataError) in false }, body) { return }
             }
         } else {
             _ = try body(try relationBatch(context))
@@ -172,10 +172,11 @@ extension Plan {
     }
 
     /// Scans one symbol's blocks in the time range. `stats` may take a whole block from its header
-    /// (given when already parsed; returns true when it did). Returns false when `body` asked to stop.
+    /// (given when already parsed; returns true when it did, false to have it decoded). Returns false
+    /// when `body` asked to stop. Both closures are non-escaping: nothing is allocated per symbol.
     func scanSymbol(
         _ t: Catalog.TableState, _ id: Int, _ name: String, _ context: ScanContext,
-        stats: ((BlockRef, Int, BlockHeader?) throws(StrataError) -> Bool)?,
+        stats: (BlockRef, Int, BlockHeader?) throws(StrataError) -> Bool,
         _ body: (Batch) throws(StrataError) -> Bool
     ) throws(StrataError) -> Bool {
         if timeRangeEmpty { return true }
@@ -194,7 +195,7 @@ extension Plan {
                 var all = true
                 var none = false
                 for p in leftPredicates {
-                    let v = p.expr.slot.map { p.verdict(h.chunks[$0 - 1].stats, rows: h.rows) } ?? .some
+                    let v = p.expr.slot.map { p.verdict(h.stats($0 - 1), rows: h.rows) } ?? .some
                     if v == .none { none = true }
                     if v != .all { all = false }
                 }
@@ -202,7 +203,7 @@ extension Plan {
                 predicatesHold = all
             }
             let whole = ref.firstTime >= lo && ref.lastTime <= hi
-            if whole && predicatesHold, let stats, try stats(ref, index, header) { continue }
+            if whole && predicatesHold, try stats(ref, index, header) { continue }
             _ = try snapshot.decode(t, id, index, columns: columnIndices, into: context.decoded)
             let d = context.decoded
             let rlo = ref.firstTime >= lo ? 0 : d.times.partitionPoint { $0 >= lo }
@@ -400,7 +401,7 @@ extension Plan {
                     let s = item.slot!
                     let v: ResultValue
                     if s == layout.symbolSlot { v = .string(name) } else if s == layout.timeSlot { v = .int(ref.lastTime) } else {
-                        let bits = header.chunks[s - 1].stats.last
+                        let bits = header.stats(s - 1).last
                         v = item.type == .int64 ? .int(bits) : .float(Double(bitPattern: UInt64(bitPattern: bits)))
                     }
                     out.columns[k].append(v)

@@ -90,24 +90,35 @@ public struct Snapshot: Sendable {
         return { "\(dir)/\(Catalog.dataFileName(ref.file)), table \(t.name), symbol \(symbol.name), block \(index) (offset \(ref.offset))" }
     }
 
-    /// Parses a block's header and checks it against the manifest's reference.
+    /// Parses a block's header and checks it against the manifest's reference and the table's schema.
     func header(_ t: Catalog.TableState, _ symbolID: Int, _ index: Int) throws(StrataError) -> BlockHeader {
-        let s = t.symbols[symbolID]
-        let ref = s.blocks[index]
-        let what = blockContext(t, s, index, ref)
+        let ref = t.symbols[symbolID].blocks[index]
         let region = try self.region(ref.file)
-        let h = try BlockHeader.parse(
-            UnsafeRawBufferPointer(rebasing: region[0..<Int(ref.offset) + Int(ref.length)]), at: Int(ref.offset), what: what)
+        do {
+            return try Self.header(region, ref, t, symbolID)
+        } catch {
+            throw .damaged("\(blockContext(t, t.symbols[symbolID], index, ref)()): \(error.message)")
+        }
+    }
+
+    /// The checks of `header`, with messages that leave out where: no closure, no copies on the hot path.
+    private static func header(
+        _ region: UnsafeRawBufferPointer, _ ref: BlockRef, _ t: Catalog.TableState, _ symbolID: Int
+    ) throws(StrataError) -> BlockHeader {
+        let end = Int(ref.offset) + Int(ref.length)
+        if end > region.count { throw .damaged("block runs past the end of the file") }
+        let h = try BlockHeader.parse(UnsafeRawBufferPointer(rebasing: region[0..<end]), at: Int(ref.offset))
         if h.totalBytes != Int(ref.length) || h.rows != Int(ref.rows) || h.firstTime != ref.firstTime
             || h.lastTime != ref.lastTime || h.tableID != t.id || h.symbolID != UInt32(symbolID)
         {
-            throw .damaged("\(what()): block header does not match the manifest")
+            throw .damaged("block header does not match the manifest")
         }
-        if h.chunks.count != t.schema.columns.count + 1
-            || zip(h.chunks.dropFirst(), t.schema.columns).contains(where: { $0.type != $1.type })
-        {
-            throw .damaged("\(what()): block columns do not match the table schema")
+        let columns = t.schema.columns
+        var matches = h.columnCount == columns.count + 1
+        if matches {
+            for c in columns.indices where h.typeByte(c + 1) != columns[c].type.rawValue { matches = false }
         }
+        if !matches { throw .damaged("block columns do not match the table schema") }
         return h
     }
 
@@ -116,22 +127,21 @@ public struct Snapshot: Sendable {
         _ t: Catalog.TableState, _ symbolID: Int, _ index: Int, columns: [Int], into out: DecodedBlock
     ) throws(StrataError) -> BlockHeader {
         let h = try header(t, symbolID, index)
-        let s = t.symbols[symbolID]
-        let ref = s.blocks[index]
-        let what = blockContext(t, s, index, ref)
+        let ref = t.symbols[symbolID].blocks[index]
+        func what() -> String { blockContext(t, t.symbols[symbolID], index, ref)() }
         let region = try self.region(ref.file)
-        out.reset(rows: h.rows, columns: columns, types: t.schema.columns.map(\.type))
+        out.reset(rows: h.rows, columns: columns, schema: t.schema)
         let verify = self.verify
+        let time = h.chunk(0)
         let timeBytes = try h.chunkBytes(0, in: region, blockOffset: Int(ref.offset), verify: verify, what: what)
         try out.times.withUnsafeMutableBufferPointer { (p) throws(StrataError) in
-            try ColumnCodec.decode(timeBytes, encoding: h.chunks[0].encoding, rawLength: Int(h.chunks[0].rawLength), rows: h.rows, into: p, scratch: &out.scratch, what: what)
+            try ColumnCodec.decode(timeBytes, encoding: time.encoding, rawLength: Int(time.rawLength), rows: h.rows, into: p, scratch: &out.scratch, what: what)
         }
         for (slot, c) in columns.enumerated() {
             let bytes = try h.chunkBytes(c + 1, in: region, blockOffset: Int(ref.offset), verify: verify, what: what)
-            let enc = h.chunks[c + 1].encoding
-            let rawLength = Int(h.chunks[c + 1].rawLength)
+            let chunk = h.chunk(c + 1)
             try out.withColumn(slot) { (p) throws(StrataError) in
-                try ColumnCodec.decode(bytes, encoding: enc, rawLength: rawLength, rows: h.rows, into: p, scratch: &out.scratch, what: what)
+                try ColumnCodec.decode(bytes, encoding: chunk.encoding, rawLength: Int(chunk.rawLength), rows: h.rows, into: p, scratch: &out.scratch, what: what)
             }
         }
         return h
@@ -221,13 +231,13 @@ final class DecodedBlock {
     var floats: [[Double]] = []
     var scratch: [UInt8] = []
 
-    func reset(rows: Int, columns: [Int], types schemaTypes: [ColumnType]) {
+    func reset(rows: Int, columns: [Int], schema: Schema) {
         self.rows = rows
         if times.count < rows { times = [Int64](repeating: 0, count: rows) }
         if times.count != rows { times.removeLast(times.count - rows) }
         if columnIndices != columns {
             columnIndices = columns
-            types = columns.map { schemaTypes[$0] }
+            types = columns.map { schema.columns[$0].type }
             ints = Array(repeating: [], count: columns.count)
             floats = Array(repeating: [], count: columns.count)
         }

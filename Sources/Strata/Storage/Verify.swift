@@ -83,7 +83,7 @@ extension Database {
             throw .damaged("\(what()): block starts before the previous block ends")
         }
         let timeStats = d.times.withUnsafeBufferPointer { ColumnStats.compute($0, type: .int64) }
-        if timeStats != h.chunks[0].stats { throw .damaged("\(what()): time column statistics do not match its values") }
+        if timeStats != h.stats(0) { throw .damaged("\(what()): time column statistics do not match its values") }
         for slot in d.types.indices {
             let stats: ColumnStats
             switch d.types[slot] {
@@ -93,7 +93,7 @@ extension Database {
                     p.withMemoryRebound(to: Int64.self) { ColumnStats.compute($0, type: .float64) }
                 }
             }
-            if stats != h.chunks[slot + 1].stats {
+            if stats != h.stats(slot + 1) {
                 throw .damaged("\(what()): statistics of column \(slot + 1) do not match its values")
             }
         }
