@@ -214,9 +214,10 @@ enum ColumnCodec {
 
     /// Decodes one chunk into `out` (`rows` values: Int64 values or Float64 bit patterns).
     /// `scratch` holds the LZ4 output. Throws on any inconsistency; never traps on bad bytes.
+    /// With `descale` false, a decimal chunk is left as its scaled integers (value × 10^scale).
     static func decode(
         _ stored: UnsafeRawBufferPointer, encoding: Encoding, rawLength: Int, rows: Int,
-        into out: UnsafeMutableBufferPointer<Int64>, scratch: inout [UInt8], what: () -> String
+        into out: UnsafeMutableBufferPointer<Int64>, scratch: inout [UInt8], descale: Bool = true, what: () -> String
     ) throws(StrataError) {
         precondition(out.count >= rows)
         if encoding.flags & ~Encoding.knownFlags != 0 {
@@ -235,20 +236,20 @@ enum ColumnCodec {
             }
             if !ok { throw .damaged("\(what()): LZ4 data does not decompress to \(rawLength) bytes") }
             try scratch.withBytes { (raw) throws(StrataError) in
-                try unpack(UnsafeRawBufferPointer(rebasing: raw[0..<rawLength]), encoding: encoding, rows: rows, into: out, what: what)
+                try unpack(UnsafeRawBufferPointer(rebasing: raw[0..<rawLength]), encoding: encoding, rows: rows, into: out, descale: descale, what: what)
             }
         } else {
             if stored.count != rawLength {
                 throw .damaged("\(what()): stored length \(stored.count) is not the raw length \(rawLength)")
             }
-            try unpack(stored, encoding: encoding, rows: rows, into: out, what: what)
+            try unpack(stored, encoding: encoding, rows: rows, into: out, descale: descale, what: what)
         }
     }
 
     /// Undoes steps 5 to 1 on `rows * 8` raw bytes.
     private static func unpack(
         _ raw: UnsafeRawBufferPointer, encoding: Encoding, rows n: Int, into out: UnsafeMutableBufferPointer<Int64>,
-        what: () -> String
+        descale: Bool, what: () -> String
     ) throws(StrataError) {
         if encoding.has(Encoding.bitpack) {
             if !Bitpack.unpack(raw, count: n, into: out) {
@@ -280,7 +281,7 @@ enum ColumnCodec {
         case (false, false, true): integers(out, n, zigzag: false, divisor: d, mode: .xor)
         case (false, false, false): if d != 1 { integers(out, n, zigzag: false, divisor: d, mode: .none) }
         }
-        if encoding.has(Encoding.decimal) { descale(out, n, powersOfTen[Int(encoding.scale)]) }
+        if descale && encoding.has(Encoding.decimal) { Self.descale(out, n, powersOfTen[Int(encoding.scale)]) }
     }
 
     private enum Accumulate { case none, delta, xor }

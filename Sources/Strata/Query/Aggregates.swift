@@ -72,6 +72,10 @@ extension AggregateSpec {
                     s.i += Self.sumInts(p[(base + lo)..<(base + hi)])
                     s.n += Int64(n)
                 }
+            } else if case .decimals(let p, let scale) = v.values, v.valid == nil {
+                // Exact integer sum, one division: at least as close to the true sum as adding the values.
+                s.f += Double(Self.sumInts(p[(p.startIndex + lo)..<(p.startIndex + hi)])) / scale
+                s.n += Int64(n)
             } else {
                 let p = v.floatValues(n == 0 ? 0 : hi)
                 let base = p.startIndex
@@ -84,6 +88,31 @@ extension AggregateSpec {
             }
         case .min, .max:
             let isMin = function == .min
+            if v.valid == nil, n > 0 {
+                // No nulls: the extreme of the run by a branch-free kernel, then folded in once.
+                switch v.values {
+                case .ints(let p):
+                    let x = Self.extreme(p[(p.startIndex + lo)..<(p.startIndex + hi)], min: isMin)
+                    if !s.has || (isMin ? x < s.bits : x > s.bits) { s.bits = x; s.has = true }
+                    return
+                case .floats, .decimals:
+                    let x: Double
+                    if case .decimals(let p, let scale) = v.values {
+                        // Division by 10^k is monotonic: the extreme integer gives the extreme value.
+                        x = Double(Self.extreme(p[(p.startIndex + lo)..<(p.startIndex + hi)], min: isMin)) / scale
+                    } else {
+                        let p = v.floatValues(hi)
+                        x = Self.extreme(p[(p.startIndex + lo)..<(p.startIndex + hi)], min: isMin)
+                    }
+                    let best = s.has ? Double(bitPattern: UInt64(bitPattern: s.bits)) : Double.nan
+                    if !s.has || (!x.isNaN && (best.isNaN || (isMin ? AggregateState.floatLess(x, best) : AggregateState.floatLess(best, x)))) {
+                        s.bits = Int64(bitPattern: x.bitPattern)
+                        s.has = true
+                    }
+                    return
+                default: break
+                }
+            }
             if args[0].type == .int64 {
                 let p = v.intValues(hi)
                 let base = p.startIndex
@@ -111,6 +140,7 @@ extension AggregateSpec {
                 switch v.values {
                 case .ints(let p): p[p.startIndex + r]
                 case .floats(let p): Int64(bitPattern: p[p.startIndex + r].bitPattern)
+                case .decimals(let p, let scale): Int64(bitPattern: (Double(p[p.startIndex + r]) / scale).bitPattern)
                 case .int(let x): x
                 case .float(let x): Int64(bitPattern: x.bitPattern)
                 default: 0
@@ -241,6 +271,82 @@ extension AggregateSpec {
             }
         }
         return total + Int128(acc)
+    }
+
+    /// The least (greatest) of a non-empty run of Int64, four accumulators.
+    static func extreme(_ p: ArraySlice<Int64>, min isMin: Bool) -> Int64 {
+        p.withUnsafeBufferPointer { b in
+            var a0 = b[0], a1 = a0, a2 = a0, a3 = a0
+            var k = 0
+            let n = b.count
+            if isMin {
+                while k + 4 <= n {
+                    a0 = b[k] < a0 ? b[k] : a0
+                    a1 = b[k + 1] < a1 ? b[k + 1] : a1
+                    a2 = b[k + 2] < a2 ? b[k + 2] : a2
+                    a3 = b[k + 3] < a3 ? b[k + 3] : a3
+                    k += 4
+                }
+                while k < n { a0 = Swift.min(a0, b[k]); k += 1 }
+                return Swift.min(Swift.min(a0, a1), Swift.min(a2, a3))
+            } else {
+                while k + 4 <= n {
+                    a0 = b[k] > a0 ? b[k] : a0
+                    a1 = b[k + 1] > a1 ? b[k + 1] : a1
+                    a2 = b[k + 2] > a2 ? b[k + 2] : a2
+                    a3 = b[k + 3] > a3 ? b[k + 3] : a3
+                    k += 4
+                }
+                while k < n { a0 = Swift.max(a0, b[k]); k += 1 }
+                return Swift.max(Swift.max(a0, a1), Swift.max(a2, a3))
+            }
+        }
+    }
+
+    /// The least (greatest) of a non-empty run of Float64 by the rules of min and max: NaN skipped
+    /// (NaN when every value is NaN), -0.0 below +0.0. Four accumulators; the rare cases (the result
+    /// is an infinity or a zero) are settled by a second look at the run.
+    static func extreme(_ p: ArraySlice<Double>, min isMin: Bool) -> Double {
+        p.withUnsafeBufferPointer { b in
+            let start = isMin ? Double.infinity : -Double.infinity
+            var a0 = start, a1 = start, a2 = start, a3 = start
+            var k = 0
+            let n = b.count
+            // `x < a ? x : a` keeps `a` when x is NaN.
+            if isMin {
+                while k + 4 <= n {
+                    a0 = b[k] < a0 ? b[k] : a0
+                    a1 = b[k + 1] < a1 ? b[k + 1] : a1
+                    a2 = b[k + 2] < a2 ? b[k + 2] : a2
+                    a3 = b[k + 3] < a3 ? b[k + 3] : a3
+                    k += 4
+                }
+                while k < n { a0 = b[k] < a0 ? b[k] : a0; k += 1 }
+                a0 = a1 < a0 ? a1 : a0
+                a2 = a3 < a2 ? a3 : a2
+                a0 = a2 < a0 ? a2 : a0
+            } else {
+                while k + 4 <= n {
+                    a0 = b[k] > a0 ? b[k] : a0
+                    a1 = b[k + 1] > a1 ? b[k + 1] : a1
+                    a2 = b[k + 2] > a2 ? b[k + 2] : a2
+                    a3 = b[k + 3] > a3 ? b[k + 3] : a3
+                    k += 4
+                }
+                while k < n { a0 = b[k] > a0 ? b[k] : a0; k += 1 }
+                a0 = a1 > a0 ? a1 : a0
+                a2 = a3 > a2 ? a3 : a2
+                a0 = a2 > a0 ? a2 : a0
+            }
+            if a0 == start {
+                return b.contains(where: { !$0.isNaN }) ? start : .nan
+            }
+            if a0 == 0 {
+                let wanted: FloatingPointSign = isMin ? .minus : .plus
+                return b.contains(where: { $0 == 0 && $0.sign == wanted }) ? (isMin ? -0.0 : 0.0) : (isMin ? 0.0 : -0.0)
+            }
+            return a0
+        }
     }
 
     /// A Float64 sum with four accumulators.

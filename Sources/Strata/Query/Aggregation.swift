@@ -165,7 +165,11 @@ extension Plan {
             }
             args.append((x, y))
         }
+        // The batch's runs of rows that share a group, then each aggregate over all runs: the argument
+        // vectors are taken once per batch, not once per run.
+        var runs: [(lo: Int, hi: Int, group: Int)] = []
         let simple = symbolVec == nil && extras.isEmpty
+        var done = false
         if simple, b.sorted, let bucketer = a.bucketer, let times, let symbol = a.bySymbol ? b.symbol : "" {
             // Rows in time order with one offset from UTC throughout: a bucket is a run of rows below its end.
             let t = times.intValues(n)
@@ -175,47 +179,68 @@ extension Plan {
                 while r < n {
                     let local = floorDiv(t[t.startIndex + r] &+ offset, bucketer.step) &* bucketer.step
                     let end = local &+ bucketer.step &- offset  // first time of the next bucket
-                    var e = r + 1
-                    while e < n && t[t.startIndex + e] < end { e += 1 }
-                    let gi = g.group(GroupKey(symbol: symbol, bucket: local, extras: []))
-                    for (k, spec) in a.aggregates.enumerated() {
-                        spec.update(&g.states[gi * g.width + k], r, e, args[k].0, args[k].1, times, sorted: true)
-                    }
+                    let e = Self.firstAtOrAfter(t, end, from: r + 1)
+                    runs.append((r, e, g.group(GroupKey(symbol: symbol, bucket: local, extras: []))))
                     r = e
                 }
-                return
+                done = true
             }
         }
-        let buckets: [Int64]? = a.bucketer.map { $0.buckets(times!.intValues(n)) }
-        var r = 0
-        while r < n {
-            var e = r + 1
-            if simple {
-                if let buckets {
-                    let k = buckets[r]
-                    while e < n && buckets[e] == k { e += 1 }
+        if !done {
+            let buckets: [Int64]? = a.bucketer.map { $0.buckets(times!.intValues(n)) }
+            var r = 0
+            while r < n {
+                var e = r + 1
+                if simple {
+                    if let buckets {
+                        let k = buckets[r]
+                        while e < n && buckets[e] == k { e += 1 }
+                    } else {
+                        e = n
+                    }
                 } else {
-                    e = n
+                    while e < n {
+                        if let buckets, buckets[e] != buckets[r] { break }
+                        if let s = symbolVec, s.value(e) != s.value(r) { break }
+                        if extras.contains(where: { $0.value(e) != $0.value(r) }) { break }
+                        e += 1
+                    }
                 }
-            } else {
-                while e < n {
-                    if let buckets, buckets[e] != buckets[r] { break }
-                    if let s = symbolVec, s.value(e) != s.value(r) { break }
-                    if extras.contains(where: { $0.value(e) != $0.value(r) }) { break }
-                    e += 1
+                var symbol = ""
+                if a.bySymbol {
+                    if let s = b.symbol { symbol = s } else if case .string(let s) = symbolVec!.value(r) { symbol = s } else { symbol = "\u{0}null" }
                 }
+                let key = GroupKey(symbol: symbol, bucket: buckets?[r] ?? 0, extras: extras.map { KeyValue($0.value(r)) })
+                runs.append((r, e, g.group(key)))
+                r = e
             }
-            var symbol = ""
-            if a.bySymbol {
-                if let s = b.symbol { symbol = s } else if case .string(let s) = symbolVec!.value(r) { symbol = s } else { symbol = "\u{0}null" }
-            }
-            let key = GroupKey(symbol: symbol, bucket: buckets?[r] ?? 0, extras: extras.map { KeyValue($0.value(r)) })
-            let gi = g.group(key)
-            for (k, spec) in a.aggregates.enumerated() {
-                spec.update(&g.states[gi * g.width + k], r, e, args[k].0, args[k].1, times, sorted: b.sorted)
-            }
-            r = e
         }
+        let width = g.width
+        for (k, spec) in a.aggregates.enumerated() {
+            let (x, y) = args[k]
+            for run in runs {
+                spec.update(&g.states[run.group * width + k], run.lo, run.hi, x, y, times, sorted: b.sorted)
+            }
+        }
+    }
+
+    /// The first row at or after `from` whose time is ≥ `end` (n when none), in sorted times: a
+    /// galloping search, as buckets hold many rows.
+    static func firstAtOrAfter(_ t: ArraySlice<Int64>, _ end: Int64, from: Int) -> Int {
+        let n = t.count, base = t.startIndex
+        var lo = from, step = 1
+        var hi = from
+        while hi < n && t[base + hi] < end {
+            lo = hi + 1
+            hi += step
+            step <<= 1
+        }
+        hi = Swift.min(hi, n)
+        while lo < hi {
+            let mid = (lo + hi) >> 1
+            if t[base + mid] < end { lo = mid + 1 } else { hi = mid }
+        }
+        return lo
     }
 
     private func finish(_ a: AggregationPlan, _ g: GroupTable) throws(StrataError) -> QueryResult {

@@ -160,6 +160,8 @@ struct Planner {
         let valueSlots = 2..<(2 + (table?.schema.columns.count ?? 0))
         plan.valueColumns = plan.usedSlots.sorted().filter { valueSlots.contains($0) }.map { ($0, $0 - 2) }
         plan.columnIndices = plan.valueColumns.map(\.column)
+        let scaled = plan.scaledSlots
+        plan.scaledColumns = scaled.isEmpty ? nil : plan.valueColumns.map { scaled.contains($0.slot) }
         return plan
     }
 
@@ -533,6 +535,8 @@ struct Plan {
     /// The table's value columns the query reads: (slot, schema index); set once planned.
     var valueColumns: [(slot: Int, column: Int)] = []
     var columnIndices: [Int] = []
+    /// Per value column: true when only aggregates read it, so a decimal column may stay scaled integers.
+    var scaledColumns: [Bool]?
 
     mutating func restrictSymbols(_ list: [String]) {
         symbolFilter = symbolFilter.map { $0.intersection(list) } ?? Set(list)
@@ -557,6 +561,26 @@ struct Plan {
         if let t = layout.timeSlot { used.insert(t) }
         if join != nil, let s = layout.symbolSlot { used.insert(s) }
         return used
+    }
+
+    /// Float64 slots read only as the plain argument of count, sum, avg, min, max, first or last.
+    /// Aggregates read these as decimal integers when a block stores them so (no per-value division).
+    var scaledSlots: Set<Int> {
+        guard let a = aggregation else { return [] }
+        var direct = Set<Int>()
+        var other = Set<Int>()
+        for p in predicates { p.expr.slots(into: &other) }
+        for b in rowItems { b.slots(into: &other) }
+        for e in a.extras { e.slots(into: &other) }
+        for g in a.aggregates {
+            if g.function != .vwap, g.args.count == 1, let s = g.args[0].slot, g.args[0].type == .float64 {
+                direct.insert(s)
+            } else {
+                for b in g.args { b.slots(into: &other) }
+            }
+        }
+        if let j = join { for c in j.columns { other.insert(c.slot) } }
+        return direct.subtracting(other)
     }
 
     /// The symbols of the table to read, in byte order: (id, name).

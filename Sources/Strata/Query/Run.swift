@@ -204,7 +204,7 @@ extension Plan {
             }
             let whole = ref.firstTime >= lo && ref.lastTime <= hi
             if whole && predicatesHold, try stats(ref, index, header) { continue }
-            _ = try snapshot.decode(t, id, index, columns: columnIndices, into: context.decoded)
+            _ = try snapshot.decode(t, id, index, columns: columnIndices, scaled: scaledColumns, into: context.decoded)
             let d = context.decoded
             let rlo = ref.firstTime >= lo ? 0 : d.times.partitionPoint { $0 >= lo }
             let rhi = ref.lastTime <= hi ? d.rows : d.times.partitionPoint { $0 > hi }
@@ -221,7 +221,11 @@ extension Plan {
         vecs[layout.symbolSlot!] = Vec(.string(symbol))
         vecs[layout.timeSlot!] = Vec(.ints(d.times[rlo..<rhi]))
         for (k, c) in columns.enumerated() {
-            vecs[c.slot] = d.types[k] == .int64 ? Vec(.ints(d.ints[k][rlo..<rhi])) : Vec(.floats(d.floats[k][rlo..<rhi]))
+            if let scale = d.scales[k] {
+                vecs[c.slot] = Vec(.decimals(d.ints[k][rlo..<rhi], scale))
+            } else {
+                vecs[c.slot] = d.types[k] == .int64 ? Vec(.ints(d.ints[k][rlo..<rhi])) : Vec(.floats(d.floats[k][rlo..<rhi]))
+            }
         }
         return Batch(count: rhi - rlo, symbol: symbol, columns: vecs, sorted: true)
     }
@@ -408,7 +412,7 @@ extension Plan {
                 }
                 return
             }
-            _ = try snapshot.decode(t, id, i, columns: columnIndices, into: context.decoded)
+            _ = try snapshot.decode(t, id, i, columns: columnIndices, scaled: scaledColumns, into: context.decoded)
             let d = context.decoded
             let rlo = ref.firstTime >= lo ? 0 : d.times.partitionPoint { $0 >= lo }
             let rhi = ref.lastTime <= hi ? d.rows : d.times.partitionPoint { $0 > hi }
@@ -462,8 +466,8 @@ extension Vec {
     /// An all-null vector of `n` rows (the joined table has no rows for the symbol).
     func padded(_ n: Int) -> Vec {
         switch values {
-        case .ints: Vec(.ints(ArraySlice(repeating: 0, count: n)), valid: ArraySlice(repeating: false, count: n))
-        case .floats: Vec(.floats(ArraySlice(repeating: 0, count: n)), valid: ArraySlice(repeating: false, count: n))
+        case .ints, .int: Vec(.ints(ArraySlice(repeating: 0, count: n)), valid: ArraySlice(repeating: false, count: n))
+        case .floats, .float, .decimals: Vec(.floats(ArraySlice(repeating: 0, count: n)), valid: ArraySlice(repeating: false, count: n))
         default: Vec(.strings(ArraySlice(repeating: "", count: n)), valid: ArraySlice(repeating: false, count: n))
         }
     }

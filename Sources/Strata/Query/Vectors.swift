@@ -8,6 +8,10 @@ struct Vec {
         case string(String)
         case int(Int64)
         case float(Double)
+        /// Float64 values held as a decimal column's integers: the value of row r is
+        /// Double(v[r]) / scale (scale 10^k), bit for bit what decoding would give. Only aggregates
+        /// see these (the planner's `scaledSlots`); elsewhere `floatValues` converts.
+        case decimals(ArraySlice<Int64>, Double)
     }
 
     var values: Values
@@ -38,6 +42,7 @@ struct Vec {
         case .float(let x): ArraySlice(repeating: x, count: n)
         case .ints(let v): ArraySlice(v.map { Double($0) })
         case .int(let x): ArraySlice(repeating: Double(x), count: n)
+        case .decimals(let v, let scale): ArraySlice(v.map { Double($0) / scale })
         default: preconditionFailure("not a numeric vector")
         }
     }
@@ -51,6 +56,7 @@ struct Vec {
         case .string(let s): return .string(s)
         case .int(let x): return .int(x)
         case .float(let x): return .float(x)
+        case .decimals(let v, let scale): return .float(Double(v[v.startIndex + r]) / scale)
         }
     }
 
@@ -61,6 +67,7 @@ struct Vec {
         case .ints(let v): g = .ints(ArraySlice(rows.map { v[v.startIndex + $0] }))
         case .floats(let v): g = .floats(ArraySlice(rows.map { v[v.startIndex + $0] }))
         case .strings(let v): g = .strings(ArraySlice(rows.map { v[v.startIndex + $0] }))
+        case .decimals(let v, let scale): g = .decimals(ArraySlice(rows.map { v[v.startIndex + $0] }), scale)
         case .string, .int, .float: g = values
         }
         return Vec(g, valid: valid.map { v in ArraySlice(rows.map { v[v.startIndex + $0] }) })
@@ -73,6 +80,7 @@ struct Vec {
         case .ints(let v): s = .ints(v[(v.startIndex + lo)..<(v.startIndex + hi)])
         case .floats(let v): s = .floats(v[(v.startIndex + lo)..<(v.startIndex + hi)])
         case .strings(let v): s = .strings(v[(v.startIndex + lo)..<(v.startIndex + hi)])
+        case .decimals(let v, let scale): s = .decimals(v[(v.startIndex + lo)..<(v.startIndex + hi)], scale)
         case .string, .int, .float: s = values
         }
         return Vec(s, valid: valid.map { $0[($0.startIndex + lo)..<($0.startIndex + hi)] })

@@ -123,8 +123,10 @@ public struct Snapshot: Sendable {
     }
 
     /// Decodes the time column and the value columns `columns` (schema indices) of one block.
+    /// Float64 columns whose flag in `scaled` is set are left as scaled integers when they are
+    /// decimal-encoded in this block (`DecodedBlock.scales`).
     func decode(
-        _ t: Catalog.TableState, _ symbolID: Int, _ index: Int, columns: [Int], into out: DecodedBlock
+        _ t: Catalog.TableState, _ symbolID: Int, _ index: Int, columns: [Int], scaled: [Bool]? = nil, into out: DecodedBlock
     ) throws(StrataError) -> BlockHeader {
         let h = try header(t, symbolID, index)
         let ref = t.symbols[symbolID].blocks[index]
@@ -140,8 +142,12 @@ public struct Snapshot: Sendable {
         for (slot, c) in columns.enumerated() {
             let bytes = try h.chunkBytes(c + 1, in: region, blockOffset: Int(ref.offset), verify: verify, what: what)
             let chunk = h.chunk(c + 1)
+            let keepScaled = scaled?[slot] == true && chunk.type == .float64 && chunk.encoding.has(Encoding.decimal)
+            out.scales[slot] = keepScaled ? powersOfTen[Int(chunk.encoding.scale)] : nil
             try out.withColumn(slot) { (p) throws(StrataError) in
-                try ColumnCodec.decode(bytes, encoding: chunk.encoding, rawLength: Int(chunk.rawLength), rows: h.rows, into: p, scratch: &out.scratch, what: what)
+                try ColumnCodec.decode(
+                    bytes, encoding: chunk.encoding, rawLength: Int(chunk.rawLength), rows: h.rows, into: p,
+                    scratch: &out.scratch, descale: !keepScaled, what: what)
             }
         }
         return h
@@ -229,6 +235,8 @@ final class DecodedBlock {
     var types: [ColumnType] = []
     var ints: [[Int64]] = []
     var floats: [[Double]] = []
+    /// Per slot: 10^k when the Float64 column is held in `ints` as its decimal integers (value × 10^k).
+    var scales: [Double?] = []
     var scratch: [UInt8] = []
 
     func reset(rows: Int, columns: [Int], schema: Schema) {
@@ -240,8 +248,10 @@ final class DecodedBlock {
             types = columns.map { schema.columns[$0].type }
             ints = Array(repeating: [], count: columns.count)
             floats = Array(repeating: [], count: columns.count)
+            scales = Array(repeating: nil, count: columns.count)
         }
         for (slot, type) in types.enumerated() {
+            scales[slot] = nil
             switch type {
             case .int64: Self.resize(&ints[slot], rows, 0)
             case .float64: Self.resize(&floats[slot], rows, 0)
@@ -254,8 +264,10 @@ final class DecodedBlock {
         if a.count > n { a.removeLast(a.count - n) }
     }
 
+    /// The storage of a slot: `ints` for Int64 columns and scaled decimals, else `floats` as bit patterns.
     func withColumn(_ slot: Int, _ body: (UnsafeMutableBufferPointer<Int64>) throws(StrataError) -> Void) throws(StrataError) {
-        switch types[slot] {
+        if types[slot] == .float64 && scales[slot] != nil { Self.resize(&ints[slot], rows, 0) }
+        switch scales[slot] == nil ? types[slot] : .int64 {
         case .int64:
             try ints[slot].withUnsafeMutableBufferPointer { (p) throws(StrataError) in try body(p) }
         case .float64:
