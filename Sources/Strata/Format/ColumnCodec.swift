@@ -251,10 +251,24 @@ enum ColumnCodec {
         _ raw: UnsafeRawBufferPointer, encoding: Encoding, rows n: Int, into out: UnsafeMutableBufferPointer<Int64>,
         descale: Bool, what: () -> String
     ) throws(StrataError) {
+        let zigzag = encoding.has(Encoding.zigzag)
+        let d = encoding.divisor
+        let mode: Accumulate = encoding.has(Encoding.delta) ? .delta : encoding.has(Encoding.xor) ? .xor : .none
         if encoding.has(Encoding.bitpack) {
-            if !Bitpack.unpack(raw, count: n, into: out) {
-                throw .damaged("\(what()): bit-packed data is malformed")
+            // Steps 5 to 2 fused: each value is finished as it is unpacked.
+            var acc: Int64 = 0
+            let ok: Bool
+            switch (zigzag, mode) {
+            case (true, .delta): ok = Bitpack.unpack(raw, count: n, into: out) { step($0, &acc, zigzag: true, divisor: d, mode: .delta) }
+            case (true, .xor): ok = Bitpack.unpack(raw, count: n, into: out) { step($0, &acc, zigzag: true, divisor: d, mode: .xor) }
+            case (true, .none): ok = Bitpack.unpack(raw, count: n, into: out) { step($0, &acc, zigzag: true, divisor: d, mode: .none) }
+            case (false, .delta): ok = Bitpack.unpack(raw, count: n, into: out) { step($0, &acc, zigzag: false, divisor: d, mode: .delta) }
+            case (false, .xor): ok = Bitpack.unpack(raw, count: n, into: out) { step($0, &acc, zigzag: false, divisor: d, mode: .xor) }
+            case (false, .none): ok = Bitpack.unpack(raw, count: n, into: out) { step($0, &acc, zigzag: false, divisor: d, mode: .none) }
             }
+            if !ok { throw .damaged("\(what()): bit-packed data is malformed") }
+            if descale && encoding.has(Encoding.decimal) { Self.descale(out, n, powersOfTen[Int(encoding.scale)]) }
+            return
         } else if encoding.has(Encoding.shuffle) {
             // Byte plane by byte plane: each pass is a straight loop the compiler vectorises.
             guard let src = raw.baseAddress?.assumingMemoryBound(to: UInt8.self), let dst = out.baseAddress else { return }
@@ -271,15 +285,13 @@ enum ColumnCodec {
         }
         // Steps 4 to 2 in one pass over the block (it stays in cache), one loop per combination so that
         // no flag is tested per value; then step 1 in a second pass.
-        let zigzag = encoding.has(Encoding.zigzag)
-        let d = encoding.divisor
-        switch (zigzag, encoding.has(Encoding.delta), encoding.has(Encoding.xor)) {
-        case (true, true, _): integers(out, n, zigzag: true, divisor: d, mode: .delta)
-        case (true, false, true): integers(out, n, zigzag: true, divisor: d, mode: .xor)
-        case (true, false, false): integers(out, n, zigzag: true, divisor: d, mode: .none)
-        case (false, true, _): integers(out, n, zigzag: false, divisor: d, mode: .delta)
-        case (false, false, true): integers(out, n, zigzag: false, divisor: d, mode: .xor)
-        case (false, false, false): if d != 1 { integers(out, n, zigzag: false, divisor: d, mode: .none) }
+        switch (zigzag, mode) {
+        case (true, .delta): integers(out, n, zigzag: true, divisor: d, mode: .delta)
+        case (true, .xor): integers(out, n, zigzag: true, divisor: d, mode: .xor)
+        case (true, .none): integers(out, n, zigzag: true, divisor: d, mode: .none)
+        case (false, .delta): integers(out, n, zigzag: false, divisor: d, mode: .delta)
+        case (false, .xor): integers(out, n, zigzag: false, divisor: d, mode: .xor)
+        case (false, .none): if d != 1 { integers(out, n, zigzag: false, divisor: d, mode: .none) }
         }
         if descale && encoding.has(Encoding.decimal) { Self.descale(out, n, powersOfTen[Int(encoding.scale)]) }
     }
@@ -293,16 +305,18 @@ enum ColumnCodec {
     ) {
         guard let p = out.baseAddress else { return }
         var acc: Int64 = 0
-        for j in 0..<n {
-            var v = p[j]
-            if zigzag { v = Int64(bitPattern: UInt64(bitPattern: v) &>> 1) ^ (0 &- (v & 1)) }
-            v = v &* d
-            switch mode {
-            case .none: break
-            case .delta: acc = acc &+ v; v = acc
-            case .xor: acc ^= v; v = acc
-            }
-            p[j] = v
+        for j in 0..<n { p[j] = step(UInt64(bitPattern: p[j]), &acc, zigzag: zigzag, divisor: d, mode: mode) }
+    }
+
+    /// Steps 4 to 2 on one value.
+    @inline(__always)
+    private static func step(_ u: UInt64, _ acc: inout Int64, zigzag: Bool, divisor d: Int64, mode: Accumulate) -> Int64 {
+        var v = zigzag ? Int64(bitPattern: u &>> 1) ^ (0 &- Int64(bitPattern: u & 1)) : Int64(bitPattern: u)
+        v = v &* d
+        switch mode {
+        case .none: return v
+        case .delta: acc = acc &+ v; return acc
+        case .xor: acc ^= v; return acc
         }
     }
 
@@ -363,8 +377,13 @@ enum Bitpack {
         }
     }
 
-    /// Unpacks `count` values; false when the bytes do not hold exactly that many.
-    static func unpack(_ raw: UnsafeRawBufferPointer, count n: Int, into out: UnsafeMutableBufferPointer<Int64>) -> Bool {
+    /// Unpacks `count` values, each passed through `finish` in order; false when the bytes do not
+    /// hold exactly that many.
+    @inline(__always)
+    static func unpack(
+        _ raw: UnsafeRawBufferPointer, count n: Int, into out: UnsafeMutableBufferPointer<Int64>,
+        _ finish: (UInt64) -> Int64
+    ) -> Bool {
         var pos = 0
         var i = 0
         // One miniblock's bytes, copied with 16 bytes of zero padding so every load stays in bounds.
@@ -378,7 +397,7 @@ enum Bitpack {
             let bytes = (c * w + 7) / 8
             guard pos + bytes <= raw.count else { return false }
             if w == 0 {
-                for k in 0..<c { out[i + k] = 0 }
+                for k in 0..<c { out[i + k] = finish(0) }
             } else if w <= 56 && pos + bytes + 8 <= raw.count, let base = raw.baseAddress, let dst = out.baseAddress {
                 // The common case: every value lies in one 8-byte load, and the load stays inside `raw`.
                 let src = base + pos
@@ -386,7 +405,7 @@ enum Bitpack {
                 for k in 0..<c {
                     let bit = k * w
                     let v = UInt64(littleEndian: src.loadUnaligned(fromByteOffset: bit >> 3, as: UInt64.self)) &>> UInt64(bit & 7)
-                    dst[i + k] = Int64(bitPattern: v & mask)
+                    dst[i + k] = finish(v & mask)
                 }
             } else {
                 local.withUnsafeMutableBytes { buf in
@@ -400,7 +419,7 @@ enum Bitpack {
                         if shift > 0 && Int(shift) + w > 64 {
                             v |= UInt64(buf[byte + 8]) &<< (64 &- shift)
                         }
-                        out[i + k] = Int64(bitPattern: v & mask)
+                        out[i + k] = finish(v & mask)
                     }
                 }
             }

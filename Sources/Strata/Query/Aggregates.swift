@@ -74,7 +74,8 @@ extension AggregateSpec {
                 }
             } else if case .decimals(let p, let scale) = v.values, v.valid == nil {
                 // Exact integer sum, one division: at least as close to the true sum as adding the values.
-                s.f += Double(Self.sumInts(p[(p.startIndex + lo)..<(p.startIndex + hi)])) / scale
+                let total = Self.sumInts(p[(p.startIndex + lo)..<(p.startIndex + hi)])
+                s.f += (Int64(exactly: total).map { Double($0) } ?? Double(total)) / scale
                 s.n += Int64(n)
             } else {
                 let p = v.floatValues(n == 0 ? 0 : hi)

@@ -32,12 +32,25 @@ enum KeyValue: Hashable {
 
 /// Groups and their aggregate states, in the order they were first seen.
 final class GroupTable: @unchecked Sendable {
-    var index: [GroupKey: Int] = [:]
+    /// The index hashes a symbol's number, not its text: symbols are numbered as first seen.
+    private struct IndexKey: Hashable {
+        var symbol: Int
+        var bucket: Int64
+        var extras: [KeyValue]
+    }
+
+    private var index: [IndexKey: Int] = [:]
+    private var symbolNumbers: [String: Int] = [:]
+    private var lastSymbol: (name: String, number: Int)?
     var keys: [GroupKey] = []
     var states: [AggregateState] = []
     let width: Int
+    private let blank: [AggregateState]
 
-    init(width: Int) { self.width = width }
+    init(width: Int) {
+        self.width = width
+        blank = Array(repeating: AggregateState(), count: width)
+    }
 
     /// The group last looked up: consecutive blocks and rows mostly fall in the same group.
     private var last: (key: GroupKey, group: Int)?
@@ -50,15 +63,32 @@ final class GroupTable: @unchecked Sendable {
         return g
     }
 
+    private func symbolNumber(_ s: String) -> Int {
+        if let lastSymbol, lastSymbol.name == s { return lastSymbol.number }
+        let n: Int
+        if let known = symbolNumbers[s] {
+            n = known
+        } else {
+            n = symbolNumbers.count
+            symbolNumbers[s] = n
+        }
+        lastSymbol = (s, n)
+        return n
+    }
+
     private func lookup(_ k: GroupKey) -> Int {
         if index.count != keys.count {
-            index = Dictionary(uniqueKeysWithValues: zip(keys, keys.indices))
+            index = [:]
+            for (g, key) in keys.enumerated() {
+                index[IndexKey(symbol: symbolNumber(key.symbol), bucket: key.bucket, extras: key.extras)] = g
+            }
         }
-        if let g = index[k] { return g }
+        let ik = IndexKey(symbol: symbolNumber(k.symbol), bucket: k.bucket, extras: k.extras)
+        if let g = index[ik] { return g }
         let g = keys.count
-        index[k] = g
+        index[ik] = g
         keys.append(k)
-        states.append(contentsOf: repeatElement(AggregateState(), count: width))
+        states.append(contentsOf: blank)
         return g
     }
 
@@ -261,29 +291,57 @@ extension Plan {
         if groups.indices.dropFirst().contains(where: { before(groups[$0], groups[$0 - 1]) }) {
             groups.sort(by: before)
         }
-        var values: [[ResultValue]] = []
-        var keys: [GroupKey] = []
-        for gi in groups {
-            var row: [ResultValue] = []
-            for (k, spec) in specs.enumerated() {
-                row.append(try spec.result(g.states[gi * g.width + k], name: spec.text))
+        func keyValue(_ kind: KeyKind, _ key: GroupKey) -> ResultValue {
+            switch kind {
+            case .symbol: key.symbol == "\u{0}null" ? .null : .string(key.symbol)
+            case .bucket: .int(a.bucketer!.start(key.bucket))
+            case .extra(let i): key.extras[i].value
             }
-            values.append(row)
-            keys.append(g.keys[gi])
         }
         if let bucketer = a.bucketer, !a.fill.isEmpty, a.fill != [.none] {
+            // FILL works on rows: the groups' values, then the inserted buckets, then the outputs.
+            var values: [[ResultValue]] = []
+            var keys: [GroupKey] = []
+            for gi in groups {
+                var row: [ResultValue] = []
+                for (k, spec) in specs.enumerated() {
+                    row.append(try spec.result(g.states[gi * g.width + k], name: spec.text))
+                }
+                values.append(row)
+                keys.append(g.keys[gi])
+            }
             (keys, values) = try Self.fill(keys, values, a, bucketer.step)
-        }
-        for (key, row) in zip(keys, values) {
-            let keyValues: [ResultValue] = a.keys.map { kind in
-                switch kind {
-                case .symbol: key.symbol == "\u{0}null" ? .null : .string(key.symbol)
-                case .bucket: .int(a.bucketer!.start(key.bucket))
-                case .extra(let i): key.extras[i].value
+            for (key, row) in zip(keys, values) {
+                let keyValues = a.keys.map { keyValue($0, key) }
+                for (c, out) in a.outputs.enumerated() {
+                    result.columns[c].append(try Evaluator.scalar(out, aggregates: row, keys: keyValues))
                 }
             }
-            for (c, out) in a.outputs.enumerated() {
-                result.columns[c].append(try Evaluator.scalar(out, aggregates: row, keys: keyValues))
+            return result
+        }
+        // Column by column: an output that is an aggregate or a key is read straight from the groups.
+        for (c, out) in a.outputs.enumerated() {
+            switch out {
+            case .aggregate(let k, _):
+                let spec = specs[k]
+                result.columns[c] = try ResultColumn(out.type, count: groups.count) { (r) throws(StrataError) in
+                    try spec.result(g.states[groups[r] * g.width + k], name: spec.text)
+                }
+            case .key(let j, _):
+                let kind = a.keys[j]
+                result.columns[c] = try ResultColumn(out.type, count: groups.count) { (r) throws(StrataError) in
+                    keyValue(kind, g.keys[groups[r]])
+                }
+            default:
+                result.columns[c] = try ResultColumn(out.type, count: groups.count) { (r) throws(StrataError) in
+                    let gi = groups[r]
+                    var row: [ResultValue] = []
+                    for (k, spec) in specs.enumerated() {
+                        row.append(try spec.result(g.states[gi * g.width + k], name: spec.text))
+                    }
+                    let keyValues = a.keys.map { keyValue($0, g.keys[gi]) }
+                    return try Evaluator.scalar(out, aggregates: row, keys: keyValues)
+                }
             }
         }
         return result

@@ -66,6 +66,37 @@ public enum ResultColumn: Sendable {
         }
     }
 
+    /// A column of `count` values of `type`, by the same conversions as `append`.
+    init(_ type: ResultType, count: Int, _ value: (Int) throws(StrataError) -> ResultValue) throws(StrataError) {
+        switch type {
+        case .int64:
+            var a: [Int64?] = []
+            a.reserveCapacity(count)
+            for r in 0..<count {
+                if case .int(let x) = try value(r) { a.append(x) } else { a.append(nil) }
+            }
+            self = .int64(a)
+        case .float64:
+            var a: [Double?] = []
+            a.reserveCapacity(count)
+            for r in 0..<count {
+                switch try value(r) {
+                case .float(let x): a.append(x)
+                case .int(let x): a.append(Double(x))
+                default: a.append(nil)
+                }
+            }
+            self = .float64(a)
+        case .string:
+            var a: [String?] = []
+            a.reserveCapacity(count)
+            for r in 0..<count {
+                if case .string(let x) = try value(r) { a.append(x) } else { a.append(nil) }
+            }
+            self = .string(a)
+        }
+    }
+
     mutating func append(_ v: ResultValue) {
         switch (self, v) {
         case (.int64(var a), .int(let x)): self = .int64([]); a.append(x); self = .int64(a)
