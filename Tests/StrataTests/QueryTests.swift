@@ -23,7 +23,8 @@ import Testing
 
     static let symbols = ["000001", "01", "1", "159363", "a", "b"]
 
-    static func makeFixture(seed: UInt64, path: String) throws -> Fixture {
+    /// `base` moves every time (default: around 1970, negative times included).
+    static func makeFixture(seed: UInt64, path: String, base: Int64 = 0) throws -> Fixture {
         var rng = SplitMix(seed: seed)
         let db = try Database.open(path, options: DatabaseOptions(blockRows: [1, 5, 16, 64][Int(seed % 4)]))
         var rows: [Row] = [], right: [Row] = []
@@ -32,7 +33,9 @@ import Testing
             try tx.createTable("daily", schema: Schema(columns: [Column("shares", .int64), Column("aum", .float64)]))
             for (k, s) in symbols.enumerated() {
                 let n = k == 4 ? 1 : Int(rng.next() % 120)  // "a" has a single row
-                var t = (Int64(rng.next() % 200) - 100) * 3_600_000  // around 1970: negative times too
+                // Around `base`: within 100 hours either side, or from up to 24 hours before a time set on
+                // a DST change, so that most symbols' rows run across it.
+                var t = base == 0 ? (Int64(rng.next() % 200) - 100) * 3_600_000 : base - Int64(rng.next() % 24) * 3_600_000
                 for _ in 0..<n {
                     t += Int64(rng.next() % 4) * 900_000  // 15-minute steps, ties
                     let f: Double
@@ -47,7 +50,7 @@ import Testing
                     try tx.append(to: "bars", symbol: s, time: t, values: [.int64(row.i), .float64(row.f)])
                 }
                 if k % 3 != 2 {
-                    var d = (Int64(rng.next() % 200) - 110) * 3_600_000
+                    var d = base + (Int64(rng.next() % 200) - 110) * 3_600_000
                     for _ in 0..<Int(rng.next() % 12) {
                         d += Int64(rng.next() % 3) * 86_400_000 / 4
                         let r = Row(symbol: s, ts: d, i: Int64(rng.next() % 100) * 1000, f: Double(rng.next() % 10_000) / 100)
@@ -178,34 +181,49 @@ import Testing
         fx.db.close()
     }
 
-    @Test(arguments: 0..<8)
+    /// Days around 1970, and the DST changes of 2024 in New York (spring, autumn) and London (spring):
+    /// 15-minute rows across the gap and the overlap, cut into 1h, 1d, 45m and 30m buckets.
+    static let sampleBases: [Int64] = [0, 1_710_054_000_000, 1_730_613_600_000, 1_711_846_800_000]
+
+    @Test(arguments: 0..<12)
     func sampleByWithTimeZones(seed: UInt64) throws {
         let dir = TempDir("strata-sample")
         defer { dir.cleanup() }
-        let fx = try Self.makeFixture(seed: seed, path: dir.path)
+        let fx = try Self.makeFixture(seed: seed, path: dir.path, base: Self.sampleBases[Int(seed % 4)])
         let zones: [String?] = [nil, "Asia/Shanghai", "America/New_York", "Europe/London"]
         for (zi, zone) in zones.enumerated() {
-            for (width, unit, seconds) in [(1, "h", 3600), (1, "d", 86_400), (45, "m", 2700)] {
+            let tzf = zone.flatMap { TimeZone(identifier: $0) }
+            func offset(_ ms: Int64) -> Int64 {
+                Int64(tzf?.secondsFromGMT(for: Date(timeIntervalSince1970: Double(floorDiv(ms, 1000)))) ?? 0) * 1000
+            }
+            // A bucket's time: the first instant (on whole minutes) whose local time is at or after its
+            // local start, found by walking Foundation's offsets minute by minute.
+            var starts: [Int64: Int64] = [:]
+            func start(_ local: Int64) -> Int64 {
+                if let s = starts[local] { return s }
+                var u = local - 16 * 3_600_000
+                while u + offset(u) < local { u += 60_000 }
+                starts[local] = u
+                return u
+            }
+            for (width, unit, seconds) in [(1, "h", 3600), (1, "d", 86_400), (45, "m", 2700), (30, "m", 1800)] {
                 let tz = zone.map { " ALIGN TO CALENDAR TIME ZONE '\($0)'" } ?? ""
                 let r = try fx.snap.query(
                     "SELECT symbol, ts, count(*) AS n, first(p) AS o, max(v) AS h, sum(v) AS s FROM bars SAMPLE BY \(width)\(unit)\(tz)")
-                // Reference: local bucket start via Foundation's time zones.
-                let tzf = zone.flatMap { TimeZone(identifier: $0) }
-                func bucket(_ ts: Int64) -> Int64 {
-                    let off = Int64(tzf?.secondsFromGMT(for: Date(timeIntervalSince1970: Double(floorDiv(ts, 1000)))) ?? 0) * 1000
-                    let step = Int64(seconds) * 1000
-                    let local = floorDiv(ts + off, step) * step
-                    // Back to UTC with the offset in force at the bucket start.
-                    var utc = local - off
-                    if let tzf { utc = local - Int64(tzf.secondsFromGMT(for: Date(timeIntervalSince1970: Double(floorDiv(utc, 1000))))) * 1000 }
-                    return utc
+                // Reference: rows grouped by symbol and local bucket start (clocks going back bring a
+                // bucket round again), in symbol then bucket order.
+                let step = Int64(seconds) * 1000
+                var groups: [String: [Int64: [Row]]] = [:]
+                for row in fx.rows {
+                    let local = floorDiv(row.ts + offset(row.ts), step) * step
+                    groups[row.symbol, default: [:]][local, default: []].append(row)
                 }
                 var want: [(String, Int64, [Row])] = []
-                for row in fx.rows {
-                    let b = bucket(row.ts)
-                    if let last = want.last, last.0 == row.symbol, last.1 == b { want[want.count - 1].2.append(row) } else { want.append((row.symbol, b, [row])) }
+                for symbol in groups.keys.sorted(by: utf8Less) {
+                    for (local, rows) in groups[symbol]!.sorted(by: { $0.key < $1.key }) {
+                        want.append((symbol, zone == nil ? local : start(local), rows))
+                    }
                 }
-                // Groups of a symbol arrive in time order, so equal buckets are adjacent.
                 #expect(r.rowCount == want.count, "zone \(zi) \(width)\(unit)")
                 for (k, w) in want.enumerated() where k < r.rowCount {
                     #expect(r[k, 0] == .string(w.0) && r[k, 1] == .int(w.1), "zone \(zone ?? "UTC") \(width)\(unit) row \(k): got \(r[k, 0]) \(r[k, 1]), want \(w.0) \(w.1)")

@@ -270,14 +270,8 @@ enum ColumnCodec {
             if descale && encoding.has(Encoding.decimal) { Self.descale(out, n, powersOfTen[Int(encoding.scale)]) }
             return
         } else if encoding.has(Encoding.shuffle) {
-            // Byte plane by byte plane: each pass is a straight loop the compiler vectorises.
-            guard let src = raw.baseAddress?.assumingMemoryBound(to: UInt8.self), let dst = out.baseAddress else { return }
-            for j in 0..<n { dst[j] = Int64(src[j]) }
-            for i in 1..<8 {
-                let plane = src + i * n
-                let shift = UInt64(8 * i)
-                for j in 0..<n { dst[j] |= Int64(bitPattern: UInt64(plane[j]) &<< shift) }
-            }
+            guard let src = raw.baseAddress, let dst = out.baseAddress else { return }
+            Self.unshuffle(src, n, into: dst)
         } else {
             for j in 0..<n {
                 out[j] = Int64(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: j * 8, as: UInt64.self)))
@@ -294,6 +288,52 @@ enum ColumnCodec {
         case (false, .none): if d != 1 { integers(out, n, zigzag: false, divisor: d, mode: .none) }
         }
         if descale && encoding.has(Encoding.decimal) { Self.descale(out, n, powersOfTen[Int(encoding.scale)]) }
+    }
+
+    /// Undoes the byte shuffle: eight values at a time, the 8 × 8 byte matrix (one word from each
+    /// byte plane) is transposed in registers, in three rounds of swaps (bytes, pairs, quads).
+    private static func unshuffle(_ src: UnsafeRawPointer, _ n: Int, into dst: UnsafeMutablePointer<Int64>) {
+        @inline(__always) func swap(_ a: inout UInt64, _ b: inout UInt64, _ shift: UInt64, _ mask: UInt64) {
+            let t = ((a &>> shift) ^ b) & mask
+            b ^= t
+            a ^= t &<< shift
+        }
+        var j = 0
+        while j + 8 <= n {
+            @inline(__always) func plane(_ i: Int) -> UInt64 {
+                UInt64(littleEndian: src.loadUnaligned(fromByteOffset: i * n + j, as: UInt64.self))
+            }
+            var r0 = plane(0), r1 = plane(1), r2 = plane(2), r3 = plane(3)
+            var r4 = plane(4), r5 = plane(5), r6 = plane(6), r7 = plane(7)
+            swap(&r0, &r1, 8, 0x00FF_00FF_00FF_00FF)
+            swap(&r2, &r3, 8, 0x00FF_00FF_00FF_00FF)
+            swap(&r4, &r5, 8, 0x00FF_00FF_00FF_00FF)
+            swap(&r6, &r7, 8, 0x00FF_00FF_00FF_00FF)
+            swap(&r0, &r2, 16, 0x0000_FFFF_0000_FFFF)
+            swap(&r1, &r3, 16, 0x0000_FFFF_0000_FFFF)
+            swap(&r4, &r6, 16, 0x0000_FFFF_0000_FFFF)
+            swap(&r5, &r7, 16, 0x0000_FFFF_0000_FFFF)
+            swap(&r0, &r4, 32, 0x0000_0000_FFFF_FFFF)
+            swap(&r1, &r5, 32, 0x0000_0000_FFFF_FFFF)
+            swap(&r2, &r6, 32, 0x0000_0000_FFFF_FFFF)
+            swap(&r3, &r7, 32, 0x0000_0000_FFFF_FFFF)
+            dst[j] = Int64(bitPattern: r0)
+            dst[j + 1] = Int64(bitPattern: r1)
+            dst[j + 2] = Int64(bitPattern: r2)
+            dst[j + 3] = Int64(bitPattern: r3)
+            dst[j + 4] = Int64(bitPattern: r4)
+            dst[j + 5] = Int64(bitPattern: r5)
+            dst[j + 6] = Int64(bitPattern: r6)
+            dst[j + 7] = Int64(bitPattern: r7)
+            j += 8
+        }
+        let bytes = src.assumingMemoryBound(to: UInt8.self)
+        while j < n {
+            var w: UInt64 = 0
+            for i in 0..<8 { w |= UInt64(bytes[i * n + j]) &<< UInt64(8 * i) }
+            dst[j] = Int64(bitPattern: w)
+            j += 1
+        }
     }
 
     private enum Accumulate { case none, delta, xor }

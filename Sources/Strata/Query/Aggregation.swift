@@ -63,33 +63,59 @@ final class GroupTable: @unchecked Sendable {
         return g
     }
 
-    private func symbolNumber(_ s: String) -> Int {
-        if let lastSymbol, lastSymbol.name == s { return lastSymbol.number }
-        let n: Int
+    /// A symbol's number, and whether this call numbered it (no group has it yet).
+    private func symbolNumber(_ s: String) -> (number: Int, new: Bool) {
+        if let lastSymbol, lastSymbol.name == s { return (lastSymbol.number, false) }
+        var result = (number: symbolNumbers.count, new: false)
         if let known = symbolNumbers[s] {
-            n = known
+            result.number = known
         } else {
-            n = symbolNumbers.count
-            symbolNumbers[s] = n
+            symbolNumbers[s] = result.number
+            result.new = true
         }
-        lastSymbol = (s, n)
-        return n
+        lastSymbol = (s, result.number)
+        return result
     }
 
+    /// The symbol of the latest group and the largest bucket among that symbol's groups: a key of
+    /// that symbol with a larger bucket, or of a new symbol, is a new group without a lookup.
+    private var current: (symbol: Int, maxBucket: Int64)?
+    /// Keys [0, indexed) are in `index`; the index catches up only when a lookup needs it.
+    private var indexed = 0
+
     private func lookup(_ k: GroupKey) -> Int {
-        if index.count != keys.count {
-            index = [:]
-            for (g, key) in keys.enumerated() {
-                index[IndexKey(symbol: symbolNumber(key.symbol), bucket: key.bucket, extras: key.extras)] = g
+        let (symbol, isNew) = symbolNumber(k.symbol)
+        if k.extras.isEmpty {
+            if isNew {
+                current = (symbol, k.bucket)
+                return append(k)
+            }
+            if let c = current, c.symbol == symbol, k.bucket > c.maxBucket {
+                current = (symbol, k.bucket)
+                return append(k)
             }
         }
-        let ik = IndexKey(symbol: symbolNumber(k.symbol), bucket: k.bucket, extras: k.extras)
-        if let g = index[ik] { return g }
-        let g = keys.count
+        while indexed < keys.count {
+            let key = keys[indexed]
+            index[IndexKey(symbol: symbolNumber(key.symbol).number, bucket: key.bucket, extras: key.extras)] = indexed
+            indexed += 1
+        }
+        let ik = IndexKey(symbol: symbol, bucket: k.bucket, extras: k.extras)
+        if let g = index[ik] {
+            if current?.symbol != symbol { current = nil }
+            return g
+        }
+        if current?.symbol != symbol { current = nil }
+        let g = append(k)
         index[ik] = g
+        indexed = keys.count
+        return g
+    }
+
+    private func append(_ k: GroupKey) -> Int {
         keys.append(k)
         states.append(contentsOf: blank)
-        return g
+        return keys.count - 1
     }
 
     /// Folds in a table that saw later symbols. With `disjoint` (the groups are per symbol, and each
@@ -99,7 +125,9 @@ final class GroupTable: @unchecked Sendable {
         if disjoint {
             keys.append(contentsOf: other.keys)
             states.append(contentsOf: other.states)
+            for k in other.keys { _ = symbolNumber(k.symbol) }
             last = nil
+            current = nil
             return
         }
         for (g, k) in other.keys.enumerated() {

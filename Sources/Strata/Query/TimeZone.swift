@@ -135,12 +135,24 @@ struct ZoneRules: Sendable {
         return transitions[lo]..<(lo + 1 < transitions.count ? transitions[lo + 1] : Int64.max)
     }
 
-    /// The UTC instant of local time `local` (seconds since the epoch on the local clock). In a gap or
-    /// overlap of a DST change, the offset in force just before the change is used.
+    /// The UTC instant of local time `local` (seconds since the epoch on the local clock): the earliest
+    /// instant whose local time is at or after `local`. In an overlap (clocks go back) that is the
+    /// first occurrence; in a gap (clocks go forward) it is the instant of the change.
     func utc(ofLocal local: Int64) -> Int64 {
-        let guess = local - offset(at: local)
-        let o = offset(at: guess)
-        return local - o
+        let rough = local - offset(at: local)
+        let before = offset(at: rough - 172_800), after = offset(at: rough + 172_800)
+        let a = local - before, b = local - after
+        let aHolds = offset(at: a) == before, bHolds = offset(at: b) == after
+        if aHolds && bHolds { return min(a, b) }
+        if aHolds { return a }
+        if bHolds { return b }
+        // A gap: local time jumps past `local` somewhere in [min, max]; find the first instant after.
+        var lo = min(a, b), hi = max(a, b)
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2
+            if mid + offset(at: mid) >= local { hi = mid } else { lo = mid + 1 }
+        }
+        return lo
     }
 }
 
