@@ -258,13 +258,18 @@ enum ColumnCodec {
             // Steps 5 to 2 fused: each value is finished as it is unpacked.
             var acc: Int64 = 0
             let ok: Bool
-            switch (zigzag, mode) {
-            case (true, .delta): ok = Bitpack.unpack(raw, count: n, into: out) { step($0, &acc, zigzag: true, divisor: d, mode: .delta) }
-            case (true, .xor): ok = Bitpack.unpack(raw, count: n, into: out) { step($0, &acc, zigzag: true, divisor: d, mode: .xor) }
-            case (true, .none): ok = Bitpack.unpack(raw, count: n, into: out) { step($0, &acc, zigzag: true, divisor: d, mode: .none) }
-            case (false, .delta): ok = Bitpack.unpack(raw, count: n, into: out) { step($0, &acc, zigzag: false, divisor: d, mode: .delta) }
-            case (false, .xor): ok = Bitpack.unpack(raw, count: n, into: out) { step($0, &acc, zigzag: false, divisor: d, mode: .xor) }
-            case (false, .none): ok = Bitpack.unpack(raw, count: n, into: out) { step($0, &acc, zigzag: false, divisor: d, mode: .none) }
+            // One loop per combination, the divisor 1 (most columns) as a constant.
+            switch (zigzag, mode, d == 1) {
+            case (true, .delta, true): ok = Bitpack.unpack(raw, count: n, into: out) { step($0, &acc, zigzag: true, divisor: 1, mode: .delta) }
+            case (true, .delta, false): ok = Bitpack.unpack(raw, count: n, into: out) { step($0, &acc, zigzag: true, divisor: d, mode: .delta) }
+            case (true, .xor, _): ok = Bitpack.unpack(raw, count: n, into: out) { step($0, &acc, zigzag: true, divisor: d, mode: .xor) }
+            case (true, .none, true): ok = Bitpack.unpack(raw, count: n, into: out) { step($0, &acc, zigzag: true, divisor: 1, mode: .none) }
+            case (true, .none, false): ok = Bitpack.unpack(raw, count: n, into: out) { step($0, &acc, zigzag: true, divisor: d, mode: .none) }
+            case (false, .delta, true): ok = Bitpack.unpack(raw, count: n, into: out) { step($0, &acc, zigzag: false, divisor: 1, mode: .delta) }
+            case (false, .delta, false): ok = Bitpack.unpack(raw, count: n, into: out) { step($0, &acc, zigzag: false, divisor: d, mode: .delta) }
+            case (false, .xor, _): ok = Bitpack.unpack(raw, count: n, into: out) { step($0, &acc, zigzag: false, divisor: d, mode: .xor) }
+            case (false, .none, true): ok = Bitpack.unpack(raw, count: n, into: out) { step($0, &acc, zigzag: false, divisor: 1, mode: .none) }
+            case (false, .none, false): ok = Bitpack.unpack(raw, count: n, into: out) { step($0, &acc, zigzag: false, divisor: d, mode: .none) }
             }
             if !ok { throw .damaged("\(what()): bit-packed data is malformed") }
             if descale && encoding.has(Encoding.decimal) { Self.descale(out, n, powersOfTen[Int(encoding.scale)]) }
@@ -441,11 +446,13 @@ enum Bitpack {
             } else if w <= 56 && pos + bytes + 8 <= raw.count, let base = raw.baseAddress, let dst = out.baseAddress {
                 // The common case: every value lies in one 8-byte load, and the load stays inside `raw`.
                 let src = base + pos
+                let to = dst + i
                 let mask: UInt64 = (1 &<< UInt64(w)) &- 1
+                var bit = 0
                 for k in 0..<c {
-                    let bit = k * w
-                    let v = UInt64(littleEndian: src.loadUnaligned(fromByteOffset: bit >> 3, as: UInt64.self)) &>> UInt64(bit & 7)
-                    dst[i + k] = finish(v & mask)
+                    let v = UInt64(littleEndian: src.loadUnaligned(fromByteOffset: bit &>> 3, as: UInt64.self)) &>> UInt64(bit & 7)
+                    to[k] = finish(v & mask)
+                    bit &+= w
                 }
             } else {
                 local.withUnsafeMutableBytes { buf in

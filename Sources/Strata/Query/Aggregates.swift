@@ -258,20 +258,22 @@ extension AggregateSpec {
         }
     }
 
-    /// An exact Int64 sum: 64-bit adds, widened only when a partial sum overflows.
+    /// An exact Int64 sum: each value split into its high 32 bits (signed) and low 32 bits, summed in
+    /// two Int64 accumulators that cannot overflow within 2^31 values; no branch per value.
     static func sumInts(_ p: ArraySlice<Int64>) -> Int128 {
         var total: Int128 = 0
-        var acc: Int64 = 0
-        for x in p {
-            let (r, o) = acc.addingReportingOverflow(x)
-            if o {
-                total += Int128(acc)
-                acc = x
-            } else {
-                acc = r
+        var start = p.startIndex
+        while start < p.endIndex {
+            let end = start + Swift.min(p.endIndex - start, 1 << 30)
+            var high: Int64 = 0, low: Int64 = 0
+            for x in p[start..<end] {
+                high &+= x &>> 32
+                low &+= x & 0xFFFF_FFFF
             }
+            total += Int128(high) * 4_294_967_296 + Int128(low)
+            start = end
         }
-        return total + Int128(acc)
+        return total
     }
 
     /// The least (greatest) of a non-empty run of Int64, four accumulators.
