@@ -476,3 +476,39 @@ enum Bitpack {
         return pos == raw.count
     }
 }
+
+/// One column chunk encoded the way blocks store it, for the encoder and decoder benchmarks.
+/// Not part of the stable API (`@_spi(Benchmarks) import Strata`).
+@_spi(Benchmarks)
+public struct EncodedColumn: Sendable {
+    public let rows: Int
+    /// Stored bytes (after LZ4 when it was chosen).
+    public var bytes: Int { payload.count }
+    /// The encoding chosen, as `strata info` names it.
+    public var encodingName: String { encoding.summary }
+    let payload: [UInt8]
+    let encoding: Encoding
+    let rawLength: Int
+
+    /// Encodes `values` (Int64, or Float64 bit patterns) as one block column.
+    public init(_ values: [Int64], type: ColumnType, isTime: Bool = false) {
+        var scratch = EncoderScratch()
+        var payload: [UInt8] = []
+        let (encoding, raw) = values.withUnsafeBufferPointer {
+            ColumnCodec.encode($0, type: type, isTime: isTime, scratch: &scratch, payload: &payload)
+        }
+        self.rows = values.count
+        self.payload = payload
+        self.encoding = encoding
+        self.rawLength = raw
+    }
+
+    /// Decodes into `out` (at least `rows` long), with `scratch` for the LZ4 output.
+    public func decode(into out: inout [Int64], scratch: inout [UInt8]) throws(StrataError) {
+        try payload.withBytes { (stored) throws(StrataError) in
+            try out.withUnsafeMutableBufferPointer { (p) throws(StrataError) in
+                try ColumnCodec.decode(stored, encoding: encoding, rawLength: rawLength, rows: rows, into: p, scratch: &scratch, what: { "benchmark" })
+            }
+        }
+    }
+}

@@ -565,7 +565,15 @@ struct Plan {
 
     /// Float64 slots read only as the plain argument of count, sum, avg, min, max, first or last.
     /// Aggregates read these as decimal integers when a block stores them so (no per-value division).
+    /// LATEST ON keeps one row a symbol: the row items are read as integers too, and only the kept
+    /// row is converted (by `Vec.value`, exactly as decoding would).
     var scaledSlots: Set<Int> {
+        if latest && aggregation == nil && join == nil {
+            var read = Set<Int>(), filtered = Set<Int>()
+            for b in rowItems { b.slots(into: &read) }
+            for p in predicates { p.expr.slots(into: &filtered) }
+            return read.subtracting(filtered)
+        }
         guard let a = aggregation else { return [] }
         var direct = Set<Int>()
         var other = Set<Int>()
