@@ -135,21 +135,29 @@ def main():
         log("cannot drop the page cache (not root): cold runs are left out")
         cold = False
 
+    # Ingest figures are kept beside each store, so that --reuse still reports them.
     ingest = {}
+
+    def remembered(store):
+        path = store.rstrip("/") + ".ingest.json"
+        return tuple(json.load(open(path))) if a.reuse and os.path.exists(store) and os.path.exists(path) else None
+
+    def remember(store, figures):
+        json.dump(list(figures), open(store.rstrip("/") + ".ingest.json", "w"))
+        return figures
+
     db = os.path.join(work, "strata.db")
-    if a.reuse and os.path.exists(db):
-        ingest["Strata"] = None
-    else:
+    ingest["Strata"] = remembered(db)
+    if ingest["Strata"] is None:
         log("ingest: Strata")
-        ingest["Strata"] = strata_ingest(a.strata, data, db)
+        ingest["Strata"] = remember(db, strata_ingest(a.strata, data, db))
     for e in engines:
         store = os.path.join(work, e)
-        if a.reuse and os.path.exists(store):
-            ingest[ENGINE_NAMES[e]] = None
-            continue
-        log(f"ingest: {ENGINE_NAMES[e]}")
-        r = json.loads(run_json([sys.executable, os.path.join(HERE, "engines.py"), "ingest", e, data, store]))
-        ingest[ENGINE_NAMES[e]] = (r["seconds"], r["bars_bytes"])
+        ingest[ENGINE_NAMES[e]] = remembered(store)
+        if ingest[ENGINE_NAMES[e]] is None:
+            log(f"ingest: {ENGINE_NAMES[e]}")
+            r = json.loads(run_json([sys.executable, os.path.join(HERE, "engines.py"), "ingest", e, data, store]))
+            ingest[ENGINE_NAMES[e]] = remember(store, (r["seconds"], r["bars_bytes"]))
 
     log("queries: Strata")
     params, results = strata_queries(a.strata, db, a.runs, cold)
