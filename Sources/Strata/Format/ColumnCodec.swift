@@ -272,8 +272,6 @@ enum ColumnCodec {
             case (false, .none, false): ok = Bitpack.unpack(raw, count: n, into: out) { step($0, &acc, zigzag: false, divisor: d, mode: .none) }
             }
             if !ok { throw .damaged("\(what()): bit-packed data is malformed") }
-            if descale && encoding.has(Encoding.decimal) { Self.descale(out, n, powersOfTen[Int(encoding.scale)]) }
-            return
         } else if encoding.has(Encoding.shuffle) {
             guard let src = raw.baseAddress, let dst = out.baseAddress else { return }
             Self.unshuffle(src, n, into: dst)
@@ -282,15 +280,17 @@ enum ColumnCodec {
                 out[j] = Int64(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: j * 8, as: UInt64.self)))
             }
         }
-        // Steps 4 to 2 in one pass over the block (it stays in cache), one loop per combination so that
-        // no flag is tested per value; then step 1 in a second pass.
-        switch (zigzag, mode) {
-        case (true, .delta): integers(out, n, zigzag: true, divisor: d, mode: .delta)
-        case (true, .xor): integers(out, n, zigzag: true, divisor: d, mode: .xor)
-        case (true, .none): integers(out, n, zigzag: true, divisor: d, mode: .none)
-        case (false, .delta): integers(out, n, zigzag: false, divisor: d, mode: .delta)
-        case (false, .xor): integers(out, n, zigzag: false, divisor: d, mode: .xor)
-        case (false, .none): if d != 1 { integers(out, n, zigzag: false, divisor: d, mode: .none) }
+        // Steps 4 to 2 (done already for bit-packed chunks) in one pass over the block (it stays in cache),
+        // one loop per combination so that no flag is tested per value; then step 1 in a second pass.
+        if !encoding.has(Encoding.bitpack) {
+            switch (zigzag, mode) {
+            case (true, .delta): integers(out, n, zigzag: true, divisor: d, mode: .delta)
+            case (true, .xor): integers(out, n, zigzag: true, divisor: d, mode: .xor)
+            case (true, .none): integers(out, n, zigzag: true, divisor: d, mode: .none)
+            case (false, .delta): integers(out, n, zigzag: false, divisor: d, mode: .delta)
+            case (false, .xor): integers(out, n, zigzag: false, divisor: d, mode: .xor)
+            case (false, .none): if d != 1 { integers(out, n, zigzag: false, divisor: d, mode: .none) }
+            }
         }
         if descale && encoding.has(Encoding.decimal) { Self.descale(out, n, powersOfTen[Int(encoding.scale)]) }
     }

@@ -276,71 +276,43 @@ extension AggregateSpec {
         return total
     }
 
-    /// The least (greatest) of a non-empty run of Int64, four accumulators.
-    static func extreme(_ p: ArraySlice<Int64>, min isMin: Bool) -> Int64 {
-        p.withUnsafeBufferPointer { b in
-            var a0 = b[0], a1 = a0, a2 = a0, a3 = a0
-            var k = 0
-            let n = b.count
-            if isMin {
-                while k + 4 <= n {
-                    a0 = b[k] < a0 ? b[k] : a0
-                    a1 = b[k + 1] < a1 ? b[k + 1] : a1
-                    a2 = b[k + 2] < a2 ? b[k + 2] : a2
-                    a3 = b[k + 3] < a3 ? b[k + 3] : a3
-                    k += 4
-                }
-                while k < n { a0 = Swift.min(a0, b[k]); k += 1 }
-                return Swift.min(Swift.min(a0, a1), Swift.min(a2, a3))
-            } else {
-                while k + 4 <= n {
-                    a0 = b[k] > a0 ? b[k] : a0
-                    a1 = b[k + 1] > a1 ? b[k + 1] : a1
-                    a2 = b[k + 2] > a2 ? b[k + 2] : a2
-                    a3 = b[k + 3] > a3 ? b[k + 3] : a3
-                    k += 4
-                }
-                while k < n { a0 = Swift.max(a0, b[k]); k += 1 }
-                return Swift.max(Swift.max(a0, a1), Swift.max(a2, a3))
-            }
+    /// The least (greatest) of `b` and `start`, with four accumulators. `x < a ? x : a` keeps `a` when
+    /// x is NaN, so NaN is skipped.
+    @inline(__always)
+    private static func fold<T: Comparable>(_ b: UnsafeBufferPointer<T>, from start: T, min isMin: Bool) -> T {
+        isMin ? fold(b, from: start, by: { $0 < $1 }) : fold(b, from: start, by: { $0 > $1 })
+    }
+
+    /// One loop per direction: `better(x, a)` is fixed when this is inlined, not tested per value.
+    @inline(__always)
+    private static func fold<T>(_ b: UnsafeBufferPointer<T>, from start: T, by better: (T, T) -> Bool) -> T {
+        @inline(__always) func pick(_ x: T, _ a: T) -> T { better(x, a) ? x : a }
+        var a0 = start, a1 = start, a2 = start, a3 = start
+        var k = 0
+        let n = b.count
+        while k + 4 <= n {
+            a0 = pick(b[k], a0)
+            a1 = pick(b[k + 1], a1)
+            a2 = pick(b[k + 2], a2)
+            a3 = pick(b[k + 3], a3)
+            k += 4
         }
+        while k < n { a0 = pick(b[k], a0); k += 1 }
+        return pick(pick(a1, a0), pick(a3, a2))
+    }
+
+    /// The least (greatest) of a non-empty run of Int64.
+    static func extreme(_ p: ArraySlice<Int64>, min isMin: Bool) -> Int64 {
+        p.withUnsafeBufferPointer { b in fold(b, from: b[0], min: isMin) }
     }
 
     /// The least (greatest) of a non-empty run of Float64 by the rules of min and max: NaN skipped
-    /// (NaN when every value is NaN), -0.0 below +0.0. Four accumulators; the rare cases (the result
-    /// is an infinity or a zero) are settled by a second look at the run.
+    /// (NaN when every value is NaN), -0.0 below +0.0. The rare cases (the result is the starting
+    /// infinity or a zero) are settled by a second look at the run.
     static func extreme(_ p: ArraySlice<Double>, min isMin: Bool) -> Double {
         p.withUnsafeBufferPointer { b in
             let start = isMin ? Double.infinity : -Double.infinity
-            var a0 = start, a1 = start, a2 = start, a3 = start
-            var k = 0
-            let n = b.count
-            // `x < a ? x : a` keeps `a` when x is NaN.
-            if isMin {
-                while k + 4 <= n {
-                    a0 = b[k] < a0 ? b[k] : a0
-                    a1 = b[k + 1] < a1 ? b[k + 1] : a1
-                    a2 = b[k + 2] < a2 ? b[k + 2] : a2
-                    a3 = b[k + 3] < a3 ? b[k + 3] : a3
-                    k += 4
-                }
-                while k < n { a0 = b[k] < a0 ? b[k] : a0; k += 1 }
-                a0 = a1 < a0 ? a1 : a0
-                a2 = a3 < a2 ? a3 : a2
-                a0 = a2 < a0 ? a2 : a0
-            } else {
-                while k + 4 <= n {
-                    a0 = b[k] > a0 ? b[k] : a0
-                    a1 = b[k + 1] > a1 ? b[k + 1] : a1
-                    a2 = b[k + 2] > a2 ? b[k + 2] : a2
-                    a3 = b[k + 3] > a3 ? b[k + 3] : a3
-                    k += 4
-                }
-                while k < n { a0 = b[k] > a0 ? b[k] : a0; k += 1 }
-                a0 = a1 > a0 ? a1 : a0
-                a2 = a3 > a2 ? a3 : a2
-                a0 = a2 > a0 ? a2 : a0
-            }
+            let a0 = fold(b, from: start, min: isMin)
             if a0 == start {
                 return b.contains(where: { !$0.isNaN }) ? start : .nan
             }

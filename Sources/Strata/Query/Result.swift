@@ -66,46 +66,48 @@ public enum ResultColumn: Sendable {
         }
     }
 
-    /// A column of `count` values of `type`, by the same conversions as `append`.
+    /// The conversions a column applies to a value: an int64 column takes ints, a float64 column floats
+    /// and ints, a string column strings; anything else is null.
+    private static func int(_ v: ResultValue) -> Int64? {
+        if case .int(let x) = v { x } else { nil }
+    }
+    private static func float(_ v: ResultValue) -> Double? {
+        switch v {
+        case .float(let x): x
+        case .int(let x): Double(x)
+        default: nil
+        }
+    }
+    private static func string(_ v: ResultValue) -> String? {
+        if case .string(let x) = v { x } else { nil }
+    }
+
+    /// A column of `count` values of `type`.
     init(_ type: ResultType, count: Int, _ value: (Int) throws(StrataError) -> ResultValue) throws(StrataError) {
         switch type {
         case .int64:
             var a: [Int64?] = []
             a.reserveCapacity(count)
-            for r in 0..<count {
-                if case .int(let x) = try value(r) { a.append(x) } else { a.append(nil) }
-            }
+            for r in 0..<count { a.append(Self.int(try value(r))) }
             self = .int64(a)
         case .float64:
             var a: [Double?] = []
             a.reserveCapacity(count)
-            for r in 0..<count {
-                switch try value(r) {
-                case .float(let x): a.append(x)
-                case .int(let x): a.append(Double(x))
-                default: a.append(nil)
-                }
-            }
+            for r in 0..<count { a.append(Self.float(try value(r))) }
             self = .float64(a)
         case .string:
             var a: [String?] = []
             a.reserveCapacity(count)
-            for r in 0..<count {
-                if case .string(let x) = try value(r) { a.append(x) } else { a.append(nil) }
-            }
+            for r in 0..<count { a.append(Self.string(try value(r))) }
             self = .string(a)
         }
     }
 
     mutating func append(_ v: ResultValue) {
-        switch (self, v) {
-        case (.int64(var a), .int(let x)): self = .int64([]); a.append(x); self = .int64(a)
-        case (.int64(var a), _): self = .int64([]); a.append(nil); self = .int64(a)
-        case (.float64(var a), .float(let x)): self = .float64([]); a.append(x); self = .float64(a)
-        case (.float64(var a), .int(let x)): self = .float64([]); a.append(Double(x)); self = .float64(a)
-        case (.float64(var a), _): self = .float64([]); a.append(nil); self = .float64(a)
-        case (.string(var a), .string(let x)): self = .string([]); a.append(x); self = .string(a)
-        case (.string(var a), _): self = .string([]); a.append(nil); self = .string(a)
+        switch self {
+        case .int64(var a): self = .int64([]); a.append(Self.int(v)); self = .int64(a)
+        case .float64(var a): self = .float64([]); a.append(Self.float(v)); self = .float64(a)
+        case .string(var a): self = .string([]); a.append(Self.string(v)); self = .string(a)
         }
     }
 

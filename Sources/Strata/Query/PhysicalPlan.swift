@@ -1,0 +1,176 @@
+// The physical plan the planner (Executor.swift) builds and Run.swift / Aggregation.swift execute:
+// time buckets, the aggregation plan, and the plan itself.
+
+/// Time buckets of SAMPLE BY: `step` units wide, aligned to the epoch on the local clock of `zone`
+/// (UTC when nil). Keys are bucket starts on the local clock; `start` converts one to a time.
+struct Bucketer {
+    var step: Int64
+    var perSecond: Int64
+    var zone: ZoneRules?
+
+    func offset(at t: Int64) -> Int64 {
+        guard let zone else { return 0 }
+        return zone.offset(at: floorDiv(t, perSecond)) * perSecond
+    }
+
+    @inline(__always)
+    func bucket(_ t: Int64) -> Int64 {
+        let local = t &+ offset(at: t)
+        return floorDiv(local, step) &* step
+    }
+
+    /// The offset (in units) in force for every time in [first, last], if there is one.
+    func fixedOffset(from first: Int64, through last: Int64) -> Int64? {
+        guard let zone else { return 0 }
+        let span = zone.stableSpan(at: floorDiv(first, perSecond))
+        return span.contains(floorDiv(last, perSecond)) ? zone.offset(at: floorDiv(first, perSecond)) * perSecond : nil
+    }
+
+    /// Local bucket starts of times in order or not; the zone is consulted once per stable stretch.
+    func buckets(_ times: ArraySlice<Int64>) -> [Int64] {
+        var out = [Int64](repeating: 0, count: times.count)
+        guard let zone else {
+            for (k, t) in times.enumerated() { out[k] = floorDiv(t, step) &* step }
+            return out
+        }
+        var span: Range<Int64> = 0..<0
+        var off: Int64 = 0
+        for (k, t) in times.enumerated() {
+            let sec = floorDiv(t, perSecond)
+            if !span.contains(sec) {
+                span = zone.stableSpan(at: sec)
+                off = zone.offset(at: sec) * perSecond
+            }
+            out[k] = floorDiv(t &+ off, step) &* step
+        }
+        return out
+    }
+
+    /// The time a local bucket start stands for.
+    func start(_ local: Int64) -> Int64 {
+        guard let zone else { return local }
+        let sec = floorDiv(local, perSecond)
+        return zone.utc(ofLocal: sec) * perSecond + floorMod(local, perSecond)
+    }
+}
+
+enum KeyKind {
+    case symbol, bucket
+    case extra(Int)
+}
+
+struct AggregationPlan {
+    var keys: [KeyKind] = []
+    var keyExprs: [Expr] = []
+    var extras: [Bound] = []
+    var bySymbol = false
+    var aggregates: [AggregateSpec] = []
+    var outputs: [Bound] = []
+    var bucketer: Bucketer?
+    var fill: [SampleBy.Fill] = []
+    var statsAnswerable = false
+    var countsOnly = false
+}
+
+// MARK: - The plan
+
+struct Plan {
+    let snapshot: Snapshot
+    var layout: SourceLayout
+    var table: Catalog.TableState?
+    var relation: QueryResult?
+    var join: JoinSide?
+    var symbolName: String?
+    var timeName: String?
+    /// The time range, both ends included; empty when lo > hi.
+    var lo = Int64.min
+    var hi = Int64.max
+    var symbolFilter: Set<String>?
+    var excludedSymbols: Set<String> = []
+    var predicates: [Predicate] = []
+    var leftPredicates: [Predicate] = []
+    var rightPredicates: [Predicate] = []
+    var names: [String] = []
+    var types: [ResultType] = []
+    var visible = 0
+    var rowItems: [Bound] = []
+    var aggregation: AggregationPlan?
+    var latest = false
+    var order: [(Int, Bool)] = []
+    var limit: Int?
+    /// The table's value columns the query reads: (slot, schema index); set once planned.
+    var valueColumns: [(slot: Int, column: Int)] = []
+    var columnIndices: [Int] = []
+    /// Per value column: true when only aggregates read it, so a decimal column may stay scaled integers.
+    var scaledColumns: [Bool]?
+
+    mutating func restrictSymbols(_ list: [String]) {
+        symbolFilter = symbolFilter.map { $0.intersection(list) } ?? Set(list)
+    }
+
+    func keepsSymbol(_ s: String) -> Bool {
+        (symbolFilter?.contains(s) ?? true) && !excludedSymbols.contains(s)
+    }
+
+    /// Slots whose values the query reads.
+    var usedSlots: Set<Int> {
+        var used = Set<Int>()
+        for p in predicates { p.expr.slots(into: &used) }
+        for b in rowItems { b.slots(into: &used) }
+        if let a = aggregation {
+            for e in a.extras { e.slots(into: &used) }
+            for g in a.aggregates { for b in g.args { b.slots(into: &used) } }
+            if a.bucketer != nil || a.aggregates.contains(where: { $0.function == .first || $0.function == .last }) {
+                if let t = layout.timeSlot { used.insert(t) }
+            }
+        }
+        if let t = layout.timeSlot { used.insert(t) }
+        if join != nil, let s = layout.symbolSlot { used.insert(s) }
+        return used
+    }
+
+    /// Float64 slots read only as the plain argument of count, sum, avg, min, max, first or last.
+    /// Aggregates read these as decimal integers when a block stores them so (no per-value division).
+    /// LATEST ON keeps one row a symbol: the row items are read as integers too, and only the kept
+    /// row is converted (by `Vec.value`, exactly as decoding would).
+    var scaledSlots: Set<Int> {
+        if latest && aggregation == nil && join == nil {
+            var read = Set<Int>(), filtered = Set<Int>()
+            for b in rowItems { b.slots(into: &read) }
+            for p in predicates { p.expr.slots(into: &filtered) }
+            return read.subtracting(filtered)
+        }
+        guard let a = aggregation else { return [] }
+        var direct = Set<Int>()
+        var other = Set<Int>()
+        for p in predicates { p.expr.slots(into: &other) }
+        for b in rowItems { b.slots(into: &other) }
+        for e in a.extras { e.slots(into: &other) }
+        for g in a.aggregates {
+            if g.function != .vwap, g.args.count == 1, let s = g.args[0].slot, g.args[0].type == .float64 {
+                direct.insert(s)
+            } else {
+                for b in g.args { b.slots(into: &other) }
+            }
+        }
+        if let j = join { for c in j.columns { other.insert(c.slot) } }
+        return direct.subtracting(other)
+    }
+
+    /// The symbols of the table to read, in byte order: (id, name).
+    func tableSymbols(_ t: Catalog.TableState) -> [(Int, String)] {
+        var out: [(Int, String)] = []
+        if let filter = symbolFilter {
+            for s in filter where !excludedSymbols.contains(s) {
+                if let id = t.symbolIDs[s] { out.append((Int(id), s)) }
+            }
+        } else {
+            for (id, s) in t.symbols.enumerated() where !excludedSymbols.contains(s.name) { out.append((id, s.name)) }
+        }
+        out.sort { utf8Less($0.1, $1.1) }
+        return out
+    }
+
+    var timeRangeEmpty: Bool { lo > hi }
+    var timeRangeAll: Bool { lo == .min && hi == .max }
+}
