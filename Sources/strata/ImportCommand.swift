@@ -60,22 +60,27 @@ struct ImportCommand: ParsableCommand {
 final class ProgressBar {
     private var lastDraw = 0.0
     private var drawn = false
+    private let describe: (Int) -> String
+    private let minimumTotal: Int
 
-    init?() {
+    /// `describe` says what the total is; work smaller than `minimumTotal` shows no bar.
+    init?(describe: @escaping (Int) -> String = { "\($0 >> 20) MB" }, minimumTotal: Int = 32 << 20) {
         if isatty(2) == 0 { return nil }
+        self.describe = describe
+        self.minimumTotal = minimumTotal
     }
 
     func update(_ done: Int, _ total: Int) {
         let t = now()
         if t - lastDraw < 0.2 && done < total { return }
         lastDraw = t
-        if total < 32 << 20 && !drawn { return }
+        if total < minimumTotal && !drawn { return }
         drawn = true
         let fraction = total > 0 ? Double(done) / Double(total) : 1
         let width = 30
         let filled = Int(fraction * Double(width))
         let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
-        FileWriter.stderr.write("\r[\(bar)] \(Int(fraction * 100))% of \(total >> 20) MB")
+        FileWriter.stderr.write("\r[\(bar)] \(Int(fraction * 100))% of \(describe(total))")
     }
 
     func finish() {

@@ -56,6 +56,8 @@ final class PowerCutFileSystem: FileSystem, @unchecked Sendable {
 
     func close(_ file: OpenFile) { real.close(file) }
     func size(_ file: OpenFile) throws(StrataError) -> UInt64 { try alive(); return try real.size(file) }
+    func identity(_ file: OpenFile) throws(StrataError) -> FileIdentity { try alive(); return try real.identity(file) }
+    func identity(atPath path: String) -> FileIdentity? { real.identity(atPath: path) }
     func write(_ file: OpenFile, _ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws(StrataError) {
         try alive()
         try real.write(file, bytes, at: offset)

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// Data files hold blocks, appended one after another. Byte layout in Format.md, "Data files".
 enum DataFileFormat {
     static let magic: [UInt8] = Array("STRATADF".utf8)
@@ -26,5 +28,27 @@ enum DataFileFormat {
         if f != fileID || t != tableID {
             throw .damaged("\(name): header says file \(f) of table \(t), the manifest says file \(fileID) of table \(tableID)")
         }
+    }
+}
+
+/// Shared by every snapshot that includes one data file. Compaction retires the files it replaced;
+/// a retired file is removed from disk when the last snapshot of this process that can read it is
+/// gone, so no reader ever loses a file it maps. (Other processes' mappings stay valid too: on Linux
+/// an unlinked file lives until its last mapping goes.)
+final class DataFileLease: Sendable {
+    let path: String
+    private let fs: any FileSystem
+    private let retired = Atomic<Bool>(false)
+
+    init(path: String, fs: any FileSystem) {
+        self.path = path
+        self.fs = fs
+    }
+
+    func retire() { retired.store(true, ordering: .sequentiallyConsistent) }
+
+    deinit {
+        // Best effort: a file left behind is removed by the next writer's recovery.
+        if retired.load(ordering: .sequentiallyConsistent) { try? fs.remove(path) }
     }
 }

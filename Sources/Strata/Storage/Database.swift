@@ -36,12 +36,15 @@ public final class Database: Sendable {
     public let path: String
     let options: DatabaseOptions
     let fs: any FileSystem
-    private let current: Mutex<ReaderState>
-    private let writer: Mutex<Writer?>
+    let current: Mutex<ReaderState>
+    let writer: Mutex<Writer?>
 
     struct ReaderState: Sendable {
         var snapshot: Snapshot
         var manifestOffset: UInt64
+        /// A read-only handle keeps the manifest it replays open, so it can tell when a compaction
+        /// replaced it (the name then refers to another file) and so that file's identity cannot be reused.
+        var manifest: OpenFile?
     }
 
     var manifestPath: String { path + "/" + ManifestFormat.fileName }
@@ -54,17 +57,46 @@ public final class Database: Sendable {
             throw .badInput("blockRows must be within 1...\(Limits.blockRowsMax), not \(options.blockRows)")
         }
         var w: Writer? = nil
+        let state: ReaderState
         if options.mode == .readWrite {
             w = try Writer.open(path: path, options: options, fs: fs)
-        } else if !fs.exists(path + "/" + ManifestFormat.fileName) {
-            throw .badInput("\(path) is not a Strata database (no \(ManifestFormat.fileName))")
+            let (catalog, offset, _) = try Database.readManifest(fs: fs, handle: w!.manifest, path: path + "/" + ManifestFormat.fileName, from: 0, base: Catalog())
+            let snapshot = Snapshot.make(catalog: catalog, previous: nil, directory: path, fs: fs, verify: options.verifyChecksums)
+            state = ReaderState(snapshot: snapshot, manifestOffset: offset, manifest: nil)
+        } else {
+            if !fs.exists(path + "/" + ManifestFormat.fileName) {
+                throw .badInput("\(path) is not a Strata database (no \(ManifestFormat.fileName))")
+            }
+            state = try Database.load(fs: fs, directory: path, options: options, previous: nil)
         }
-        let (catalog, offset, _) = try Database.readManifest(fs: fs, path: path + "/" + ManifestFormat.fileName, from: 0, base: Catalog())
-        let snapshot = Snapshot.make(catalog: catalog, previous: nil, directory: path, fs: fs, verify: options.verifyChecksums)
-        self.current = Mutex(ReaderState(snapshot: snapshot, manifestOffset: offset))
+        self.current = Mutex(state)
         self.writer = Mutex(w)
     }
 
+    /// Reads the manifest from the start into a snapshot, for a read-only handle. When a compaction in
+    /// another process replaces the manifest and removes data files between our reading the manifest
+    /// and mapping the files, reads again.
+    private static func load(fs: any FileSystem, directory: String, options: DatabaseOptions, previous: Snapshot?) throws(StrataError) -> ReaderState {
+        let manifestPath = directory + "/" + ManifestFormat.fileName
+        var attempt = 0
+        while true {
+            let handle = try fs.open(manifestPath, create: false, writable: false)
+            do throws(StrataError) {
+                let (catalog, offset, _) = try readManifest(fs: fs, handle: handle, path: manifestPath, from: 0, base: Catalog())
+                let snapshot = Snapshot.make(catalog: catalog, previous: previous, directory: directory, fs: fs, verify: options.verifyChecksums)
+                attempt += 1
+                let replaced = try fs.identity(atPath: manifestPath) != fs.identity(handle)
+                if attempt < 10 && replaced && snapshot.lacksFiles(fs: fs) {
+                    fs.close(handle)
+                    continue
+                }
+                return ReaderState(snapshot: snapshot, manifestOffset: offset, manifest: handle)
+            } catch {
+                fs.close(handle)
+                throw error
+            }
+        }
+    }
     /// Opens (and with `.readWrite` and `create`, creates) the database in directory `path`.
     public static func open(_ path: String, options: DatabaseOptions = DatabaseOptions()) throws(StrataError) -> Database {
         try Database(path: path, options: options, fs: PosixFileSystem())
@@ -76,10 +108,17 @@ public final class Database: Sendable {
             w?.close()
             w = nil
         }
+        current.withLock { state in
+            if let m = state.manifest { fs.close(m) }
+            state.manifest = nil
+        }
     }
 
     deinit {
         writer.withLock { $0?.close() }
+        current.withLock { state in
+            if let m = state.manifest { fs.close(m) }
+        }
     }
 
     /// The latest committed state. Cheap: no I/O unless another process committed since the last call.
@@ -112,7 +151,7 @@ public final class Database: Sendable {
         return result!
     }
 
-    private func publish(_ catalog: Catalog, manifestOffset: UInt64) {
+    func publish(_ catalog: Catalog, manifestOffset: UInt64) {
         current.withLock { state in
             state.snapshot = Snapshot.make(
                 catalog: catalog, previous: state.snapshot, directory: path, fs: fs, verify: options.verifyChecksums)
@@ -120,23 +159,41 @@ public final class Database: Sendable {
         }
     }
 
-    /// Applies records another process appended to the manifest since we last looked.
+    /// Applies records another process appended to the manifest since we last looked, or reads the
+    /// manifest afresh when a compaction replaced it.
     private func refresh() throws(StrataError) {
-        let (offset, catalog) = current.withLock { ($0.manifestOffset, $0.snapshot.catalog) }
-        let handle = try fs.open(manifestPath, create: false, writable: false)
-        defer { fs.close(handle) }
-        if try fs.size(handle) <= offset { return }
-        let (updated, newOffset, _) = try Database.readManifest(fs: fs, path: manifestPath, from: offset, base: catalog)
-        if newOffset != offset { publish(updated, manifestOffset: newOffset) }
+        try current.withLock { (state) throws(StrataError) in
+            guard let handle = state.manifest else { return }
+            if try fs.identity(atPath: manifestPath) != fs.identity(handle) {
+                let fresh = try Database.load(fs: fs, directory: path, options: options, previous: state.snapshot)
+                fs.close(handle)
+                state = fresh
+                return
+            }
+            if try fs.size(handle) <= state.manifestOffset { return }
+            let (updated, newOffset, _) = try Database.readManifest(
+                fs: fs, handle: handle, path: manifestPath, from: state.manifestOffset, base: state.snapshot.catalog)
+            if newOffset != state.manifestOffset {
+                state.snapshot = Snapshot.make(
+                    catalog: updated, previous: state.snapshot, directory: path, fs: fs, verify: options.verifyChecksums)
+                state.manifestOffset = newOffset
+            }
+        }
     }
 
-    /// Replays the manifest from `from` onto `base`. Returns the catalog, the offset after the last
-    /// complete record, and the reason the tail was ignored (nil when the file ends on a record).
     static func readManifest(fs: any FileSystem, path: String, from: UInt64, base: Catalog) throws(StrataError)
         -> (Catalog, UInt64, String?)
     {
         let handle = try fs.open(path, create: false, writable: false)
         defer { fs.close(handle) }
+        return try readManifest(fs: fs, handle: handle, path: path, from: from, base: base)
+    }
+
+    /// Replays the manifest from `from` onto `base`. Returns the catalog, the offset after the last
+    /// complete record, and the reason the tail was ignored (nil when the file ends on a record).
+    static func readManifest(fs: any FileSystem, handle: OpenFile, path: String, from: UInt64, base: Catalog) throws(StrataError)
+        -> (Catalog, UInt64, String?)
+    {
         let size = try fs.size(handle)
         if size < UInt64(ManifestFormat.fileHeaderBytes) {
             throw .damaged("\(path): manifest is \(size) bytes, shorter than its header")
@@ -171,7 +228,9 @@ public final class Database: Sendable {
                     torn = reason
                     return
                 case .record(let sequence, let entries, let length):
-                    if sequence != catalog.sequence + 1 {
+                    // A compacted manifest starts with a checkpoint numbered on from its predecessor.
+                    let first = fileOffset == ManifestFormat.fileHeaderBytes && catalog.sequence == 0
+                    if sequence != catalog.sequence + 1 && !(first && sequence > 0) {
                         throw .damaged("\(path): commit record at offset \(fileOffset) has sequence \(sequence), expected \(catalog.sequence + 1)")
                     }
                     try catalog.apply(entries, what: { "\(path), commit \(sequence) at offset \(fileOffset)" })

@@ -10,12 +10,21 @@ struct OpenFile: Sendable {
     let path: String
 }
 
+/// Which file a name or descriptor refers to (device and inode).
+struct FileIdentity: Equatable, Sendable {
+    var device: UInt64
+    var inode: UInt64
+}
+
 /// The one door to the operating system for files: every open, write, sync, rename, lock and map
 /// of the storage layer goes through here, so tests can substitute a fault-injecting file system.
 protocol FileSystem: Sendable {
     func open(_ path: String, create: Bool, writable: Bool) throws(StrataError) -> OpenFile
     func close(_ file: OpenFile)
     func size(_ file: OpenFile) throws(StrataError) -> UInt64
+    func identity(_ file: OpenFile) throws(StrataError) -> FileIdentity
+    /// The identity of the file `path` names now, or nil when it names none.
+    func identity(atPath path: String) -> FileIdentity?
     func write(_ file: OpenFile, _ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws(StrataError)
     func read(_ file: OpenFile, into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws(StrataError) -> Int
     /// Makes the file's data durable (fdatasync).
@@ -94,6 +103,18 @@ struct PosixFileSystem: FileSystem {
         var st = stat()
         if fstat(file.fd, &st) != 0 { throw error("fstat", file.path) }
         return UInt64(st.st_size)
+    }
+
+    func identity(_ file: OpenFile) throws(StrataError) -> FileIdentity {
+        var st = stat()
+        if fstat(file.fd, &st) != 0 { throw error("fstat", file.path) }
+        return FileIdentity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
+    }
+
+    func identity(atPath path: String) -> FileIdentity? {
+        var st = stat()
+        if stat(path, &st) != 0 { return nil }
+        return FileIdentity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
     }
 
     func write(_ file: OpenFile, _ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws(StrataError) {

@@ -98,6 +98,43 @@ enum ManifestCodec {
         return w.bytes
     }
 
+    /// The whole of `catalog` as commit records for a fresh manifest (a checkpoint), numbered from
+    /// `firstSequence` on. Records stay near `recordBytes`, far below the record limit, whatever the
+    /// number of blocks. Replaying them gives back `catalog`: tables in id order, then their symbols,
+    /// files with their lengths (in the table's file order), then every symbol's blocks in time order.
+    static func checkpoint(_ catalog: Catalog, firstSequence: UInt64, recordBytes: Int = 4 << 20) -> [[UInt8]] {
+        var records: [[UInt8]] = []
+        var entries: [ManifestEntry] = []
+        var bytes = 0
+        func add(_ e: ManifestEntry, _ size: Int) {
+            entries.append(e)
+            bytes += size
+            if bytes >= recordBytes {
+                records.append(encodeRecord(sequence: firstSequence + UInt64(records.count), entries: entries))
+                entries = []
+                bytes = 0
+            }
+        }
+        let tables = catalog.tables.values.sorted { $0.id < $1.id }
+        for t in tables { add(.createTable(id: t.id, name: t.name, schema: t.schema), 64 + 64 * t.schema.columns.count) }
+        for t in tables {
+            for (id, s) in t.symbols.enumerated() { add(.addSymbol(table: t.id, id: UInt32(id), name: s.name), 13 + s.name.utf8.count) }
+            for f in t.files {
+                add(.addFile(id: f, table: t.id), 9)
+                add(.fileLength(file: f, length: catalog.files[f]!.length), 13)
+            }
+        }
+        for t in tables {
+            for (id, s) in t.symbols.enumerated() {
+                for ref in s.blocks { add(.addBlock(table: t.id, symbol: UInt32(id), ref: ref), 45) }
+            }
+        }
+        if !entries.isEmpty || records.isEmpty {
+            records.append(encodeRecord(sequence: firstSequence + UInt64(records.count), entries: entries))
+        }
+        return records
+    }
+
     enum RecordResult {
         case record(sequence: UInt64, entries: [ManifestEntry], bytes: Int)
         /// The bytes from here to the end of the file do not hold a complete, valid record.

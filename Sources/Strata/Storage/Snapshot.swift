@@ -10,10 +10,16 @@ public struct Snapshot: Sendable {
     let verify: Bool
     /// The mapping of each data file up to its committed length, or why it could not be mapped.
     let regions: [UInt32: Result<MappedRegion, StrataError>]
+    /// One lease per data file, shared by every snapshot that includes the file: a file that compaction
+    /// retired is removed from disk when the last snapshot holding its lease goes away.
+    let leases: [UInt32: DataFileLease]
 
     static func make(catalog: Catalog, previous: Snapshot?, directory: String, fs: any FileSystem, verify: Bool) -> Snapshot {
         var regions: [UInt32: Result<MappedRegion, StrataError>] = [:]
+        var leases: [UInt32: DataFileLease] = [:]
         for file in catalog.files.values {
+            leases[file.id] = previous?.leases[file.id]
+                ?? DataFileLease(path: directory + "/" + Catalog.dataFileName(file.id), fs: fs)
             if let old = previous?.regions[file.id], case .success(let r) = old, r.count == Int(file.length) {
                 regions[file.id] = old
                 continue
@@ -22,7 +28,20 @@ public struct Snapshot: Sendable {
                 try map(file, directory: directory, fs: fs)
             }
         }
-        return Snapshot(catalog: catalog, directory: directory, verify: verify, regions: regions)
+        return Snapshot(catalog: catalog, directory: directory, verify: verify, regions: regions, leases: leases)
+    }
+
+    /// The same state, with chunk checksums checked or not.
+    func checkingChecksums(_ on: Bool) -> Snapshot {
+        Snapshot(catalog: catalog, directory: directory, verify: on, regions: regions, leases: leases)
+    }
+
+    /// Whether a data file failed to map because it no longer exists (a compaction in another process
+    /// removed it after this snapshot's manifest was read).
+    func lacksFiles(fs: any FileSystem) -> Bool {
+        regions.contains { id, r in
+            if case .failure = r { !fs.exists(directory + "/" + Catalog.dataFileName(id)) } else { false }
+        }
     }
 
     private static func map(_ file: Catalog.FileState, directory: String, fs: any FileSystem) throws(StrataError) -> MappedRegion {
@@ -243,7 +262,8 @@ final class DecodedBlock {
         self.rows = rows
         if times.count < rows { times = [Int64](repeating: 0, count: rows) }
         if times.count != rows { times.removeLast(times.count - rows) }
-        if columnIndices != columns {
+        // Keyed on the types too: the same column indices of another table may have other types.
+        if columnIndices != columns || !columns.indices.allSatisfy({ types[$0] == schema.columns[columns[$0]].type }) {
             columnIndices = columns
             types = columns.map { schema.columns[$0].type }
             ints = Array(repeating: [], count: columns.count)

@@ -8,7 +8,7 @@ final class Writer {
     let fs: any FileSystem
     let directory: String
     private let lock: OpenFile
-    let manifest: OpenFile
+    private(set) var manifest: OpenFile
     var manifestLength: UInt64
     /// Open handles of data files this writer appended to, by file id.
     private var dataFiles: [UInt32: OpenFile] = [:]
@@ -98,6 +98,39 @@ final class Writer {
             removed = true
         }
         if removed { try fs.syncDirectory(directory) }
+    }
+
+    /// Replaces the manifest with `records` (a checkpoint): written to `MANIFEST.new`, synced, renamed
+    /// over `MANIFEST` (the commit point), then the directory synced. Returns false when the rename
+    /// happened but the directory sync failed: the new manifest is in place, but a power cut could still
+    /// bring back the old one, so the caller must keep the files the old one names. Returns that error.
+    func replaceManifest(_ records: [[UInt8]]) throws(StrataError) -> StrataError? {
+        let path = directory + "/" + ManifestFormat.fileName
+        let next = try fs.open(path + ".new", create: true, writable: true)
+        var length = UInt64(0)
+        do {
+            try fs.truncate(next, to: 0)
+            let header = ManifestCodec.fileHeader()
+            for bytes in [header] + records {
+                try bytes.withBytes { (b) throws(StrataError) in try fs.write(next, b, at: length) }
+                length += UInt64(bytes.count)
+            }
+            try fs.sync(next)
+            try fs.rename(path + ".new", to: path)
+        } catch {
+            fs.close(next)
+            try? fs.remove(path + ".new")
+            throw error
+        }
+        fs.close(manifest)
+        manifest = OpenFile(fd: next.fd, path: path)  // the same file, under its new name
+        manifestLength = length
+        do {
+            try fs.syncDirectory(directory)
+        } catch {
+            return error
+        }
+        return nil
     }
 
     func handle(for file: UInt32, create: Bool) throws(StrataError) -> OpenFile {

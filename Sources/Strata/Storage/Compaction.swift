@@ -1,0 +1,252 @@
+/// What a compaction did. Bytes count the data files and the manifest.
+public struct CompactionReport: Sendable {
+    /// Tables whose blocks were rewritten.
+    public var tables: [String] = []
+    public var blocksBefore = 0
+    public var blocksAfter = 0
+    public var bytesBefore: UInt64 = 0
+    public var bytesAfter: UInt64 = 0
+    public var manifestBytesBefore: UInt64 = 0
+    public var manifestBytesAfter: UInt64 = 0
+    /// Rows decoded and encoded again (merged small blocks).
+    public var rowsRewritten = 0
+    /// Full blocks moved byte for byte out of a file being replaced.
+    public var blocksCopied = 0
+    public var filesRemoved = 0
+    public var filesWritten = 0
+    /// False when there was nothing worth doing; nothing was written then.
+    public var changed = false
+}
+
+extension Database {
+    /// Rewrites runs of small blocks (left by many small commits) into full blocks, with encodings
+    /// chosen afresh, and replaces the manifest by a checkpoint of the current state, reclaiming the
+    /// space of everything replaced. `table` limits the block rewrite to one table.
+    ///
+    /// Compaction holds the writer lock for its duration: appends of this process wait for it, other
+    /// processes get `.locked`. It is atomic: the new data files are synced first, then the new
+    /// manifest is renamed over the old one (the commit point). Until then the old state is complete;
+    /// after it, the new one is. Snapshots taken before keep reading the old files, which are removed
+    /// only when the last such snapshot of this process is gone.
+    ///
+    /// A data file is rewritten when it holds a block that is smaller than `blockRows` and next to
+    /// another small block of the same symbol; every block of such a file moves (full blocks byte for
+    /// byte, runs of small ones merged), so the whole file can go.
+    public func compact(
+        table: String? = nil, progress: ((_ done: Int, _ total: Int) -> Void)? = nil
+    ) throws(StrataError) -> CompactionReport {
+        var lateError: StrataError? = nil
+        let report = try writer.withLock { (w: inout Writer?) throws(StrataError) -> CompactionReport in
+            guard let w else { throw .badInput("\(path) is open read-only or closed; compaction needs a read-write handle") }
+            let snapshot = current.withLock { $0.snapshot }.checkingChecksums(true)
+            var compactor = try Compactor(snapshot: snapshot, writer: w, table: table, blockRows: options.blockRows)
+            let (catalog, report, late) = try compactor.run(progress: progress)
+            guard report.changed else { return report }
+            defer { if let late { lateError = late } }
+            let retired = compactor.retired
+            current.withLock { state in
+                for id in retired {
+                    if let lease = state.snapshot.leases[id] { lease.retire() } else { try? fs.remove(path + "/" + Catalog.dataFileName(id)) }
+                }
+                state.snapshot = Snapshot.make(catalog: catalog, previous: state.snapshot, directory: path, fs: fs, verify: options.verifyChecksums)
+                state.manifestOffset = w.manifestLength
+            }
+            return report
+        }
+        if let lateError { throw lateError }
+        return report
+    }
+}
+
+/// One compaction's work, inside the writer lock.
+struct Compactor {
+    let snapshot: Snapshot
+    let writer: Writer
+    let tableIDs: [UInt32]
+    let blockRows: Int
+    /// Files replaced by this compaction.
+    private(set) var retired: Set<UInt32> = []
+    private var written: [(id: UInt32, table: UInt32)] = []
+    private var catalog: Catalog
+    private var encoder = BlockEncoder()
+
+    init(snapshot: Snapshot, writer: Writer, table: String?, blockRows: Int) throws(StrataError) {
+        self.snapshot = snapshot
+        self.writer = writer
+        self.blockRows = blockRows
+        self.catalog = snapshot.catalog
+        if let table {
+            tableIDs = [try snapshot.tableState(table).id]
+        } else {
+            tableIDs = snapshot.catalog.tables.keys.sorted()
+        }
+    }
+
+    /// Files holding a block that could merge with its neighbour.
+    static func filesToRewrite(_ t: Catalog.TableState, blockRows: Int) -> Set<UInt32> {
+        var files: Set<UInt32> = []
+        for s in t.symbols {
+            for i in s.blocks.indices.dropFirst() where s.blocks[i - 1].rows < blockRows && s.blocks[i].rows < blockRows {
+                files.insert(s.blocks[i - 1].file)
+                files.insert(s.blocks[i].file)
+            }
+        }
+        return files
+    }
+
+    /// Returns the new catalog, the report, and an error that came after the commit point (the new
+    /// state is in place then, and the caller must publish it before reporting the error).
+    mutating func run(progress: ((Int, Int) -> Void)?) throws(StrataError) -> (Catalog, CompactionReport, StrataError?) {
+        var report = CompactionReport()
+        let before = snapshot.catalog
+        report.manifestBytesBefore = writer.manifestLength
+        report.bytesBefore = before.files.values.reduce(writer.manifestLength) { $0 + $1.length }
+        report.blocksBefore = Self.blocks(before)
+        var late: StrataError? = nil
+        for id in tableIDs { retired.formUnion(Self.filesToRewrite(before.tables[id]!, blockRows: blockRows)) }
+        do {
+            if !retired.isEmpty { try rewrite(progress: progress, report: &report) }
+            let checkpoint = ManifestCodec.checkpoint(catalog, firstSequence: before.sequence + 1)
+            let checkpointBytes = checkpoint.reduce(ManifestFormat.fileHeaderBytes) { $0 + $1.count }
+            // Without blocks to merge, the manifest alone is worth replacing once its log is twice its state.
+            if retired.isEmpty && UInt64(checkpointBytes) * 2 > writer.manifestLength {
+                report.bytesAfter = report.bytesBefore
+                report.blocksAfter = report.blocksBefore
+                report.manifestBytesAfter = report.manifestBytesBefore
+                return (before, report, nil)
+            }
+            let fs = writer.fs
+            for f in written { try fs.sync(try writer.handle(for: f.id, create: false)) }
+            if !written.isEmpty { try fs.syncDirectory(writer.directory) }
+            catalog.sequence = before.sequence + UInt64(checkpoint.count)
+            if let notDurable = try writer.replaceManifest(checkpoint) {
+                // In place but perhaps not durable: keep the old files (the next open removes them).
+                late = StrataError(.io, "compaction is in place, but syncing the directory failed (\(notDurable.message)); the files it replaced are kept until the next open")
+            }
+        } catch {
+            // Not committed: the old state stands; remove what was written for the new one.
+            for f in written {
+                writer.forget(f.id)
+                try? writer.fs.remove(writer.directory + "/" + Catalog.dataFileName(f.id))
+            }
+            retired = []
+            throw error
+        }
+        let replaced = retired
+        for id in retired { writer.forget(id) }
+        if late != nil { retired = [] }
+        report.changed = true
+        report.manifestBytesAfter = writer.manifestLength
+        report.bytesAfter = catalog.files.values.reduce(writer.manifestLength) { $0 + $1.length }
+        report.blocksAfter = Self.blocks(catalog)
+        report.filesRemoved = replaced.count
+        report.filesWritten = written.count
+        report.tables = tableIDs.filter { id in before.tables[id]!.files.contains(where: replaced.contains) }.map { before.tables[$0]!.name }
+        return (catalog, report, late)
+    }
+
+    private static func blocks(_ c: Catalog) -> Int {
+        c.tables.values.reduce(0) { $0 + $1.symbols.reduce(0) { $0 + $1.blocks.count } }
+    }
+
+    private mutating func rewrite(progress: ((Int, Int) -> Void)?, report: inout CompactionReport) throws(StrataError) {
+        var total = 0
+        for id in tableIDs {
+            for s in catalog.tables[id]!.symbols {
+                for b in s.blocks where retired.contains(b.file) { total += Int(b.rows) }
+            }
+        }
+        var done = 0
+        progress?(0, total)
+        let decoded = DecodedBlock()
+        for id in tableIDs {
+            var t = catalog.tables[id]!
+            if !t.files.contains(where: retired.contains) { continue }
+            let all = Array(t.schema.columns.indices)
+            let types = t.schema.columns.map(\.type)
+            for symbolID in t.symbols.indices {
+                let blocks = t.symbols[symbolID].blocks
+                if !blocks.contains(where: { retired.contains($0.file) }) { continue }
+                var kept: [BlockRef] = []
+                var times: [Int64] = []
+                var columns: [[Int64]] = Array(repeating: [], count: types.count)
+                func seal(_ rows: Int, _ me: inout Compactor) throws(StrataError) {
+                    let bytes = me.encoder.encode(
+                        tableID: id, symbolID: UInt32(symbolID), times: Array(times[0..<rows]),
+                        columns: columns.map { Array($0[0..<rows]) }, types: types)
+                    let (file, offset) = try me.append(bytes, table: id)
+                    kept.append(BlockRef(
+                        file: file, offset: offset, length: UInt32(bytes.count), rows: UInt32(rows),
+                        firstTime: times[0], lastTime: times[rows - 1]))
+                    times.removeFirst(rows)
+                    for c in columns.indices { columns[c].removeFirst(rows) }
+                }
+                for (index, ref) in blocks.enumerated() {
+                    if !retired.contains(ref.file) {
+                        if !times.isEmpty { try seal(times.count, &self) }
+                        kept.append(ref)
+                        continue
+                    }
+                    if times.isEmpty && ref.rows >= blockRows {
+                        let region = try snapshot.region(ref.file)
+                        let h = try snapshot.header(t, symbolID, index)  // checked before it is copied
+                        let what = snapshot.blockContext(t, t.symbols[symbolID], index, ref)
+                        for c in 0..<h.columnCount {
+                            _ = try h.chunkBytes(c, in: region, blockOffset: Int(ref.offset), verify: true, what: what)
+                        }
+                        let (file, offset) = try append(
+                            UnsafeRawBufferPointer(rebasing: region[Int(ref.offset)..<Int(ref.offset) + Int(ref.length)]), table: id)
+                        var moved = ref
+                        moved.file = file
+                        moved.offset = offset
+                        kept.append(moved)
+                        report.blocksCopied += 1
+                    } else {
+                        _ = try snapshot.decode(t, symbolID, index, columns: all, into: decoded)
+                        times.append(contentsOf: decoded.times)
+                        for (slot, type) in types.enumerated() {
+                            switch type {
+                            case .int64: columns[slot].append(contentsOf: decoded.ints[slot])
+                            case .float64: columns[slot].append(contentsOf: decoded.floats[slot].lazy.map { Int64(bitPattern: $0.bitPattern) })
+                            }
+                        }
+                        report.rowsRewritten += Int(ref.rows)
+                        while times.count >= blockRows { try seal(blockRows, &self) }
+                    }
+                    done += Int(ref.rows)
+                    progress?(done, total)
+                }
+                if !times.isEmpty { try seal(times.count, &self) }
+                t.symbols[symbolID].blocks = kept
+            }
+            t.files = t.files.filter { !retired.contains($0) } + written.filter { $0.table == id }.map(\.id)
+            catalog.tables[id] = t
+        }
+        for id in retired { catalog.files[id] = nil }
+    }
+
+    /// Appends one block to the table's newest compaction file (a new one once past the size target).
+    private mutating func append(_ bytes: [UInt8], table: UInt32) throws(StrataError) -> (UInt32, UInt64) {
+        try bytes.withBytes { (raw) throws(StrataError) in try append(raw, table: table) }
+    }
+
+    private mutating func append(_ bytes: UnsafeRawBufferPointer, table: UInt32) throws(StrataError) -> (UInt32, UInt64) {
+        var file = written.last(where: { $0.table == table })?.id
+        if let f = file, catalog.files[f]!.length + UInt64(bytes.count) > Limits.dataFileBytesTarget { file = nil }
+        if file == nil {
+            let id = max(catalog.nextFileID, snapshot.catalog.nextFileID)
+            let h = try writer.handle(for: id, create: true)
+            try writer.fs.truncate(h, to: 0)
+            let header = DataFileFormat.header(fileID: id, tableID: table)
+            try header.withBytes { (raw) throws(StrataError) in try writer.fs.write(h, raw, at: 0) }
+            catalog.files[id] = Catalog.FileState(id: id, table: table, length: UInt64(header.count))
+            written.append((id, table))
+            file = id
+        }
+        let id = file!
+        let offset = catalog.files[id]!.length
+        try writer.fs.write(try writer.handle(for: id, create: false), bytes, at: offset)
+        catalog.files[id]!.length = offset + UInt64(bytes.count)
+        return (id, offset)
+    }
+}
