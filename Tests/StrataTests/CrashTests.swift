@@ -3,42 +3,64 @@ import Synchronization
 import Testing
 @testable import Strata
 
-/// A file system that keeps only what was made durable: file contents as of their last `sync`, and
-/// directory entries as of the last `syncDirectory`. At the n-th durable step the power is cut: that
-/// step and everything after it fail, and `restore` rebuilds the directory as the disk would hold it.
-final class PowerCutFileSystem: FileSystem, @unchecked Sendable {
+/// A file system for fault tests, in one of two modes.
+///
+/// Power cut: keeps only what was made durable: file contents as of their last `sync`, and directory
+/// entries as of the last `syncDirectory`. At the n-th durable step the power goes: that step and
+/// everything after it fail, and `restore` rebuilds the directory as the disk would hold it. With
+/// `tear`, the last write not yet synced survives in part: up to a sector boundary inside it.
+///
+/// I/O error: the n-th write or sync fails (a write after putting down part of its bytes, as a full
+/// disk does); every other operation works, so the condition has cleared for the next one.
+final class FaultFileSystem: FileSystem, @unchecked Sendable {
+    enum Mode {
+        case powerCut(at: Int?, tear: Bool)
+        case ioError(at: Int)
+    }
+
     private struct State {
         var nextInode = 0
         var names: [String: Int] = [:]          // path → inode, as the running program sees it
         var durableNames: [String: Int] = [:]   // path → inode, as the disk holds it
         var durableContent: [Int: [UInt8]] = [:]
+        var lastWrite: (inode: Int, offset: Int, bytes: [UInt8])?
         var steps = 0
-        var cutAt: Int?
         var dead = false
     }
 
+    static let sector = 512
+    let mode: Mode
     private let real = PosixFileSystem()
-    private let state: Mutex<State>
+    private let state = Mutex(State())
 
-    init(cutAt: Int?) {
-        state = Mutex(State(cutAt: cutAt))
-    }
+    init(_ mode: Mode) { self.mode = mode }
 
+    /// Durable steps taken (power-cut mode), or writes and syncs (I/O-error mode).
     var steps: Int { state.withLock { $0.steps } }
 
     private func alive() throws(StrataError) {
         if state.withLock({ $0.dead }) { throw StrataError(.io, "power is off") }
     }
 
-    /// Counts a durable step; cuts the power when it is the chosen one.
-    private func durableStep() throws(StrataError) {
-        let cut = state.withLock { s -> Bool in
-            if s.dead { return true }
-            defer { s.steps += 1 }
-            if s.cutAt == s.steps { s.dead = true; return true }
+    /// Counts a step of the mode; true when it is the one that fails.
+    private func step(durable: Bool) throws(StrataError) -> Bool {
+        switch mode {
+        case .powerCut(let at, _):
+            guard durable else { try alive(); return false }
+            let cut = state.withLock { s -> Bool in
+                if s.dead { return true }
+                defer { s.steps += 1 }
+                if at == s.steps { s.dead = true; return true }
+                return false
+            }
+            if cut { throw StrataError(.io, "power cut") }
             return false
+        case .ioError(let at):
+            return state.withLock { s in
+                defer { s.steps += 1 }
+                return at == s.steps
+            }
         }
-        if cut { throw StrataError(.io, "power cut") }
     }
 
     func open(_ path: String, create: Bool, writable: Bool) throws(StrataError) -> OpenFile {
@@ -58,29 +80,44 @@ final class PowerCutFileSystem: FileSystem, @unchecked Sendable {
     func size(_ file: OpenFile) throws(StrataError) -> UInt64 { try alive(); return try real.size(file) }
     func identity(_ file: OpenFile) throws(StrataError) -> FileIdentity { try alive(); return try real.identity(file) }
     func identity(atPath path: String) -> FileIdentity? { real.identity(atPath: path) }
+
     func write(_ file: OpenFile, _ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws(StrataError) {
-        try alive()
+        if try step(durable: false) {
+            try real.write(file, UnsafeRawBufferPointer(rebasing: bytes[0..<bytes.count / 2]), at: offset)
+            throw StrataError(.io, "write to \(file.path) failed: No space left on device (errno 28, injected)")
+        }
         try real.write(file, bytes, at: offset)
+        state.withLock { s in
+            if let inode = s.names[file.path] { s.lastWrite = (inode, Int(offset), Array(bytes)) }
+        }
     }
+
     func read(_ file: OpenFile, into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws(StrataError) -> Int {
         try alive()
         return try real.read(file, into: buffer, at: offset)
     }
+
     func sync(_ file: OpenFile) throws(StrataError) {
-        try durableStep()
+        if try step(durable: true) { throw StrataError(.io, "fdatasync \(file.path) failed: Input/output error (errno 5, injected)") }
         let content = [UInt8](FileManager.default.contents(atPath: file.path) ?? Data())
         state.withLock { s in
-            if let inode = s.names[file.path] { s.durableContent[inode] = content }
+            if let inode = s.names[file.path] {
+                s.durableContent[inode] = content
+                if s.lastWrite?.inode == inode { s.lastWrite = nil }
+            }
         }
     }
+
     func truncate(_ file: OpenFile, to length: UInt64) throws(StrataError) { try alive(); try real.truncate(file, to: length) }
+
     func syncDirectory(_ path: String) throws(StrataError) {
-        try durableStep()
+        if try step(durable: true) { throw StrataError(.io, "fsync directory \(path) failed: Input/output error (errno 5, injected)") }
         state.withLock { s in
             s.durableNames = s.durableNames.filter { !$0.key.hasPrefix(path + "/") }
             for (name, inode) in s.names where name.hasPrefix(path + "/") { s.durableNames[name] = inode }
         }
     }
+
     func makeDirectory(_ path: String) throws(StrataError) { try alive(); try real.makeDirectory(path) }
     func exists(_ path: String) -> Bool { real.exists(path) }
     func isDirectory(_ path: String) -> Bool { real.isDirectory(path) }
@@ -102,7 +139,18 @@ final class PowerCutFileSystem: FileSystem, @unchecked Sendable {
 
     /// Rewrites `directory` to hold exactly what was durable when the power went off.
     func restore(_ directory: String) throws {
-        let s = state.withLock { $0 }
+        var s = state.withLock { $0 }
+        if case .powerCut(_, true) = mode, let w = s.lastWrite {
+            // The first sector boundary past the middle of the write, if one lies strictly inside it.
+            let end = w.offset + w.bytes.count
+            let boundary = (w.offset + w.bytes.count / 2) / Self.sector * Self.sector + Self.sector
+            if boundary < end {
+                var content = s.durableContent[w.inode] ?? []
+                if content.count < boundary { content += [UInt8](repeating: 0, count: boundary - content.count) }
+                content.replaceSubrange(w.offset..<boundary, with: w.bytes[0..<boundary - w.offset])
+                s.durableContent[w.inode] = content
+            }
+        }
         for name in try FileManager.default.contentsOfDirectory(atPath: directory) {
             try FileManager.default.removeItem(atPath: directory + "/" + name)
         }
@@ -115,44 +163,90 @@ final class PowerCutFileSystem: FileSystem, @unchecked Sendable {
 @Suite struct CrashTests {
     typealias Rows = [String: [String: [Int64]]]  // table → symbol → times (values derive from time)
 
-    /// Three commits: a table with rows of two symbols, more rows and a new symbol, a second table.
+    /// Commits: a table with rows of two symbols, more rows and a new symbol, a second table, then
+    /// small commits of a few rows each (which compaction merges).
     static let commits: [[(table: String, symbol: String, times: [Int64])]] = [
         [("bars", "159363", Array(0..<9)), ("bars", "000001", Array(0..<4))],
         [("bars", "159363", Array(9..<20)), ("bars", "1", [5, 5, 5])],
         [("fund", "159363", Array(stride(from: 0, to: 300, by: 60))), ("bars", "000001", Array(4..<7))],
+        [("bars", "159363", [20]), ("bars", "000001", [7]), ("bars", "1", [6])],
+        [("bars", "159363", [21, 22]), ("bars", "1", [7]), ("fund", "159363", [300])],
+        [("bars", "159363", [23]), ("bars", "000001", [8, 9])],
     ]
 
-    static func run(_ db: Database, commit index: Int) throws {
-        try db.write { tx in
-            for (table, symbol, times) in commits[index] {
-                if tx.schema(of: table) == nil {
-                    try tx.createTable(table, schema: Schema(columns: [Column("price", .float64), Column("volume", .int64)]))
-                }
-                try tx.append(to: table, symbol: symbol, times: times,
-                              columns: [.float64(times.map { Double($0) / 1000 + 1.5 }), .int64(times.map { $0 * 100 })])
+    /// One acknowledged unit of work: a commit, a CSV import (its own commit), or a compaction.
+    enum Step {
+        case commit(Int)
+        case importCSV(String, rows: [(String, Int64)])
+        case compact
+    }
+
+    static func value(_ t: Int64) -> (Double, Int64) { (Double(t) / 1000 + 1.5, t * 100) }
+
+    /// A CSV for table `csv` of `symbols` × `count` rows from time `from`, written into `dir`.
+    static func csv(_ dir: String, _ name: String, from: Int64, count: Int) throws -> Step {
+        var text = "symbol,ts,price,volume\n"
+        var rows: [(String, Int64)] = []
+        for i in 0..<count {
+            for s in ["a", "b", "c"] {
+                let t = from + Int64(i)
+                let (p, v) = value(t)
+                text += "\(s),\(t),\(p),\(v)\n"
+                rows.append((s, t))
             }
+        }
+        try text.write(toFile: dir + "/" + name, atomically: false, encoding: .utf8)
+        return .importCSV(dir + "/" + name, rows: rows)
+    }
+
+    static func perform(_ db: Database, _ step: Step) throws {
+        switch step {
+        case .commit(let index):
+            try db.write { tx in
+                for (table, symbol, times) in commits[index] {
+                    if tx.schema(of: table) == nil {
+                        try tx.createTable(table, schema: Schema(columns: [Column("price", .float64), Column("volume", .int64)]))
+                    }
+                    try tx.append(to: table, symbol: symbol, times: times,
+                                  columns: [.float64(times.map { value($0).0 }), .int64(times.map { value($0).1 })])
+                }
+            }
+        case .importCSV(let path, _):
+            _ = try CSVImporter.importFile(path, into: "csv", database: db)
+        case .compact:
+            _ = try db.compact()
         }
     }
 
-    static func expected(after acknowledged: Int) -> Rows {
+    static func expected(_ steps: ArraySlice<Step>) -> Rows {
         var rows: Rows = [:]
-        for c in commits.prefix(acknowledged) {
-            for (table, symbol, times) in c { rows[table, default: [:]][symbol, default: []] += times }
+        for step in steps {
+            switch step {
+            case .commit(let index):
+                for (table, symbol, times) in commits[index] { rows[table, default: [:]][symbol, default: []] += times }
+            case .importCSV(_, let imported):
+                for (symbol, t) in imported { rows["csv", default: [:]][symbol, default: []].append(t) }
+            case .compact: break
+            }
         }
         return rows
     }
 
     static func contents(_ path: String) throws -> Rows {
         let db = try Database.open(path, options: .readOnly)
-        let snap = try db.snapshot()
+        return try contents(try db.snapshot())
+    }
+
+    static func contents(_ snap: Snapshot) throws -> Rows {
         var rows: Rows = [:]
         for table in snap.tables {
             for symbol in snap.symbols(of: table) {
                 try snap.scan(table, symbol: symbol) { batch in
                     for r in batch.rows {
                         let t = batch.times[r]
-                        #expect(batch.value(0, r) == .float64(Double(t) / 1000 + 1.5))
-                        #expect(batch.value(1, r) == .int64(t * 100))
+                        let (p, v) = value(t)
+                        #expect(batch.value(0, r) == .float64(p))
+                        #expect(batch.value(1, r) == .int64(v))
                         rows[table, default: [:]][symbol, default: []].append(t)
                     }
                 }
@@ -161,50 +255,127 @@ final class PowerCutFileSystem: FileSystem, @unchecked Sendable {
         return rows
     }
 
-    /// Cuts the power at every durable step of creating a database and making three commits; after each
-    /// cut the database opens, verifies clean, holds exactly the acknowledged commits, and takes new ones.
-    @Test func powerCutAtEveryDurableStep() throws {
-        let dry = PowerCutFileSystem(cutAt: nil)
-        let dryDir = TempDir("strata-crash")
-        defer { dryDir.cleanup() }
-        do {
-            let db = try Database(path: dryDir.path, options: DatabaseOptions(blockRows: 4), fs: dry)
-            for i in Self.commits.indices { try Self.run(db, commit: i) }
-            db.close()
-        }
-        let total = dry.steps
-        #expect(total >= 3 * 2 + 2)
-        for cut in 0..<total {
-            let dir = TempDir("strata-crash")
-            defer { dir.cleanup() }
-            let fs = PowerCutFileSystem(cutAt: cut)
-            var acknowledged = 0
+    static let options = DatabaseOptions(blockRows: 4)
+
+    /// The workloads: plain commits; commits with compactions between them; CSV imports and a compaction.
+    static func workloads(_ csvDir: String) throws -> [[Step]] {
+        [
+            [.commit(0), .commit(1), .commit(2)],
+            [.commit(0), .commit(1), .commit(2), .commit(3), .compact, .commit(4), .commit(5), .compact],
+            [try csv(csvDir, "one.csv", from: 0, count: 6), .commit(3), try csv(csvDir, "two.csv", from: 6, count: 40), .compact],
+        ]
+    }
+
+    /// Cuts the power at every durable step of each workload (creating the database, commits, imports,
+    /// compactions), once dropping everything unsynced and once tearing the last unsynced write at a
+    /// sector boundary. After each cut the database opens, verifies clean, holds exactly the acknowledged
+    /// steps' rows, and takes the remaining steps.
+    @Test(arguments: [false, true])
+    func powerCutAtEveryDurableStep(tear: Bool) throws {
+        let csvDir = TempDir("strata-crash-csv")
+        defer { csvDir.cleanup() }
+        var cuts = 0
+        for (w, steps) in try Self.workloads(csvDir.path).enumerated() {
+            let dry = FaultFileSystem(.powerCut(at: nil, tear: tear))
+            let dryDir = TempDir("strata-crash")
+            defer { dryDir.cleanup() }
             do {
-                let db = try Database(path: dir.path, options: DatabaseOptions(blockRows: 4), fs: fs)
-                for i in Self.commits.indices {
-                    try Self.run(db, commit: i)
-                    acknowledged += 1
+                let db = try Database(path: dryDir.path, options: Self.options, fs: dry)
+                for step in steps { try Self.perform(db, step) }
+                db.close()
+            }
+            let total = dry.steps
+            #expect(total >= steps.count * 2)
+            for cut in 0..<total {
+                cuts += 1
+                let dir = TempDir("strata-crash")
+                defer { dir.cleanup() }
+                let fs = FaultFileSystem(.powerCut(at: cut, tear: tear))
+                var acknowledged = 0
+                do {
+                    let db = try Database(path: dir.path, options: Self.options, fs: fs)
+                    for step in steps {
+                        try Self.perform(db, step)
+                        acknowledged += 1
+                    }
+                    Issue.record("workload \(w): the power cut at step \(cut) never happened")
+                } catch {}
+                try fs.restore(dir.path)
+                let what = "workload \(w), cut \(cut) of \(total), \(acknowledged) acknowledged"
+                if !FileManager.default.fileExists(atPath: dir.sub("MANIFEST")) {
+                    #expect(acknowledged == 0, "\(what): no manifest after an acknowledged step")
+                    continue
                 }
-                Issue.record("the power cut at step \(cut) never happened")
-            } catch {}
-            try fs.restore(dir.path)
-            if !FileManager.default.fileExists(atPath: dir.sub("MANIFEST")) {
-                #expect(acknowledged == 0, "cut \(cut): no manifest after an acknowledged commit")
-                continue
+                do {
+                    let writer = try Database.open(dir.path)  // recovery
+                    writer.close()
+                }
+                let report = Database.verify(dir.path)
+                #expect(report.isIntact, "\(what): \(report.problems)")
+                #expect(report.notes.isEmpty, "\(what): recovery left \(report.notes)")
+                #expect(try Self.contents(dir.path) == Self.expected(steps[..<acknowledged]), "\(what)")
+                // The writer goes on after recovery.
+                let db = try Database.open(dir.path, options: Self.options)
+                for step in steps[acknowledged...] { try Self.perform(db, step) }
+                db.close()
+                #expect(try Self.contents(dir.path) == Self.expected(steps[...]), "\(what), after resuming")
+                #expect(Database.verify(dir.path).isIntact, "\(what), after resuming")
             }
-            do {
-                let writer = try Database.open(dir.path)  // recovery
-                writer.close()
-            }
-            let report = Database.verify(dir.path)
-            #expect(report.isIntact, "cut \(cut): \(report.problems)")
-            #expect(try Self.contents(dir.path) == Self.expected(after: acknowledged), "cut \(cut), \(acknowledged) acknowledged")
-            // The writer goes on after recovery.
-            let db = try Database.open(dir.path, options: DatabaseOptions(blockRows: 4))
-            for i in acknowledged..<Self.commits.count { try Self.run(db, commit: i) }
-            db.close()
-            #expect(try Self.contents(dir.path) == Self.expected(after: Self.commits.count), "cut \(cut) after resuming")
-            #expect(Database.verify(dir.path).isIntact)
         }
+        print("power cuts (tear: \(tear)): \(cuts) cut points tested")
+    }
+
+    /// Fails each write and sync of the workloads in turn (a full disk, EIO). The failing step reports
+    /// an error; the database stays as of the last acknowledged step, in memory and on disk; and the same
+    /// handle goes on once the condition clears.
+    @Test func ioErrorsLeaveTheLastCommit() throws {
+        let csvDir = TempDir("strata-io-csv")
+        defer { csvDir.cleanup() }
+        var injected = 0
+        for (w, steps) in try Self.workloads(csvDir.path).enumerated() {
+            let dry = FaultFileSystem(.ioError(at: -1))
+            let dryDir = TempDir("strata-io")
+            defer { dryDir.cleanup() }
+            do {
+                let db = try Database(path: dryDir.path, options: Self.options, fs: dry)
+                for step in steps { try Self.perform(db, step) }
+                db.close()
+            }
+            for at in 0..<dry.steps {
+                injected += 1
+                let dir = TempDir("strata-io")
+                defer { dir.cleanup() }
+                let what = "workload \(w), failure \(at)"
+                let fs = FaultFileSystem(.ioError(at: at))
+                let db: Database
+                do {
+                    db = try Database(path: dir.path, options: Self.options, fs: fs)
+                } catch {
+                    #expect(error.kind == .io, "\(what): \(error)")
+                    continue  // creating the database failed; nothing to keep
+                }
+                var done = 0
+                var failed = false
+                while done < steps.count {
+                    do {
+                        try Self.perform(db, steps[done])
+                        done += 1
+                    } catch let error as StrataError {
+                        #expect(!failed, "\(what): a second failure: \(error)")
+                        #expect(error.kind == .io, "\(what): \(error)")
+                        failed = true
+                        if case .compact = steps[done] { done += 1 }  // nothing to redo
+                        #expect(try Self.contents(try db.snapshot()) == Self.expected(steps[..<done]), "\(what)")
+                        let v = Database.verify(dir.path)
+                        #expect(v.isIntact, "\(what): \(v.problems)")
+                    }
+                }
+                #expect(try Self.contents(try db.snapshot()) == Self.expected(steps[...]), "\(what)")
+                db.close()
+                #expect(try Self.contents(dir.path) == Self.expected(steps[...]), "\(what), reopened")
+                #expect(Database.verify(dir.path).isIntact, "\(what), reopened")
+            }
+        }
+        print("I/O errors: \(injected) failures injected")
     }
 }
