@@ -1,0 +1,129 @@
+import Foundation
+import Testing
+@testable import Strata
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `kill -9` of real `strata` processes at random moments: of imports (one commit each) and of
+/// compactions. After every kill the database opens, verifies clean, and holds a committed prefix.
+/// `STRATA_KILL_RUNS` sets the kills per test (default 10; the stress job runs more).
+@Suite(.serialized) struct KillTests {
+    static let runs = Int(ProcessInfo.processInfo.environment["STRATA_KILL_RUNS"] ?? "") ?? 10
+
+    /// Starts `strata args`, kills it with SIGKILL after `delay` seconds unless it finished; true when killed.
+    static func runAndKill(_ args: [String], after delay: Double) throws -> Bool {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: CLI.binary)
+        p.arguments = args
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let deadline = Date().addingTimeInterval(delay)
+        while p.isRunning && Date() < deadline { usleep(500) }
+        let killed = p.isRunning
+        if killed { kill(p.processIdentifier, SIGKILL) }
+        p.waitUntilExit()
+        return killed && p.terminationReason == .uncaughtSignal
+    }
+
+    static func timed(_ args: [String]) throws -> Double {
+        let start = Date()
+        let r = try CLI.run(args)
+        #expect(r.code == 0, "\(args): \(r.err)")
+        return Date().timeIntervalSince(start)
+    }
+
+    @Test func killedImportsLeaveACommittedPrefix() throws {
+        let dir = TempDir("strata-kill")
+        defer { dir.cleanup() }
+        let db = dir.sub("db")
+        var steps: [CrashTests.Step] = []
+        for i in 0..<Self.runs + 2 {
+            steps.append(try CrashTests.csv(dir.path, "f\(i).csv", from: Int64(i) * 5_000, count: 5_000))
+        }
+        func path(_ step: CrashTests.Step) -> String {
+            if case .importCSV(let p, _) = step { return p }
+            fatalError()
+        }
+        // The first import, uninterrupted, gives the time scale.
+        _ = try Self.timed(["import", db, "csv", path(steps[0])])
+        let duration = try Self.timed(["import", db, "csv", path(steps[1])])
+        var committed = [steps[0], steps[1]]
+        var rng = SplitMix(seed: 2026)
+        var kills = 0
+        for step in steps.dropFirst(2) {
+            let delay = (0.2 + Double(rng.next() % 1000) / 1000 * 1.3) * duration
+            if try Self.runAndKill(["import", db, "csv", path(step)], after: delay) { kills += 1 }
+            let report = Database.verify(db)
+            #expect(report.isIntact, "\(report.problems)")
+            // A killed import is all there or not at all.
+            let counts = try Self.counts(db)
+            if counts == Self.counts(CrashTests.expected(committed[...] + [step])) {
+                committed.append(step)
+            } else {
+                #expect(counts == Self.counts(CrashTests.expected(committed[...])), "after \(committed.count) imports")
+            }
+        }
+        #expect(try CrashTests.contents(db) == CrashTests.expected(committed[...]))
+        print("kill -9 of strata import: \(kills) kills, \(committed.count) imports committed, database intact each time")
+    }
+
+    /// Rows per table and symbol, with the sum of their times: cheap enough to check after every kill.
+    static func counts(_ rows: CrashTests.Rows) -> [String: [String: [Int64]]] {
+        rows.mapValues { $0.mapValues { [Int64($0.count), $0.reduce(0, &+)] } }
+    }
+
+    static func counts(_ path: String) throws -> [String: [String: [Int64]]] {
+        let snap = try Database.open(path, options: .readOnly).snapshot()
+        var out: [String: [String: [Int64]]] = [:]
+        for table in snap.tables {
+            for symbol in snap.symbols(of: table) {
+                var sum: Int64 = 0
+                try snap.scan(table, symbol: symbol, columns: []) { b in for r in b.rows { sum &+= b.times[r] } }
+                out[table, default: [:]][symbol] = [Int64(snap.rowCount(table, symbol: symbol)), sum]
+            }
+        }
+        return out
+    }
+
+    @Test func killedCompactionsLoseNothing() throws {
+        let dir = TempDir("strata-kill")
+        defer { dir.cleanup() }
+        let db = dir.sub("db")
+        var expected: CrashTests.Rows = [:]
+        var rng = SplitMix(seed: 9)
+        var kills = 0
+        var duration = 0.0
+        for run in 0..<Self.runs {
+            // More small commits between compactions.
+            let writer = try Database.open(db, options: DatabaseOptions(blockRows: 256))
+            for c in 0..<200 {
+                let t = Int64(run * 200 + c)
+                try writer.write { tx in
+                    if tx.schema(of: "bars") == nil {
+                        try tx.createTable("bars", schema: Schema(columns: [Column("price", .float64), Column("volume", .int64)]))
+                    }
+                    for s in ["a", "b", "c", "d", "e"] {
+                        let (p, v) = CrashTests.value(t)
+                        try tx.append(to: "bars", symbol: s, time: t, values: [.float64(p), .int64(v)])
+                        expected["bars", default: [:]][s, default: []].append(t)
+                    }
+                }
+            }
+            writer.close()
+            if run == 0 {
+                duration = try Self.timed(["compact", db])
+                continue
+            }
+            let delay = Double(rng.next() % 1000) / 1000 * duration * 1.2
+            if try Self.runAndKill(["compact", db], after: delay) { kills += 1 }
+            let report = Database.verify(db)
+            #expect(report.isIntact, "\(report.problems)")
+            #expect(try Self.counts(db) == Self.counts(expected), "run \(run)")
+        }
+        #expect(try CrashTests.contents(db) == expected)
+        print("kill -9 of strata compact: \(kills) kills, no row lost, database intact each time")
+    }
+}
