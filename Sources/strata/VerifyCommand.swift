@@ -1,6 +1,10 @@
 import ArgumentParser
 import Strata
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 struct VerifyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
@@ -12,6 +16,11 @@ struct VerifyCommand: ParsableCommand {
 
     func run() throws {
         let start = now()
+        // A path that is not a database is a usage error (1), not damage (2).
+        if access(database, F_OK) != 0 { StrataCommand.fail("\(database) does not exist", code: 1) }
+        if access(database + "/MANIFEST", F_OK) != 0 {
+            StrataCommand.fail("\(database) is not a Strata database (no MANIFEST)", code: 1)
+        }
         let report = Database.verify(database)
         for note in report.notes { print("note: \(note)") }
         for problem in report.problems { print("problem: \(problem)") }

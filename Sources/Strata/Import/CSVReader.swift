@@ -25,6 +25,7 @@ struct CSVReader {
 
     init(path: String, fs: any FileSystem = PosixFileSystem()) throws(StrataError) {
         self.path = path
+        if fs.isDirectory(path) { throw .badInput("\(path) is a directory, not a CSV file") }
         let h = try fs.open(path, create: false, writable: false)
         defer { fs.close(h) }
         let size = try fs.size(h)

@@ -12,7 +12,11 @@
 /// Errors name the position (1-based character offset) and what was expected.
 public enum SQLParser {
     public static func parse(_ sql: String) throws(StrataError) -> Query {
-        var p = Parser(try Lexer.tokens(sql), sql: sql)
+        let tokens = try Lexer.tokens(sql)
+        if tokens.count > Parser.tokensMax {
+            throw .badInput("the query has \(tokens.count) tokens; at most \(Parser.tokensMax) are allowed")
+        }
+        var p = Parser(tokens, sql: sql)
         let q = try p.query()
         if p.peek.kind == .symbol(";") { p.advance() }
         guard p.peek.kind == .end else { throw p.error("expected the end of the query") }
@@ -132,6 +136,10 @@ enum Lexer {
 struct Parser {
     var tokens: [Token]
     var at = 0
+    /// Parentheses and signs open at this point; bounded so that no query can exhaust the stack.
+    var depth = 0
+    static let depthMax = 64
+    static let tokensMax = 10_000
     let text: [Unicode.Scalar]
 
     static let reserved: Set<String> = [
@@ -375,6 +383,10 @@ struct Parser {
     }
 
     private mutating func condition() throws(StrataError) -> Condition {
+        try nested { (p) throws(StrataError) in try p.unnestedCondition() }
+    }
+
+    private mutating func unnestedCondition() throws(StrataError) -> Condition {
         if peek.keyword == "NOT" { throw unsupported("NOT") }
         if acceptSymbol("(") {
             let c = try condition()
@@ -420,21 +432,58 @@ struct Parser {
 
     // MARK: Expressions
 
+    /// Each operator of a chain deepens the tree by one level too (evaluation recurses on it).
     mutating func expr() throws(StrataError) -> Expr {
+        let saved = depth
+        defer { depth = saved }
         var e = try term()
         while true {
-            if acceptSymbol("+") { e = .arithmetic(.add, e, try term()) } else if acceptSymbol("-") { e = .arithmetic(.subtract, e, try term()) } else { return e }
+            if acceptSymbol("+") {
+                try deepen()
+                e = .arithmetic(.add, e, try term())
+            } else if acceptSymbol("-") {
+                try deepen()
+                e = .arithmetic(.subtract, e, try term())
+            } else {
+                return e
+            }
         }
     }
 
     private mutating func term() throws(StrataError) -> Expr {
+        let saved = depth
+        defer { depth = saved }
         var e = try factor()
         while true {
-            if acceptSymbol("*") { e = .arithmetic(.multiply, e, try factor()) } else if acceptSymbol("/") { e = .arithmetic(.divide, e, try factor()) } else { return e }
+            if acceptSymbol("*") {
+                try deepen()
+                e = .arithmetic(.multiply, e, try factor())
+            } else if acceptSymbol("/") {
+                try deepen()
+                e = .arithmetic(.divide, e, try factor())
+            } else {
+                return e
+            }
         }
     }
 
+    private mutating func deepen() throws(StrataError) {
+        if depth >= Self.depthMax { throw error("nesting no deeper than \(Self.depthMax) levels") }
+        depth += 1
+    }
+
+    /// Enters one level of nesting for `body`.
+    private mutating func nested<T>(_ body: (inout Parser) throws(StrataError) -> T) throws(StrataError) -> T {
+        try deepen()
+        defer { depth -= 1 }
+        return try body(&self)
+    }
+
     private mutating func factor() throws(StrataError) -> Expr {
+        try nested { (p) throws(StrataError) in try p.unnestedFactor() }
+    }
+
+    private mutating func unnestedFactor() throws(StrataError) -> Expr {
         if acceptSymbol("-") {
             switch peek.kind {
             case .integer(let v):

@@ -64,6 +64,8 @@ public final class Database: Sendable {
             let snapshot = Snapshot.make(catalog: catalog, previous: nil, directory: path, fs: fs, verify: options.verifyChecksums)
             state = ReaderState(snapshot: snapshot, manifestOffset: offset, manifest: nil)
         } else {
+            if !fs.exists(path) { throw .badInput("\(path) does not exist") }
+            if !fs.isDirectory(path) { throw .badInput("\(path) is not a directory, so it cannot be a Strata database") }
             if !fs.exists(path + "/" + ManifestFormat.fileName) {
                 throw .badInput("\(path) is not a Strata database (no \(ManifestFormat.fileName))")
             }

@@ -1,0 +1,153 @@
+import Foundation
+import Testing
+@testable import Strata
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The catalogue of malformed inputs: CSV files, command-line arguments, SQL, table and symbol names.
+/// Each one fails with exit code 1 and a message saying what is wrong, changes no byte of the
+/// database, and creates nothing beside it.
+@Suite struct BadInputTests {
+    struct Case: CustomTestStringConvertible, Sendable {
+        var name: String
+        /// Arguments; `DB` is the database, `DIR` the folder around it, `BAD` a CSV holding `csv`.
+        var args: [String]
+        var csv: [UInt8] = []
+        var message: String
+        var testDescription: String { name }
+    }
+
+    static func csv(_ s: String) -> [UInt8] { Array(s.utf8) }
+    static let longName = String(repeating: "n", count: 65)
+    static let longSymbol = String(repeating: "s", count: 256)
+
+    static let catalogue: [Case] = [
+        // CSV files
+        Case(name: "csv: text in a number column", args: ["import", "DB", "t", "BAD"], csv: csv("symbol,ts,v\na,20,abc\n"), message: "line 2, column v"),
+        Case(name: "csv: short row", args: ["import", "DB", "t", "BAD"], csv: csv("symbol,ts,v\na,20\n"), message: "line 2"),
+        Case(name: "csv: unterminated quote", args: ["import", "DB", "t", "BAD"], csv: csv("symbol,ts,v\n\"a,20,1\n"), message: "line 2"),
+        Case(name: "csv: time going back", args: ["import", "DB", "t", "BAD"], csv: csv("symbol,ts,v\na,20,1\na,19,1\n"), message: "line 3"),
+        Case(name: "csv: time before the table's last row", args: ["import", "DB", "t", "BAD"], csv: csv("symbol,ts,v\na,5,1\n"), message: "time goes back"),
+        Case(name: "csv: time overflowing Int64", args: ["import", "DB", "t", "BAD"], csv: csv("symbol,ts,v\na,99999999999999999999,1\n"), message: "column ts"),
+        Case(name: "csv: columns unlike the table's", args: ["import", "DB", "t", "BAD"], csv: csv("symbol,ts,w\na,20,1\n"), message: "does not match table t"),
+        Case(name: "csv: non-UTF-8 symbol", args: ["import", "DB", "t", "BAD"], csv: csv("symbol,ts,v\n") + [0xFF, 0xFE] + csv(",20,1\n"), message: "UTF-8"),
+        Case(name: "csv: overlong symbol", args: ["import", "DB", "t", "BAD"], csv: csv("symbol,ts,v\n\(longSymbol),20,1\n"), message: "longer than 255 bytes"),
+        Case(name: "csv: empty symbol", args: ["import", "DB", "t", "BAD"], csv: csv("symbol,ts,v\n,20,1\n"), message: "empty"),
+        Case(name: "csv: empty column name", args: ["import", "DB", "new", "BAD"], csv: csv("symbol,ts,\na,20,1\n"), message: "column"),
+        Case(name: "csv: control character in a column name", args: ["import", "DB", "new", "BAD"], csv: csv("symbol,ts,v\u{7}\na,20,1\n"), message: "column"),
+        Case(name: "csv: NUL bytes", args: ["import", "DB", "new", "BAD"], csv: csv("symbol,ts,v\na,20,") + [0, 0, 0] + csv("\n"), message: "binary"),
+        Case(name: "csv: no time column", args: ["import", "DB", "new", "BAD"], csv: csv("symbol,time,v\na,20,1\n"), message: "no time column"),
+        Case(name: "csv: duplicate column", args: ["import", "DB", "new", "BAD"], csv: csv("symbol,ts,v,v\na,20,1,1\n"), message: "twice"),
+        // Table names
+        Case(name: "table: parent directory", args: ["import", "DB", "..", "BAD"], csv: csv("symbol,ts,v\na,20,1\n"), message: "table name"),
+        Case(name: "table: path escaping the directory", args: ["import", "DB", "../escaped", "BAD"], csv: csv("symbol,ts,v\na,20,1\n"), message: "table name"),
+        Case(name: "table: path separator", args: ["import", "DB", "a/b", "BAD"], csv: csv("symbol,ts,v\na,20,1\n"), message: "table name"),
+        Case(name: "table: absolute path", args: ["import", "DB", "/tmp/x", "BAD"], csv: csv("symbol,ts,v\na,20,1\n"), message: "table name"),
+        Case(name: "table: empty", args: ["import", "DB", "", "BAD"], csv: csv("symbol,ts,v\na,20,1\n"), message: "empty"),
+        Case(name: "table: overlong", args: ["import", "DB", longName, "BAD"], csv: csv("symbol,ts,v\na,20,1\n"), message: "longer than 64 bytes"),
+        Case(name: "table: hidden", args: ["import", "DB", ".hidden", "BAD"], csv: csv("symbol,ts,v\na,20,1\n"), message: "table name"),
+        Case(name: "table: unknown in dump", args: ["dump", "DB", "nosuch"], message: "no table named nosuch"),
+        Case(name: "table: unknown in compact", args: ["compact", "DB", "--table", "../t"], message: "no table named"),
+        // Command-line arguments
+        Case(name: "args: unknown command", args: ["frobnicate"], message: "Unexpected argument"),
+        Case(name: "args: unknown option", args: ["dump", "DB", "t", "--bogus"], message: "Unknown option"),
+        Case(name: "args: missing argument", args: ["import", "DB"], message: "Missing expected argument"),
+        Case(name: "args: bad time unit", args: ["import", "DB", "t", "BAD", "--time-unit", "fortnight"], csv: csv("symbol,ts,v\na,20,1\n"), message: "--time-unit"),
+        Case(name: "args: bad time", args: ["dump", "DB", "t", "--from", "yesterday"], message: "ISO-8601"),
+        Case(name: "args: bad format", args: ["dump", "DB", "t", "--format", "xml"], message: "format"),
+        Case(name: "args: database is a file", args: ["dump", "BAD", "t"], csv: csv("x\n"), message: "not a directory"),
+        Case(name: "args: database missing (compact)", args: ["compact", "DIR/none"], message: "does not exist"),
+        Case(name: "args: database missing (verify)", args: ["verify", "DIR/none"], message: "does not exist"),
+        Case(name: "args: CSV missing", args: ["import", "DB", "t", "DIR/none.csv"], message: "does not exist"),
+        Case(name: "args: CSV is a directory", args: ["import", "DB", "t", "DIR"], message: "directory"),
+        Case(name: "args: zero runs", args: ["bench", "DB", "--runs", "0"], message: "--runs"),
+        // SQL
+        Case(name: "sql: empty", args: ["query", "DB", ""], message: "syntax error"),
+        Case(name: "sql: incomplete", args: ["query", "DB", "SELECT"], message: "syntax error at position 7"),
+        Case(name: "sql: unknown table", args: ["query", "DB", "SELECT * FROM nosuch"], message: "no table named nosuch"),
+        Case(name: "sql: unknown column", args: ["query", "DB", "SELECT nosuch FROM t"], message: "nosuch"),
+        Case(name: "sql: unterminated string", args: ["query", "DB", "SELECT v FROM t WHERE symbol = 'a"], message: "syntax error"),
+        Case(name: "sql: trailing statement", args: ["query", "DB", "SELECT v FROM t; DROP TABLE t"], message: "expected the end of the query"),
+        Case(name: "sql: unknown function", args: ["query", "DB", "SELECT frob(v) FROM t"], message: "unknown function frob()"),
+        Case(name: "sql: bad bucket", args: ["query", "DB", "SELECT count(*) FROM t SAMPLE BY 0m"], message: "SAMPLE BY"),
+        Case(name: "sql: nested too deep", args: ["query", "DB", "SELECT " + String(repeating: "(", count: 2000) + "v" + String(repeating: ")", count: 2000) + " FROM t"], message: "nesting no deeper than 64"),
+        Case(name: "sql: too many terms", args: ["query", "DB", "SELECT " + Array(repeating: "v", count: 3000).joined(separator: "+") + " FROM t"], message: "nesting no deeper than 64"),
+        Case(name: "sql: bad time literal", args: ["query", "DB", "SELECT v FROM t WHERE ts > 'not a time'"], message: "not a time"),
+    ]
+
+    /// Names and contents of every file under `path`.
+    static func state(_ path: String) -> [String: Data] {
+        var out: [String: Data] = [:]
+        let names = (try? FileManager.default.subpathsOfDirectory(atPath: path)) ?? []
+        for name in names { out[name] = FileManager.default.contents(atPath: path + "/" + name) ?? Data() }
+        return out
+    }
+
+    @Test(arguments: catalogue)
+    func badInputIsRefusedAndChangesNothing(_ c: Case) throws {
+        let dir = TempDir("strata-bad")
+        defer { dir.cleanup() }
+        let db = dir.sub("db")
+        do {
+            let d = try Database.open(db)
+            try d.write { tx in
+                try tx.createTable("t", schema: Schema(columns: [Column("v", .float64)]))
+                try tx.append(to: "t", symbol: "a", time: 10, values: [.float64(1.5)])
+            }
+            d.close()
+        }
+        try Data(c.csv).write(to: URL(fileURLWithPath: dir.sub("bad.csv")))
+        let before = Self.state(dir.path)
+        let args = c.args.map { a in
+            a == "DB" ? db : a == "BAD" ? dir.sub("bad.csv") : a == "DIR" ? dir.path : a.replacingOccurrences(of: "DIR/", with: dir.path + "/")
+        }
+        let r = try CLI.run(args, cwd: dir.path)
+        #expect(r.code == 1, "\(c.name): exit \(r.code), \(r.err)")
+        #expect(r.err.hasPrefix("error: "), "\(c.name): \(r.err)")
+        #expect(r.err.contains(c.message), "\(c.name): \(r.err)")
+        #expect(!r.err.contains("Fatal error") && !r.err.contains("Backtrace"), "\(c.name): \(r.err)")
+        #expect(Self.state(dir.path) == before, "\(c.name): files changed")
+        #expect(Database.verify(db).isIntact)
+    }
+
+    /// A table name that is not UTF-8 (raw bytes in argv) is refused too.
+    @Test func nonUTF8TableName() throws {
+        let dir = TempDir("strata-bad")
+        defer { dir.cleanup() }
+        try "symbol,ts,v\na,20,1\n".write(toFile: dir.sub("good.csv"), atomically: true, encoding: .utf8)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = ["-c", "\"$0\" import \"$1\" \"$(printf 'bad\\377name')\" \"$2\"", CLI.binary, dir.sub("db"), dir.sub("good.csv")]
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 1, "\(text)")
+        #expect(text.contains("table name"), "\(text)")
+        #expect(!FileManager.default.fileExists(atPath: dir.sub("db")))
+    }
+
+    /// The same rules hold in the Swift API: names are checked before anything is written.
+    @Test func apiRefusesBadNames() throws {
+        let dir = TempDir("strata-bad")
+        defer { dir.cleanup() }
+        let db = try Database.open(dir.path)
+        for name in ["", "..", "../x", "a/b", ".x", Self.longName, "a\u{0}b", "tab\tle"] {
+            #expect(throws: StrataError.self, "\(name.debugDescription)") {
+                try db.write { tx in try tx.createTable(name, schema: Schema(columns: [Column("v", .int64)])) }
+            }
+        }
+        try db.write { tx in try tx.createTable("t", schema: Schema(columns: [Column("v", .int64)])) }
+        for symbol in ["", Self.longSymbol] {
+            #expect(throws: StrataError.self) {
+                try db.write { tx in try tx.append(to: "t", symbol: symbol, time: 1, values: [.int64(1)]) }
+            }
+        }
+        #expect(try db.snapshot().tables == ["t"])
+        #expect(try db.snapshot().rowCount("t") == 0)
+    }
+}
