@@ -1,0 +1,113 @@
+import Foundation
+import Synchronization
+import Testing
+@testable import Strata
+
+/// One writer appends and compacts while reader threads (on the writer's handle and on a read-only
+/// handle) and reader processes (`strata dump`, `strata verify`) read. Every commit adds one row to
+/// each symbol, so any committed state has the same rows in every symbol, with times 0..<n and values
+/// that derive from the time; a read that sees anything else saw a state that was never committed.
+@Suite(.serialized) struct ConcurrencyTests {
+    static let symbols = ["a", "b", "c", "d"]
+
+    /// Checks one snapshot; returns its rows per symbol.
+    static func check(_ snap: Snapshot) throws -> Int {
+        guard snap.tables.contains("t") else { return 0 }
+        var counts: [Int] = []
+        for s in symbols {
+            var n = 0
+            try snap.scan("t", symbol: s) { b in
+                for r in b.rows {
+                    let t = b.times[r]
+                    #expect(t == Int64(n), "symbol \(s): row \(n) has time \(t)")
+                    #expect(b.value(0, r) == .float64(Double(t) / 4), "symbol \(s) row \(n)")
+                    n += 1
+                }
+            }
+            #expect(n == snap.rowCount("t", symbol: s))
+            counts.append(n)
+        }
+        #expect(Set(counts).count <= 1, "symbols differ in rows: \(counts)")
+        return counts.first ?? 0
+    }
+
+    @Test func readersSeeCommittedSnapshotsWhileWriterAppendsAndCompacts() throws {
+        let dir = TempDir("strata-conc")
+        defer { dir.cleanup() }
+        let db = try Database.open(dir.path, options: DatabaseOptions(blockRows: 16))
+        try db.write { tx in try tx.createTable("t", schema: Schema(columns: [Column("v", .float64)])) }
+        let reader = try Database.open(dir.path, options: .readOnly)
+        let done = Atomic<Bool>(false)
+        let reads = Atomic<Int>(0)
+        let commits = 2000
+        let finished = DispatchSemaphore(value: 0)
+
+        let readers = (0..<3).map { k in
+            Thread {
+                var last = 0
+                while !done.load(ordering: .acquiring) {
+                    do {
+                        let snap = k == 0 ? try reader.snapshot() : try db.snapshot()
+                        let n = try Self.check(snap)
+                        #expect(n >= last, "reader \(k) went back from \(last) to \(n) rows")
+                        last = n
+                        reads.add(1, ordering: .relaxed)
+                    } catch {
+                        Issue.record("reader \(k): \(error)")
+                    }
+                }
+                finished.signal()
+            }
+        }
+        readers.forEach { $0.start() }
+
+        // Reader processes: dump (a consistent snapshot of another process) and verify, in a loop.
+        let processRuns = Atomic<Int>(0)
+        let processes = Thread {
+            var i = 0
+            while !done.load(ordering: .acquiring) {
+                i += 1
+                do {
+                    if i % 3 == 0 {
+                        let r = try CLI.run(["verify", dir.path])
+                        #expect(r.code == 0, "verify: \(r.out) \(r.err)")
+                    } else {
+                        let r = try CLI.run(["dump", dir.path, "t"])
+                        #expect(r.code == 0, "dump: \(r.err)")
+                        var counts: [String: Int] = [:]
+                        for line in r.out.split(separator: "\n").dropFirst() {
+                            let f = line.split(separator: ",")
+                            #expect(Int(f[1]) == counts[String(f[0]), default: 0], "dump: \(line)")
+                            counts[String(f[0]), default: 0] += 1
+                        }
+                        #expect(Set(counts.values).count <= 1, "dump saw symbols with different rows: \(counts)")
+                    }
+                    processRuns.add(1, ordering: .relaxed)
+                } catch {
+                    Issue.record("process reader: \(error)")
+                }
+            }
+            finished.signal()
+        }
+        processes.start()
+
+        var compactions = 0
+        for c in 0..<commits {
+            try db.write { tx in
+                for s in Self.symbols { try tx.append(to: "t", symbol: s, time: Int64(c), values: [.float64(Double(c) / 4)]) }
+            }
+            if c % 50 == 49 {
+                _ = try db.compact()
+                compactions += 1
+            }
+        }
+        // Let the readers see the final state too.
+        while processRuns.load(ordering: .relaxed) < 3 { usleep(10_000) }
+        done.store(true, ordering: .releasing)
+        for _ in 0..<4 { finished.wait() }
+        #expect(try Self.check(try db.snapshot()) == commits)
+        #expect(try Self.check(try reader.snapshot()) == commits)
+        #expect(Database.verify(dir.path).isIntact)
+        print("concurrency: \(commits) commits, \(compactions) compactions, \(reads.load(ordering: .relaxed)) snapshot reads by 3 threads, \(processRuns.load(ordering: .relaxed)) reads by other processes")
+    }
+}
