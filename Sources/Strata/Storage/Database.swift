@@ -201,6 +201,7 @@ public final class Database: Sendable {
             throw .damaged("\(path): manifest is \(size) bytes, shorter than its header")
         }
         var start = from
+        var checkpointRecords = 0
         if from == 0 {
             var header = [UInt8](repeating: 0, count: ManifestFormat.fileHeaderBytes)
             _ = try header.withMutableBytes { (b) throws(StrataError) in try fs.read(handle, into: b, at: 0) }
@@ -212,14 +213,24 @@ public final class Database: Sendable {
                 throw .damaged("\(path): manifest version \(version) is not supported (this build reads \(ManifestFormat.version))")
             }
             start = UInt64(ManifestFormat.fileHeaderBytes)
+            checkpointRecords = Int(header.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: 12, as: UInt32.self)) })
         }
-        if size <= start { return (base, start, nil) }
+        // A checkpoint is written whole and synced before it is renamed into place, so it cannot be
+        // torn: a file that ends inside it was truncated or damaged, and dropping the rest would lose data.
+        func checkpointCut(_ records: Int, at offset: UInt64) -> StrataError {
+            .damaged("\(path): the file ends inside its checkpoint (after \(records) of \(checkpointRecords) records, at byte \(offset)): it was truncated or damaged")
+        }
+        if size <= start {
+            if checkpointRecords > 0 { throw checkpointCut(0, at: start) }
+            return (base, start, nil)
+        }
         var bytes = [UInt8](repeating: 0, count: Int(size - start))
         let n = try bytes.withMutableBytes { (b) throws(StrataError) in try fs.read(handle, into: b, at: start) }
         bytes.removeLast(bytes.count - n)
         var catalog = base
         var offset = 0
         var torn: String? = nil
+        var records = 0
         try bytes.withBytes { (all) throws(StrataError) in
             while offset < all.count {
                 let fileOffset = Int(start) + offset
@@ -227,6 +238,7 @@ public final class Database: Sendable {
                     UnsafeRawBufferPointer(rebasing: all[offset...]), fileOffset: fileOffset, path: path)
                 switch result {
                 case .tornTail(let reason):
+                    if records < checkpointRecords { throw checkpointCut(records, at: UInt64(fileOffset)) }
                     torn = reason
                     return
                 case .record(let sequence, let entries, let length):
@@ -238,9 +250,11 @@ public final class Database: Sendable {
                     try catalog.apply(entries, what: { "\(path), commit \(sequence) at offset \(fileOffset)" })
                     catalog.sequence = sequence
                     offset += length
+                    records += 1
                 }
             }
         }
+        if records < checkpointRecords { throw checkpointCut(records, at: start + UInt64(offset)) }
         return (catalog, start + UInt64(offset), torn)
     }
 }

@@ -41,11 +41,12 @@ struct BlockRef: Equatable, Sendable {
 }
 
 enum ManifestCodec {
-    static func fileHeader() -> [UInt8] {
+    /// `checkpointRecords`: how many records at the start of the file form a checkpoint.
+    static func fileHeader(checkpointRecords: Int = 0) -> [UInt8] {
         var w = ByteWriter()
         w.bytes.append(contentsOf: ManifestFormat.fileMagic)
         w.u32(ManifestFormat.version)
-        w.u32(0)
+        w.u32(UInt32(checkpointRecords))
         return w.bytes
     }
 

@@ -110,7 +110,7 @@ final class Writer {
         var length = UInt64(0)
         do {
             try fs.truncate(next, to: 0)
-            let header = ManifestCodec.fileHeader()
+            let header = ManifestCodec.fileHeader(checkpointRecords: records.count)
             for bytes in [header] + records {
                 try bytes.withBytes { (b) throws(StrataError) in try fs.write(next, b, at: length) }
                 length += UInt64(bytes.count)
