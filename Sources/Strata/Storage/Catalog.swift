@@ -4,7 +4,7 @@ struct Catalog: Sendable {
     struct SymbolState: Sendable {
         var name: String
         /// In time order: each block starts at or after the previous block's last time.
-        var blocks: [BlockRef] = []
+        var blocks = BlockList()
         var rows: Int = 0
     }
 
@@ -91,5 +91,53 @@ struct Catalog: Sendable {
                 throw .damaged("\(what()): block at \(ref.offset)+\(ref.length) lies past the committed length of \(Catalog.dataFileName(ref.file))")
             }
         }
+    }
+}
+
+/// A symbol's block index: a value that appends in O(1) however many snapshots share it.
+///
+/// Blocks live in fixed chunks that never move. Every list sharing a chunk sees only its own `count`
+/// entries, and the lists are prefixes of one history: the writer appends (under its lock) past the
+/// longest committed list, into slots no other list can see, so appending copies nothing but, once
+/// per `chunkSize` blocks, the small array of chunk references. (With `[BlockRef]`, every commit
+/// copied the whole index of each symbol it touched, because the published snapshot shared it:
+/// quadratic in the number of small commits.) A list that is not a prefix of the history, such as
+/// compaction's, is built from fresh chunks.
+struct BlockList: RandomAccessCollection, Sendable {
+    static let chunkShift = 10
+    static let chunkSize = 1 << chunkShift
+
+    final class Chunk: @unchecked Sendable {
+        let slots = UnsafeMutablePointer<BlockRef>.allocate(capacity: BlockList.chunkSize)
+        deinit { slots.deallocate() }
+    }
+
+    private var chunks: [Chunk] = []
+    private(set) var count = 0
+
+    init() {}
+
+    init(_ refs: some Sequence<BlockRef>) {
+        for r in refs { append(r) }
+    }
+
+    var startIndex: Int { 0 }
+    var endIndex: Int { count }
+
+    subscript(i: Int) -> BlockRef {
+        precondition(i >= 0 && i < count, "block index out of range")
+        return chunks[i >> Self.chunkShift].slots[i & (Self.chunkSize - 1)]
+    }
+
+    /// Writes slot `count`, which no list sharing these chunks can see (see the type's comment).
+    mutating func append(_ ref: BlockRef) {
+        if count & (Self.chunkSize - 1) == 0 {
+            if chunks.count > count >> Self.chunkShift {
+                chunks.removeLast(chunks.count - (count >> Self.chunkShift))  // a longer, abandoned history
+            }
+            chunks.append(Chunk())
+        }
+        chunks[count >> Self.chunkShift].slots.advanced(by: count & (Self.chunkSize - 1)).initialize(to: ref)
+        count += 1
     }
 }

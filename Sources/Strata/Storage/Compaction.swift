@@ -217,7 +217,7 @@ struct Compactor {
                     progress?(done, total)
                 }
                 if !times.isEmpty { try seal(times.count, &self) }
-                t.symbols[symbolID].blocks = kept
+                t.symbols[symbolID].blocks = BlockList(kept)
             }
             t.files = t.files.filter { !retired.contains($0) } + written.filter { $0.table == id }.map(\.id)
             catalog.tables[id] = t

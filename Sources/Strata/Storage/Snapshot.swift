@@ -173,7 +173,7 @@ public struct Snapshot: Sendable {
     }
 
     /// Index of the first block of `symbol` that can hold a time ≥ `from`.
-    static func firstBlock(_ blocks: [BlockRef], from: Int64) -> Int {
+    static func firstBlock(_ blocks: BlockList, from: Int64) -> Int {
         var lo = 0, hi = blocks.count
         while lo < hi {
             let mid = (lo + hi) / 2
