@@ -57,7 +57,7 @@ import Testing
         let original = dir.sub("orig")
         try Self.build(original)
         let baseline = try Self.readAll(original)
-        var rng = SplitMix(seed: UInt64(seed) &* 0x9E37_79B9 &+ 1)
+        var rng = SplitMix(seed: UInt64(seed) &* 0x9E37_79B9_7F4A_7C15 &+ 12345)
         let files = try FileManager.default.contentsOfDirectory(atPath: original).filter { $0 != "LOCK" }.sorted()
         #expect(files.contains("MANIFEST") && files.contains { $0.hasSuffix(".sdf") })
         var reported = 0, harmless = 0
@@ -69,8 +69,16 @@ import Testing
             var bytes = [UInt8](FileManager.default.contents(atPath: copy + "/" + name)!)
             let kind = rng.next() % 4
             let at = Int(rng.next() % UInt64(bytes.count))
+            var first = at
             switch kind {
-            case 0: for _ in 0..<Int(rng.next() % 8) + 1 { bytes[Int(rng.next() % UInt64(bytes.count))] ^= UInt8(1 << (rng.next() % 8)) }
+            case 0:
+                // `at` and up to 7 more random positions; `first` is the lowest.
+                bytes[at] ^= UInt8(1 << (rng.next() % 8))
+                for _ in 0..<Int(rng.next() % 8) {
+                    let p = Int(rng.next() % UInt64(bytes.count))
+                    first = min(first, p)
+                    bytes[p] ^= UInt8(1 << (rng.next() % 8))
+                }
             case 1: for i in at / 4096 * 4096..<min(bytes.count, at / 4096 * 4096 + 4096) { bytes[i] = 0 }
             case 2: bytes.removeLast(bytes.count - at)
             default: bytes += (0..<Int(rng.next() % 600) + 1).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
@@ -81,7 +89,7 @@ import Testing
             if !report.isIntact {
                 reported += 1
                 #expect(report.problems.allSatisfy { $0.contains(name) || $0.contains("MANIFEST") }, "\(what): \(report.problems)")
-                if name.hasSuffix(".sdf") && kind == 0 && at >= DataFileFormat.headerBytes {
+                if name.hasSuffix(".sdf") && kind == 0 && first >= DataFileFormat.headerBytes {
                     #expect(report.problems.contains { $0.contains("block") || $0.contains("committed") }, "\(what): \(report.problems)")
                 }
             }

@@ -61,6 +61,7 @@ extension Database {
             report.notes.append("\(path)/\(name): not part of any commit (left by an interrupted commit)")
         }
         let decoded = DecodedBlock()
+        var unreadable: [UInt32: Int] = [:]
         for tableName in snapshot.tables {
             let t = snapshot.state(tableName)!
             report.tables += 1
@@ -69,6 +70,12 @@ extension Database {
                 var previousLast: Int64? = nil
                 for index in t.symbols[symbolID].blocks.indices {
                     report.blocks += 1
+                    let file = t.symbols[symbolID].blocks[index].file
+                    if case .failure = snapshot.regions[file] {
+                        unreadable[file, default: 0] += 1  // reported once, with the file
+                        previousLast = t.symbols[symbolID].blocks[index].lastTime
+                        continue
+                    }
                     do {
                         let h = try snapshot.decode(t, symbolID, index, columns: all, into: decoded)
                         try snapshot.checkPadding(t, symbolID, index, header: h)
@@ -80,6 +87,9 @@ extension Database {
                     previousLast = t.symbols[symbolID].blocks[index].lastTime
                 }
             }
+        }
+        for (file, n) in unreadable.sorted(by: { $0.key < $1.key }) {
+            report.problems.append("\(path)/\(Catalog.dataFileName(file)): \(n) block\(n == 1 ? "" : "s") in this file could not be read")
         }
         return report
     }
