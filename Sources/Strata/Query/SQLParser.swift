@@ -432,38 +432,27 @@ struct Parser {
 
     // MARK: Expressions
 
-    /// Each operator of a chain deepens the tree by one level too (evaluation recurses on it).
     mutating func expr() throws(StrataError) -> Expr {
-        let saved = depth
-        defer { depth = saved }
-        var e = try term()
-        while true {
-            if acceptSymbol("+") {
-                try deepen()
-                e = .arithmetic(.add, e, try term())
-            } else if acceptSymbol("-") {
-                try deepen()
-                e = .arithmetic(.subtract, e, try term())
-            } else {
-                return e
-            }
-        }
+        try chain([("+", .add), ("-", .subtract)]) { (p) throws(StrataError) in try p.term() }
     }
 
     private mutating func term() throws(StrataError) -> Expr {
+        try chain([("*", .multiply), ("/", .divide)]) { (p) throws(StrataError) in try p.factor() }
+    }
+
+    /// A left-associative chain `operand (op operand)*`. Each operator deepens the tree by one level
+    /// too (evaluation recurses on it), so long chains count against the nesting limit.
+    private mutating func chain(
+        _ operators: [(String, ArithmeticOperator)], _ operand: (inout Parser) throws(StrataError) -> Expr
+    ) throws(StrataError) -> Expr {
         let saved = depth
         defer { depth = saved }
-        var e = try factor()
+        var e = try operand(&self)
         while true {
-            if acceptSymbol("*") {
-                try deepen()
-                e = .arithmetic(.multiply, e, try factor())
-            } else if acceptSymbol("/") {
-                try deepen()
-                e = .arithmetic(.divide, e, try factor())
-            } else {
-                return e
-            }
+            guard let op = operators.first(where: { peek.kind == .symbol($0.0) })?.1 else { return e }
+            advance()
+            try deepen()
+            e = .arithmetic(op, e, try operand(&self))
         }
     }
 

@@ -35,14 +35,12 @@ extension Database {
     public func compact(
         table: String? = nil, progress: ((_ done: Int, _ total: Int) -> Void)? = nil
     ) throws(StrataError) -> CompactionReport {
-        var lateError: StrataError? = nil
-        let report = try writer.withLock { (w: inout Writer?) throws(StrataError) -> CompactionReport in
+        let (report, late) = try writer.withLock { (w: inout Writer?) throws(StrataError) -> (CompactionReport, StrataError?) in
             guard let w else { throw .badInput("\(path) is open read-only or closed; compaction needs a read-write handle") }
             let snapshot = current.withLock { $0.snapshot }.checkingChecksums(true)
             var compactor = try Compactor(snapshot: snapshot, writer: w, table: table, blockRows: options.blockRows)
             let (catalog, report, late) = try compactor.run(progress: progress)
-            guard report.changed else { return report }
-            defer { if let late { lateError = late } }
+            guard report.changed else { return (report, nil) }
             let retired = compactor.retired
             current.withLock { state in
                 for id in retired {
@@ -51,9 +49,9 @@ extension Database {
                 state.snapshot = Snapshot.make(catalog: catalog, previous: state.snapshot, directory: path, fs: fs, verify: options.verifyChecksums)
                 state.manifestOffset = w.manifestLength
             }
-            return report
+            return (report, late)
         }
-        if let lateError { throw lateError }
+        if let late { throw late }  // after the new state is published: it is in place
         return report
     }
 }

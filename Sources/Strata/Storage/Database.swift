@@ -69,30 +69,32 @@ public final class Database: Sendable {
             if !fs.exists(path + "/" + ManifestFormat.fileName) {
                 throw .badInput("\(path) is not a Strata database (no \(ManifestFormat.fileName))")
             }
-            state = try Database.load(fs: fs, directory: path, options: options, previous: nil)
+            state = try Database.load(fs: fs, directory: path, verify: options.verifyChecksums, previous: nil).state
         }
         self.current = Mutex(state)
         self.writer = Mutex(w)
     }
 
-    /// Reads the manifest from the start into a snapshot, for a read-only handle. When a compaction in
-    /// another process replaces the manifest and removes data files between our reading the manifest
-    /// and mapping the files, reads again.
-    private static func load(fs: any FileSystem, directory: String, options: DatabaseOptions, previous: Snapshot?) throws(StrataError) -> ReaderState {
+    /// Reads the manifest from the start into a snapshot, for a read-only handle and for verify (which
+    /// also wants the reason a torn tail was ignored). When a compaction in another process replaces the
+    /// manifest and removes data files between our reading the manifest and mapping the files, reads again.
+    static func load(fs: any FileSystem, directory: String, verify: Bool, previous: Snapshot?) throws(StrataError)
+        -> (state: ReaderState, torn: String?)
+    {
         let manifestPath = directory + "/" + ManifestFormat.fileName
         var attempt = 0
         while true {
             let handle = try fs.open(manifestPath, create: false, writable: false)
             do throws(StrataError) {
-                let (catalog, offset, _) = try readManifest(fs: fs, handle: handle, path: manifestPath, from: 0, base: Catalog())
-                let snapshot = Snapshot.make(catalog: catalog, previous: previous, directory: directory, fs: fs, verify: options.verifyChecksums)
+                let (catalog, offset, torn) = try readManifest(fs: fs, handle: handle, path: manifestPath, from: 0, base: Catalog())
+                let snapshot = Snapshot.make(catalog: catalog, previous: previous, directory: directory, fs: fs, verify: verify)
                 attempt += 1
                 let replaced = try fs.identity(atPath: manifestPath) != fs.identity(handle)
                 if attempt < 10 && replaced && snapshot.lacksFiles(fs: fs) {
                     fs.close(handle)
                     continue
                 }
-                return ReaderState(snapshot: snapshot, manifestOffset: offset, manifest: handle)
+                return (ReaderState(snapshot: snapshot, manifestOffset: offset, manifest: handle), torn)
             } catch {
                 fs.close(handle)
                 throw error
@@ -153,7 +155,7 @@ public final class Database: Sendable {
         return result!
     }
 
-    func publish(_ catalog: Catalog, manifestOffset: UInt64) {
+    private func publish(_ catalog: Catalog, manifestOffset: UInt64) {
         current.withLock { state in
             state.snapshot = Snapshot.make(
                 catalog: catalog, previous: state.snapshot, directory: path, fs: fs, verify: options.verifyChecksums)
@@ -167,7 +169,7 @@ public final class Database: Sendable {
         try current.withLock { (state) throws(StrataError) in
             guard let handle = state.manifest else { return }
             if try fs.identity(atPath: manifestPath) != fs.identity(handle) {
-                let fresh = try Database.load(fs: fs, directory: path, options: options, previous: state.snapshot)
+                let fresh = try Database.load(fs: fs, directory: path, verify: options.verifyChecksums, previous: state.snapshot).state
                 fs.close(handle)
                 state = fresh
                 return

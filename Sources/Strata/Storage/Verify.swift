@@ -22,30 +22,19 @@ extension Database {
             report.problems.append("\(path): not a Strata database (no \(ManifestFormat.fileName))")
             return report
         }
-        var catalog = Catalog()
-        var snapshot: Snapshot
-        var attempt = 0
-        while true {
-            // A compaction running beside us may replace the manifest and remove the files the one we
-            // read names before we map them: then read the new one.
-            attempt += 1
-            let identity = fs.identity(atPath: manifestPath)
-            var torn: String?
-            var offset: UInt64 = 0
-            do {
-                (catalog, offset, torn) = try readManifest(fs: fs, path: manifestPath, from: 0, base: Catalog())
-            } catch {
-                if attempt < 10 && fs.identity(atPath: manifestPath) != identity { continue }
-                report.problems.append(error.message)
-                return report
-            }
-            snapshot = Snapshot.make(catalog: catalog, previous: nil, directory: path, fs: fs, verify: true)
-            if attempt < 10 && fs.identity(atPath: manifestPath) != identity && snapshot.lacksFiles(fs: fs) { continue }
+        let snapshot: Snapshot
+        do {
+            let (state, torn) = try load(fs: fs, directory: path, verify: true, previous: nil)
+            fs.close(state.manifest!)
+            snapshot = state.snapshot
             if let torn {
-                report.notes.append("\(manifestPath): ignored \(torn) past byte \(offset) (an interrupted commit; nothing committed is missing)")
+                report.notes.append("\(manifestPath): ignored \(torn) past byte \(state.manifestOffset) (an interrupted commit; nothing committed is missing)")
             }
-            break
+        } catch {
+            report.problems.append(error.message)
+            return report
         }
+        let catalog = snapshot.catalog
         for file in catalog.files.values.sorted(by: { $0.id < $1.id }) {
             if case .failure(let e) = snapshot.regions[file.id]! { report.problems.append(e.message) }
             let name = path + "/" + Catalog.dataFileName(file.id)
