@@ -5,6 +5,8 @@ let package = Package(
     name: "strata",
     products: [
         .library(name: "Strata", targets: ["Strata"]),
+        // The sample-data generator and the standard benchmark suite: tools, not the engine.
+        .library(name: "StrataTools", targets: ["StrataTools"]),
         .executable(name: "strata", targets: ["StrataCLI"]),
     ],
     dependencies: [
@@ -22,10 +24,16 @@ let package = Package(
             dependencies: ["CLZ4"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
+        .target(
+            name: "StrataTools",
+            dependencies: ["Strata"],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
         .executableTarget(
             name: "StrataCLI",
             dependencies: [
                 "Strata",
+                "StrataTools",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/strata",
@@ -33,7 +41,7 @@ let package = Package(
         ),
         .testTarget(
             name: "StrataTests",
-            dependencies: ["Strata"],
+            dependencies: ["Strata", "StrataTools"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
     ]

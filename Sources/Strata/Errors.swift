@@ -22,6 +22,6 @@ public struct StrataError: Error, Sendable, CustomStringConvertible, Equatable {
 
     public var description: String { message }
 
-    static func badInput(_ message: String) -> StrataError { StrataError(.badInput, message) }
-    static func damaged(_ message: String) -> StrataError { StrataError(.damaged, message) }
+    package static func badInput(_ message: String) -> StrataError { StrataError(.badInput, message) }
+    package static func damaged(_ message: String) -> StrataError { StrataError(.damaged, message) }
 }

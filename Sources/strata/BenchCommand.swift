@@ -1,5 +1,6 @@
 import ArgumentParser
 import Strata
+import StrataTools
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -37,7 +38,7 @@ struct BenchCommand: ParsableCommand {
         if let wanted, let unknown = wanted.first(where: { w in !suite.items.contains { $0.id == w } }) {
             throw ValidationError("unknown query id \(unknown) (this suite has \(suite.items.map(\.id).joined(separator: ", ")))")
         }
-        let out = FileWriter(fd: 1)
+        let out = FileWriter.standardOutput()
         let p = suite.parameters
         if format == .table {
             out.write("table \(suite.table), symbol \(p.symbol), day [\(p.dayLow), \(p.dayHigh)), month [\(p.monthLow), \(p.monthHigh)), T \(p.asOf), days cut in \(p.timeZone); \(runs) runs each\n")

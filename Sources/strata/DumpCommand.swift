@@ -36,7 +36,7 @@ struct DumpCommand: ParsableCommand {
         let chosen = symbols.isEmpty
             ? snap.symbols(of: table)
             : Array(Set(symbols)).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-        let out = FileWriter(fd: 1)
+        let out = FileWriter.standardOutput()
         let layout = schema.headerLayout
         let names = schema.headerNames
         if format == .csv {

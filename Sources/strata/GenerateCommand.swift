@@ -1,5 +1,6 @@
 import ArgumentParser
 import Strata
+import StrataTools
 
 struct GenerateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,9 +1,6 @@
 import ArgumentParser
 import Strata
 
-#if canImport(Glibc)
-import Glibc
-#endif
 
 struct ImportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -35,7 +32,7 @@ struct ImportCommand: ParsableCommand {
             timeUnit: timeUnit.flatMap(TimeUnit.init(name:)), symbolColumn: symbolColumn, timeColumn: timeColumn)
         let start = now()
         let bar = ProgressBar()
-        let existed = access(database, F_OK) == 0
+        let existed = LocalFiles.exists(database)
         let db = try Database.open(database)
         let result: CSVImportResult
         do {
@@ -65,7 +62,7 @@ final class ProgressBar {
 
     /// `describe` says what the total is; work smaller than `minimumTotal` shows no bar.
     init?(describe: @escaping (Int) -> String = { "\($0 >> 20) MB" }, minimumTotal: Int = 32 << 20) {
-        if isatty(2) == 0 { return nil }
+        if !System.isTerminal(2) { return nil }
         self.describe = describe
         self.minimumTotal = minimumTotal
     }

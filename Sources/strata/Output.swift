@@ -1,64 +1,47 @@
 import Strata
 
-#if canImport(Glibc)
-import Glibc
-#endif
 
-/// Buffered output to a file descriptor.
+/// Buffered text output to standard output or standard error, through Strata's `OutputFile`.
+/// A failed write (a closed pipe, a full disk) ends the process with exit code 1.
 final class FileWriter {
-    let fd: Int32
-    private var buffer: [UInt8] = []
+    private let file: OutputFile
 
-    nonisolated(unsafe) static let stderr = FileWriter(fd: 2, capacity: 0)
+    nonisolated(unsafe) static let stderr = FileWriter(OutputFile.standardError())
 
-    init(fd: Int32, capacity: Int = 1 << 16) {
-        self.fd = fd
-        buffer.reserveCapacity(capacity)
-    }
+    private init(_ file: OutputFile) { self.file = file }
+
+    static func standardOutput() -> FileWriter { FileWriter(OutputFile.standardOutput()) }
 
     func write(_ s: String) {
-        buffer.append(contentsOf: s.utf8)
-        if buffer.count >= 1 << 16 || fd == 2 { flush() }
+        file.append(s)
+        flushIfFull()
     }
 
-    func byte(_ b: UInt8) { buffer.append(b) }
+    func byte(_ b: UInt8) { file.append(b) }
 
-    func int(_ v: Int64) {
-        if v < 0 { buffer.append(UInt8(ascii: "-")) }
-        var m = v.magnitude
-        let start = buffer.count
-        repeat {
-            buffer.append(UInt8(ascii: "0") + UInt8(m % 10))
-            m /= 10
-        } while m > 0
-        buffer[start...].reverse()
-    }
+    func int(_ v: Int64) { file.append(decimal: v) }
 
     /// The shortest text that parses back to the same bits (`0.30000000000000004`, `-0.0`, `5e-324`).
     func double(_ d: Double, json: Bool = false) {
-        if json && !d.isFinite {
-            buffer.append(contentsOf: "null".utf8)
-        } else {
-            buffer.append(contentsOf: d.description.utf8)
-        }
+        file.append(json && !d.isFinite ? "null" : d.description)
     }
 
     func endRecord() {
-        buffer.append(UInt8(ascii: "\n"))
-        if buffer.count >= 1 << 16 { flush() }
+        file.append(UInt8(ascii: "\n"))
+        flushIfFull()
+    }
+
+    private func flushIfFull() {
+        do { try file.flushIfFull() } catch { Self.writeFailed(error) }
     }
 
     func flush() {
-        var done = 0
-        while done < buffer.count {
-            let n = buffer.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + done, $0.count - done) }
-            if n <= 0 {
-                if n < 0 && errno == EINTR { continue }
-                break
-            }
-            done += n
-        }
-        buffer.removeAll(keepingCapacity: true)
+        do { try file.flush() } catch { Self.writeFailed(error) }
+    }
+
+    private static func writeFailed(_ error: StrataError) -> Never {
+        if error.message.contains("standard error") { System.exit(1) }
+        StrataCommand.fail(error.message, code: 1)
     }
 }
 
@@ -128,9 +111,10 @@ func formatRate(_ perSecond: Double) -> String {
     return "\(Int(perSecond))"
 }
 
-/// Monotonic seconds.
+/// Monotonic seconds since the first call.
 func now() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    let d = ContinuousClock.now - clockStart
+    return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
 }
+
+private let clockStart = ContinuousClock.now

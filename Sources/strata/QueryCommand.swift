@@ -1,9 +1,6 @@
 import ArgumentParser
 import Strata
 
-#if canImport(Glibc)
-import Glibc
-#endif
 
 struct QueryCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -38,8 +35,8 @@ struct QueryCommand: ParsableCommand {
         let query = try SQLParser.parse(sql)
         let db = try Database.open(database, options: .readOnly)
         let snap = try db.snapshot()
-        let format = self.format ?? (isatty(1) != 0 ? .table : .csv)
-        let out = FileWriter(fd: 1)
+        let format = self.format ?? (System.isTerminal(1) ? .table : .csv)
+        let out = FileWriter.standardOutput()
         var printer = ResultPrinter(format: format, out: out)
         guard runs >= 1 else { throw ValidationError("--repeat must be at least 1") }
         var times: [Double] = []

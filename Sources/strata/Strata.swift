@@ -1,9 +1,6 @@
 import ArgumentParser
 import Strata
 
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// `strata`: the command-line face of the Strata storage engine.
 ///
@@ -23,17 +20,17 @@ struct StrataCommand: ParsableCommand {
         } catch let error as StrataError {
             fail(error.message, code: exitCode(error.kind))
         } catch let error as ExitFailure {
-            Glibc.exit(error.code)
+            System.exit(error.code)
         } catch {
             let code = exitCode(for: error)
             if code == .success {
                 print(fullMessage(for: error))
-                Glibc.exit(0)
+                System.exit(0)
             }
             var message = fullMessage(for: error)
             if message.hasPrefix("Error: ") { message.removeFirst(7) }
             FileWriter.stderr.write("error: " + message + (message.hasSuffix("\n") ? "" : "\n"))
-            Glibc.exit(1)
+            System.exit(1)
         }
     }
 
@@ -47,7 +44,7 @@ struct StrataCommand: ParsableCommand {
 
     static func fail(_ message: String, code: Int32) -> Never {
         FileWriter.stderr.write("error: \(message)\n")
-        Glibc.exit(code)
+        System.exit(code)
     }
 }
 

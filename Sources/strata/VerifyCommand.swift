@@ -1,9 +1,6 @@
 import ArgumentParser
 import Strata
 
-#if canImport(Glibc)
-import Glibc
-#endif
 
 struct VerifyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -17,8 +14,8 @@ struct VerifyCommand: ParsableCommand {
     func run() throws {
         let start = now()
         // A path that is not a database is a usage error (1), not damage (2).
-        if access(database, F_OK) != 0 { StrataCommand.fail("\(database) does not exist", code: 1) }
-        if access(database + "/MANIFEST", F_OK) != 0 {
+        if !LocalFiles.exists(database) { StrataCommand.fail("\(database) does not exist", code: 1) }
+        if !LocalFiles.exists(database + "/MANIFEST") {
             StrataCommand.fail("\(database) is not a Strata database (no MANIFEST)", code: 1)
         }
         let report = Database.verify(database)

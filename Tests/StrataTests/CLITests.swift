@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Strata
+@testable import StrataTools
 
 /// Runs the real `strata` binary, built next to the test bundle.
 struct CLI {

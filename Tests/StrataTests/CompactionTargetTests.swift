@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Strata
+@testable import StrataTools
 
 /// The compaction target, as a benchmark job (`scripts/reliability.sh`, release build), not part of
 /// the suite: STRATA_COMPACTION_TARGET=N commits of one row to each of 50 symbols (N = 100,000 in the

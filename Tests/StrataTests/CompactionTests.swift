@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Strata
+@testable import StrataTools
 
 @Suite struct CompactionTests {
     /// Appends random small commits (and some large ones) to two tables, compacting at random points,

@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 @testable import Strata
+@testable import StrataTools
 
 /// One writer appends and compacts while reader threads (on the writer's handle and on a read-only
 /// handle) and reader processes (`strata dump`, `strata verify`) read. Every commit adds one row to

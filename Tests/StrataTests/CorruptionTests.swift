@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Strata
+@testable import StrataTools
 
 /// The corruption fuzzer: random damage to every kind of file (the manifest, with a compaction's
 /// checkpoint and commits after it; the data file compaction wrote, with commits appended after): bit flips,

@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 @testable import Strata
+@testable import StrataTools
 
 /// A file system for fault tests, in one of two modes.
 ///
@@ -119,6 +120,7 @@ final class FaultFileSystem: FileSystem, @unchecked Sendable {
     }
 
     func makeDirectory(_ path: String) throws(StrataError) { try alive(); try real.makeDirectory(path) }
+    func removeDirectory(_ path: String) throws(StrataError) { try alive(); try real.removeDirectory(path) }
     func exists(_ path: String) -> Bool { real.exists(path) }
     func isDirectory(_ path: String) -> Bool { real.isDirectory(path) }
     func list(_ directory: String) throws(StrataError) -> [String] { try alive(); return try real.list(directory) }

@@ -1,5 +1,6 @@
 import Testing
 @testable import Strata
+@testable import StrataTools
 
 /// The reference model: every committed row, per table and symbol, in append order.
 struct Model {

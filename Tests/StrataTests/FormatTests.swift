@@ -1,5 +1,6 @@
 import Testing
 @testable import Strata
+@testable import StrataTools
 
 @Suite struct FormatTests {
     @Test func xxh64KnownVectors() {
@@ -68,13 +69,13 @@ import Testing
         let times: [Int64] = (0..<100).map { Int64($0) * 60_000 }
         let cols: [[Int64]] = [(0..<100).map { Int64(bitPattern: (Double($0) / 8).bitPattern) }, (0..<100).map { Int64($0) * 100 }]
         let bytes = encoder.encode(tableID: 1, symbolID: 0, times: times, columns: cols, types: [.float64, .int64])
-        let header = try bytes.withUnsafeBytes { try BlockHeader.parse($0, at: 0) }
+        let header = try BlockHeader.parse(.copying(bytes), at: 0)
         #expect(header.rows == 100 && header.chunks.count == 3)
         for i in 0..<header.headerBytes {
             var damaged = bytes
             damaged[i] ^= 0x10
             #expect(throws: StrataError.self) {
-                _ = try damaged.withUnsafeBytes { try BlockHeader.parse($0, at: 0) }
+                _ = try BlockHeader.parse(.copying(damaged), at: 0)
             }
         }
     }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Strata
+@testable import StrataTools
 
 /// CSV import against the rows that were written: random files with quoted fields (commas, doubled
 /// quotes, line breaks), CRLF, integers written into float columns, missing or extra final line ends,

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Strata
+@testable import StrataTools
 
 #if canImport(Glibc)
 import Glibc

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Strata
+@testable import StrataTools
 
 /// Every query form against a plain-Swift reference over the same rows: random data (ties, single-row
 /// symbols, pre-1970 times, NaN, -0.0, tiny blocks so ranges start and end inside blocks and on their

@@ -1,5 +1,6 @@
 import Foundation
 @testable import Strata
+@testable import StrataTools
 
 /// Deterministic random numbers for property tests: the generator's SplitMix64.
 typealias SplitMix = SampleRandom

@@ -21,8 +21,8 @@ struct ChunkDescriptor: Equatable, Sendable {
 }
 
 /// The parsed, checked header of one block. It reads the column descriptors in place from the
-/// mapping it came from (`base`), so it is valid only while that mapping is: parsing one allocates nothing.
-struct BlockHeader: @unchecked Sendable {
+/// region it came from, which it keeps alive: parsing one allocates nothing.
+struct BlockHeader: Sendable {
     var rows: Int
     var tableID: UInt32
     var symbolID: UInt32
@@ -31,15 +31,15 @@ struct BlockHeader: @unchecked Sendable {
     var headerBytes: Int
     var payloadBytes: Int
     var columnCount: Int
-    /// The first byte of the header in its mapping.
-    let base: UnsafeRawPointer
+    /// The mapping (or copy) the block lies in, and the offset of its first byte there.
+    let region: MappedRegion
+    let offset: Int
 
     var totalBytes: Int { headerBytes + payloadBytes }
 
     @inline(__always)
     private func descriptorField<T: FixedWidthInteger>(_ c: Int, _ at: Int, as: T.Type) -> T {
-        T(littleEndian: base.loadUnaligned(
-            fromByteOffset: BlockFormat.fixedHeaderBytes + c * BlockFormat.descriptorBytes + at, as: T.self))
+        region.load(fromByteOffset: offset + BlockFormat.fixedHeaderBytes + c * BlockFormat.descriptorBytes + at, as: T.self)
     }
 
     /// The statistics of column chunk `c` (0 is the time column), read in place.
@@ -144,22 +144,21 @@ struct BlockEncoder {
 }
 
 extension BlockHeader {
-    /// Parses and checks the header of the block at `offset` in `region`. Checks the magic, the lengths
-    /// against the region, the header checksum and every column descriptor; does not touch the payload.
-    /// Error messages say what is wrong; the caller puts where (file, table, symbol, block) in front.
-    static func parse(
-        _ region: UnsafeRawBufferPointer, at offset: Int
-    ) throws(StrataError) -> BlockHeader {
-        guard offset >= 0, offset <= region.count, let start = region.baseAddress else {
-            throw .damaged("block offset \(offset) is past the end of the file (\(region.count) bytes)")
+    /// Parses and checks the header of the block at `offset` in the first `end` bytes of `region`.
+    /// Checks the magic, the lengths against `end`, the header checksum and every column descriptor;
+    /// does not touch the payload. Error messages say what is wrong; the caller puts where (file,
+    /// table, symbol, block) in front.
+    static func parse(_ region: MappedRegion, at offset: Int, end: Int? = nil) throws(StrataError) -> BlockHeader {
+        let end = min(end ?? region.count, region.count)
+        guard offset >= 0, offset <= end else {
+            throw .damaged("block offset \(offset) is past the end of the file (\(end) bytes)")
         }
-        let available = region.count - offset
+        let available = end - offset
         if available < BlockFormat.fixedHeaderBytes {
             throw .damaged("truncated block header at offset \(offset) (\(available) bytes left)")
         }
-        let base = start + offset
-        func u32(_ at: Int) -> UInt32 { UInt32(littleEndian: base.loadUnaligned(fromByteOffset: at, as: UInt32.self)) }
-        func i64(_ at: Int) -> Int64 { Int64(littleEndian: base.loadUnaligned(fromByteOffset: at, as: Int64.self)) }
+        func u32(_ at: Int) -> UInt32 { region.load(fromByteOffset: offset + at, as: UInt32.self) }
+        func i64(_ at: Int) -> Int64 { region.load(fromByteOffset: offset + at, as: Int64.self) }
         let magic = u32(0)
         if magic != BlockFormat.magic {
             throw .damaged("bad block magic 0x\(String(magic, radix: 16)) at file offset \(offset)")
@@ -167,7 +166,7 @@ extension BlockHeader {
         let headerBytes = Int(u32(4))
         let payloadBytes = Int(u32(8))
         let rows = Int(u32(12))
-        let columnCount = Int(UInt16(littleEndian: base.loadUnaligned(fromByteOffset: 24, as: UInt16.self)))
+        let columnCount = Int(region.load(fromByteOffset: offset + 24, as: UInt16.self))
         let storedHash = UInt64(bitPattern: i64(BlockFormat.headerHashOffset))
         if headerBytes != BlockFormat.fixedHeaderBytes + columnCount * BlockFormat.descriptorBytes {
             throw .damaged("header length \(headerBytes) does not match \(columnCount) columns")
@@ -176,7 +175,9 @@ extension BlockHeader {
             throw .damaged(
                 "block of \(headerBytes + payloadBytes) bytes at offset \(offset) runs past the end of the file")
         }
-        let computed = XXH64.hash(UnsafeRawBufferPointer(start: base, count: headerBytes), zeroingWordAt: BlockFormat.headerHashOffset)
+        let computed = region.withBytes { all in
+            XXH64.hash(UnsafeRawBufferPointer(rebasing: all[offset..<offset + headerBytes]), zeroingWordAt: BlockFormat.headerHashOffset)
+        }
         if computed != storedHash {
             throw .damaged("block header checksum mismatch at offset \(offset)")
         }
@@ -185,7 +186,7 @@ extension BlockHeader {
         }
         let h = BlockHeader(
             rows: rows, tableID: u32(16), symbolID: u32(20), firstTime: i64(32), lastTime: i64(40),
-            headerBytes: headerBytes, payloadBytes: payloadBytes, columnCount: columnCount, base: UnsafeRawPointer(base))
+            headerBytes: headerBytes, payloadBytes: payloadBytes, columnCount: columnCount, region: region, offset: offset)
         if columnCount < 1 { throw .damaged("block has no time column") }
         let rawMax = Encoding.rawLengthMax(rows: rows)
         for c in 0..<columnCount {
@@ -203,16 +204,19 @@ extension BlockHeader {
         return h
     }
 
-    /// The stored bytes of chunk `c`, checked against its checksum.
-    func chunkBytes(
-        _ c: Int, in region: UnsafeRawBufferPointer, blockOffset: Int, verify: Bool, what: () -> String
-    ) throws(StrataError) -> UnsafeRawBufferPointer {
+    /// Lends the stored bytes of chunk `c` to `body`, after checking them against their checksum.
+    @inline(__always)
+    func withChunkBytes<R>(
+        _ c: Int, verify: Bool, what: () -> String, _ body: (UnsafeRawBufferPointer) throws(StrataError) -> R
+    ) throws(StrataError) -> R {
         let d = chunk(c)
-        let start = blockOffset + headerBytes + Int(d.offset)
-        let bytes = UnsafeRawBufferPointer(rebasing: region[start..<start + Int(d.storedLength)])
-        if verify && XXH64.hash(bytes) != d.hash {
-            throw .damaged("\(what()): checksum mismatch in column \(c)")
+        let start = offset + headerBytes + Int(d.offset)
+        return try region.withBytes { (all) throws(StrataError) -> R in
+            let bytes = UnsafeRawBufferPointer(rebasing: all[start..<start + Int(d.storedLength)])
+            if verify && XXH64.hash(bytes) != d.hash {
+                throw .damaged("\(what()): checksum mismatch in column \(c)")
+            }
+            return try body(bytes)
         }
-        return bytes
     }
 }

@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Options of a CSV import.
 public struct CSVImportOptions: Sendable {
@@ -112,7 +109,7 @@ public enum CSVImporter {
             case .firstRow(let float):
                 let hasRow = try reader.next() && reader.fields.count == header.count
                 types = valueFields.map { k in
-                    let integral = hasRow && !reader.fields[k].escaped && NumberParser.looksIntegral(reader.raw(reader.fields[k]))
+                    let integral = hasRow && !reader.fields[k].escaped && reader.withField(reader.fields[k], NumberParser.looksIntegral)
                     return integral && !float.contains(header[k]) ? .int64 : .float64
                 }
                 guessed = Set(types.indices.filter { types[$0] == .int64 })
@@ -176,7 +173,7 @@ public enum CSVImporter {
             }
             for k in fields where !found.contains(k) {
                 let f = reader.fields[k]
-                if f.escaped || !NumberParser.looksIntegral(reader.raw(f)) { found.insert(k) }
+                if f.escaped || !reader.withField(f, NumberParser.looksIntegral) { found.insert(k) }
             }
         } while try reader.next()
         return found
@@ -199,7 +196,7 @@ public enum CSVImporter {
         let types = schema.columns.map(\.type)
         var serial = SerialRows(header: header, slots: slots, types: types, guessed: guessed, table: t)
         var rows = 0
-        let total = reader.bytes.count
+        let total = reader.region.count
         var nextProgress = 0
         let pipeline = ChunkPipeline(
             parser: ChunkParser(region: reader.region, slots: slots, types: types), from: reader.position,
@@ -233,7 +230,7 @@ public enum CSVImporter {
         var buffers: [SymbolBuffer] = []
         buffers.reserveCapacity(chunk.symbols.count)
         for r in chunk.symbols {
-            guard let name = String(validating: reader.bytes[r], as: UTF8.self), let b = try? tx.symbolBuffer(t, name) else {
+            guard let name = reader.withBytes(r, { String(validating: $0, as: UTF8.self) }), let b = try? tx.symbolBuffer(t, name) else {
                 return nil
             }
             buffers.append(b)
@@ -292,7 +289,7 @@ public enum CSVImporter {
                 let slot = slots[k]
                 if slot >= 0 {
                     if types[slot] == .int64 && guessed.contains(slot) && !f.escaped,
-                        case .invalid = NumberParser.int64(reader.raw(f)), NumberParser.double(reader.raw(f)) != nil
+                        reader.withField(f, { if case .invalid = NumberParser.int64($0) { NumberParser.double($0) != nil } else { false } })
                     {
                         throw Widen(columns: try columnsToWiden(&reader, header: header, slots: slots, guessed: guessed))
                     }
@@ -300,8 +297,7 @@ public enum CSVImporter {
                 } else if slot == -2 {
                     time = try parseTime(reader, f, column: header[k])
                 } else {
-                    let raw = reader.raw(f)
-                    if !f.escaped, let b = lastBuffer, raw.elementsEqual(lastSymbolBytes) {
+                    if !f.escaped, let b = lastBuffer, reader.withField(f, { $0.elementsEqual(lastSymbolBytes) }) {
                         buffer = b
                     } else {
                         let symbol = try reader.string(f, column: header[k])
@@ -309,7 +305,7 @@ public enum CSVImporter {
                             throw StrataError.badInput("\(reader.path) line \(reader.line), column \(header[k]): \(error.message)")
                         }
                         lastBuffer = !f.escaped ? buffer : nil
-                        lastSymbolBytes = Array(raw)
+                        lastSymbolBytes = reader.withField(f) { Array($0) }
                     }
                 }
             }
@@ -324,24 +320,25 @@ public enum CSVImporter {
 
     @inline(__always)
     private static func parseValue(_ reader: CSVReader, _ f: CSVReader.Field, type: ColumnType, column: String) throws(StrataError) -> Int64 {
-        let raw = reader.raw(f)
+        let location = "\(reader.path) line \(reader.line), column \(column)"
         switch type {
         case .int64:
-            if !f.escaped, case .value(let v) = NumberParser.int64(raw) { return v }
-            if case .overflow = NumberParser.int64(raw) {
-                throw .badInput("\(reader.path) line \(reader.line), column \(column): '\(reader.excerpt(f))' does not fit in a 64-bit integer")
+            switch reader.withField(f, NumberParser.int64) {
+            case .value(let v) where !f.escaped: return v
+            case .overflow: throw .badInput("\(location): '\(reader.excerpt(f))' does not fit in a 64-bit integer")
+            default:
+                if f.start == f.end { throw .badInput("\(location): the value is empty") }
+                throw .badInput("\(location): '\(reader.excerpt(f))' is not an integer (the column is int64)")
             }
-            if raw.isEmpty { throw .badInput("\(reader.path) line \(reader.line), column \(column): the value is empty") }
-            throw .badInput("\(reader.path) line \(reader.line), column \(column): '\(reader.excerpt(f))' is not an integer (the column is int64)")
         case .float64:
-            if !f.escaped, let d = NumberParser.double(raw) { return Int64(bitPattern: d.bitPattern) }
-            if raw.isEmpty { throw .badInput("\(reader.path) line \(reader.line), column \(column): the value is empty") }
-            throw .badInput("\(reader.path) line \(reader.line), column \(column): '\(reader.excerpt(f))' is not a number")
+            if !f.escaped, let d = reader.withField(f, NumberParser.double) { return Int64(bitPattern: d.bitPattern) }
+            if f.start == f.end { throw .badInput("\(location): the value is empty") }
+            throw .badInput("\(location): '\(reader.excerpt(f))' is not a number")
         }
     }
 
     private static func parseTime(_ reader: CSVReader, _ f: CSVReader.Field, column: String) throws(StrataError) -> Int64 {
-        switch NumberParser.int64(reader.raw(f)) {
+        switch reader.withField(f, NumberParser.int64) {
         case .value(let v) where !f.escaped: return v
         case .overflow:
             throw .badInput("\(reader.path) line \(reader.line), column \(column): time '\(reader.excerpt(f))' does not fit in a 64-bit integer")

@@ -4,7 +4,6 @@
 struct CSVReader {
     let path: String
     let region: MappedRegion
-    var bytes: UnsafeRawBufferPointer { region.bytes }
     /// Byte offset of the next record.
     var position = 0
     /// 1-based line number of the record most recently read.
@@ -32,13 +31,12 @@ struct CSVReader {
         if size == 0 { throw .badInput("\(path) is empty: expected a CSV header line") }
         region = try fs.map(h, length: Int(size))
         region.adviseSequential()
-        let probe = region.bytes.prefix(65_536)
-        if probe.contains(0) {
+        if region.withBytes({ $0.prefix(65_536).contains(0) }) {
             throw .badInput("\(path) looks like a binary file (it contains NUL bytes), not CSV")
         }
     }
 
-    var atEnd: Bool { position >= bytes.count }
+    var atEnd: Bool { position >= region.count }
 
     /// The record just read is an empty last line (a file ending in a blank line), not a short row.
     var isTrailingEmptyLine: Bool { fields.count == 1 && atEnd && fields[0].start == fields[0].end }
@@ -70,14 +68,21 @@ struct CSVReader {
             releasedUpTo = position
         }
         fields.removeAll(keepingCapacity: true)
-        let b = bytes
+        if position >= region.count { return false }
+        let region = self.region
+        try region.withBytes { (b) throws(StrataError) in try record(in: b) }
+        nextLine += 1
+        return true
+    }
+
+    /// Cuts the record at `position` of `b` into `fields`.
+    private mutating func record(in b: UnsafeRawBufferPointer) throws(StrataError) {
         let n = b.count
-        if position >= n { return false }
         line = nextLine
         var i = position
         while true {
             if i < n && b[i] == UInt8(ascii: "\"") {
-                let (field, after) = try quotedField(from: i)
+                let (field, after) = try quotedField(from: i, in: b)
                 fields.append(field)
                 i = after
             } else {
@@ -103,12 +108,9 @@ struct CSVReader {
             position = i + 1  // past "\n"
             break
         }
-        nextLine += 1
-        return true
     }
 
-    private mutating func quotedField(from open: Int) throws(StrataError) -> (Field, Int) {
-        let b = bytes
+    private mutating func quotedField(from open: Int, in b: UnsafeRawBufferPointer) throws(StrataError) -> (Field, Int) {
         let n = b.count
         var i = open + 1
         var doubled = false
@@ -136,13 +138,19 @@ struct CSVReader {
         return (Field(start: open + 1, end: close, escaped: doubled), after)
     }
 
-    func raw(_ f: Field) -> UnsafeRawBufferPointer {
-        UnsafeRawBufferPointer(rebasing: bytes[f.start..<f.end])
+    /// Lends the bytes of `range` of the file to `body` (for a field: between its quotes, doubled
+    /// quotes left doubled).
+    @inline(__always)
+    func withBytes<R>(_ range: Range<Int>, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+        region.withBytes { all in body(UnsafeRawBufferPointer(rebasing: all[range])) }
     }
+
+    @inline(__always)
+    func withField<R>(_ f: Field, _ body: (UnsafeRawBufferPointer) -> R) -> R { withBytes(f.start..<f.end, body) }
 
     /// The field as text; invalid UTF-8 is an error.
     func string(_ f: Field, column: String) throws(StrataError) -> String {
-        var bytes = Array(raw(f))
+        var bytes = withField(f) { Array($0) }
         if f.escaped {
             var k = 0, out = 0
             while k < bytes.count {
@@ -160,7 +168,7 @@ struct CSVReader {
 
     /// A short excerpt of a field for error messages.
     func excerpt(_ f: Field) -> String {
-        let text = String(decoding: raw(f), as: UTF8.self)
+        let text = withField(f) { String(decoding: $0, as: UTF8.self) }
         return text.count > 40 ? String(text.prefix(40)) + "…" : text
     }
 }

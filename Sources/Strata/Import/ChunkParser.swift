@@ -30,8 +30,11 @@ struct ChunkParser: Sendable {
 
     /// Parses the rows that start in [from, to). `from` must be a row start.
     func parse(from: Int, to: Int) -> Chunk {
+        region.withBytes { b in parse(from: from, to: to, in: b) }
+    }
+
+    private func parse(from: Int, to: Int, in b: UnsafeRawBufferPointer) -> Chunk {
         var chunk = Chunk(start: from, end: from)
-        let b = region.bytes
         let n = b.count
         let width = types.count
         var rowMajor: [Int64] = []
@@ -207,9 +210,10 @@ final class ChunkPipeline {
 
     /// The offset just past the first line feed at or after `from`, or the file's end.
     private func lineStart(after from: Int) -> Int {
-        let b = parser.region.bytes
-        var i = from
-        while i < b.count && b[i] != UInt8(ascii: "\n") { i += 1 }
-        return min(i + 1, b.count)
+        parser.region.withBytes { b in
+            var i = from
+            while i < b.count && b[i] != UInt8(ascii: "\n") { i += 1 }
+            return min(i + 1, b.count)
+        }
     }
 }

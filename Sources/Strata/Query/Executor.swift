@@ -1,9 +1,6 @@
 import Dispatch
 import Synchronization
 
-#if canImport(Glibc)
-import Glibc
-#endif
 
 extension Snapshot {
     /// Runs a query in the SQL dialect of `strata query` and returns every row.

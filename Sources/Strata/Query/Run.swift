@@ -1,8 +1,5 @@
 import Dispatch
 
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Per-worker scratch: the decoded block and the joined table's rows of the current symbol.
 final class ScanContext {
@@ -443,7 +440,7 @@ extension Plan {
 
     /// Runs `work` over contiguous chunks of the symbols on every core; results in symbol order.
     func parallel<T>(_ symbols: [(Int, String)], _ work: ([(Int, String)]) throws(StrataError) -> T) throws(StrataError) -> [T] {
-        let cores = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        let cores = System.processorCount
         let chunks = symbols.count < 2 || cores == 1 ? 1 : min(symbols.count, cores * 4)
         if chunks == 1 { return [try work(symbols)] }
         let results = (0..<chunks).map { _ in Box<Result<T, StrataError>?>(nil) }

@@ -1,11 +1,7 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// A time zone from the system's tz database (`/usr/share/zoneinfo`, TZif files, RFC 8536): UTC
 /// offsets by instant, for cutting days at local midnight. Times after the file's last transition
 /// follow its POSIX TZ footer (`EST5EDT,M3.2.0,M11.1.0`).
-struct ZoneRules: Sendable {
+package struct ZoneRules: Sendable {
     let name: String
     /// Transition instants (seconds since the epoch, ascending) and the offset from each on.
     private var transitions: [Int64] = []
@@ -16,7 +12,7 @@ struct ZoneRules: Sendable {
 
     static let directory = "/usr/share/zoneinfo"
 
-    static func load(_ name: String) throws(StrataError) -> ZoneRules {
+    package static func load(_ name: String) throws(StrataError) -> ZoneRules {
         if name == "UTC" || name == "Etc/UTC" || name == "Z" { return ZoneRules(name: name) }
         let parts = name.split(separator: "/", omittingEmptySubsequences: false)
         if name.isEmpty || name.hasPrefix("/") || parts.contains(where: { $0.isEmpty || $0 == "." || $0 == ".." })
@@ -34,17 +30,7 @@ struct ZoneRules: Sendable {
     private init(name: String) { self.name = name }
 
     private static func readFile(_ path: String) -> [UInt8]? {
-        guard let f = fopen(path, "rb") else { return nil }
-        defer { fclose(f) }
-        var out: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let n = fread(&buffer, 1, buffer.count, f)
-            if n <= 0 { break }
-            out.append(contentsOf: buffer[0..<n])
-            if out.count > 1 << 20 { return nil }
-        }
-        return out
+        PosixFileSystem().readSmallFile(path, limit: 1 << 20)
     }
 
     private static func parse(_ name: String, _ b: [UInt8]) -> ZoneRules? {
@@ -103,7 +89,7 @@ struct ZoneRules: Sendable {
     }
 
     /// The offset from UTC, in seconds, at instant `t` (seconds since the epoch).
-    func offset(at t: Int64) -> Int64 {
+    package func offset(at t: Int64) -> Int64 {
         if transitions.isEmpty { return footer?.offset(at: t) ?? initial }
         if t < transitions[0] { return initial }
         if t >= transitions[transitions.count - 1], let footer { return footer.offset(at: t) }
@@ -138,7 +124,7 @@ struct ZoneRules: Sendable {
     /// The UTC instant of local time `local` (seconds since the epoch on the local clock): the earliest
     /// instant whose local time is at or after `local`. In an overlap (clocks go back) that is the
     /// first occurrence; in a gap (clocks go forward) it is the instant of the change.
-    func utc(ofLocal local: Int64) -> Int64 {
+    package func utc(ofLocal local: Int64) -> Int64 {
         let rough = local - offset(at: local)
         let before = offset(at: rough - 172_800), after = offset(at: rough + 172_800)
         let a = local - before, b = local - after
@@ -214,7 +200,7 @@ private struct PosixRule: Sendable {
         dst = (dstOffset, start, end)
     }
 
-    func offset(at t: Int64) -> Int64 {
+    package func offset(at t: Int64) -> Int64 {
         guard let dst else { return std }
         let year = CivilDate.civilFromDays(floorDiv(t + std, 86_400)).year
         // Transitions are given in local time of the offset in force before them.
@@ -238,10 +224,10 @@ private struct PosixRule: Sendable {
 }
 
 @inline(__always)
-func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
+package func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
     let q = a / b
     return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q
 }
 
 @inline(__always)
-func floorMod(_ a: Int64, _ b: Int64) -> Int64 { a - floorDiv(a, b) * b }
+package func floorMod(_ a: Int64, _ b: Int64) -> Int64 { a - floorDiv(a, b) * b }

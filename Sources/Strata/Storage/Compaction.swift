@@ -186,14 +186,14 @@ struct Compactor {
                         continue
                     }
                     if times.isEmpty && ref.rows >= blockRows {
-                        let region = try snapshot.region(ref.file)
                         let h = try snapshot.header(t, symbolID, index)  // checked before it is copied
                         let what = snapshot.blockContext(t, t.symbols[symbolID], index, ref)
                         for c in 0..<h.columnCount {
-                            _ = try h.chunkBytes(c, in: region, blockOffset: Int(ref.offset), verify: true, what: what)
+                            try h.withChunkBytes(c, verify: true, what: what) { _ in }
                         }
-                        let (file, offset) = try append(
-                            UnsafeRawBufferPointer(rebasing: region[Int(ref.offset)..<Int(ref.offset) + Int(ref.length)]), table: id)
+                        let (file, offset) = try h.region.withBytes { (region) throws(StrataError) in
+                            try append(UnsafeRawBufferPointer(rebasing: region[Int(ref.offset)..<Int(ref.offset) + Int(ref.length)]), table: id)
+                        }
                         var moved = ref
                         moved.file = file
                         moved.offset = offset

@@ -60,8 +60,9 @@ extension Snapshot {
 
 extension Database {
     /// Bytes of every file in the database directory.
-    public static func bytesOnDisk(_ path: String) -> Int {
-        let fs = PosixFileSystem()
+    public static func bytesOnDisk(_ path: String) -> Int { bytesOnDisk(path, fs: PosixFileSystem()) }
+
+    static func bytesOnDisk(_ path: String, fs: any FileSystem) -> Int {
         var total = 0
         for name in (try? fs.list(path)) ?? [] {
             guard let h = try? fs.open(path + "/" + name, create: false, writable: false) else { continue }

@@ -1,7 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// A consistent, immutable view of committed data. Holds the mappings it reads from, so it stays
 /// readable while the writer goes on; cheap to copy and safe to share between threads.
 public struct Snapshot: Sendable {
@@ -53,7 +49,9 @@ public struct Snapshot: Sendable {
             throw .damaged("\(directory)/\(name) is \(size) bytes but \(file.length) are committed: the file was truncated")
         }
         let region = try fs.map(h, length: Int(file.length))
-        try DataFileFormat.check(region.bytes, fileID: file.id, tableID: file.table, name: "\(directory)/\(name)")
+        try region.withBytes { (bytes) throws(StrataError) in
+            try DataFileFormat.check(bytes, fileID: file.id, tableID: file.table, name: "\(directory)/\(name)")
+        }
         return region
     }
 
@@ -94,10 +92,11 @@ public struct Snapshot: Sendable {
         return t
     }
 
-    func region(_ file: UInt32) throws(StrataError) -> UnsafeRawBufferPointer {
+    /// The mapping of a data file, or why it could not be mapped.
+    func region(_ file: UInt32) throws(StrataError) -> MappedRegion {
         guard let r = regions[file] else { throw .damaged("file id \(file) is not mapped") }
         switch r {
-        case .success(let region): return region.bytes
+        case .success(let region): return region
         case .failure(let e): throw e
         }
     }
@@ -122,11 +121,11 @@ public struct Snapshot: Sendable {
 
     /// The checks of `header`, with messages that leave out where: no closure, no copies on the hot path.
     private static func header(
-        _ region: UnsafeRawBufferPointer, _ ref: BlockRef, _ t: Catalog.TableState, _ symbolID: Int
+        _ region: MappedRegion, _ ref: BlockRef, _ t: Catalog.TableState, _ symbolID: Int
     ) throws(StrataError) -> BlockHeader {
         let end = Int(ref.offset) + Int(ref.length)
         if end > region.count { throw .damaged("block runs past the end of the file") }
-        let h = try BlockHeader.parse(UnsafeRawBufferPointer(rebasing: region[0..<end]), at: Int(ref.offset))
+        let h = try BlockHeader.parse(region, at: Int(ref.offset), end: end)
         if h.totalBytes != Int(ref.length) || h.rows != Int(ref.rows) || h.firstTime != ref.firstTime
             || h.lastTime != ref.lastTime || h.tableID != t.id || h.symbolID != UInt32(symbolID)
         {
@@ -150,23 +149,24 @@ public struct Snapshot: Sendable {
         let h = try header(t, symbolID, index)
         let ref = t.symbols[symbolID].blocks[index]
         func what() -> String { blockContext(t, t.symbols[symbolID], index, ref)() }
-        let region = try self.region(ref.file)
         out.reset(rows: h.rows, columns: columns, schema: t.schema)
         let verify = self.verify
         let time = h.chunk(0)
-        let timeBytes = try h.chunkBytes(0, in: region, blockOffset: Int(ref.offset), verify: verify, what: what)
-        try out.times.withUnsafeMutableBufferPointer { (p) throws(StrataError) in
-            try ColumnCodec.decode(timeBytes, encoding: time.encoding, rawLength: Int(time.rawLength), rows: h.rows, into: p, scratch: &out.scratch, what: what)
+        try h.withChunkBytes(0, verify: verify, what: what) { (timeBytes) throws(StrataError) in
+            try out.times.withUnsafeMutableBufferPointer { (p) throws(StrataError) in
+                try ColumnCodec.decode(timeBytes, encoding: time.encoding, rawLength: Int(time.rawLength), rows: h.rows, into: p, scratch: &out.scratch, what: what)
+            }
         }
         for (slot, c) in columns.enumerated() {
-            let bytes = try h.chunkBytes(c + 1, in: region, blockOffset: Int(ref.offset), verify: verify, what: what)
             let chunk = h.chunk(c + 1)
             let keepScaled = scaled?[slot] == true && chunk.type == .float64 && chunk.encoding.has(Encoding.decimal)
             out.scales[slot] = keepScaled ? powersOfTen[Int(chunk.encoding.scale)] : nil
-            try out.withColumn(slot) { (p) throws(StrataError) in
-                try ColumnCodec.decode(
-                    bytes, encoding: chunk.encoding, rawLength: Int(chunk.rawLength), rows: h.rows, into: p,
-                    scratch: &out.scratch, descale: !keepScaled, what: what)
+            try h.withChunkBytes(c + 1, verify: verify, what: what) { (bytes) throws(StrataError) in
+                try out.withColumn(slot) { (p) throws(StrataError) in
+                    try ColumnCodec.decode(
+                        bytes, encoding: chunk.encoding, rawLength: Int(chunk.rawLength), rows: h.rows, into: p,
+                        scratch: &out.scratch, descale: !keepScaled, what: what)
+                }
             }
         }
         return h

@@ -14,9 +14,10 @@ public struct VerifyReport: Sendable {
 
 extension Database {
     /// Verifies the database in `path` without taking the writer lock. Never traps on damaged files.
-    public static func verify(_ path: String) -> VerifyReport {
+    public static func verify(_ path: String) -> VerifyReport { verify(path, fs: PosixFileSystem()) }
+
+    static func verify(_ path: String, fs: any FileSystem) -> VerifyReport {
         var report = VerifyReport()
-        let fs = PosixFileSystem()
         let manifestPath = path + "/" + ManifestFormat.fileName
         guard fs.exists(manifestPath) else {
             report.problems.append("\(path): not a Strata database (no \(ManifestFormat.fileName))")
@@ -116,16 +117,18 @@ extension Snapshot {
     func checkPadding(_ t: Catalog.TableState, _ symbolID: Int, _ index: Int, header h: BlockHeader) throws(StrataError) {
         let ref = t.symbols[symbolID].blocks[index]
         let payload = Int(ref.offset) + h.headerBytes
-        let region = try self.region(ref.file)
         var covered = 0
+        func zero(_ range: Range<Int>) -> Bool {
+            h.region.withBytes { region in !region[payload + range.lowerBound..<payload + range.upperBound].contains(where: { $0 != 0 }) }
+        }
         for chunk in h.chunks.sorted(by: { $0.offset < $1.offset }) {
             let start = Int(chunk.offset)
-            if start < covered || region[payload + covered..<payload + start].contains(where: { $0 != 0 }) {
+            if start < covered || !zero(covered..<start) {
                 throw .damaged("\(blockContext(t, t.symbols[symbolID], index, ref)()): non-zero padding before a column chunk")
             }
             covered = start + Int(chunk.storedLength)
         }
-        if region[payload + covered..<payload + h.payloadBytes].contains(where: { $0 != 0 }) {
+        if !zero(covered..<h.payloadBytes) {
             throw .damaged("\(blockContext(t, t.symbols[symbolID], index, ref)()): non-zero padding at the end of the payload")
         }
     }

@@ -1,7 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// The writer's side of an open database: the lock, the manifest and the data files it appends to.
 /// Lives inside `Database`'s writer mutex; one transaction uses it at a time.
 final class Writer {
@@ -164,8 +160,9 @@ final class Writer {
 extension Database {
     /// Removes a database directory that holds no commit (only an empty manifest and the lock file),
     /// such as one a failed first import created. Anything else is left alone.
-    public static func removeIfEmpty(_ path: String) {
-        let fs = PosixFileSystem()
+    public static func removeIfEmpty(_ path: String) { removeIfEmpty(path, fs: PosixFileSystem()) }
+
+    static func removeIfEmpty(_ path: String, fs: any FileSystem) {
         guard let names = try? fs.list(path), Set(names).isSubset(of: [ManifestFormat.fileName, "LOCK"]) else { return }
         if let h = try? fs.open(path + "/" + ManifestFormat.fileName, create: false, writable: false) {
             let size = (try? fs.size(h)) ?? 0
@@ -173,6 +170,6 @@ extension Database {
             if size > UInt64(ManifestFormat.fileHeaderBytes) { return }
         }
         for name in names { try? fs.remove(path + "/" + name) }
-        _ = rmdir(path)
+        try? fs.removeDirectory(path)
     }
 }

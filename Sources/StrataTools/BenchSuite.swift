@@ -1,3 +1,5 @@
+import Strata
+
 /// The standard query suite: the ten reference queries (Q1–Q10 of the peers' `queries.md`) written for
 /// any database with a bars-shaped table, their parameters taken from the data. `strata bench` runs it;
 /// the comparison harness times Strata through it.
@@ -33,18 +35,21 @@ public struct BenchSuite: Sendable {
     public static func standard(
         _ snapshot: Snapshot, table: String = "bars", joinTable: String? = "fund_shares", timeZone: String = "UTC"
     ) throws(StrataError) -> BenchSuite {
-        let t = try snapshot.tableState(table)
-        let missing = barColumns.filter { t.schema.columnIndex($0) == nil }
+        guard let schema = snapshot.schema(of: table) else {
+            throw .badInput("no table named \(table) (tables: \(snapshot.tables.joined(separator: ", ")))")
+        }
+        let missing = barColumns.filter { schema.columnIndex($0) == nil }
         if !missing.isEmpty {
             throw .badInput("table \(table) is not bars-shaped: it has no column \(missing.joined(separator: ", ")) (a bars table has \(barColumns.joined(separator: ", ")))")
         }
         let zone = try ZoneRules.load(timeZone)
-        let unit = t.schema.timeUnit.perSecond
-        let sym = t.schema.symbolColumn, ts = t.schema.timeColumn
+        let unit = schema.timeUnit.perSecond
+        let sym = schema.symbolColumn, ts = schema.timeColumn
         // The symbol with the most rows (the first in byte order among equals): listed for the whole range.
         var best: (name: String, rows: Int)? = nil
-        for s in t.symbols where s.rows > 0 {
-            if best == nil || s.rows > best!.rows || (s.rows == best!.rows && utf8Less(s.name, best!.name)) { best = (s.name, s.rows) }
+        for name in snapshot.symbols(of: table) {  // in byte order
+            let rows = snapshot.rowCount(table, symbol: name)
+            if rows > 0 && (best == nil || rows > best!.rows) { best = (name, rows) }
         }
         guard let symbol = best?.name else { throw .badInput("table \(table) has no rows to benchmark") }
         // Its days (local calendar days holding rows), from its times.

@@ -1,6 +1,5 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import Strata
+
 
 /// A deterministic generator of realistic A-share ETF data (see shared DOMAIN.md): one-minute bars
 /// in trading hours (09:30–11:29 and 13:00–14:59 Asia/Shanghai, bars stamped with the start of their
@@ -60,8 +59,7 @@ public enum SampleData {
         if symbolCount < 1 || symbolCount > 10_000 || dayCount < 1 || dayCount > 5_000 {
             throw .badInput("generate wants 1...10000 symbols and 1...5000 days")
         }
-        let fs = PosixFileSystem()
-        try fs.makeDirectory(directory)
+        try LocalFiles.makeDirectory(directory)
         let days = tradingDays(dayCount)
         let syms = symbols(symbolCount, seed: seed)
         var bars = try CSVWriter(path: directory + "/bars_1m.csv", header: "symbol,ts,open,high,low,close,volume,amount")
@@ -232,16 +230,13 @@ struct SampleRandom {
     mutating func exponential() -> Double { -log(max(uniform(), 1e-300)) }
 }
 
-/// Writes CSV text through a buffer, straight to a file descriptor.
+/// Writes CSV text through a buffer to a new file.
 struct CSVWriter {
-    let fd: Int32
-    let path: String
-    var buffer: [UInt8] = []
+    private let out: OutputFile
+    private var buffer: [UInt8] = []
 
     init(path: String, header: String) throws(StrataError) {
-        self.path = path
-        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        if fd < 0 { throw StrataError(.io, "cannot create \(path): \(String(cString: strerror(errno)))") }
+        out = try OutputFile(creating: path)
         buffer.reserveCapacity(1 << 20)
         buffer.append(contentsOf: header.utf8)
         buffer.append(UInt8(ascii: "\n"))
@@ -259,33 +254,31 @@ struct CSVWriter {
 
     /// `v / 10^scale` written with exactly `scale` decimals.
     mutating func decimal(_ v: Int64, scale: Int, last: Bool = false) {
-        var p: Int64 = 1
+        var p: UInt64 = 1
         for _ in 0..<scale { p *= 10 }
         if v < 0 { buffer.append(UInt8(ascii: "-")) }
         let m = v.magnitude
-        appendInt(Int64(m / UInt64(p)))
+        appendDigits(m / p, minimum: 1)
         buffer.append(UInt8(ascii: "."))
-        let frac = Int64(m % UInt64(p))
-        var digits = String(frac)
-        while digits.count < scale { digits = "0" + digits }
-        buffer.append(contentsOf: digits.utf8)
+        appendDigits(m % p, minimum: scale)
         buffer.append(last ? UInt8(ascii: "\n") : UInt8(ascii: ","))
     }
 
     private mutating func appendInt(_ v: Int64) {
         if v < 0 { buffer.append(UInt8(ascii: "-")) }
-        var m = v.magnitude
-        var tmp: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                  UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var n = 0
-        withUnsafeMutableBytes(of: &tmp) { digits in
-            repeat {
-                digits[n] = UInt8(ascii: "0") + UInt8(m % 10)
-                m /= 10
-                n += 1
-            } while m > 0
-            for i in stride(from: n - 1, through: 0, by: -1) { buffer.append(digits[i]) }
-        }
+        appendDigits(v.magnitude, minimum: 1)
+    }
+
+    /// The decimal digits of `m`, zero-padded on the left to at least `minimum` digits.
+    private mutating func appendDigits(_ m: UInt64, minimum: Int) {
+        let start = buffer.count
+        var m = m
+        repeat {
+            buffer.append(UInt8(ascii: "0") + UInt8(m % 10))
+            m /= 10
+        } while m > 0
+        while buffer.count - start < minimum { buffer.append(UInt8(ascii: "0")) }
+        buffer[start...].reverse()
     }
 
     mutating func flushIfLarge() throws(StrataError) {
@@ -293,20 +286,19 @@ struct CSVWriter {
     }
 
     mutating func flush() throws(StrataError) {
-        var done = 0
-        while done < buffer.count {
-            let n = buffer.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + done, $0.count - done) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw StrataError(.io, "cannot write \(path): \(String(cString: strerror(errno)))")
-            }
-            done += n
-        }
+        out.append(contentsOf: buffer)
+        try out.flush()
         buffer.removeAll(keepingCapacity: true)
     }
 
     mutating func finish() throws(StrataError) {
         try flush()
-        close(fd)
+        try out.finish()
     }
 }
+
+// The C math library's functions, through Strata's one door to the system.
+private func exp(_ x: Double) -> Double { CMath.exp(x) }
+private func log(_ x: Double) -> Double { CMath.log(x) }
+private func cos(_ x: Double) -> Double { CMath.cos(x) }
+private func pow(_ x: Double, _ y: Double) -> Double { CMath.pow(x, y) }

@@ -1,0 +1,146 @@
+/// An open file descriptor.
+struct OpenFile: Sendable {
+    let fd: Int32
+    let path: String
+}
+
+/// Which file a name or descriptor refers to (device and inode).
+struct FileIdentity: Equatable, Sendable {
+    var device: UInt64
+    var inode: UInt64
+}
+
+/// The one door to the operating system for files: every open, write, sync, rename, lock and map
+/// of the storage layer goes through here, so tests can substitute a fault-injecting file system.
+/// `PosixFileSystem` (in `System.swift`, the only file that imports the C library) is the real one.
+protocol FileSystem: Sendable {
+    func open(_ path: String, create: Bool, writable: Bool) throws(StrataError) -> OpenFile
+    func close(_ file: OpenFile)
+    func size(_ file: OpenFile) throws(StrataError) -> UInt64
+    func identity(_ file: OpenFile) throws(StrataError) -> FileIdentity
+    /// The identity of the file `path` names now, or nil when it names none.
+    func identity(atPath path: String) -> FileIdentity?
+    func write(_ file: OpenFile, _ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws(StrataError)
+    func read(_ file: OpenFile, into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws(StrataError) -> Int
+    /// Makes the file's data durable (fdatasync).
+    func sync(_ file: OpenFile) throws(StrataError)
+    func truncate(_ file: OpenFile, to length: UInt64) throws(StrataError)
+    /// Makes a directory's entries durable (fsync of the directory).
+    func syncDirectory(_ path: String) throws(StrataError)
+    func makeDirectory(_ path: String) throws(StrataError)
+    /// Removes an empty directory.
+    func removeDirectory(_ path: String) throws(StrataError)
+    func exists(_ path: String) -> Bool
+    func isDirectory(_ path: String) -> Bool
+    func list(_ directory: String) throws(StrataError) -> [String]
+    func remove(_ path: String) throws(StrataError)
+    /// Renames atomically; durable after `syncDirectory` of the directory.
+    func rename(_ from: String, to: String) throws(StrataError)
+    /// Takes an exclusive, non-blocking lock on the file; false when someone else holds it.
+    func tryLock(_ file: OpenFile) throws(StrataError) -> Bool
+    /// Maps the first `length` bytes of the file read-only and shared.
+    func map(_ file: OpenFile, length: Int) throws(StrataError) -> MappedRegion
+}
+
+extension FileSystem {
+    /// Reads a whole small file (at most `limit` bytes), or nil when it cannot be opened or is larger.
+    func readSmallFile(_ path: String, limit: Int) -> [UInt8]? {
+        guard let h = try? open(path, create: false, writable: false) else { return nil }
+        defer { close(h) }
+        guard let size = try? self.size(h), size <= UInt64(limit) else { return nil }
+        var bytes = [UInt8](repeating: 0, count: Int(size))
+        let n = bytes.withUnsafeMutableBytes { b in (try? read(h, into: b, at: 0)) ?? -1 }
+        if n < 0 { return nil }
+        bytes.removeLast(bytes.count - n)
+        return bytes
+    }
+}
+
+/// A file written front to back through a buffer: CSV and sample data written by tools, and the
+/// command-line tool's standard output and error. Writes go through the same `FileSystem` door.
+package final class OutputFile {
+    package let path: String
+    private let fs: any FileSystem
+    private let file: OpenFile
+    /// Pipes and terminals have no offsets: they are written with `write(2)`, files at `offset`.
+    private let sequential: Bool
+    private var offset: UInt64 = 0
+    private var buffer: [UInt8] = []
+    private let flushBytes: Int
+
+    /// Creates (or empties) the file at `path`.
+    package convenience init(creating path: String) throws(StrataError) {
+        let fs = PosixFileSystem()
+        let file = try fs.open(path, create: true, writable: true)
+        do {
+            try fs.truncate(file, to: 0)
+        } catch {
+            fs.close(file)
+            throw error
+        }
+        self.init(fs: fs, file: file, sequential: false, flushBytes: 1 << 20)
+    }
+
+    init(fs: any FileSystem, file: OpenFile, sequential: Bool, flushBytes: Int) {
+        self.fs = fs
+        self.file = file
+        self.path = file.path
+        self.sequential = sequential
+        self.flushBytes = flushBytes
+        buffer.reserveCapacity(flushBytes)
+    }
+
+    /// Standard output (buffered) and standard error (written at once).
+    package static func standardOutput() -> OutputFile {
+        OutputFile(fs: PosixFileSystem(), file: OpenFile(fd: 1, path: "standard output"), sequential: true, flushBytes: 1 << 16)
+    }
+    package static func standardError() -> OutputFile {
+        OutputFile(fs: PosixFileSystem(), file: OpenFile(fd: 2, path: "standard error"), sequential: true, flushBytes: 0)
+    }
+
+    package func append(_ byte: UInt8) { buffer.append(byte) }
+    package func append(_ text: String) { buffer.append(contentsOf: text.utf8) }
+    package func append(contentsOf bytes: some Sequence<UInt8>) { buffer.append(contentsOf: bytes) }
+
+    /// `v` in decimal.
+    package func append(decimal v: Int64) {
+        if v < 0 { buffer.append(UInt8(ascii: "-")) }
+        var m = v.magnitude
+        let start = buffer.count
+        repeat {
+            buffer.append(UInt8(ascii: "0") + UInt8(m % 10))
+            m /= 10
+        } while m > 0
+        buffer[start...].reverse()
+    }
+
+    /// Writes the buffer when it has grown past its flush size.
+    package func flushIfFull() throws(StrataError) {
+        if buffer.count >= flushBytes { try flush() }
+    }
+
+    package func flush() throws(StrataError) {
+        if buffer.isEmpty { return }
+        if sequential {
+            try buffer.withBytes { (b) throws(StrataError) in try PosixFileSystem.writeSequential(file, b) }
+        } else {
+            try buffer.withBytes { (b) throws(StrataError) in try fs.write(file, b, at: offset) }
+            offset += UInt64(buffer.count)
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// Flushes and closes the file.
+    package func finish() throws(StrataError) {
+        defer { if !sequential { fs.close(file) } }
+        try flush()
+    }
+}
+
+/// File operations the tools need beyond `OutputFile`, through the real file system.
+package enum LocalFiles {
+    /// Creates a directory (an existing one is fine).
+    package static func makeDirectory(_ path: String) throws(StrataError) { try PosixFileSystem().makeDirectory(path) }
+    /// Whether `path` names a file or directory.
+    package static func exists(_ path: String) -> Bool { PosixFileSystem().exists(path) }
+}

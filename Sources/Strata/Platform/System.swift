@@ -1,0 +1,340 @@
+// The only file of Strata that imports the C library. Every system call the engine and its tools
+// make is a small wrapper here: files (through `PosixFileSystem`, the real `FileSystem`), mappings,
+// the processor count, the calling thread, terminals, process exit and the math functions the
+// sample-data generator needs.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#else
+#error("Strata needs a POSIX C library (Glibc, Musl or Darwin)")
+#endif
+
+/// A read-only shared mapping of the first `count` bytes of a file. Its bytes are lent only inside
+/// `withBytes`; the pointer never changes after init and is unmapped only in `deinit`, which is
+/// why sharing the object between threads is safe (`@unchecked`: a raw pointer is not `Sendable`).
+final class MappedRegion: @unchecked Sendable {
+    private let base: UnsafeRawPointer?
+    let count: Int
+
+    /// Whether `base` is memory of our own (a copy), freed rather than unmapped.
+    private let owned: Bool
+
+    fileprivate init(base: UnsafeRawPointer?, count: Int, owned: Bool = false) {
+        self.base = base
+        self.count = count
+        self.owned = owned
+    }
+
+    /// An empty mapping (a file of length 0 is not mapped).
+    static let empty = MappedRegion(base: nil, count: 0)
+
+    /// A region holding a copy of `bytes` (for tests and for parsing bytes that are not in a file).
+    static func copying(_ bytes: [UInt8]) -> MappedRegion {
+        if bytes.isEmpty { return .empty }
+        let p = UnsafeMutableRawPointer.allocate(byteCount: bytes.count, alignment: 64)
+        bytes.withUnsafeBytes { p.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        return MappedRegion(base: UnsafeRawPointer(p), count: bytes.count, owned: true)
+    }
+
+    /// The little-endian integer at `offset`, which the caller has checked lies inside the region
+    /// (a read outside it traps, naming the offset).
+    @inline(__always)
+    func load<T: FixedWidthInteger>(fromByteOffset offset: Int, as: T.Type) -> T {
+        guard offset >= 0, offset <= count - MemoryLayout<T>.size, let base else {
+            fatalError("read of \(MemoryLayout<T>.size) bytes at offset \(offset) outside a region of \(count) bytes")
+        }
+        return T(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: T.self))
+    }
+
+    /// Lends the mapped bytes to `body`; they must not be kept beyond it.
+    @inline(__always)
+    func withBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
+        try body(UnsafeRawBufferPointer(start: base, count: count))
+    }
+
+    /// Tells the kernel the mapping will be read front to back. The corresponding C function is
+    /// `madvise(MADV_SEQUENTIAL)`.
+    func adviseSequential() {
+        if owned { return }
+        if let base, count > 0 { _ = madvise(UnsafeMutableRawPointer(mutating: base), count, MADV_SEQUENTIAL) }
+    }
+
+    /// Drops the pages of [0, end) from this process (they stay in the page cache and fault back in
+    /// if read again), so a long sequential read does not grow the resident set. The corresponding C
+    /// function is `madvise(MADV_DONTNEED)`.
+    func release(upTo end: Int) {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let length = min(end, count) / page * page
+        if owned { return }
+        if let base, length > 0 { _ = madvise(UnsafeMutableRawPointer(mutating: base), length, MADV_DONTNEED) }
+    }
+
+    deinit {
+        guard let base, count > 0 else { return }
+        if owned { UnsafeMutableRawPointer(mutating: base).deallocate() } else { munmap(UnsafeMutableRawPointer(mutating: base), count) }
+    }
+}
+
+/// The real file system, through the C library.
+struct PosixFileSystem: FileSystem {
+    private static func error(_ what: String, _ path: String) -> StrataError {
+        let code = errno
+        let text = String(cString: strerror(code))
+        return StrataError(.io, "\(what) \(path) failed: \(text) (errno \(code))")
+    }
+    private func error(_ what: String, _ path: String) -> StrataError { Self.error(what, path) }
+
+    func open(_ path: String, create: Bool, writable: Bool) throws(StrataError) -> OpenFile {
+        var flags: Int32 = writable ? O_RDWR : O_RDONLY
+        if create { flags |= O_CREAT }
+        flags |= O_CLOEXEC
+        let fd = System.open(path, flags, 0o644)
+        if fd < 0 {
+            if errno == ENOENT { throw StrataError(.badInput, "\(path) does not exist") }
+            throw error("open", path)
+        }
+        return OpenFile(fd: fd, path: path)
+    }
+
+    func close(_ file: OpenFile) { _ = System.close(file.fd) }
+
+    func size(_ file: OpenFile) throws(StrataError) -> UInt64 {
+        var st = stat()
+        if fstat(file.fd, &st) != 0 { throw error("fstat", file.path) }
+        return UInt64(st.st_size)
+    }
+
+    func identity(_ file: OpenFile) throws(StrataError) -> FileIdentity {
+        var st = stat()
+        if fstat(file.fd, &st) != 0 { throw error("fstat", file.path) }
+        return FileIdentity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
+    }
+
+    func identity(atPath path: String) -> FileIdentity? {
+        var st = stat()
+        if stat(path, &st) != 0 { return nil }
+        return FileIdentity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
+    }
+
+    func write(_ file: OpenFile, _ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws(StrataError) {
+        var done = 0
+        while done < bytes.count {
+            let n = pwrite(file.fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset) + off_t(done))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw error("write to", file.path)
+            }
+            done += n
+        }
+    }
+
+    /// Writes all of `bytes` at the descriptor's position (pipes and terminals have no offsets).
+    static func writeSequential(_ file: OpenFile, _ bytes: UnsafeRawBufferPointer) throws(StrataError) {
+        var done = 0
+        while done < bytes.count {
+            let n = System.write(file.fd, bytes.baseAddress! + done, bytes.count - done)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw error("write to", file.path)
+            }
+            done += n
+        }
+    }
+
+    func read(_ file: OpenFile, into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws(StrataError) -> Int {
+        var done = 0
+        while done < buffer.count {
+            let n = pread(file.fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw error("read from", file.path)
+            }
+            if n == 0 { break }
+            done += n
+        }
+        return done
+    }
+
+    func sync(_ file: OpenFile) throws(StrataError) {
+        #if canImport(Darwin)
+        // On Apple systems fsync does not reach the medium; F_FULLFSYNC does.
+        if fcntl(file.fd, F_FULLFSYNC) != 0 && fsync(file.fd) != 0 { throw error("fsync", file.path) }
+        #else
+        if fdatasync(file.fd) != 0 { throw error("fdatasync", file.path) }
+        #endif
+    }
+
+    func truncate(_ file: OpenFile, to length: UInt64) throws(StrataError) {
+        if ftruncate(file.fd, off_t(length)) != 0 { throw error("ftruncate", file.path) }
+    }
+
+    func syncDirectory(_ path: String) throws(StrataError) {
+        let fd = System.open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if fd < 0 { throw error("open directory", path) }
+        defer { _ = System.close(fd) }
+        if fsync(fd) != 0 { throw error("fsync directory", path) }
+    }
+
+    func makeDirectory(_ path: String) throws(StrataError) {
+        if mkdir(path, 0o755) != 0 && errno != EEXIST { throw error("mkdir", path) }
+    }
+
+    func removeDirectory(_ path: String) throws(StrataError) {
+        if rmdir(path) != 0 && errno != ENOENT { throw error("rmdir", path) }
+    }
+
+    func exists(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0
+    }
+
+    func isDirectory(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    func list(_ directory: String) throws(StrataError) -> [String] {
+        guard let dir = opendir(directory) else { throw error("opendir", directory) }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names.sorted()
+    }
+
+    func remove(_ path: String) throws(StrataError) {
+        if unlink(path) != 0 && errno != ENOENT { throw error("unlink", path) }
+    }
+
+    func rename(_ from: String, to: String) throws(StrataError) {
+        if System.rename(from, to) != 0 { throw error("rename to \(to) of", from) }
+    }
+
+    func tryLock(_ file: OpenFile) throws(StrataError) -> Bool {
+        if flock(file.fd, LOCK_EX | LOCK_NB) == 0 { return true }
+        if errno == EWOULDBLOCK { return false }
+        throw error("flock", file.path)
+    }
+
+    func map(_ file: OpenFile, length: Int) throws(StrataError) -> MappedRegion {
+        if length == 0 { return .empty }
+        let p = mmap(nil, length, PROT_READ, MAP_SHARED, file.fd, 0)
+        if p == MAP_FAILED || p == nil { throw error("mmap", file.path) }
+        return MappedRegion(base: UnsafeRawPointer(p!), count: length)
+    }
+}
+
+/// The rest of what Strata asks of the operating system.
+package enum System {
+    // The C functions whose names the wrappers above shadow.
+    fileprivate static func open(_ path: String, _ flags: Int32, _ mode: mode_t = 0) -> Int32 {
+        #if canImport(Glibc)
+        Glibc.open(path, flags, mode)
+        #elseif canImport(Musl)
+        Musl.open(path, flags, mode)
+        #else
+        Darwin.open(path, flags, mode)
+        #endif
+    }
+    fileprivate static func close(_ fd: Int32) -> Int32 {
+        #if canImport(Glibc)
+        Glibc.close(fd)
+        #elseif canImport(Musl)
+        Musl.close(fd)
+        #else
+        Darwin.close(fd)
+        #endif
+    }
+    fileprivate static func write(_ fd: Int32, _ p: UnsafeRawPointer, _ n: Int) -> Int {
+        #if canImport(Glibc)
+        Glibc.write(fd, p, n)
+        #elseif canImport(Musl)
+        Musl.write(fd, p, n)
+        #else
+        Darwin.write(fd, p, n)
+        #endif
+    }
+    fileprivate static func rename(_ from: String, _ to: String) -> Int32 {
+        #if canImport(Glibc)
+        Glibc.rename(from, to)
+        #elseif canImport(Musl)
+        Musl.rename(from, to)
+        #else
+        Darwin.rename(from, to)
+        #endif
+    }
+
+    /// Processors online (at least 1). The corresponding C function is `sysconf(_SC_NPROCESSORS_ONLN)`.
+    package static var processorCount: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+
+    /// A number that identifies the calling thread while it runs. The corresponding C function is
+    /// `pthread_self`.
+    static func currentThread() -> UInt {
+        #if canImport(Glibc)
+        UInt(pthread_self())
+        #else
+        UInt(bitPattern: pthread_self())
+        #endif
+    }
+
+    /// Whether the descriptor is a terminal. The corresponding C function is `isatty`.
+    package static func isTerminal(_ fd: Int32) -> Bool { isatty(fd) != 0 }
+
+    /// Ends the process with `code`. The corresponding C function is `exit`.
+    package static func exit(_ code: Int32) -> Never {
+        #if canImport(Glibc)
+        Glibc.exit(code)
+        #elseif canImport(Musl)
+        Musl.exit(code)
+        #else
+        Darwin.exit(code)
+        #endif
+    }
+}
+
+/// The C math library, for the sample-data generator.
+package enum CMath {
+    package static func exp(_ x: Double) -> Double {
+        #if canImport(Glibc)
+        Glibc.exp(x)
+        #elseif canImport(Musl)
+        Musl.exp(x)
+        #else
+        Darwin.exp(x)
+        #endif
+    }
+    package static func log(_ x: Double) -> Double {
+        #if canImport(Glibc)
+        Glibc.log(x)
+        #elseif canImport(Musl)
+        Musl.log(x)
+        #else
+        Darwin.log(x)
+        #endif
+    }
+    package static func cos(_ x: Double) -> Double {
+        #if canImport(Glibc)
+        Glibc.cos(x)
+        #elseif canImport(Musl)
+        Musl.cos(x)
+        #else
+        Darwin.cos(x)
+        #endif
+    }
+    package static func pow(_ x: Double, _ y: Double) -> Double {
+        #if canImport(Glibc)
+        Glibc.pow(x, y)
+        #elseif canImport(Musl)
+        Musl.pow(x, y)
+        #else
+        Darwin.pow(x, y)
+        #endif
+    }
+}
