@@ -14,6 +14,7 @@ let package = Package(
             name: "StrataBenchmarks",
             dependencies: [
                 .product(name: "Strata", package: "strata"),
+                .product(name: "StrataTools", package: "strata"),
                 .product(name: "Benchmark", package: "benchmark"),
             ],
             path: "Benchmarks/StrataBenchmarks",

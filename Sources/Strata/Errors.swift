@@ -2,8 +2,12 @@
 /// and where it happened (file, table, symbol, block, CSV line) when that is known.
 public struct StrataError: Error, Sendable, CustomStringConvertible, Equatable {
     public enum Kind: String, Sendable {
-        /// Bad input or misuse: a malformed CSV, an unknown table, time going back, a bad argument.
+        /// Bad input: a malformed CSV, an unknown table, time going back, a bad argument.
         case badInput
+        /// The calling program used the API in a way it does not allow: a transaction used after its
+        /// `write` returned, a `write` or `compact` inside `write`, a handle used after `close`, a
+        /// scan batch kept past its closure or read as the wrong type. Nothing was written.
+        case misuse
         /// The database on disk is damaged: checksum mismatch, truncated file, impossible value.
         case damaged
         /// Another writer holds the database.
@@ -24,4 +28,5 @@ public struct StrataError: Error, Sendable, CustomStringConvertible, Equatable {
 
     package static func badInput(_ message: String) -> StrataError { StrataError(.badInput, message) }
     package static func damaged(_ message: String) -> StrataError { StrataError(.damaged, message) }
+    static func misuse(_ message: String) -> StrataError { StrataError(.misuse, message) }
 }

@@ -56,7 +56,7 @@ public struct BenchSuite: Sendable {
         var days: [Int64] = []
         do {
             try snapshot.scan(table, symbol: symbol, columns: []) { batch in
-                for time in batch.times {
+                for time in try batch.times {
                     let sec = floorDiv(time, unit)
                     let day = floorDiv(sec + zone.offset(at: sec), 86_400)
                     if days.last != day { days.append(day) }

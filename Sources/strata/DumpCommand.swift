@@ -47,6 +47,7 @@ struct DumpCommand: ParsableCommand {
         for symbol in chosen {
             let symbolText = format == .csv ? csvField(symbol) : jsonString(symbol)
             try snap.scan(table, symbol: symbol, from: lo, to: hi) { batch in
+                let times = try batch.times
                 for r in batch.rows {
                     if format == .jsonl { out.byte(UInt8(ascii: "{")) }
                     for (k, slot) in layout.enumerated() {
@@ -54,9 +55,9 @@ struct DumpCommand: ParsableCommand {
                         if format == .jsonl { out.write(keys[k]) }
                         switch slot {
                         case .symbol: out.write(symbolText)
-                        case .time: out.int(batch.times[r])
+                        case .time: out.int(times[r])
                         case .value(let c):
-                            switch batch.value(c, r) {
+                            switch try batch.value(c, r) {
                             case .int64(let v): out.int(v)
                             case .float64(let d): out.double(d, json: format == .jsonl)
                             }

@@ -36,7 +36,7 @@ struct StrataCommand: ParsableCommand {
 
     static func exitCode(_ kind: StrataError.Kind) -> Int32 {
         switch kind {
-        case .badInput, .io: 1
+        case .badInput, .io, .misuse: 1
         case .damaged: 2
         case .locked: 3
         }

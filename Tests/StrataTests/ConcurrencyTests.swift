@@ -19,9 +19,9 @@ import Testing
             var n = 0
             try snap.scan("t", symbol: s) { b in
                 for r in b.rows {
-                    let t = b.times[r]
+                    let t = try b.times[r]
                     #expect(t == Int64(n), "symbol \(s): row \(n) has time \(t)")
-                    #expect(b.value(0, r) == .float64(Double(t) / 4), "symbol \(s) row \(n)")
+                    #expect(try b.value(0, r) == .float64(Double(t) / 4), "symbol \(s) row \(n)")
                     n += 1
                 }
             }

@@ -43,7 +43,7 @@ import Testing
         var out: [String] = []
         for symbol in snap.symbols(of: "t") {
             try snap.scan("t", symbol: symbol) { batch in
-                for r in batch.rows { out.append("\(symbol) \(batch.times[r]) \(batch.value(0, r)) \(batch.value(1, r))") }
+                for r in batch.rows { out.append("\(symbol) \(try batch.times[r]) \(try batch.value(0, r)) \(try batch.value(1, r))") }
             }
         }
         let q = try snap.query(sql)

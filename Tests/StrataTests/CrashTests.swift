@@ -206,7 +206,7 @@ final class FaultFileSystem: FileSystem, @unchecked Sendable {
         case .commit(let index):
             try db.write { tx in
                 for (table, symbol, times) in commits[index] {
-                    if tx.schema(of: table) == nil {
+                    if try tx.schema(of: table) == nil {
                         try tx.createTable(table, schema: Schema(columns: [Column("price", .float64), Column("volume", .int64)]))
                     }
                     try tx.append(to: table, symbol: symbol, times: times,
@@ -245,10 +245,10 @@ final class FaultFileSystem: FileSystem, @unchecked Sendable {
             for symbol in snap.symbols(of: table) {
                 try snap.scan(table, symbol: symbol) { batch in
                     for r in batch.rows {
-                        let t = batch.times[r]
+                        let t = try batch.times[r]
                         let (p, v) = value(t)
-                        #expect(batch.value(0, r) == .float64(p))
-                        #expect(batch.value(1, r) == .int64(v))
+                        #expect(try batch.value(0, r) == .float64(p))
+                        #expect(try batch.value(1, r) == .int64(v))
                         rows[table, default: [:]][symbol, default: []].append(t)
                     }
                 }

@@ -15,13 +15,13 @@ struct Model {
             var got: [Row] = []
             try snap.scan(table, symbol: symbol, from: from, to: to) { batch in
                 for r in batch.rows {
-                    let values = (0..<schema.columns.count).map { c -> Int64 in
-                        switch batch.value(c, r) {
+                    let values = try (0..<schema.columns.count).map { c -> Int64 in
+                        switch try batch.value(c, r) {
                         case .int64(let v): v
                         case .float64(let d): Int64(bitPattern: d.bitPattern)
                         }
                     }
-                    got.append(Row(time: batch.times[r], values: values))
+                    got.append(Row(time: try batch.times[r], values: values))
                 }
             }
             #expect(got == expected, "table \(table) symbol \(symbol) range \(from)..<\(to)")

@@ -84,13 +84,13 @@ import Testing
         for symbol in snap.symbols(of: "t") {
             try snap.scan("t", symbol: symbol) { batch in
                 for r in batch.rows {
-                    let row: [Int64] = schema.columns.indices.map { c in
-                        switch batch.type(c) {
-                        case .int64: batch.int64(c)[r]
-                        case .float64: Int64(bitPattern: batch.float64(c)[r].bitPattern)
+                    let row: [Int64] = try schema.columns.indices.map { c in
+                        switch try batch.type(c) {
+                        case .int64: try batch.int64(c)[r]
+                        case .float64: Int64(bitPattern: try batch.float64(c)[r].bitPattern)
                         }
                     }
-                    out[symbol, default: []].append((batch.times[r], row))
+                    out[symbol, default: []].append((try batch.times[r], row))
                 }
             }
         }

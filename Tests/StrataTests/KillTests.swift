@@ -82,7 +82,7 @@ import Glibc
         for table in snap.tables {
             for symbol in snap.symbols(of: table) {
                 var sum: Int64 = 0
-                try snap.scan(table, symbol: symbol, columns: []) { b in for r in b.rows { sum &+= b.times[r] } }
+                try snap.scan(table, symbol: symbol, columns: []) { b in for r in b.rows { sum &+= try b.times[r] } }
                 out[table, default: [:]][symbol] = [Int64(snap.rowCount(table, symbol: symbol)), sum]
             }
         }
@@ -103,7 +103,7 @@ import Glibc
             for c in 0..<200 {
                 let t = Int64(run * 200 + c)
                 try writer.write { tx in
-                    if tx.schema(of: "bars") == nil {
+                    if try tx.schema(of: "bars") == nil {
                         try tx.createTable("bars", schema: Schema(columns: [Column("price", .float64), Column("volume", .int64)]))
                     }
                     for s in ["a", "b", "c", "d", "e"] {

@@ -1,10 +1,11 @@
 import Benchmark
 @_spi(Benchmarks) import Strata
+import StrataTools
 #if canImport(Glibc)
 import Glibc
 #endif
 
-// The hot paths of Strata, on the generator's data (see Sources/Strata/Import/SampleData.swift):
+// The hot paths of Strata, on the generator's data (see Sources/StrataTools/SampleData.swift):
 // column encoders and decoders, batch append and commit, CSV import, open, range scans, every
 // aggregate over a year of one symbol, daily resampling and LATEST ON across all symbols, the as-of
 // join and a full scan. Throughput metrics count values or rows per iteration; malloc counts show

@@ -96,7 +96,7 @@ public enum CSVImporter {
         var created = false
         var schema: Schema
         var guessed: Set<Int> = []
-        if let existing = tx.schema(of: table) {
+        if let existing = try tx.schema(of: table) {
             schema = existing
             try checkMatches(existing, header: header, options: options, path: path, table: table)
         } else {

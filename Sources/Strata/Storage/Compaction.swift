@@ -35,24 +35,35 @@ extension Database {
     public func compact(
         table: String? = nil, progress: ((_ done: Int, _ total: Int) -> Void)? = nil
     ) throws(StrataError) -> CompactionReport {
-        let (report, late) = try writer.withLock { (w: inout Writer?) throws(StrataError) -> (CompactionReport, StrataError?) in
-            guard let w else { throw .badInput("\(path) is open read-only or closed; compaction needs a read-write handle") }
-            let snapshot = current.withLock { $0.snapshot }.checkingChecksums(true)
-            var compactor = try Compactor(snapshot: snapshot, writer: w, table: table, blockRows: options.blockRows)
-            let (catalog, report, late) = try compactor.run(progress: progress)
-            guard report.changed else { return (report, nil) }
-            let retired = compactor.retired
-            current.withLock { state in
-                for id in retired {
-                    if let lease = state.snapshot.leases[id] { lease.retire() } else { try? fs.remove(path + "/" + Catalog.dataFileName(id)) }
-                }
-                state.snapshot = Snapshot.make(catalog: catalog, previous: state.snapshot, directory: path, fs: fs, verify: options.verifyChecksums)
-                state.manifestOffset = w.manifestLength
-            }
-            return (report, late)
+        let outcome: (CompactionReport, StrataError?)
+        do {
+            outcome = try withWriter("db.compact") { w in try compact(w, table: table, progress: progress) }
+        } catch let error as StrataError {
+            throw error
+        } catch {
+            throw StrataError(.io, "compaction failed: \(error)")
         }
+        let (report, late) = outcome
         if let late { throw late }  // after the new state is published: it is in place
         return report
+    }
+
+    private func compact(
+        _ w: Writer, table: String?, progress: ((Int, Int) -> Void)?
+    ) throws(StrataError) -> (CompactionReport, StrataError?) {
+        let snapshot = current.withLock { $0.snapshot }.checkingChecksums(true)
+        var compactor = try Compactor(snapshot: snapshot, writer: w, table: table, blockRows: options.blockRows)
+        let (catalog, report, late) = try compactor.run(progress: progress)
+        guard report.changed else { return (report, nil) }
+        let retired = compactor.retired
+        current.withLock { state in
+            for id in retired {
+                if let lease = state.snapshot.leases[id] { lease.retire() } else { try? fs.remove(path + "/" + Catalog.dataFileName(id)) }
+            }
+            state.snapshot = Snapshot.make(catalog: catalog, previous: state.snapshot, directory: path, fs: fs, verify: options.verifyChecksums)
+            state.manifestOffset = w.manifestLength
+        }
+        return (report, late)
     }
 }
 

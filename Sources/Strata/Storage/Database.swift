@@ -38,6 +38,11 @@ public final class Database: Sendable {
     let fs: any FileSystem
     let current: Mutex<ReaderState>
     let writer: Mutex<Writer?>
+    /// The thread inside `write` or `compact` (0 when none): the writer mutex is not reentrant, so
+    /// a nested call from that thread is refused instead of deadlocking.
+    private let writingThread = Atomic<UInt>(0)
+    /// Set by `close`; a `close` from inside `write` takes effect when the write ends.
+    private let closed = Atomic<Bool>(false)
 
     struct ReaderState: Sendable {
         var snapshot: Snapshot
@@ -106,8 +111,15 @@ public final class Database: Sendable {
         try Database(path: path, options: options, fs: PosixFileSystem())
     }
 
-    /// Releases the writer lock. The handle must not be used afterwards; snapshots taken stay readable.
+    /// Releases the writer lock. Later calls on this handle throw a `.misuse` error; snapshots
+    /// taken before stay readable. Called inside `write`, it takes effect when the write ends.
     public func close() {
+        closed.store(true, ordering: .sequentiallyConsistent)
+        if writingThread.load(ordering: .acquiring) == System.currentThread() { return }
+        releaseResources()
+    }
+
+    private func releaseResources() {
         writer.withLock { w in
             w?.close()
             w = nil
@@ -116,6 +128,34 @@ public final class Database: Sendable {
             if let m = state.manifest { fs.close(m) }
             state.manifest = nil
         }
+    }
+
+    private func checkOpen(_ what: String) throws(StrataError) {
+        if closed.load(ordering: .sequentiallyConsistent) {
+            throw .misuse("\(what) on database \(path) after close(); open it again")
+        }
+    }
+
+    /// Runs `body` holding the writer mutex with the writer, refusing a nested call from the thread
+    /// that holds it (`what` names the call for the error).
+    func withWriter<R>(_ what: String, _ body: (Writer) throws -> R) throws -> R {
+        try checkOpen(what)
+        let me = System.currentThread()
+        if writingThread.load(ordering: .acquiring) == me {
+            throw StrataError.misuse("\(what) was called inside db.write (or inside compact's progress callback) on the same database; a write transaction cannot nest: do the work in the enclosing transaction, or after it")
+        }
+        var result: R? = nil
+        try writer.withLock { (w: inout Writer?) throws -> Void in
+            guard let w else {
+                if closed.load(ordering: .sequentiallyConsistent) { throw StrataError.misuse("\(what) on database \(path) after close(); open it again") }
+                throw StrataError.badInput("\(path) is open read-only; \(what) needs a read-write handle")
+            }
+            writingThread.store(me, ordering: .releasing)
+            defer { writingThread.store(0, ordering: .releasing) }
+            result = try body(w)
+        }
+        if closed.load(ordering: .sequentiallyConsistent) { releaseResources() }
+        return result!
     }
 
     deinit {
@@ -127,6 +167,7 @@ public final class Database: Sendable {
 
     /// The latest committed state. Cheap: no I/O unless another process committed since the last call.
     public func snapshot() throws(StrataError) -> Snapshot {
+        try checkOpen("snapshot()")
         if options.mode == .readOnly { try refresh() }
         return current.withLock { $0.snapshot }
     }
@@ -137,22 +178,25 @@ public final class Database: Sendable {
     }
 
     /// Runs `body` in a write transaction and commits when it returns; if it throws, nothing is kept.
+    /// The transaction is finished when `body` returns or throws: any later use of it throws a
+    /// `.misuse` error and writes nothing. Calling `write` or `compact` inside `body` is refused too.
     public func write<R>(_ body: (Transaction) throws -> R) throws -> R {
-        var result: R? = nil
-        try writer.withLock { (w: inout Writer?) throws -> Void in
-            guard let w else { throw StrataError.badInput("\(path) is open read-only or closed; writes need a read-write handle") }
+        try withWriter("db.write") { w in
             let base = current.withLock { $0.snapshot.catalog }
             let tx = Transaction(writer: w, catalog: base, blockRows: options.blockRows)
+            defer { tx.finish() }
             do {
-                result = try body(tx)
+                let result = try body(tx)
+                tx.finish()
                 let catalog = try tx.commit()
                 publish(catalog, manifestOffset: w.manifestLength)
+                return result
             } catch {
+                tx.finish()
                 tx.rollback()
                 throw error
             }
         }
-        return result!
     }
 
     private func publish(_ catalog: Catalog, manifestOffset: UInt64) {

@@ -194,6 +194,7 @@ public struct Snapshot: Sendable {
         let indices = try columnIndices(t, columns)
         guard let id = t.symbolIDs[symbol] else { return }
         let decoded = DecodedBlock()
+        defer { decoded.retire() }
         try scan(t, Int(id), from: from, to: to, columns: indices, decoded: decoded, body)
     }
 
@@ -249,6 +250,8 @@ extension Array where Element == Int64 {
 /// Decoded columns of one block; reused from block to block so a scan allocates per block at most.
 final class DecodedBlock {
     var rows = 0
+    /// Counts the blocks decoded into this one (and scans ended), so a batch can tell it is stale.
+    private(set) var generation = 0
     var times: [Int64] = []
     var columnIndices: [Int] = []
     var types: [ColumnType] = []
@@ -259,6 +262,7 @@ final class DecodedBlock {
     var scratch: [UInt8] = []
 
     func reset(rows: Int, columns: [Int], schema: Schema) {
+        generation &+= 1
         self.rows = rows
         if times.count < rows { times = [Int64](repeating: 0, count: rows) }
         if times.count != rows { times.removeLast(times.count - rows) }
@@ -278,6 +282,9 @@ final class DecodedBlock {
             }
         }
     }
+
+    /// Marks batches made from this block stale (at the end of a scan).
+    func retire() { generation &+= 1 }
 
     private static func resize<T>(_ a: inout [T], _ n: Int, _ zero: T) {
         if a.count < n { a.append(contentsOf: repeatElement(zero, count: n - a.count)) }
@@ -299,32 +306,73 @@ final class DecodedBlock {
 }
 
 /// The rows of one block that fall inside a scan's range. Columns are numbered as requested.
-/// Valid only inside the scan's closure; the arrays it hands out are copies-on-write, so keeping one is safe.
+/// Valid only inside the scan's closure (its block is reused for the next one): reading a batch
+/// after its closure returned is a `.misuse` error. The arrays it hands out are copies-on-write,
+/// so keeping one is safe.
 public struct ScanBatch {
     public let symbol: String
     public let rows: Range<Int>
     let block: DecodedBlock
+    /// The block's generation when this batch was made; the block moves on when the scan does.
+    let generation: Int
+
+    init(symbol: String, rows: Range<Int>, block: DecodedBlock) {
+        self.symbol = symbol
+        self.rows = rows
+        self.block = block
+        self.generation = block.generation
+    }
 
     public var count: Int { rows.count }
-    public var times: ArraySlice<Int64> { block.times[rows] }
 
-    public func type(_ column: Int) -> ColumnType { block.types[column] }
+    public var times: ArraySlice<Int64> {
+        get throws(StrataError) {
+            try checkCurrent()
+            return block.times[rows]
+        }
+    }
 
-    public func int64(_ column: Int) -> ArraySlice<Int64> {
-        precondition(block.types[column] == .int64, "column \(column) is not int64")
+    /// The type of requested column `column`.
+    public func type(_ column: Int) throws(StrataError) -> ColumnType {
+        try checkColumn(column)
+        return block.types[column]
+    }
+
+    public func int64(_ column: Int) throws(StrataError) -> ArraySlice<Int64> {
+        try checkColumn(column, is: .int64)
         return block.ints[column][rows]
     }
 
-    public func float64(_ column: Int) -> ArraySlice<Double> {
-        precondition(block.types[column] == .float64, "column \(column) is not float64")
+    public func float64(_ column: Int) throws(StrataError) -> ArraySlice<Double> {
+        try checkColumn(column, is: .float64)
         return block.floats[column][rows]
     }
 
     /// The value of `column` at absolute row `row` (within `rows`).
-    public func value(_ column: Int, _ row: Int) -> Value {
-        switch block.types[column] {
+    public func value(_ column: Int, _ row: Int) throws(StrataError) -> Value {
+        try checkColumn(column)
+        if !rows.contains(row) {
+            throw .misuse("row \(row) is outside this batch (rows \(rows.lowerBound)..<\(rows.upperBound))")
+        }
+        return switch block.types[column] {
         case .int64: .int64(block.ints[column][row])
         case .float64: .float64(block.floats[column][row])
+        }
+    }
+
+    private func checkCurrent() throws(StrataError) {
+        if block.generation != generation {
+            throw .misuse("a ScanBatch was read after its scan closure returned; copy what you need inside the closure")
+        }
+    }
+
+    private func checkColumn(_ column: Int, is type: ColumnType? = nil) throws(StrataError) {
+        try checkCurrent()
+        guard block.types.indices.contains(column) else {
+            throw .misuse("column \(column) is not in this batch: the scan asked for \(block.types.count) columns (0..<\(block.types.count))")
+        }
+        if let type, block.types[column] != type {
+            throw .misuse("column \(column) is \(block.types[column]), not \(type): read it with \(block.types[column] == .int64 ? "int64" : "float64")(_:)")
         }
     }
 }

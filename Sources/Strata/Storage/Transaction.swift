@@ -60,6 +60,9 @@ final class TableBuffers {
 
 /// A write transaction: create tables and append rows; everything becomes visible and durable
 /// together when `Database.write` commits it, or is thrown away.
+///
+/// A transaction lives only inside its `write` closure. Kept and used after the closure returned
+/// or threw, every call throws a `.misuse` error and writes nothing.
 public final class Transaction {
     private let writer: Writer
     private var catalog: Catalog
@@ -72,6 +75,8 @@ public final class Transaction {
     private var touched: Set<UInt32> = []
     /// Emptied buffers for reuse, by column count.
     private var pool: [Int: [([Int64], [[Int64]])]] = [:]
+    /// Set when the `write` closure has returned or thrown.
+    private var finished = false
 
     init(writer: Writer, catalog: Catalog, blockRows: Int) {
         self.writer = writer
@@ -79,14 +84,25 @@ public final class Transaction {
         self.blockRows = blockRows
     }
 
+    /// Ends the transaction's life: from now on every call is refused.
+    func finish() { finished = true }
+
+    private func checkLive(_ what: String) throws(StrataError) {
+        if finished {
+            throw .misuse("Transaction.\(what) was called after its db.write closure returned; a transaction is usable only inside that closure (nothing was written)")
+        }
+    }
+
     // MARK: Public API
 
     /// The schema of a table, committed or created in this transaction.
-    public func schema(of table: String) -> Schema? {
-        catalog.tableIDs[table].flatMap { catalog.tables[$0]?.schema }
+    public func schema(of table: String) throws(StrataError) -> Schema? {
+        try checkLive("schema(of:)")
+        return catalog.tableIDs[table].flatMap { catalog.tables[$0]?.schema }
     }
 
     public func createTable(_ name: String, schema: Schema) throws(StrataError) {
+        try checkLive("createTable")
         try Schema.validateTableName(name)
         try schema.validate()
         if catalog.tableIDs[name] != nil { throw .badInput("table \(name) already exists") }
@@ -96,6 +112,7 @@ public final class Transaction {
 
     /// Appends one row. `values` follow the schema's value columns.
     public func append(to table: String, symbol: String, time: Int64, values: [Value]) throws(StrataError) {
+        try checkLive("append(to:symbol:time:values:)")
         let t = try tableBuffers(table)
         if values.count != t.types.count {
             throw .badInput("table \(table) has \(t.types.count) value columns, the row has \(values.count)")
@@ -114,6 +131,7 @@ public final class Transaction {
 
     /// Appends a batch of rows of one symbol: `times` and one array per value column, all the same length.
     public func append(to table: String, symbol: String, times: [Int64], columns: [ColumnValues]) throws(StrataError) {
+        try checkLive("append(to:symbol:times:columns:)")
         let t = try tableBuffers(table)
         if columns.count != t.types.count {
             throw .badInput("table \(table) has \(t.types.count) value columns, the batch has \(columns.count)")
@@ -149,6 +167,7 @@ public final class Transaction {
     // MARK: Fast path for importers
 
     func tableBuffers(_ name: String) throws(StrataError) -> TableBuffers {
+        try checkLive("append")
         guard let id = catalog.tableIDs[name], let state = catalog.tables[id] else {
             throw .badInput("no table named \(name)")
         }
