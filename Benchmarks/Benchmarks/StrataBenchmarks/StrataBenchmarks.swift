@@ -1,9 +1,6 @@
 import Benchmark
 @_spi(Benchmarks) import Strata
 import StrataTools
-#if canImport(Glibc)
-import Glibc
-#endif
 
 // The hot paths of Strata, on the generator's data (see Sources/StrataTools/SampleData.swift):
 // column encoders and decoders, batch append and commit, CSV import, open, range scans, every
@@ -33,10 +30,10 @@ let benchmarks: @Sendable () -> Void = {
 
     var times: [Int64] = [], prices: [Int64] = [], volumes: [Int64] = [], amounts: [Int64] = []
     try! snapshot.scan("bars", symbol: symbol, columns: ["close", "volume", "amount"]) { batch in
-        times.append(contentsOf: batch.times)
-        prices.append(contentsOf: batch.float64(0).map { Int64(bitPattern: $0.bitPattern) })
-        volumes.append(contentsOf: batch.int64(1))
-        amounts.append(contentsOf: batch.float64(2).map { Int64(bitPattern: $0.bitPattern) })
+        times.append(contentsOf: try batch.times)
+        prices.append(contentsOf: try batch.float64(0).map { Int64(bitPattern: $0.bitPattern) })
+        volumes.append(contentsOf: try batch.int64(1))
+        amounts.append(contentsOf: try batch.float64(2).map { Int64(bitPattern: $0.bitPattern) })
     }
     var rng: UInt64 = 0x9E37_79B9_7F4A_7C15
     let noise = (0..<8192).map { _ -> Int64 in
@@ -155,7 +152,7 @@ let benchmarks: @Sendable () -> Void = {
             var sum = 0.0
             for s in summary.symbols {
                 try snapshot.scan("bars", symbol: s, columns: ["close"]) { batch in
-                    for v in batch.float64(0) { sum += v }
+                    for v in try batch.float64(0) { sum += v }
                 }
             }
             blackHole(sum)

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Writes the golden databases in Tests/Golden: small databases written by this build's format
+# version, with the dumps they must read back as. Run once per format version, commit the result,
+# and never regenerate an old version's files: GoldenTests opens, verifies and dumps them, so a
+# change that stops Strata reading old databases fails the suite.
+#   scripts/make-golden.sh            # writes Tests/Golden/format-<manifest version>/
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh
+swift build --product strata
+STRATA=.build/debug/strata
+version=$(sed -n 's/^ *static let version: UInt32 = \([0-9]*\).*/\1/p' Sources/Strata/Storage/Manifest.swift | head -1)
+out=Tests/Golden/format-$version
+if [ -e "$out" ]; then echo "$out exists: golden files of a format version are written once" >&2; exit 1; fi
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$out/expected"
+
+# 1. bars: two symbols over several commits, 3-decimal prices, lots, one-decimal turnover, small
+#    blocks (two imports of the generator's data, the second later in time).
+$STRATA generate "$work/gen" --symbols 2 --days 2 --seed 7 >/dev/null
+head -1 "$work/gen/bars_1m.csv" > "$work/bars_a.csv"
+head -1 "$work/gen/bars_1m.csv" > "$work/bars_b.csv"
+# The first 120 minutes of each symbol's first day in the first file, the rest in the second.
+awk -F, 'NR > 1 { n[$1]++; print > (n[$1] <= 120 ? "'"$work"'/a.part" : "'"$work"'/b.part") }' "$work/gen/bars_1m.csv"
+cat "$work/a.part" >> "$work/bars_a.csv"
+cat "$work/b.part" >> "$work/bars_b.csv"
+$STRATA import "$out/bars" bars "$work/bars_a.csv" >/dev/null
+$STRATA import "$out/bars" bars "$work/bars_b.csv" >/dev/null
+$STRATA import "$out/bars" fund_shares "$work/gen/fund_shares.csv" >/dev/null
+
+# 2. edges: nanosecond ticks with ties, times before 1970, and the float values every codec must keep.
+cat > "$work/edges.csv" <<'CSV'
+symbol,ts,price,size
+X,-86400000000000,0.1,1
+X,-1,-0.0,-1
+X,0,5e-324,0
+X,0,1.7976931348623157e308,9223372036854775807
+X,1,nan,-9223372036854775808
+X,1,inf,42
+X,2,-inf,43
+Y,1700000000000000000,0.30000000000000004,100
+Y,1700000000000000001,1234.567,200
+Y,1700000000000000001,1234.568,300
+CSV
+$STRATA import "$out/edges" ticks "$work/edges.csv" --time-unit ns >/dev/null
+
+# 3. compacted: many small commits (one row each), then compact: a checkpointed manifest.
+for i in $(seq 0 23); do
+    printf 'symbol,ts,close,volume\nA,%d,%d.25,%d\nB,%d,%d.5,%d\n' $((i * 60)) $i $((i * 100)) $((i * 60)) $i $((i * 10)) > "$work/c.csv"
+    $STRATA import "$out/compacted" bars "$work/c.csv" --time-unit s >/dev/null
+done
+$STRATA compact "$out/compacted" >/dev/null
+printf 'symbol,ts,close,volume\nA,100000,1.5,7\n' > "$work/c.csv"
+$STRATA import "$out/compacted" bars "$work/c.csv" --time-unit s >/dev/null  # one commit after the checkpoint
+
+for db in bars edges compacted; do
+    rm -f "$out/$db/LOCK"
+    $STRATA verify "$out/$db" >/dev/null
+    for table in $($STRATA info "$out/$db" --json | python3 -c 'import json,sys; print(" ".join(t["name"] for t in json.load(sys.stdin)["tables"]))'); do
+        $STRATA dump "$out/$db" "$table" --format csv > "$out/expected/$db.$table.csv"
+    done
+    rm -f "$out/$db/LOCK"
+done
+du -sh "$out"/*
