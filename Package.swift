@@ -44,5 +44,11 @@ let package = Package(
             dependencies: ["Strata", "StrataTools"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
+        // README.md's Swift examples, compiled against the public API only (no @testable).
+        .testTarget(
+            name: "StrataReadmeTests",
+            dependencies: ["Strata"],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
     ]
 )

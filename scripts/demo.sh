@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The main job: build Strata, make sample data, import it, dump a slice, show and verify the database.
+# The main job: build Strata, make sample data, import it, dump a slice, answer a few of the
+# questions users ask (a daily candle, the latest bar per symbol, an as-of join), show and verify it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
@@ -12,5 +13,19 @@ $STRATA import sample/prices.db fund_shares sample/data/fund_shares.csv
 $STRATA import sample/prices.db ticks sample/data/ticks.csv --time-unit ns
 echo "--- 159363, 2024-01-03 09:30 to 09:35 Asia/Shanghai:"
 $STRATA dump sample/prices.db bars --symbol 159363 --from 2024-01-03T09:30:00+08:00 --to 2024-01-03T09:35:00+08:00 --format csv
+run_query() {  # a title, then the SQL; prints the answer and its time (parsed query to last row)
+    echo "--- $1:"
+    $STRATA query sample/prices.db "$2" --format table --timing 2>&1
+}
+run_query "daily candles of 159363 (days cut at midnight Asia/Shanghai)" \
+    "SELECT symbol, ts, first(open) AS open, max(high) AS high, min(low) AS low, last(close) AS close, sum(volume) AS volume
+     FROM bars WHERE symbol = '159363' SAMPLE BY 1d ALIGN TO CALENDAR TIME ZONE 'Asia/Shanghai' LIMIT 5"
+run_query "the latest bar of every symbol as of 2024-01-10 10:30 Asia/Shanghai (first 5)" \
+    "SELECT symbol, ts, close, volume FROM bars WHERE ts <= '2024-01-10T10:30:00+08:00' LATEST ON ts PARTITION BY symbol LIMIT 5"
+run_query "market value of 159363 in the last minutes of 2024-01-04: each close times the fund shares known then (as-of join)" \
+    "SELECT b.ts, b.close, f.shares, b.close * f.shares AS market_value FROM bars b ASOF JOIN fund_shares f ON (symbol)
+     WHERE b.symbol = '159363' AND b.ts >= '2024-01-04T14:55:00+08:00' AND b.ts < '2024-01-04T15:00:00+08:00'"
+run_query "turnover by symbol over the whole table, from block statistics (top 5)" \
+    "SELECT symbol, count(*) AS bars, sum(amount) AS turnover FROM bars GROUP BY symbol ORDER BY turnover DESC LIMIT 5"
 $STRATA info sample/prices.db
 $STRATA verify sample/prices.db
