@@ -1,6 +1,9 @@
 import Benchmark
 @_spi(Benchmarks) import Strata
 import StrataTools
+#if canImport(Glibc)
+import Glibc
+#endif
 
 // The hot paths of Strata, on the generator's data (see Sources/StrataTools/SampleData.swift):
 // column encoders and decoders, batch append and commit, CSV import, open, range scans, every
