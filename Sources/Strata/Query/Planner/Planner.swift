@@ -1,30 +1,5 @@
 import Dispatch
-import Synchronization
 
-
-extension Snapshot {
-    /// Runs a query in the SQL dialect of `strata query` and returns every row.
-    public func query(_ sql: String) throws(StrataError) -> QueryResult {
-        try query(try SQLParser.parse(sql))
-    }
-
-    /// Runs a query and returns every row.
-    public func query(_ q: Query) throws(StrataError) -> QueryResult {
-        var out: QueryResult? = nil
-        try query(q, batchRows: .max) { (r) throws(StrataError) in
-            if out == nil { out = r } else { out!.append(r) }
-        }
-        return out!
-    }
-
-    /// Runs a query and hands its rows to `body` in batches of about `batchRows` (at least one call,
-    /// possibly with no rows). Row queries without ORDER BY stream: memory stays bounded whatever the
-    /// table size. Aggregates, LATEST ON and ORDER BY collect their rows first.
-    public func query(_ q: Query, batchRows: Int = 65_536, _ body: (QueryResult) throws(StrataError) -> Void) throws(StrataError) {
-        let plan = try Planner(snapshot: self).plan(q)
-        try plan.run(batchRows: max(1, batchRows), body)
-    }
-}
 
 // MARK: - Sources
 
@@ -104,7 +79,7 @@ struct Planner {
             // Planned once and run to completion: the outer query reads its rows.
             let innerPlan = try Planner(snapshot: snapshot).plan(inner)
             var rows: QueryResult? = nil
-            try innerPlan.run(batchRows: .max) { (batch) throws(StrataError) in
+            try innerPlan.execute(batchRows: .max) { (batch) throws(StrataError) in
                 if rows == nil { rows = batch } else { rows!.append(batch) }
             }
             let r = rows!
@@ -178,90 +153,6 @@ struct Planner {
             return .arithmetic(op, a, b, try Arithmetic.resultType(op, a.type, b.type, e.description))
         case .aggregate(let f, _):
             throw .badInput("aggregate \(f.rawValue)() is not allowed here: \(e)")
-        }
-    }
-
-    private func conditions(_ conditions: [Condition], into plan: inout Plan) throws(StrataError) {
-        let layout = plan.layout
-        let unit = layout.timeUnit ?? .milliseconds
-        func timeBound(_ op: Comparison, _ v: Int64) throws(StrataError) {
-            switch op {
-            case .equal: plan.lo = max(plan.lo, v); plan.hi = min(plan.hi, v)
-            case .less: if v == .min { plan.hi = .min; plan.lo = .max } else { plan.hi = min(plan.hi, v - 1) }
-            case .lessOrEqual: plan.hi = min(plan.hi, v)
-            case .greater: if v == .max { plan.hi = .min; plan.lo = .max } else { plan.lo = max(plan.lo, v + 1) }
-            case .greaterOrEqual: plan.lo = max(plan.lo, v)
-            case .notEqual:
-                plan.predicates.append(Predicate(expr: .slot(layout.timeSlot!, .int64), op: .notEqual, number: .int(v)))
-            }
-        }
-        func time(_ l: Literal) throws(StrataError) -> Int64 {
-            switch l {
-            case .int(let v): return v
-            case .string(let s): return try TimeValue.text(s).resolve(unit)
-            case .float(let d):
-                guard let v = Int64(exactly: d) else { throw .badInput("time \(d) is not an integer in the table's unit") }
-                return v
-            }
-        }
-        func symbolText(_ l: Literal) throws(StrataError) -> String {
-            guard case .string(let s) = l else { throw .badInput("a symbol is text: write it in quotes, as '\(l)'") }
-            return s
-        }
-        func number(_ l: Literal, _ e: Expr) throws(StrataError) -> ResultValue {
-            switch l {
-            case .int(let v): return .int(v)
-            case .float(let d): return .float(d)
-            case .string(let s): throw .badInput("\(e) is a number column; compare it with a number, not '\(s)'")
-            }
-        }
-        for c in conditions {
-            switch c {
-            case .symbols(let list):
-                guard layout.symbolSlot != nil else { throw .badInput("the source has no symbol column") }
-                plan.restrictSymbols(list)
-            case .time(let op, let v):
-                guard layout.timeSlot != nil else { throw .badInput("the source has no time column") }
-                try timeBound(op, try v.resolve(unit))
-            case .compare(let e, let op, let lit):
-                let b = try bindRow(e, layout)
-                if let s = b.slot, s == layout.symbolSlot {
-                    guard op == .equal || op == .notEqual else { throw .badInput("symbols can be compared with = or IN only") }
-                    if op == .equal { plan.restrictSymbols([try symbolText(lit)]) } else { plan.excludedSymbols.insert(try symbolText(lit)) }
-                } else if let s = b.slot, s == layout.timeSlot {
-                    try timeBound(op, try time(lit))
-                } else {
-                    if b.type == .string { throw .badInput("\(e) is text: only the symbol column can be compared with text") }
-                    plan.predicates.append(Predicate(expr: b, op: op, number: try number(lit, e)))
-                }
-            case .isIn(let e, let list):
-                let b = try bindRow(e, layout)
-                guard let s = b.slot, s == layout.symbolSlot else { throw .badInput("IN is supported on the symbol column only, not \(e)") }
-                var names: [String] = []
-                for l in list { names.append(try symbolText(l)) }
-                plan.restrictSymbols(names)
-            case .between(let e, let lo, let hi):
-                let b = try bindRow(e, layout)
-                if let s = b.slot, s == layout.timeSlot {
-                    try timeBound(.greaterOrEqual, try time(lo))
-                    try timeBound(.lessOrEqual, try time(hi))
-                } else {
-                    if b.type == .string { throw .badInput("BETWEEN is for the time and number columns, not \(e)") }
-                    plan.predicates.append(Predicate(expr: b, op: .greaterOrEqual, number: try number(lo, e)))
-                    plan.predicates.append(Predicate(expr: b, op: .lessOrEqual, number: try number(hi, e)))
-                }
-            }
-        }
-        if let join = plan.join {
-            // Conditions on the joined table's columns are applied after the join.
-            let right = Set(join.columns.map(\.slot) + [join.timeSlot])
-            for p in plan.predicates {
-                var used = Set<Int>()
-                p.expr.slots(into: &used)
-                if used.isDisjoint(with: right) { plan.leftPredicates.append(p) } else { plan.rightPredicates.append(p) }
-            }
-        } else {
-            plan.leftPredicates = plan.predicates
         }
     }
 
@@ -342,92 +233,4 @@ struct Planner {
         return out
     }
 
-    private func aggregation(_ q: Query, _ items: [SelectItem], _ plan: inout Plan) throws(StrataError) -> AggregationPlan {
-        let layout = plan.layout
-        var a = AggregationPlan()
-        if let s = q.sampleBy {
-            let unit = layout.timeUnit ?? .milliseconds
-            let (step, o) = s.seconds.multipliedReportingOverflow(by: unit.perSecond)
-            if o { throw .badInput("SAMPLE BY interval is too large") }
-            a.bucketer = Bucketer(step: step, perSecond: unit.perSecond, zone: try s.timeZone.map { (z) throws(StrataError) in try ZoneRules.load(z) })
-            a.fill = s.fill
-        }
-        // Group keys: GROUP BY expressions and select items without aggregates.
-        var keyExprs: [Expr] = []
-        for e in q.groupBy where !keyExprs.contains(e) {
-            if e.hasAggregate { throw .badInput("GROUP BY \(e): cannot group by an aggregate") }
-            keyExprs.append(e)
-        }
-        for item in items where !item.expr!.hasAggregate {
-            if case .int = item.expr! { continue }
-            if case .float = item.expr! { continue }
-            if !keyExprs.contains(item.expr!) { keyExprs.append(item.expr!) }
-        }
-        for e in keyExprs {
-            let b = try bindRow(e, layout)
-            if let s = b.slot, s == layout.symbolSlot {
-                a.keys.append(.symbol)
-            } else if let s = b.slot, s == layout.timeSlot, a.bucketer != nil {
-                a.keys.append(.bucket)
-            } else {
-                a.keys.append(.extra(a.extras.count))
-                a.extras.append(b)
-            }
-            a.keyExprs.append(e)
-        }
-        a.bySymbol = a.keys.contains { if case .symbol = $0 { true } else { false } }
-        // Aggregates, bound to rows; outputs, bound to aggregates and keys.
-        var aggExprs: [Expr] = []
-        func post(_ e: Expr) throws(StrataError) -> Bound {
-            if let k = a.keyExprs.firstIndex(of: e) {
-                return .key(k, try bindRow(e, layout).type)
-            }
-            switch e {
-            case .aggregate(let f, let args):
-                if args.count != (f == .count ? (args.isEmpty ? 0 : 1) : f.arity) {
-                    throw .badInput("\(f.rawValue)() takes \(f == .count ? "* or one column" : f.arity == 1 ? "one argument" : "\(f.arity) arguments"), not \(args.count): \(e)")
-                }
-                if let i = aggExprs.firstIndex(of: e) { return .aggregate(i, a.aggregates[i].type) }
-                var bound: [Bound] = []
-                for arg in args {
-                    if arg.hasAggregate { throw .badInput("aggregates cannot be nested: \(e)") }
-                    let b = try bindRow(arg, layout)
-                    if b.type == .string && f != .count && f != .first && f != .last {
-                        throw .badInput("\(f.rawValue)() needs numbers, and \(arg) is text")
-                    }
-                    bound.append(b)
-                }
-                aggExprs.append(e)
-                a.aggregates.append(AggregateSpec(function: f, args: bound, timeSlot: layout.timeSlot, text: e.description))
-                return .aggregate(aggExprs.count - 1, a.aggregates.last!.type)
-            case .arithmetic(let op, let l, let r):
-                let x = try post(l), y = try post(r)
-                return .arithmetic(op, x, y, try Arithmetic.resultType(op, x.type, y.type, e.description))
-            case .negate(let x):
-                let b = try post(x)
-                if b.type == .string { throw .badInput("cannot negate text in \(e)") }
-                return .negate(b, b.type)
-            case .int(let v): return .int(v)
-            case .float(let v): return .float(v)
-            case .column(let n, _):
-                throw .badInput("column \(n) must be aggregated or listed in GROUP BY")
-            }
-        }
-        for item in items { a.outputs.append(try post(item.expr!)) }
-        for agg in a.aggregates where agg.type == .string && (agg.function == .min || agg.function == .max || agg.function == .sum) {
-            throw .badInput("\(agg.function.rawValue)() needs numbers")
-        }
-        for agg in a.aggregates where agg.function == .first || agg.function == .last {
-            if agg.args[0].type == .string { throw .badInput("\(agg.function.rawValue)() of text is not supported") }
-        }
-        a.statsAnswerable = plan.join == nil && a.extras.isEmpty && a.aggregates.allSatisfy { $0.fromStats(timeSlot: layout.timeSlot) }
-        a.countsOnly = a.aggregates.allSatisfy { $0.function == .count && $0.args.isEmpty }
-        if !a.fill.isEmpty && a.fill != [.none] {
-            guard a.bucketer != nil else { throw .badInput("FILL needs SAMPLE BY") }
-            if a.fill.count != 1 && a.fill.count != a.aggregates.count {
-                throw .badInput("FILL has \(a.fill.count) values for \(a.aggregates.count) aggregates: give one, or one per aggregate")
-            }
-        }
-        return a
-    }
 }

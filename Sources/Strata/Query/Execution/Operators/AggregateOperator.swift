@@ -1,145 +1,7 @@
-// Aggregation: group keys and tables, consuming batches and block statistics, FILL, the result rows.
-
-/// A key of an aggregation group.
-struct GroupKey: Hashable {
-    var symbol: String
-    var bucket: Int64
-    var extras: [KeyValue]
-}
-
-/// A group key value; Float64 by bit pattern so NaN groups with NaN.
-enum KeyValue: Hashable {
-    case null, int(Int64), float(UInt64), string(String)
-
-    init(_ v: ResultValue) {
-        switch v {
-        case .null: self = .null
-        case .int(let x): self = .int(x)
-        case .float(let d): self = .float(d.bitPattern)
-        case .string(let s): self = .string(s)
-        }
-    }
-
-    var value: ResultValue {
-        switch self {
-        case .null: .null
-        case .int(let x): .int(x)
-        case .float(let b): .float(Double(bitPattern: b))
-        case .string(let s): .string(s)
-        }
-    }
-}
-
-/// Groups and their aggregate states, in the order they were first seen.
-final class GroupTable: @unchecked Sendable {
-    /// The index hashes a symbol's number, not its text: symbols are numbered as first seen.
-    private struct IndexKey: Hashable {
-        var symbol: Int
-        var bucket: Int64
-        var extras: [KeyValue]
-    }
-
-    private var index: [IndexKey: Int] = [:]
-    private var symbolNumbers: [String: Int] = [:]
-    private var lastSymbol: (name: String, number: Int)?
-    var keys: [GroupKey] = []
-    var states: [AggregateState] = []
-    let width: Int
-    private let blank: [AggregateState]
-
-    init(width: Int) {
-        self.width = width
-        blank = Array(repeating: AggregateState(), count: width)
-    }
-
-    /// The group last looked up: consecutive blocks and rows mostly fall in the same group.
-    private var last: (key: GroupKey, group: Int)?
-
-    @inline(__always)
-    func group(_ k: GroupKey) -> Int {
-        if let last, last.key == k { return last.group }
-        let g = lookup(k)
-        last = (k, g)
-        return g
-    }
-
-    /// A symbol's number, and whether this call numbered it (no group has it yet).
-    private func symbolNumber(_ s: String) -> (number: Int, new: Bool) {
-        if let lastSymbol, lastSymbol.name == s { return (lastSymbol.number, false) }
-        var result = (number: symbolNumbers.count, new: false)
-        if let known = symbolNumbers[s] {
-            result.number = known
-        } else {
-            symbolNumbers[s] = result.number
-            result.new = true
-        }
-        lastSymbol = (s, result.number)
-        return result
-    }
-
-    /// The symbol of the latest group and the largest bucket among that symbol's groups: a key of
-    /// that symbol with a larger bucket, or of a new symbol, is a new group without a lookup.
-    private var current: (symbol: Int, maxBucket: Int64)?
-    /// Keys [0, indexed) are in `index`; the index catches up only when a lookup needs it.
-    private var indexed = 0
-
-    private func lookup(_ k: GroupKey) -> Int {
-        let (symbol, isNew) = symbolNumber(k.symbol)
-        if k.extras.isEmpty {
-            if isNew {
-                current = (symbol, k.bucket)
-                return append(k)
-            }
-            if let c = current, c.symbol == symbol, k.bucket > c.maxBucket {
-                current = (symbol, k.bucket)
-                return append(k)
-            }
-        }
-        while indexed < keys.count {
-            let key = keys[indexed]
-            index[IndexKey(symbol: symbolNumber(key.symbol).number, bucket: key.bucket, extras: key.extras)] = indexed
-            indexed += 1
-        }
-        let ik = IndexKey(symbol: symbol, bucket: k.bucket, extras: k.extras)
-        if let g = index[ik] {
-            if current?.symbol != symbol { current = nil }
-            return g
-        }
-        if current?.symbol != symbol { current = nil }
-        let g = append(k)
-        index[ik] = g
-        indexed = keys.count
-        return g
-    }
-
-    private func append(_ k: GroupKey) -> Int {
-        keys.append(k)
-        states.append(contentsOf: blank)
-        return keys.count - 1
-    }
-
-    /// Folds in a table that saw later symbols. With `disjoint` (the groups are per symbol, and each
-    /// table saw other symbols) no key can be in both: the groups are appended and the index is
-    /// rebuilt only if a lookup needs it.
-    func merge(_ other: GroupTable, _ specs: [AggregateSpec], disjoint: Bool) {
-        if disjoint {
-            keys.append(contentsOf: other.keys)
-            states.append(contentsOf: other.states)
-            for k in other.keys { _ = symbolNumber(k.symbol) }
-            last = nil
-            current = nil
-            return
-        }
-        for (g, k) in other.keys.enumerated() {
-            let mine = group(k)
-            for (a, spec) in specs.enumerated() { spec.merge(&states[mine * width + a], other.states[g * width + a]) }
-        }
-    }
-}
+// Aggregation (GROUP BY, SAMPLE BY, plain aggregates): batches and block statistics fold into a
+// group table per worker, the tables merge, and the groups become result rows.
 
 extension Plan {
-    // MARK: Aggregation: groups, statistics, fill
-
     func runAggregation(_ a: AggregationPlan) throws(StrataError) -> QueryResult {
         let specs = a.aggregates
         var table = GroupTable(width: specs.count)
@@ -169,7 +31,7 @@ extension Plan {
     }
 
     /// Answers a whole block from its statistics when its group is one key; false to decode it.
-    private func fromStats(
+    func fromStats(
         _ a: AggregationPlan, _ g: GroupTable, _ t: Catalog.TableState, _ id: Int, _ symbol: String, _ ref: BlockRef, _ index: Int,
         _ parsed: BlockHeader?
     ) throws(StrataError) -> Bool {
@@ -206,7 +68,7 @@ extension Plan {
         return true
     }
 
-    private func consume(_ a: AggregationPlan, _ b: Batch, _ g: GroupTable) throws(StrataError) {
+    func consume(_ a: AggregationPlan, _ b: Batch, _ g: GroupTable) throws(StrataError) {
         let n = b.count
         if n == 0 { return }
         let symbolVec: Vec? = a.bySymbol && b.symbol == nil ? b.columns[layout.symbolSlot!] : nil
@@ -282,26 +144,7 @@ extension Plan {
         }
     }
 
-    /// The first row at or after `from` whose time is ≥ `end` (n when none), in sorted times: a
-    /// galloping search, as buckets hold many rows.
-    static func firstAtOrAfter(_ t: ArraySlice<Int64>, _ end: Int64, from: Int) -> Int {
-        let n = t.count, base = t.startIndex
-        var lo = from, step = 1
-        var hi = from
-        while hi < n && t[base + hi] < end {
-            lo = hi + 1
-            hi += step
-            step <<= 1
-        }
-        hi = Swift.min(hi, n)
-        while lo < hi {
-            let mid = (lo + hi) >> 1
-            if t[base + mid] < end { lo = mid + 1 } else { hi = mid }
-        }
-        return lo
-    }
-
-    private func finish(_ a: AggregationPlan, _ g: GroupTable) throws(StrataError) -> QueryResult {
+    func finish(_ a: AggregationPlan, _ g: GroupTable) throws(StrataError) -> QueryResult {
         let specs = a.aggregates
         var result = QueryResult(names: allNames, types: types)
         if g.keys.isEmpty && a.keys.isEmpty {
@@ -373,59 +216,5 @@ extension Plan {
             }
         }
         return result
-    }
-
-    static let fillRowsMax = 10_000_000
-
-    /// Inserts the empty buckets between a series' first and last bucket, with values per FILL.
-    static func fill(_ keys: [GroupKey], _ values: [[ResultValue]], _ a: AggregationPlan, _ step: Int64) throws(StrataError) -> ([GroupKey], [[ResultValue]]) {
-        var outKeys: [GroupKey] = []
-        var outValues: [[ResultValue]] = []
-        var added = 0
-        let specs = a.aggregates
-        func mode(_ k: Int) -> SampleBy.Fill { a.fill.count == 1 ? a.fill[0] : a.fill[k] }
-        for i in keys.indices {
-            if i > 0, keys[i - 1].symbol == keys[i].symbol, keys[i - 1].extras == keys[i].extras {
-                let (b0, b1) = (keys[i - 1].bucket, keys[i].bucket)
-                let gaps = (b1 - b0) / step - 1
-                if gaps > 0 {
-                    added += Int(gaps)
-                    if added > fillRowsMax { throw .badInput("FILL would add more than \(fillRowsMax) rows") }
-                    var previous = values[i - 1]
-                    var bucket = b0 + step
-                    var k = 1
-                    while bucket < b1 {
-                        var row: [ResultValue] = []
-                        for (c, spec) in specs.enumerated() {
-                            switch mode(c) {
-                            case .none, .null: row.append(.null)
-                            case .prev: row.append(previous[c])
-                            case .constant(let x):
-                                if spec.type == .int64, let v = Int64(exactly: x) { row.append(.int(v)) } else { row.append(.float(x)) }
-                            case .linear:
-                                let f = Double(k) / Double(gaps + 1)
-                                switch (values[i - 1][c], values[i][c]) {
-                                case (.int(let x), .int(let y)): row.append(.int(x + Int64((Double(y - x) * f).rounded(.towardZero))))
-                                case (let x, let y):
-                                    if let p = x.double, let q = y.double { row.append(.float(p + (q - p) * f)) } else { row.append(.null) }
-                                }
-                            }
-                        }
-                        if a.fill.contains(.none) {
-                            // Mixed NONE with other fills: the bucket is left out.
-                        } else {
-                            outKeys.append(GroupKey(symbol: keys[i].symbol, bucket: bucket, extras: keys[i].extras))
-                            outValues.append(row)
-                        }
-                        previous = row
-                        bucket += step
-                        k += 1
-                    }
-                }
-            }
-            outKeys.append(keys[i])
-            outValues.append(values[i])
-        }
-        return (outKeys, outValues)
     }
 }

@@ -1,0 +1,138 @@
+// Group keys and the group table of an aggregation: one state per (group, aggregate).
+
+/// A key of an aggregation group.
+struct GroupKey: Hashable {
+    var symbol: String
+    var bucket: Int64
+    var extras: [KeyValue]
+}
+
+/// A group key value; Float64 by bit pattern so NaN groups with NaN.
+enum KeyValue: Hashable {
+    case null, int(Int64), float(UInt64), string(String)
+
+    init(_ v: ResultValue) {
+        switch v {
+        case .null: self = .null
+        case .int(let x): self = .int(x)
+        case .float(let d): self = .float(d.bitPattern)
+        case .string(let s): self = .string(s)
+        }
+    }
+
+    var value: ResultValue {
+        switch self {
+        case .null: .null
+        case .int(let x): .int(x)
+        case .float(let b): .float(Double(bitPattern: b))
+        case .string(let s): .string(s)
+        }
+    }
+}
+
+/// Groups and their aggregate states, in the order they were first seen.
+final class GroupTable: @unchecked Sendable {
+    /// The index hashes a symbol's number, not its text: symbols are numbered as first seen.
+    private struct IndexKey: Hashable {
+        var symbol: Int
+        var bucket: Int64
+        var extras: [KeyValue]
+    }
+
+    private var index: [IndexKey: Int] = [:]
+    private var symbolNumbers: [String: Int] = [:]
+    private var lastSymbol: (name: String, number: Int)?
+    var keys: [GroupKey] = []
+    var states: [AggregateState] = []
+    let width: Int
+    private let blank: [AggregateState]
+
+    init(width: Int) {
+        self.width = width
+        blank = Array(repeating: AggregateState(), count: width)
+    }
+
+    /// The group last looked up: consecutive blocks and rows mostly fall in the same group.
+    private var last: (key: GroupKey, group: Int)?
+
+    @inline(__always)
+    func group(_ k: GroupKey) -> Int {
+        if let last, last.key == k { return last.group }
+        let g = lookup(k)
+        last = (k, g)
+        return g
+    }
+
+    /// A symbol's number, and whether this call numbered it (no group has it yet).
+    private func symbolNumber(_ s: String) -> (number: Int, new: Bool) {
+        if let lastSymbol, lastSymbol.name == s { return (lastSymbol.number, false) }
+        var result = (number: symbolNumbers.count, new: false)
+        if let known = symbolNumbers[s] {
+            result.number = known
+        } else {
+            symbolNumbers[s] = result.number
+            result.new = true
+        }
+        lastSymbol = (s, result.number)
+        return result
+    }
+
+    /// The symbol of the latest group and the largest bucket among that symbol's groups: a key of
+    /// that symbol with a larger bucket, or of a new symbol, is a new group without a lookup.
+    private var current: (symbol: Int, maxBucket: Int64)?
+    /// Keys [0, indexed) are in `index`; the index catches up only when a lookup needs it.
+    private var indexed = 0
+
+    private func lookup(_ k: GroupKey) -> Int {
+        let (symbol, isNew) = symbolNumber(k.symbol)
+        if k.extras.isEmpty {
+            if isNew {
+                current = (symbol, k.bucket)
+                return append(k)
+            }
+            if let c = current, c.symbol == symbol, k.bucket > c.maxBucket {
+                current = (symbol, k.bucket)
+                return append(k)
+            }
+        }
+        while indexed < keys.count {
+            let key = keys[indexed]
+            index[IndexKey(symbol: symbolNumber(key.symbol).number, bucket: key.bucket, extras: key.extras)] = indexed
+            indexed += 1
+        }
+        let ik = IndexKey(symbol: symbol, bucket: k.bucket, extras: k.extras)
+        if let g = index[ik] {
+            if current?.symbol != symbol { current = nil }
+            return g
+        }
+        if current?.symbol != symbol { current = nil }
+        let g = append(k)
+        index[ik] = g
+        indexed = keys.count
+        return g
+    }
+
+    private func append(_ k: GroupKey) -> Int {
+        keys.append(k)
+        states.append(contentsOf: blank)
+        return keys.count - 1
+    }
+
+    /// Folds in a table that saw later symbols. With `disjoint` (the groups are per symbol, and each
+    /// table saw other symbols) no key can be in both: the groups are appended and the index is
+    /// rebuilt only if a lookup needs it.
+    func merge(_ other: GroupTable, _ specs: [AggregateSpec], disjoint: Bool) {
+        if disjoint {
+            keys.append(contentsOf: other.keys)
+            states.append(contentsOf: other.states)
+            for k in other.keys { _ = symbolNumber(k.symbol) }
+            last = nil
+            current = nil
+            return
+        }
+        for (g, k) in other.keys.enumerated() {
+            let mine = group(k)
+            for (a, spec) in specs.enumerated() { spec.merge(&states[mine * width + a], other.states[g * width + a]) }
+        }
+    }
+}

@@ -1,0 +1,88 @@
+// LATEST ON ts PARTITION BY symbol: the last row of each symbol at or before the time bound,
+// found from the newest block backwards.
+
+extension Plan {
+    func runLatest() throws(StrataError) -> QueryResult {
+        var result = QueryResult(names: allNames, types: types)
+        let context = ScanContext()
+        guard let t = table else {
+            // A subquery: per symbol, the row with the largest time (ties: the later row).
+            let b = try relationBatch(context)
+            var best: [String: (Int, Int64)] = [:]
+            for r in 0..<b.count {
+                guard case .string(let s) = b.columns[layout.symbolSlot!]!.value(r) else { continue }
+                var time = Int64.min
+                if let ts = layout.timeSlot, case .int(let v) = b.columns[ts]!.value(r) { time = v }
+                if let old = best[s], old.1 > time { continue }
+                best[s] = (r, time)
+            }
+            let rows = best.sorted { utf8Less($0.key, $1.key) }.map(\.value.0)
+            try appendRows(b.filtered(rows), to: &result)
+            return result
+        }
+        if timeRangeEmpty { return result }
+        let symbols = tableSymbols(t)
+        let parts = try parallel(symbols) { (chunk) throws(StrataError) -> QueryResult in
+            var out = QueryResult(names: allNames, types: types)
+            let context = ScanContext()
+            for (id, name) in chunk { try latestRow(t, id, name, context, into: &out) }
+            return out
+        }
+        for p in parts { result.append(p) }
+        return result
+    }
+
+    func latestRow(_ t: Catalog.TableState, _ id: Int, _ name: String, _ context: ScanContext, into out: inout QueryResult) throws(StrataError) {
+        let blocks = t.symbols[id].blocks
+        // The last block that starts at or before hi.
+        var l = 0, h = blocks.count
+        while l < h {
+            let m = (l + h) / 2
+            if blocks[m].firstTime <= hi { l = m + 1 } else { h = m }
+        }
+        var i = l - 1
+        let columns = valueColumns
+        let plain = predicates.isEmpty && join == nil && rowItems.allSatisfy { $0.slot != nil }
+        while i >= 0 && blocks[i].lastTime >= lo {
+            let ref = blocks[i]
+            if plain && ref.lastTime <= hi {
+                // The block's last row is the answer: take it from the statistics.
+                let header = try snapshot.header(t, id, i)
+                for (k, item) in rowItems.enumerated() {
+                    let s = item.slot!
+                    let v: ResultValue
+                    if s == layout.symbolSlot { v = .string(name) } else if s == layout.timeSlot { v = .int(ref.lastTime) } else {
+                        let bits = header.stats(s - 1).last
+                        v = item.type == .int64 ? .int(bits) : .float(Double(bitPattern: UInt64(bitPattern: bits)))
+                    }
+                    out.columns[k].append(v)
+                }
+                return
+            }
+            _ = try snapshot.decode(t, id, i, columns: columnIndices, scaled: scaledColumns, into: context.decoded)
+            let d = context.decoded
+            let rlo = ref.firstTime >= lo ? 0 : d.times.partitionPoint { $0 >= lo }
+            let rhi = ref.lastTime <= hi ? d.rows : d.times.partitionPoint { $0 > hi }
+            if rlo < rhi {
+                var batch = try filter(makeBatch(d, rlo, rhi, name, columns), leftPredicates)
+                if join != nil && batch.count > 0 {
+                    // Join only the candidates, last first, until one passes the joined conditions.
+                    var r = batch.count - 1
+                    while r >= 0 {
+                        let one = try prepare(batch.filtered([r]), context, leftDone: true)
+                        if one.count == 1 {
+                            try appendRows(one, to: &out)
+                            return
+                        }
+                        r -= 1
+                    }
+                } else if batch.count > 0 {
+                    batch = batch.filtered([batch.count - 1])
+                    try appendRows(batch, to: &out)
+                    return
+                }
+            }
+            i -= 1
+        }
+    }
+}

@@ -1,0 +1,128 @@
+// The scan: one table's blocks by symbol and time range, answered from block statistics where the
+// plan allows, decoded into batches otherwise, filtered by value conditions; and the scan of a
+// materialised subquery.
+
+/// Per-worker scratch: the decoded block and the joined table's rows of the current symbol.
+final class ScanContext {
+    let decoded = DecodedBlock()
+    var rightSymbol: String?
+    var rightTimes: [Int64] = []
+    var rightColumns: [Vec] = []
+}
+
+extension Plan {
+    /// Feeds every batch of the source to `body` (in symbol, then time order for tables) until it returns false.
+    func scanAll(_ body: (Batch) throws(StrataError) -> Bool) throws(StrataError) {
+        let context = ScanContext()
+        if let t = table {
+            for (id, name) in tableSymbols(t) {
+                if try !scanSymbol(t, id, name, context, stats: { (_, _, _) throws(StrataError) in false }, body) { return }
+            }
+        } else {
+            _ = try body(try relationBatch(context))
+        }
+    }
+
+    /// Scans one symbol's blocks in the time range. `stats` may take a whole block from its header
+    /// (given when already parsed; returns true when it did, false to have it decoded). Returns false
+    /// when `body` asked to stop. Both closures are non-escaping: nothing is allocated per symbol.
+    func scanSymbol(
+        _ t: Catalog.TableState, _ id: Int, _ name: String, _ context: ScanContext,
+        stats: (BlockRef, Int, BlockHeader?) throws(StrataError) -> Bool,
+        _ body: (Batch) throws(StrataError) -> Bool
+    ) throws(StrataError) -> Bool {
+        if timeRangeEmpty { return true }
+        let blocks = t.symbols[id].blocks
+        let columns = valueColumns
+        var i = Snapshot.firstBlock(blocks, from: lo)
+        while i < blocks.count, blocks[i].firstTime <= hi {
+            let ref = blocks[i]
+            let index = i
+            i += 1
+            var header: BlockHeader? = nil
+            var predicatesHold = leftPredicates.isEmpty
+            if !leftPredicates.isEmpty {
+                let h = try snapshot.header(t, id, index)
+                header = h
+                var all = true
+                var none = false
+                for p in leftPredicates {
+                    let v = p.expr.slot.map { p.verdict(h.stats($0 - 1), rows: h.rows) } ?? .some
+                    if v == .none { none = true }
+                    if v != .all { all = false }
+                }
+                if none { continue }
+                predicatesHold = all
+            }
+            let whole = ref.firstTime >= lo && ref.lastTime <= hi
+            if whole && predicatesHold, try stats(ref, index, header) { continue }
+            _ = try snapshot.decode(t, id, index, columns: columnIndices, scaled: scaledColumns, into: context.decoded)
+            let d = context.decoded
+            let rlo = ref.firstTime >= lo ? 0 : d.times.partitionPoint { $0 >= lo }
+            let rhi = ref.lastTime <= hi ? d.rows : d.times.partitionPoint { $0 > hi }
+            if rlo >= rhi { continue }
+            var batch = makeBatch(d, rlo, rhi, name, columns)
+            batch = try prepare(batch, context, leftDone: predicatesHold)
+            if batch.count > 0, try !body(batch) { return false }
+        }
+        return true
+    }
+
+    func makeBatch(_ d: DecodedBlock, _ rlo: Int, _ rhi: Int, _ symbol: String, _ columns: [(slot: Int, column: Int)]) -> Batch {
+        var vecs = [Vec?](repeating: nil, count: layout.slotTypes.count)
+        vecs[layout.symbolSlot!] = Vec(.string(symbol))
+        vecs[layout.timeSlot!] = Vec(.ints(d.times[rlo..<rhi]))
+        for (k, c) in columns.enumerated() {
+            if let scale = d.scales[k] {
+                vecs[c.slot] = Vec(.decimals(d.ints[k][rlo..<rhi], scale))
+            } else {
+                vecs[c.slot] = d.types[k] == .int64 ? Vec(.ints(d.ints[k][rlo..<rhi])) : Vec(.floats(d.floats[k][rlo..<rhi]))
+            }
+        }
+        return Batch(count: rhi - rlo, symbol: symbol, columns: vecs, sorted: true)
+    }
+
+    /// Applies the left conditions (unless statistics showed they hold), the join, then the conditions
+    /// on the joined table.
+    func prepare(_ b: Batch, _ context: ScanContext, leftDone: Bool) throws(StrataError) -> Batch {
+        var batch = b
+        if !leftDone { batch = try filter(batch, leftPredicates) }
+        if let join, batch.count > 0 {
+            batch = try attach(join, batch, context)
+            batch = try filter(batch, rightPredicates)
+        }
+        return batch
+    }
+
+    func filter(_ b: Batch, _ predicates: [Predicate]) throws(StrataError) -> Batch {
+        if predicates.isEmpty || b.count == 0 { return b }
+        var keep = try predicates[0].mask(b)
+        for p in predicates.dropFirst() {
+            let m = try p.mask(b)
+            for r in 0..<b.count { keep[r] = keep[r] && m[r] }
+        }
+        var rows: [Int] = []
+        rows.reserveCapacity(b.count)
+        for r in 0..<b.count where keep[r] { rows.append(r) }
+        return rows.count == b.count ? b : b.filtered(rows)
+    }
+
+    func relationBatch(_ context: ScanContext) throws(StrataError) -> Batch {
+        let r = relation!
+        var vecs = [Vec?](repeating: nil, count: layout.slotTypes.count)
+        for (k, c) in r.columns.enumerated() { vecs[k] = Vec(c) }
+        var batch = Batch(count: r.rowCount, symbol: nil, columns: vecs, sorted: false)
+        var keep: [Int] = []
+        for row in 0..<batch.count {
+            if let s = layout.symbolSlot, symbolFilter != nil || !excludedSymbols.isEmpty {
+                guard case .string(let name) = vecs[s]!.value(row), keepsSymbol(name) else { continue }
+            }
+            if let t = layout.timeSlot, !timeRangeAll {
+                guard case .int(let v) = vecs[t]!.value(row), v >= lo && v <= hi else { continue }
+            }
+            keep.append(row)
+        }
+        if keep.count != batch.count { batch = batch.filtered(keep) }
+        return try prepare(batch, context, leftDone: false)
+    }
+}

@@ -1,0 +1,180 @@
+// Running a plan: the entry points on Snapshot, streaming rows, ORDER BY and LIMIT, and the
+// parallel split of symbols over the cores. The operators are in Operators/.
+import Dispatch
+
+extension Snapshot {
+    /// Runs a query in the SQL dialect of `strata query` and returns every row.
+    public func query(_ sql: String) throws(StrataError) -> QueryResult {
+        try query(try SQLParser.parse(sql))
+    }
+
+    /// Runs a query and returns every row.
+    public func query(_ q: Query) throws(StrataError) -> QueryResult {
+        var out: QueryResult? = nil
+        try query(q, batchRows: .max) { (r) throws(StrataError) in
+            if out == nil { out = r } else { out!.append(r) }
+        }
+        return out!
+    }
+
+    /// Runs a query and hands its rows to `body` in batches of about `batchRows` (at least one call,
+    /// possibly with no rows). Row queries without ORDER BY stream: memory stays bounded whatever the
+    /// table size. Aggregates, LATEST ON and ORDER BY collect their rows first.
+    public func query(_ q: Query, batchRows: Int = 65_536, _ body: (QueryResult) throws(StrataError) -> Void) throws(StrataError) {
+        let plan = try Planner(snapshot: self).plan(q)
+        try plan.execute(batchRows: max(1, batchRows), body)
+    }
+}
+
+extension Plan {
+    /// The result columns, with the hidden ORDER BY keys after the visible ones.
+    var allNames: [String] { names + (visible..<types.count).map { "_order\($0)" } }
+
+    func execute(batchRows: Int, _ body: (QueryResult) throws(StrataError) -> Void) throws(StrataError) {
+        var result: QueryResult
+        if let a = aggregation {
+            result = try runAggregation(a)
+        } else if latest {
+            result = try runLatest()
+        } else if order.isEmpty {
+            try streamRows(batchRows, body)
+            return
+        } else {
+            result = QueryResult(names: allNames, types: types)
+            try scanAll { (b) throws(StrataError) in
+                try appendRows(b, to: &result)
+                return true
+            }
+        }
+        result = sortAndLimit(result)
+        var out = QueryResult(names: names, columns: Array(result.columns.prefix(visible)))
+        if out.rowCount <= batchRows {
+            try body(out)
+            return
+        }
+        var start = 0
+        while start < out.rowCount {
+            let end = min(start + batchRows, out.rowCount)
+            let rows = Array(start..<end)
+            try body(QueryResult(names: names, columns: out.columns.map { $0.gather(rows) }))
+            start = end
+        }
+        out.columns.removeAll()
+    }
+
+    func streamRows(_ batchRows: Int, _ body: (QueryResult) throws(StrataError) -> Void) throws(StrataError) {
+        var buffer = QueryResult(names: allNames, types: types)
+        var emitted = 0
+        var sent = false
+        let limit = self.limit ?? .max
+        try scanAll { (b) throws(StrataError) in
+            var batch = b
+            if emitted + batch.count > limit { batch = batch.filtered(Array(0..<(limit - emitted))) }
+            try appendRows(batch, to: &buffer)
+            emitted += batch.count
+            if buffer.rowCount >= batchRows {
+                try body(QueryResult(names: names, columns: Array(buffer.columns.prefix(visible))))
+                sent = true
+                for c in buffer.columns.indices { buffer.columns[c].removeAll() }
+            }
+            return emitted < limit
+        }
+        if buffer.rowCount > 0 || !sent { try body(QueryResult(names: names, columns: Array(buffer.columns.prefix(visible)))) }
+    }
+
+    func appendRows(_ b: Batch, to result: inout QueryResult) throws(StrataError) {
+        if b.count == 0 { return }
+        for (i, item) in rowItems.enumerated() {
+            let v = try Evaluator.eval(item, b)
+            Self.append(v, count: b.count, to: &result.columns[i])
+        }
+    }
+
+    static func append(_ v: Vec, count n: Int, to column: inout ResultColumn) {
+        switch column {
+        case .int64(var a):
+            column = .int64([])
+            let p = v.intValues(n)
+            if let valid = v.valid {
+                for r in 0..<n { a.append(valid[valid.startIndex + r] ? p[p.startIndex + r] : nil) }
+            } else {
+                a.append(contentsOf: p.lazy.map { Optional($0) })
+            }
+            column = .int64(a)
+        case .float64(var a):
+            column = .float64([])
+            let p = v.floatValues(n)
+            if let valid = v.valid {
+                for r in 0..<n { a.append(valid[valid.startIndex + r] ? p[p.startIndex + r] : nil) }
+            } else {
+                a.append(contentsOf: p.lazy.map { Optional($0) })
+            }
+            column = .float64(a)
+        case .string(var a):
+            column = .string([])
+            for r in 0..<n {
+                if case .string(let s) = v.value(r) { a.append(s) } else { a.append(nil) }
+            }
+            column = .string(a)
+        }
+    }
+
+    func sortAndLimit(_ r: QueryResult) -> QueryResult {
+        var rows = Array(0..<r.rowCount)
+        if !order.isEmpty {
+            rows.sort { a, b in
+                for (c, desc) in order {
+                    let x = r.columns[c][a], y = r.columns[c][b]
+                    if Self.less(x, y) { return !desc }
+                    if Self.less(y, x) { return desc }
+                }
+                return a < b
+            }
+        }
+        if let limit, limit < rows.count { rows.removeLast(rows.count - limit) }
+        if order.isEmpty && rows.count == r.rowCount { return r }
+        return QueryResult(names: r.names, columns: r.columns.map { $0.gather(rows) })
+    }
+
+    /// Order of result values: numbers (NaN after every number), then text by UTF-8 bytes, then null.
+    static func less(_ x: ResultValue, _ y: ResultValue) -> Bool {
+        switch (x, y) {
+        case (.null, _): return false
+        case (_, .null): return true
+        case (.string(let a), .string(let b)): return utf8Less(a, b)
+        case (.string, _): return false
+        case (_, .string): return true
+        case (.int(let a), .int(let b)): return a < b
+        default:
+            let a = x.double!, b = y.double!
+            if a.isNaN { return false }
+            if b.isNaN { return true }
+            return ColumnStats.totalLess(a, b)
+        }
+    }
+
+    /// Runs `work` over contiguous chunks of the symbols on every core; results in symbol order.
+    func parallel<T>(_ symbols: [(Int, String)], _ work: ([(Int, String)]) throws(StrataError) -> T) throws(StrataError) -> [T] {
+        let cores = System.processorCount
+        let chunks = symbols.count < 2 || cores == 1 ? 1 : min(symbols.count, cores * 4)
+        if chunks == 1 { return [try work(symbols)] }
+        let results = (0..<chunks).map { _ in Box<Result<T, StrataError>?>(nil) }
+        let input = Box(symbols)
+        withoutActuallyEscaping(work) { work in
+            let w = Box(work)
+            DispatchQueue.concurrentPerform(iterations: chunks) { c in
+                let all = input.value
+                let lo = all.count * c / chunks, hi = all.count * (c + 1) / chunks
+                results[c].value = Result { () throws(StrataError) -> T in try w.value(Array(all[lo..<hi])) }
+            }
+        }
+        var out: [T] = []
+        for r in results { out.append(try r.value!.get()) }
+        return out
+    }
+}
+
+final class Box<T>: @unchecked Sendable {
+    var value: T
+    init(_ value: T) { self.value = value }
+}
