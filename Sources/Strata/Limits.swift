@@ -21,7 +21,7 @@ public enum Limits {
     public static let decimalScaleMax = 9
     /// Rows an importer or writer buffers across all symbols before it seals the largest buffers early.
     public static let bufferedRowsMax = 1 << 20
-    /// Bytes of a CSV file one import parse task takes, and how many tasks run ahead of the appends.
-    public static let importChunkBytes = 4 << 20
+    /// Bytes of a CSV file one import parse task takes (a section), and how many tasks run ahead of the appends.
+    public static let importSectionBytes = 4 << 20
     public static let importParseAhead = 4
 }

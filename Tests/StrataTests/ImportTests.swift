@@ -5,7 +5,7 @@ import Testing
 
 /// CSV import against the rows that were written: random files with quoted fields (commas, doubled
 /// quotes, line breaks), CRLF, integers written into float columns, missing or extra final line ends,
-/// imported with chunk sizes that cut the file everywhere. The parallel chunk parser and the serial
+/// imported with section sizes that cut the file everywhere. The parallel section parser and the serial
 /// reader must agree with the model, and report a bad row at the same line.
 @Suite struct ImportTests {
     struct Model {
@@ -104,11 +104,11 @@ import Testing
         let m = Self.makeCSV(seed: seed, rows: 400 + Int(seed) * 37)
         let csv = dir.sub("in.csv")
         try m.csv.write(toFile: csv, atomically: true, encoding: .utf8)
-        for chunk in [1, 17, 64, 333, 1 << 30] {
-            let path = dir.sub("db\(chunk)")
+        for section in [1, 17, 64, 333, 1 << 30] {
+            let path = dir.sub("db\(section)")
             let db = try Database.open(path)
             var options = CSVImportOptions()
-            options.chunkBytes = chunk
+            options.sectionBytes = section
             let result = try CSVImporter.importFile(csv, into: "t", database: db, options: options)
             #expect(result.rows == m.rows.values.map(\.count).reduce(0, +))
             let got = try Self.contents(db)
@@ -117,12 +117,12 @@ import Testing
             let order = schema.columns.map { c in
                 c.name.hasPrefix("f") ? Int(c.name.dropFirst())! : m.floats + Int(c.name.dropFirst())!
             }
-            #expect(Set(got.keys) == Set(m.rows.keys), "chunk \(chunk)")
+            #expect(Set(got.keys) == Set(m.rows.keys), "section \(section)")
             for (symbol, rows) in m.rows {
                 let g = got[symbol] ?? []
-                #expect(g.count == rows.count, "chunk \(chunk) symbol \(symbol)")
+                #expect(g.count == rows.count, "section \(section) symbol \(symbol)")
                 for (a, b) in zip(g, rows) where a.0 != b.0 || a.1 != order.map({ b.1[$0] }) {
-                    Issue.record("chunk \(chunk) symbol \(symbol): got \(a), wrote \(b)")
+                    Issue.record("section \(section) symbol \(symbol): got \(a), wrote \(b)")
                     break
                 }
             }
@@ -131,7 +131,7 @@ import Testing
     }
 
     @Test(arguments: 0..<6)
-    func aBadRowIsReportedAtItsLineWhateverTheChunking(seed: UInt64) throws {
+    func aBadRowIsReportedAtItsLineWhateverTheSectioning(seed: UInt64) throws {
         let dir = TempDir("strata-import-bad")
         defer { dir.cleanup() }
         var rng = SplitMix(seed: seed &+ 99)
@@ -160,10 +160,10 @@ import Testing
             guard let next = lines.indices.first(where: { $0 > bad && lines[$0].hasPrefix(parts[0] + ",") }) else { return }
             expectedLine = next + 1
         }
-        for chunk in [1, 29, 500, 1 << 30] {
-            let db = try Database.open(dir.sub("db\(chunk)"))
+        for section in [1, 29, 500, 1 << 30] {
+            let db = try Database.open(dir.sub("db\(section)"))
             var options = CSVImportOptions()
-            options.chunkBytes = chunk
+            options.sectionBytes = section
             #expect {
                 try CSVImporter.importFile(csv, into: "t", database: db, options: options)
             } throws: { error in

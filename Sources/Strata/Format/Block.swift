@@ -207,13 +207,13 @@ extension BlockHeader {
     /// Lends the stored bytes of chunk `c` to `body`, after checking them against their checksum.
     @inline(__always)
     func withChunkBytes<R>(
-        _ c: Int, verify: Bool, what: () -> String, _ body: (UnsafeRawBufferPointer) throws(StrataError) -> R
+        _ c: Int, checkChecksum: Bool, what: () -> String, _ body: (UnsafeRawBufferPointer) throws(StrataError) -> R
     ) throws(StrataError) -> R {
         let d = chunk(c)
         let start = offset + headerBytes + Int(d.offset)
         return try region.withBytes { (all) throws(StrataError) -> R in
             let bytes = UnsafeRawBufferPointer(rebasing: all[start..<start + Int(d.storedLength)])
-            if verify && XXH64.hash(bytes) != d.hash {
+            if checkChecksum && XXH64.hash(bytes) != d.hash {
                 throw .damaged("\(what()): checksum mismatch in column \(c)")
             }
             return try body(bytes)

@@ -5,8 +5,8 @@ public struct CSVImportOptions: Sendable {
     public var timeUnit: TimeUnit?
     public var symbolColumn = "symbol"
     public var timeColumn = "ts"
-    /// How much of the file one parse task takes (tests make it small to cross many chunk edges).
-    var chunkBytes = Limits.importChunkBytes
+    /// How much of the file one parse task takes (tests make it small to cross many section edges).
+    var sectionBytes = Limits.importSectionBytes
 
     public init(timeUnit: TimeUnit? = nil, symbolColumn: String = "symbol", timeColumn: String = "ts") {
         self.timeUnit = timeUnit
@@ -130,7 +130,7 @@ public enum CSVImporter {
         reader.rewind(to: dataStart, afterLine: headerLine)
         let rows = try load(
             &reader, header: header, slots: slots, schema: schema, table: table, tx: tx, guessed: guessed,
-            chunkBytes: options.chunkBytes, progress: progress)
+            sectionBytes: options.sectionBytes, progress: progress)
         return CSVImportResult(rows: rows, createdTable: created, schema: schema)
     }
 
@@ -185,12 +185,12 @@ public enum CSVImporter {
         return .badInput("\(reader.path) line \(reader.line): \(what): \(got) fields where the header has \(expected)")
     }
 
-    /// The second pass: parse and append every row. Chunks of the file are parsed ahead on worker
-    /// threads (`ChunkPipeline`); a chunk the fast parser declined, or one that does not start where the
-    /// previous rows ended (a quoted line break across a chunk edge), is parsed here with the reader.
+    /// The second pass: parse and append every row. Sections of the file are parsed ahead on worker
+    /// threads (`SectionPipeline`); a section the fast parser declined, or one that does not start where the
+    /// previous rows ended (a quoted line break across a section edge), is parsed here with the reader.
     private static func load(
         _ reader: inout CSVReader, header: [String], slots: [Int], schema: Schema, table: String, tx: Transaction,
-        guessed: Set<Int>, chunkBytes: Int, progress: ((Int, Int) -> Void)?
+        guessed: Set<Int>, sectionBytes: Int, progress: ((Int, Int) -> Void)?
     ) throws -> Int {
         let t = try tx.tableBuffers(table)
         let types = schema.columns.map(\.type)
@@ -198,15 +198,15 @@ public enum CSVImporter {
         var rows = 0
         let total = reader.region.count
         var nextProgress = 0
-        let pipeline = ChunkPipeline(
-            parser: ChunkParser(region: reader.region, slots: slots, types: types), from: reader.position,
-            chunkBytes: chunkBytes, ahead: Limits.importParseAhead)
-        while let (range, chunk) = pipeline.next() {
+        let pipeline = SectionPipeline(
+            parser: CSVSectionParser(region: reader.region, slots: slots, types: types), from: reader.position,
+            sectionBytes: sectionBytes, ahead: Limits.importParseAhead)
+        while let (range, section) = pipeline.next() {
             if reader.position >= range.upperBound { continue }
-            if chunk.ok && chunk.start == reader.position, let buffers = resolveSymbols(chunk, reader: reader, tx: tx, table: t) {
-                try append(chunk, buffers: buffers, reader: reader, tx: tx, table: t)
-                reader.skip(to: chunk.end, lines: chunk.rows)
-                rows += chunk.rows
+            if section.ok && section.start == reader.position, let buffers = resolveSymbols(section, reader: reader, tx: tx, table: t) {
+                try append(section, buffers: buffers, reader: reader, tx: tx, table: t)
+                reader.skip(to: section.end, lines: section.rows)
+                rows += section.rows
             } else {
                 while reader.position < range.upperBound, try reader.next() {
                     guard try serial.append(&reader, tx: tx) else { break }
@@ -222,14 +222,14 @@ public enum CSVImporter {
         return rows
     }
 
-    /// The symbol buffers of a parsed chunk's symbols, or nil when one is not a valid symbol (the
+    /// The symbol buffers of a parsed section's symbols, or nil when one is not a valid symbol (the
     /// serial reader then reports it with its line).
     private static func resolveSymbols(
-        _ chunk: ChunkParser.Chunk, reader: CSVReader, tx: Transaction, table t: TableBuffers
+        _ section: CSVSectionParser.Section, reader: CSVReader, tx: Transaction, table t: TableBuffers
     ) -> [SymbolBuffer]? {
         var buffers: [SymbolBuffer] = []
-        buffers.reserveCapacity(chunk.symbols.count)
-        for r in chunk.symbols {
+        buffers.reserveCapacity(section.symbols.count)
+        for r in section.symbols {
             guard let name = reader.withBytes(r, { String(validating: $0, as: UTF8.self) }), let b = try? tx.symbolBuffer(t, name) else {
                 return nil
             }
@@ -239,15 +239,15 @@ public enum CSVImporter {
     }
 
     private static func append(
-        _ chunk: ChunkParser.Chunk, buffers: [SymbolBuffer], reader: CSVReader, tx: Transaction, table t: TableBuffers
+        _ section: CSVSectionParser.Section, buffers: [SymbolBuffer], reader: CSVReader, tx: Transaction, table t: TableBuffers
     ) throws(StrataError) {
-        try chunk.times.withUnsafeBufferPointer { (times) throws(StrataError) in
-            try chunk.columns.withUnsafeBufferPointer { (columns) throws(StrataError) in
+        try section.times.withUnsafeBufferPointer { (times) throws(StrataError) in
+            try section.columns.withUnsafeBufferPointer { (columns) throws(StrataError) in
                 var row = 0
-                for run in chunk.runs {
+                for run in section.runs {
                     let b = buffers[run.symbol]
                     let rows = row..<row + run.rows
-                    if let bad = try tx.appendRows(t, b, times: times, columns: columns, stride: chunk.rows, rows: rows) {
+                    if let bad = try tx.appendRows(t, b, times: times, columns: columns, stride: section.rows, rows: rows) {
                         let e = tx.timeWentBack(t, b, times[bad.row], bad.after, row: nil)
                         throw .badInput("\(reader.path) line \(reader.line + bad.row + 1): \(e.message)")
                     }
@@ -257,7 +257,7 @@ public enum CSVImporter {
         }
     }
 
-    /// Appends the reader's current record: the reference parser, for whatever the chunk parser declines.
+    /// Appends the reader's current record: the reference parser, for whatever the section parser declines.
     private struct SerialRows {
         let header: [String]
         let slots: [Int]

@@ -53,14 +53,14 @@ extension Database {
     ) throws(StrataError) -> (CompactionReport, StrataError?) {
         let snapshot = current.withLock { $0.snapshot }.checkingChecksums(true)
         var compactor = try Compactor(snapshot: snapshot, writer: w, table: table, blockRows: options.blockRows)
-        let (catalog, report, late) = try compactor.run(progress: progress)
+        let (catalog, report, late) = try compactor.compact(progress: progress)
         guard report.changed else { return (report, nil) }
         let retired = compactor.retired
         current.withLock { state in
             for id in retired {
                 if let lease = state.snapshot.leases[id] { lease.retire() } else { try? fs.remove(path + "/" + Catalog.dataFileName(id)) }
             }
-            state.snapshot = Snapshot.make(catalog: catalog, previous: state.snapshot, directory: path, fs: fs, verify: options.verifyChecksums)
+            state.snapshot = Snapshot.make(catalog: catalog, previous: state.snapshot, directory: path, fs: fs, checkChecksums: options.checkChecksums)
             state.manifestOffset = w.manifestLength
         }
         return (report, late)
@@ -105,7 +105,7 @@ struct Compactor {
 
     /// Returns the new catalog, the report, and an error that came after the commit point (the new
     /// state is in place then, and the caller must publish it before reporting the error).
-    mutating func run(progress: ((Int, Int) -> Void)?) throws(StrataError) -> (Catalog, CompactionReport, StrataError?) {
+    mutating func compact(progress: ((Int, Int) -> Void)?) throws(StrataError) -> (Catalog, CompactionReport, StrataError?) {
         var report = CompactionReport()
         let before = snapshot.catalog
         report.manifestBytesBefore = writer.manifestLength
@@ -200,7 +200,7 @@ struct Compactor {
                         let h = try snapshot.header(t, symbolID, index)  // checked before it is copied
                         let what = snapshot.blockContext(t, t.symbols[symbolID], index, ref)
                         for c in 0..<h.columnCount {
-                            try h.withChunkBytes(c, verify: true, what: what) { _ in }
+                            try h.withChunkBytes(c, checkChecksum: true, what: what) { _ in }
                         }
                         let (file, offset) = try h.region.withBytes { (region) throws(StrataError) in
                             try append(UnsafeRawBufferPointer(rebasing: region[Int(ref.offset)..<Int(ref.offset) + Int(ref.length)]), table: id)

@@ -11,7 +11,12 @@ public struct DatabaseOptions: Sendable {
     /// Rows a writer collects per symbol before it seals a block (1...`Limits.blockRowsMax`).
     public var blockRows: Int = Limits.blockRowsDefault
     /// Check each column chunk's checksum before decoding it.
-    public var verifyChecksums: Bool = true
+    public var checkChecksums: Bool = true
+    @available(*, deprecated, renamed: "checkChecksums")
+    public var verifyChecksums: Bool {
+        get { checkChecksums }
+        set { checkChecksums = newValue }
+    }
 
     public init(mode: Mode = .readWrite, create: Bool = true, blockRows: Int = Limits.blockRowsDefault) {
         self.mode = mode
@@ -66,7 +71,7 @@ public final class Database: Sendable {
         if options.mode == .readWrite {
             w = try Writer.open(path: path, options: options, fs: fs)
             let (catalog, offset, _) = try Database.readManifest(fs: fs, handle: w!.manifest, path: path + "/" + ManifestFormat.fileName, from: 0, base: Catalog())
-            let snapshot = Snapshot.make(catalog: catalog, previous: nil, directory: path, fs: fs, verify: options.verifyChecksums)
+            let snapshot = Snapshot.make(catalog: catalog, previous: nil, directory: path, fs: fs, checkChecksums: options.checkChecksums)
             state = ReaderState(snapshot: snapshot, manifestOffset: offset, manifest: nil)
         } else {
             if !fs.exists(path) { throw .badInput("\(path) does not exist") }
@@ -74,16 +79,16 @@ public final class Database: Sendable {
             if !fs.exists(path + "/" + ManifestFormat.fileName) {
                 throw .badInput("\(path) is not a Strata database (no \(ManifestFormat.fileName))")
             }
-            state = try Database.load(fs: fs, directory: path, verify: options.verifyChecksums, previous: nil).state
+            state = try Database.load(fs: fs, directory: path, checkChecksums: options.checkChecksums, previous: nil).state
         }
         self.current = Mutex(state)
         self.writer = Mutex(w)
     }
 
-    /// Reads the manifest from the start into a snapshot, for a read-only handle and for verify (which
+    /// Reads the manifest from the start into a snapshot, for a read-only handle and for `verify` (which
     /// also wants the reason a torn tail was ignored). When a compaction in another process replaces the
     /// manifest and removes data files between our reading the manifest and mapping the files, reads again.
-    static func load(fs: any FileSystem, directory: String, verify: Bool, previous: Snapshot?) throws(StrataError)
+    static func load(fs: any FileSystem, directory: String, checkChecksums: Bool, previous: Snapshot?) throws(StrataError)
         -> (state: ReaderState, torn: String?)
     {
         let manifestPath = directory + "/" + ManifestFormat.fileName
@@ -92,7 +97,7 @@ public final class Database: Sendable {
             let handle = try fs.open(manifestPath, create: false, writable: false)
             do throws(StrataError) {
                 let (catalog, offset, torn) = try readManifest(fs: fs, handle: handle, path: manifestPath, from: 0, base: Catalog())
-                let snapshot = Snapshot.make(catalog: catalog, previous: previous, directory: directory, fs: fs, verify: verify)
+                let snapshot = Snapshot.make(catalog: catalog, previous: previous, directory: directory, fs: fs, checkChecksums: checkChecksums)
                 attempt += 1
                 let replaced = try fs.identity(atPath: manifestPath) != fs.identity(handle)
                 if attempt < 10 && replaced && snapshot.lacksFiles(fs: fs) {
@@ -202,7 +207,7 @@ public final class Database: Sendable {
     private func publish(_ catalog: Catalog, manifestOffset: UInt64) {
         current.withLock { state in
             state.snapshot = Snapshot.make(
-                catalog: catalog, previous: state.snapshot, directory: path, fs: fs, verify: options.verifyChecksums)
+                catalog: catalog, previous: state.snapshot, directory: path, fs: fs, checkChecksums: options.checkChecksums)
             state.manifestOffset = manifestOffset
         }
     }
@@ -213,7 +218,7 @@ public final class Database: Sendable {
         try current.withLock { (state) throws(StrataError) in
             guard let handle = state.manifest else { return }
             if try fs.identity(atPath: manifestPath) != fs.identity(handle) {
-                let fresh = try Database.load(fs: fs, directory: path, verify: options.verifyChecksums, previous: state.snapshot).state
+                let fresh = try Database.load(fs: fs, directory: path, checkChecksums: options.checkChecksums, previous: state.snapshot).state
                 fs.close(handle)
                 state = fresh
                 return
@@ -223,7 +228,7 @@ public final class Database: Sendable {
                 fs: fs, handle: handle, path: manifestPath, from: state.manifestOffset, base: state.snapshot.catalog)
             if newOffset != state.manifestOffset {
                 state.snapshot = Snapshot.make(
-                    catalog: updated, previous: state.snapshot, directory: path, fs: fs, verify: options.verifyChecksums)
+                    catalog: updated, previous: state.snapshot, directory: path, fs: fs, checkChecksums: options.checkChecksums)
                 state.manifestOffset = newOffset
             }
         }

@@ -3,14 +3,15 @@
 public struct Snapshot: Sendable {
     let catalog: Catalog
     let directory: String
-    let verify: Bool
+    /// Whether reads check each column chunk against its checksum before decoding it.
+    let checkChecksums: Bool
     /// The mapping of each data file up to its committed length, or why it could not be mapped.
     let regions: [UInt32: Result<MappedRegion, StrataError>]
     /// One lease per data file, shared by every snapshot that includes the file: a file that compaction
     /// retired is removed from disk when the last snapshot holding its lease goes away.
     let leases: [UInt32: DataFileLease]
 
-    static func make(catalog: Catalog, previous: Snapshot?, directory: String, fs: any FileSystem, verify: Bool) -> Snapshot {
+    static func make(catalog: Catalog, previous: Snapshot?, directory: String, fs: any FileSystem, checkChecksums: Bool) -> Snapshot {
         var regions: [UInt32: Result<MappedRegion, StrataError>] = [:]
         var leases: [UInt32: DataFileLease] = [:]
         for file in catalog.files.values {
@@ -24,12 +25,12 @@ public struct Snapshot: Sendable {
                 try map(file, directory: directory, fs: fs)
             }
         }
-        return Snapshot(catalog: catalog, directory: directory, verify: verify, regions: regions, leases: leases)
+        return Snapshot(catalog: catalog, directory: directory, checkChecksums: checkChecksums, regions: regions, leases: leases)
     }
 
     /// The same state, with chunk checksums checked or not.
     func checkingChecksums(_ on: Bool) -> Snapshot {
-        Snapshot(catalog: catalog, directory: directory, verify: on, regions: regions, leases: leases)
+        Snapshot(catalog: catalog, directory: directory, checkChecksums: on, regions: regions, leases: leases)
     }
 
     /// Whether a data file failed to map because it no longer exists (a compaction in another process
@@ -150,9 +151,8 @@ public struct Snapshot: Sendable {
         let ref = t.symbols[symbolID].blocks[index]
         func what() -> String { blockContext(t, t.symbols[symbolID], index, ref)() }
         out.reset(rows: h.rows, columns: columns, schema: t.schema)
-        let verify = self.verify
         let time = h.chunk(0)
-        try h.withChunkBytes(0, verify: verify, what: what) { (timeBytes) throws(StrataError) in
+        try h.withChunkBytes(0, checkChecksum: checkChecksums, what: what) { (timeBytes) throws(StrataError) in
             try out.times.withUnsafeMutableBufferPointer { (p) throws(StrataError) in
                 try ColumnCodec.decode(timeBytes, encoding: time.encoding, rawLength: Int(time.rawLength), rows: h.rows, into: p, scratch: &out.scratch, what: what)
             }
@@ -161,7 +161,7 @@ public struct Snapshot: Sendable {
             let chunk = h.chunk(c + 1)
             let keepScaled = scaled?[slot] == true && chunk.type == .float64 && chunk.encoding.has(Encoding.decimal)
             out.scales[slot] = keepScaled ? powersOfTen[Int(chunk.encoding.scale)] : nil
-            try h.withChunkBytes(c + 1, verify: verify, what: what) { (bytes) throws(StrataError) in
+            try h.withChunkBytes(c + 1, checkChecksum: checkChecksums, what: what) { (bytes) throws(StrataError) in
                 try out.withColumn(slot) { (p) throws(StrataError) in
                     try ColumnCodec.decode(
                         bytes, encoding: chunk.encoding, rawLength: Int(chunk.rawLength), rows: h.rows, into: p,
@@ -174,12 +174,7 @@ public struct Snapshot: Sendable {
 
     /// Index of the first block of `symbol` that can hold a time ≥ `from`.
     static func firstBlock(_ blocks: BlockList, from: Int64) -> Int {
-        var lo = 0, hi = blocks.count
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if blocks[mid].lastTime < from { lo = mid + 1 } else { hi = mid }
-        }
-        return lo
+        partitionPoint(in: 0..<blocks.count) { blocks[$0].lastTime >= from }
     }
 
     // MARK: Scans
@@ -238,12 +233,7 @@ func utf8Less(_ a: String, _ b: String) -> Bool {
 extension Array where Element == Int64 {
     /// The first index whose element satisfies `predicate`, which must be false then true along the array.
     func partitionPoint(_ predicate: (Int64) -> Bool) -> Int {
-        var lo = 0, hi = count
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if predicate(self[mid]) { hi = mid } else { lo = mid + 1 }
-        }
-        return lo
+        Strata.partitionPoint(in: 0..<count) { predicate(self[$0]) }
     }
 }
 

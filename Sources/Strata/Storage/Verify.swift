@@ -25,7 +25,7 @@ extension Database {
         }
         let snapshot: Snapshot
         do {
-            let (state, torn) = try load(fs: fs, directory: path, verify: true, previous: nil)
+            let (state, torn) = try load(fs: fs, directory: path, checkChecksums: true, previous: nil)
             fs.close(state.manifest!)
             snapshot = state.snapshot
             if let torn {

@@ -93,12 +93,7 @@ package struct ZoneRules: Sendable {
         if transitions.isEmpty { return footer?.offset(at: t) ?? initial }
         if t < transitions[0] { return initial }
         if t >= transitions[transitions.count - 1], let footer { return footer.offset(at: t) }
-        var lo = 0, hi = transitions.count
-        while hi - lo > 1 {
-            let mid = (lo + hi) / 2
-            if transitions[mid] <= t { lo = mid } else { hi = mid }
-        }
-        return offsets[lo]
+        return offsets[partitionPoint(in: 0..<transitions.count) { transitions[$0] > t } - 1]
     }
 
     /// The instants [from, until) around `t` over which the offset does not change (at least the
@@ -113,11 +108,7 @@ package struct ZoneRules: Sendable {
             let o = offset(at: day)
             return offset(at: day + 86_399) == o ? day..<(day + 86_400) : t..<(t + 1)
         }
-        var lo = 0, hi = transitions.count
-        while hi - lo > 1 {
-            let mid = (lo + hi) / 2
-            if transitions[mid] <= t { lo = mid } else { hi = mid }
-        }
+        let lo = partitionPoint(in: 0..<transitions.count) { transitions[$0] > t } - 1
         return transitions[lo]..<(lo + 1 < transitions.count ? transitions[lo + 1] : Int64.max)
     }
 
@@ -133,12 +124,7 @@ package struct ZoneRules: Sendable {
         if aHolds { return a }
         if bHolds { return b }
         // A gap: local time jumps past `local` somewhere in [min, max]; find the first instant after.
-        var lo = min(a, b), hi = max(a, b)
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2
-            if mid + offset(at: mid) >= local { hi = mid } else { lo = mid + 1 }
-        }
-        return lo
+        return partitionPoint(in: min(a, b)..<max(a, b)) { $0 + offset(at: $0) >= local }
     }
 }
 

@@ -1,4 +1,4 @@
-/// One aggregate of a query, bound: its function and arguments.
+/// One aggregate of a query, resolved: its function and arguments.
 ///
 /// Semantics (Format.md's statistics follow the same rules, so blocks can be answered from them):
 /// nulls are skipped; `count(*)` counts rows; `sum` of Int64 is exact and fails if the total does not
@@ -8,7 +8,7 @@
 /// is sum(price × volume) / sum(volume) over rows where both are present. No rows: null (count: 0).
 struct AggregateSpec {
     var function: AggregateFunction
-    var args: [Bound]
+    var args: [ResolvedExpr]
     /// Set by the planner: the slot of the time column, for first/last.
     var timeSlot: Int?
     /// The aggregate as written, for messages.

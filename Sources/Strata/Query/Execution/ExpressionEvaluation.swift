@@ -114,13 +114,13 @@ struct Batch {
     }
 }
 
-/// An expression bound to a source's slots, typed.
-indirect enum Bound {
+/// An expression resolved against a source: columns replaced by slots, every node typed.
+indirect enum ResolvedExpr {
     case slot(Int, ResultType)
     case int(Int64)
     case float(Double)
-    case arithmetic(ArithmeticOperator, Bound, Bound, ResultType)
-    case negate(Bound, ResultType)
+    case arithmetic(ArithmeticOperator, ResolvedExpr, ResolvedExpr, ResultType)
+    case negate(ResolvedExpr, ResultType)
     /// After aggregation: the value of aggregate `i` or group key `i`.
     case aggregate(Int, ResultType)
     case key(Int, ResultType)
@@ -183,9 +183,9 @@ enum Arithmetic {
     }
 }
 
-/// Evaluates bound row expressions over a batch.
+/// Evaluates resolved row expressions over a batch.
 enum Evaluator {
-    static func eval(_ e: Bound, _ b: Batch) throws(StrataError) -> Vec {
+    static func eval(_ e: ResolvedExpr, _ b: Batch) throws(StrataError) -> Vec {
         switch e {
         case .slot(let s, _): return b.columns[s]!
         case .int(let v): return Vec(.int(v))
@@ -248,7 +248,7 @@ enum Evaluator {
     }
 
     /// Evaluates an expression over one group's aggregates and keys.
-    static func scalar(_ e: Bound, aggregates: [ResultValue], keys: [ResultValue]) throws(StrataError) -> ResultValue {
+    static func scalar(_ e: ResolvedExpr, aggregates: [ResultValue], keys: [ResultValue]) throws(StrataError) -> ResultValue {
         switch e {
         case .aggregate(let i, _): return aggregates[i]
         case .key(let i, _): return keys[i]
@@ -269,9 +269,9 @@ enum Evaluator {
     }
 }
 
-/// A value condition bound to a slot: `column op number`. NaN and null pass no comparison but `!=`.
+/// A value condition on one slot: `column op number`. NaN and null pass no comparison but `!=`.
 struct Predicate {
-    var expr: Bound
+    var expr: ResolvedExpr
     var op: Comparison
     var number: ResultValue  // .int or .float
 

@@ -153,18 +153,18 @@ extension Plan {
         }
     }
 
-    /// Runs `work` over contiguous chunks of the symbols on every core; results in symbol order.
+    /// Runs `work` over contiguous shares of the symbols on every core; results in symbol order.
     func parallel<T>(_ symbols: [(Int, String)], _ work: ([(Int, String)]) throws(StrataError) -> T) throws(StrataError) -> [T] {
         let cores = System.processorCount
-        let chunks = symbols.count < 2 || cores == 1 ? 1 : min(symbols.count, cores * 4)
-        if chunks == 1 { return [try work(symbols)] }
-        let results = (0..<chunks).map { _ in Box<Result<T, StrataError>?>(nil) }
+        let shares = symbols.count < 2 || cores == 1 ? 1 : min(symbols.count, cores * 4)
+        if shares == 1 { return [try work(symbols)] }
+        let results = (0..<shares).map { _ in Box<Result<T, StrataError>?>(nil) }
         let input = Box(symbols)
         withoutActuallyEscaping(work) { work in
             let w = Box(work)
-            DispatchQueue.concurrentPerform(iterations: chunks) { c in
+            DispatchQueue.concurrentPerform(iterations: shares) { c in
                 let all = input.value
-                let lo = all.count * c / chunks, hi = all.count * (c + 1) / chunks
+                let lo = all.count * c / shares, hi = all.count * (c + 1) / shares
                 results[c].value = Result { () throws(StrataError) -> T in try w.value(Array(all[lo..<hi])) }
             }
         }

@@ -9,10 +9,10 @@ enum KeyKind {
 struct AggregationPlan {
     var keys: [KeyKind] = []
     var keyExprs: [Expr] = []
-    var extras: [Bound] = []
+    var extras: [ResolvedExpr] = []
     var bySymbol = false
     var aggregates: [AggregateSpec] = []
-    var outputs: [Bound] = []
+    var outputs: [ResolvedExpr] = []
     var bucketer: Bucketer?
     var fill: [SampleBy.Fill] = []
     var statsAnswerable = false
@@ -40,7 +40,7 @@ struct Plan {
     var names: [String] = []
     var types: [ResultType] = []
     var visible = 0
-    var rowItems: [Bound] = []
+    var rowItems: [ResolvedExpr] = []
     var aggregation: AggregationPlan?
     var latest = false
     var order: [(Int, Bool)] = []

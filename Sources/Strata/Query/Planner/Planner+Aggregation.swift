@@ -24,7 +24,7 @@ extension Planner {
             if !keyExprs.contains(item.expr!) { keyExprs.append(item.expr!) }
         }
         for e in keyExprs {
-            let b = try bindRow(e, layout)
+            let b = try resolveRow(e, layout)
             if let s = b.slot, s == layout.symbolSlot {
                 a.keys.append(.symbol)
             } else if let s = b.slot, s == layout.timeSlot, a.bucketer != nil {
@@ -36,11 +36,11 @@ extension Planner {
             a.keyExprs.append(e)
         }
         a.bySymbol = a.keys.contains { if case .symbol = $0 { true } else { false } }
-        // Aggregates, bound to rows; outputs, bound to aggregates and keys.
+        // Aggregates, resolved against rows; outputs, resolved against aggregates and keys.
         var aggExprs: [Expr] = []
-        func post(_ e: Expr) throws(StrataError) -> Bound {
+        func post(_ e: Expr) throws(StrataError) -> ResolvedExpr {
             if let k = a.keyExprs.firstIndex(of: e) {
-                return .key(k, try bindRow(e, layout).type)
+                return .key(k, try resolveRow(e, layout).type)
             }
             switch e {
             case .aggregate(let f, let args):
@@ -48,10 +48,10 @@ extension Planner {
                     throw .badInput("\(f.rawValue)() takes \(f == .count ? "* or one column" : f.arity == 1 ? "one argument" : "\(f.arity) arguments"), not \(args.count): \(e)")
                 }
                 if let i = aggExprs.firstIndex(of: e) { return .aggregate(i, a.aggregates[i].type) }
-                var bound: [Bound] = []
+                var bound: [ResolvedExpr] = []
                 for arg in args {
                     if arg.hasAggregate { throw .badInput("aggregates cannot be nested: \(e)") }
-                    let b = try bindRow(arg, layout)
+                    let b = try resolveRow(arg, layout)
                     if b.type == .string && f != .count && f != .first && f != .last {
                         throw .badInput("\(f.rawValue)() needs numbers, and \(arg) is text")
                     }

@@ -45,7 +45,7 @@ extension Planner {
                 guard layout.timeSlot != nil else { throw .badInput("the source has no time column") }
                 try timeBound(op, try v.resolve(unit))
             case .compare(let e, let op, let lit):
-                let b = try bindRow(e, layout)
+                let b = try resolveRow(e, layout)
                 if let s = b.slot, s == layout.symbolSlot {
                     guard op == .equal || op == .notEqual else { throw .badInput("symbols can be compared with = or IN only") }
                     if op == .equal { plan.restrictSymbols([try symbolText(lit)]) } else { plan.excludedSymbols.insert(try symbolText(lit)) }
@@ -56,13 +56,13 @@ extension Planner {
                     plan.predicates.append(Predicate(expr: b, op: op, number: try number(lit, e)))
                 }
             case .isIn(let e, let list):
-                let b = try bindRow(e, layout)
+                let b = try resolveRow(e, layout)
                 guard let s = b.slot, s == layout.symbolSlot else { throw .badInput("IN is supported on the symbol column only, not \(e)") }
                 var names: [String] = []
                 for l in list { names.append(try symbolText(l)) }
                 plan.restrictSymbols(names)
             case .between(let e, let lo, let hi):
-                let b = try bindRow(e, layout)
+                let b = try resolveRow(e, layout)
                 if let s = b.slot, s == layout.timeSlot {
                     try timeBound(.greaterOrEqual, try time(lo))
                     try timeBound(.lessOrEqual, try time(hi))

@@ -137,7 +137,7 @@ struct Planner {
         return plan
     }
 
-    func bindRow(_ e: Expr, _ layout: SourceLayout) throws(StrataError) -> Bound {
+    func resolveRow(_ e: Expr, _ layout: SourceLayout) throws(StrataError) -> ResolvedExpr {
         switch e {
         case .column(let name, let q):
             let (slot, type) = try layout.resolve(name, q)
@@ -145,11 +145,11 @@ struct Planner {
         case .int(let v): return .int(v)
         case .float(let v): return .float(v)
         case .negate(let a):
-            let b = try bindRow(a, layout)
+            let b = try resolveRow(a, layout)
             if b.type == .string { throw .badInput("cannot negate text in \(e)") }
             return .negate(b, b.type)
         case .arithmetic(let op, let l, let r):
-            let a = try bindRow(l, layout), b = try bindRow(r, layout)
+            let a = try resolveRow(l, layout), b = try resolveRow(r, layout)
             return .arithmetic(op, a, b, try Arithmetic.resultType(op, a.type, b.type, e.description))
         case .aggregate(let f, _):
             throw .badInput("aggregate \(f.rawValue)() is not allowed here: \(e)")
@@ -201,7 +201,7 @@ struct Planner {
             plan.types = plan.aggregation!.outputs.map(\.type)
         } else {
             plan.rowItems = []
-            for item in all { plan.rowItems.append(try bindRow(item.expr!, layout)) }
+            for item in all { plan.rowItems.append(try resolveRow(item.expr!, layout)) }
             plan.types = plan.rowItems.map(\.type)
         }
         plan.visible = items.count

@@ -4,12 +4,7 @@
 extension ScanContext {
     /// The joined row with the largest time not after `t`, or -1.
     func rightRow(atOrBefore t: Int64) -> Int {
-        var l = 0, h = rightTimes.count
-        while l < h {
-            let m = (l + h) / 2
-            if rightTimes[m] <= t { l = m + 1 } else { h = m }
-        }
-        return l - 1
+        partitionPoint(in: 0..<rightTimes.count) { rightTimes[$0] > t } - 1
     }
 }
 

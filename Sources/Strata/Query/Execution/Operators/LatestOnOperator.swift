@@ -35,12 +35,7 @@ extension Plan {
     func latestRow(_ t: Catalog.TableState, _ id: Int, _ name: String, _ context: ScanContext, into out: inout QueryResult) throws(StrataError) {
         let blocks = t.symbols[id].blocks
         // The last block that starts at or before hi.
-        var l = 0, h = blocks.count
-        while l < h {
-            let m = (l + h) / 2
-            if blocks[m].firstTime <= hi { l = m + 1 } else { h = m }
-        }
-        var i = l - 1
+        var i = partitionPoint(in: 0..<blocks.count) { blocks[$0].firstTime > hi } - 1
         let columns = valueColumns
         let plain = predicates.isEmpty && join == nil && rowItems.allSatisfy { $0.slot != nil }
         while i >= 0 && blocks[i].lastTime >= lo {

@@ -61,20 +61,8 @@ extension Plan {
     /// The first row at or after `from` whose time is ≥ `end` (n when none), in sorted times: a
     /// galloping search, as buckets hold many rows.
     static func firstAtOrAfter(_ t: ArraySlice<Int64>, _ end: Int64, from: Int) -> Int {
-        let n = t.count, base = t.startIndex
-        var lo = from, step = 1
-        var hi = from
-        while hi < n && t[base + hi] < end {
-            lo = hi + 1
-            hi += step
-            step <<= 1
-        }
-        hi = Swift.min(hi, n)
-        while lo < hi {
-            let mid = (lo + hi) >> 1
-            if t[base + mid] < end { lo = mid + 1 } else { hi = mid }
-        }
-        return lo
+        let base = t.startIndex
+        return gallopingPartitionPoint(in: from..<max(from, t.count)) { t[base + $0] >= end }
     }
 
     /// Inserts the empty buckets between a series' first and last bucket, with values per FILL.

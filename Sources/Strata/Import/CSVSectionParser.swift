@@ -1,21 +1,21 @@
 import Dispatch
 
-/// Parses stretches ("chunks") of a mapped CSV file on worker threads, so that an import uses every
+/// Parses stretches ("sections") of a mapped CSV file on worker threads, so that an import uses every
 /// core. Only the common shape is handled here: unquoted fields, LF or CRLF line ends, numbers that
-/// parse, rows of the header's width. A chunk with anything else comes back `ok == false` and the
+/// parse, rows of the header's width. A section with anything else comes back `ok == false` and the
 /// importer parses it with the serial reader, which is the reference and produces the exact error
-/// (with its line number) or the widening decision. Because a chunk with a quote is never accepted,
+/// (with its line number) or the widening decision. Because a section with a quote is never accepted,
 /// a line end found by plain search is always a real one (see `CSVImporter.load`).
-struct ChunkParser: Sendable {
-    /// The rows of one chunk, columns laid out one after another.
-    struct Chunk: Sendable {
+struct CSVSectionParser: Sendable {
+    /// The rows of one section, columns laid out one after another.
+    struct Section: Sendable {
         /// Byte offsets of the first row and just past the last row's line end.
         var start: Int
         var end: Int
         var rows = 0
         /// Consecutive rows of one symbol: an index into `symbols` and a row count.
         var runs: [(symbol: Int, rows: Int)] = []
-        /// The byte range in the file of each distinct symbol of the chunk.
+        /// The byte range in the file of each distinct symbol of the section.
         var symbols: [Range<Int>] = []
         var times: [Int64] = []
         /// Column-major: value `c` of row `r` is at `c * rows + r`. Float64 as bit patterns.
@@ -29,18 +29,18 @@ struct ChunkParser: Sendable {
     let types: [ColumnType]
 
     /// Parses the rows that start in [from, to). `from` must be a row start.
-    func parse(from: Int, to: Int) -> Chunk {
+    func parse(from: Int, to: Int) -> Section {
         region.withBytes { b in parse(from: from, to: to, in: b) }
     }
 
-    private func parse(from: Int, to: Int, in b: UnsafeRawBufferPointer) -> Chunk {
-        var chunk = Chunk(start: from, end: from)
+    private func parse(from: Int, to: Int, in b: UnsafeRawBufferPointer) -> Section {
+        var section = Section(start: from, end: from)
         let n = b.count
         let width = types.count
         var rowMajor: [Int64] = []
         let estimate = (to - from) / 48 + 16
         rowMajor.reserveCapacity(estimate * width)
-        chunk.times.reserveCapacity(estimate)
+        section.times.reserveCapacity(estimate)
         var row = [Int64](repeating: 0, count: width)
         var index = SymbolIndex()
         var i = from
@@ -59,56 +59,56 @@ struct ChunkParser: Sendable {
                 let field = UnsafeRawBufferPointer(rebasing: b[start..<i])
                 // The separator after the field: a comma between fields, a line end (or the file's end) after the last.
                 if k + 1 < slots.count {
-                    guard i < n && b[i] == UInt8(ascii: ",") else { return chunk }
+                    guard i < n && b[i] == UInt8(ascii: ",") else { return section }
                     i += 1
                 } else if i < n {
                     if b[i] == UInt8(ascii: "\r") {
-                        guard i + 1 < n && b[i + 1] == UInt8(ascii: "\n") else { return chunk }
+                        guard i + 1 < n && b[i + 1] == UInt8(ascii: "\n") else { return section }
                         i += 1
                     }
-                    guard b[i] == UInt8(ascii: "\n") else { return chunk }
+                    guard b[i] == UInt8(ascii: "\n") else { return section }
                     i += 1
                 }
                 switch slot {
                 case -1:
                     symbol = start..<(start + field.count)
                 case -2:
-                    guard case .value(let v) = NumberParser.int64(field) else { return chunk }
+                    guard case .value(let v) = NumberParser.int64(field) else { return section }
                     time = v
                 default:
                     switch types[slot] {
                     case .int64:
-                        guard case .value(let v) = NumberParser.int64(field) else { return chunk }
+                        guard case .value(let v) = NumberParser.int64(field) else { return section }
                         row[slot] = v
                     case .float64:
-                        guard let d = NumberParser.double(field) else { return chunk }
+                        guard let d = NumberParser.double(field) else { return section }
                         row[slot] = Int64(bitPattern: d.bitPattern)
                     }
                 }
             }
-            let id = index.id(of: symbol, in: b, symbols: &chunk.symbols)
-            if let last = chunk.runs.last, last.symbol == id {
-                chunk.runs[chunk.runs.count - 1].rows += 1
+            let id = index.id(of: symbol, in: b, symbols: &section.symbols)
+            if let last = section.runs.last, last.symbol == id {
+                section.runs[section.runs.count - 1].rows += 1
             } else {
-                chunk.runs.append((id, 1))
+                section.runs.append((id, 1))
             }
-            chunk.times.append(time)
+            section.times.append(time)
             rowMajor.append(contentsOf: row)
         }
-        let rows = chunk.times.count
-        chunk.rows = rows
-        chunk.end = i
-        chunk.columns = [Int64](unsafeUninitializedCapacity: rows * width) { out, count in
+        let rows = section.times.count
+        section.rows = rows
+        section.end = i
+        section.columns = [Int64](unsafeUninitializedCapacity: rows * width) { out, count in
             for c in 0..<width {
                 for r in 0..<rows { out[c * rows + r] = rowMajor[r * width + c] }
             }
             count = rows * width
         }
-        chunk.ok = true
-        return chunk
+        section.ok = true
+        return section
     }
 
-    /// Distinct symbols of a chunk by their bytes, without an allocation per row.
+    /// Distinct symbols of a section by their bytes, without an allocation per row.
     private struct SymbolIndex {
         private var slots = [Int](repeating: -1, count: 64)
         private var last = -1
@@ -152,26 +152,26 @@ struct ChunkParser: Sendable {
     }
 }
 
-/// Chunks parsed ahead of the importer on the global queue, handed out in file order.
-final class ChunkPipeline {
+/// Sections parsed ahead of the importer on the global queue, handed out in file order.
+final class SectionPipeline {
     private final class Pending: @unchecked Sendable {
         let range: Range<Int>
         let done = DispatchSemaphore(value: 0)
         /// Written by the worker before `done` is signalled, read after waiting on it.
-        var chunk: ChunkParser.Chunk? = nil
+        var section: CSVSectionParser.Section? = nil
         init(range: Range<Int>) { self.range = range }
     }
 
-    private let parser: ChunkParser
-    private let chunkBytes: Int
+    private let parser: CSVSectionParser
+    private let sectionBytes: Int
     private let ahead: Int
     private var pending: [Pending] = []
     private var nextStart: Int
     private let end: Int
 
-    init(parser: ChunkParser, from start: Int, chunkBytes: Int, ahead: Int) {
+    init(parser: CSVSectionParser, from start: Int, sectionBytes: Int, ahead: Int) {
         self.parser = parser
-        self.chunkBytes = max(1, chunkBytes)
+        self.sectionBytes = max(1, sectionBytes)
         self.ahead = max(1, ahead)
         self.nextStart = start
         self.end = parser.region.count
@@ -183,26 +183,26 @@ final class ChunkPipeline {
         for p in pending { p.done.wait() }
     }
 
-    /// The next chunk's byte range and its parse (nil only when the pipeline is exhausted).
-    func next() -> (range: Range<Int>, chunk: ChunkParser.Chunk)? {
+    /// The next section's byte range and its parse (nil only when the pipeline is exhausted).
+    func next() -> (range: Range<Int>, section: CSVSectionParser.Section)? {
         fill()
         if pending.isEmpty { return nil }
         let p = pending.removeFirst()
         p.done.wait()
         fill()
-        return (p.range, p.chunk!)
+        return (p.range, p.section!)
     }
 
     private func fill() {
         while pending.count < ahead && nextStart < end {
             let start = nextStart
-            let stop = lineStart(after: start + chunkBytes - 1)
+            let stop = lineStart(after: start + sectionBytes - 1)
             nextStart = stop
             let p = Pending(range: start..<stop)
             pending.append(p)
             let parser = self.parser
             DispatchQueue.global().async {
-                p.chunk = parser.parse(from: start, to: stop)
+                p.section = parser.parse(from: start, to: stop)
                 p.done.signal()
             }
         }
