@@ -50,127 +50,153 @@ extension AggregateSpec {
     /// Folds rows [lo, hi) of the batch into `s`. `arg` and `arg2` are the evaluated arguments,
     /// `times` the time column (for first/last).
     func update(_ s: inout AggregateState, _ lo: Int, _ hi: Int, _ arg: Vec?, _ arg2: Vec?, _ times: Vec?, sorted: Bool) {
-        let n = hi - lo
-        if function == .count && arg == nil {
-            s.n += Int64(n)
+        guard let v = arg else {  // count(*)
+            s.n += Int64(hi - lo)
             return
         }
-        let v = arg!
         switch function {
-        case .count:
-            if let valid = v.valid { for r in lo..<hi where valid[valid.startIndex + r] { s.n += 1 } } else { s.n += Int64(n) }
-        case .sum, .avg:
-            if args[0].type == .int64 {
-                guard case .ints(let p) = v.values else {
-                    if case .int(let x) = v.values { s.i += Int128(x) * Int128(n); s.n += Int64(n) }
-                    return
-                }
-                let base = p.startIndex
-                if let valid = v.valid {
-                    for r in lo..<hi where valid[valid.startIndex + r] { s.i += Int128(p[base + r]); s.n += 1 }
-                } else {
-                    s.i += Self.sumInts(p[(base + lo)..<(base + hi)])
-                    s.n += Int64(n)
-                }
-            } else if case .decimals(let p, let scale) = v.values, v.valid == nil {
-                // Exact integer sum, one division: at least as close to the true sum as adding the values.
-                let total = Self.sumInts(p[(p.startIndex + lo)..<(p.startIndex + hi)])
-                s.f += (Int64(exactly: total).map { Double($0) } ?? Double(total)) / scale
-                s.n += Int64(n)
+        case .count: updateCount(&s, lo, hi, v)
+        case .sum, .avg: updateSum(&s, lo, hi, v)
+        case .min, .max: updateExtreme(&s, lo, hi, v, min: function == .min)
+        case .first, .last: updateFirstOrLast(&s, lo, hi, v, times, sorted: sorted, first: function == .first)
+        case .vwap: updateVwap(&s, lo, hi, price: v, volume: arg2!)
+        }
+    }
+
+    @inline(__always)
+    private func updateCount(_ s: inout AggregateState, _ lo: Int, _ hi: Int, _ v: Vec) {
+        if let valid = v.valid { for r in lo..<hi where valid[valid.startIndex + r] { s.n += 1 } } else { s.n += Int64(hi - lo) }
+    }
+
+    @inline(__always)
+    private func updateSum(_ s: inout AggregateState, _ lo: Int, _ hi: Int, _ v: Vec) {
+        let n = hi - lo
+        if args[0].type == .int64 {
+            guard case .ints(let p) = v.values else {
+                if case .int(let x) = v.values { s.i += Int128(x) * Int128(n); s.n += Int64(n) }
+                return
+            }
+            let base = p.startIndex
+            if let valid = v.valid {
+                for r in lo..<hi where valid[valid.startIndex + r] { s.i += Int128(p[base + r]); s.n += 1 }
             } else {
-                let p = v.floatValues(n == 0 ? 0 : hi)
-                let base = p.startIndex
-                if let valid = v.valid {
-                    for r in lo..<hi where valid[valid.startIndex + r] { s.f += p[base + r]; s.n += 1 }
-                } else {
-                    s.f += Self.sumFloats(p[(base + lo)..<(base + hi)])
-                    s.n += Int64(n)
-                }
+                s.i += Self.sumInts(p[(base + lo)..<(base + hi)])
+                s.n += Int64(n)
             }
-        case .min, .max:
-            let isMin = function == .min
-            if v.valid == nil, n > 0 {
-                // No nulls: the extreme of the run by a branch-free kernel, then folded in once.
-                switch v.values {
-                case .ints(let p):
-                    let x = Self.extreme(p[(p.startIndex + lo)..<(p.startIndex + hi)], min: isMin)
-                    if !s.has || (isMin ? x < s.bits : x > s.bits) { s.bits = x; s.has = true }
-                    return
-                case .floats, .decimals:
-                    let x: Double
-                    if case .decimals(let p, let scale) = v.values {
-                        // Division by 10^k is monotonic: the extreme integer gives the extreme value.
-                        x = Double(Self.extreme(p[(p.startIndex + lo)..<(p.startIndex + hi)], min: isMin)) / scale
-                    } else {
-                        let p = v.floatValues(hi)
-                        x = Self.extreme(p[(p.startIndex + lo)..<(p.startIndex + hi)], min: isMin)
-                    }
-                    let best = s.has ? Double(bitPattern: UInt64(bitPattern: s.bits)) : Double.nan
-                    if !s.has || (!x.isNaN && (best.isNaN || (isMin ? AggregateState.floatLess(x, best) : AggregateState.floatLess(best, x)))) {
-                        s.bits = Int64(bitPattern: x.bitPattern)
-                        s.has = true
-                    }
-                    return
-                default: break
-                }
+        } else if case .decimals(let p, let scale) = v.values, v.valid == nil {
+            // Exact integer sum, one division: at least as close to the true sum as adding the values.
+            let total = Self.sumInts(p[(p.startIndex + lo)..<(p.startIndex + hi)])
+            s.f += (Int64(exactly: total).map { Double($0) } ?? Double(total)) / scale
+            s.n += Int64(n)
+        } else {
+            let p = v.floatValues(n == 0 ? 0 : hi)
+            let base = p.startIndex
+            if let valid = v.valid {
+                for r in lo..<hi where valid[valid.startIndex + r] { s.f += p[base + r]; s.n += 1 }
+            } else {
+                s.f += Self.sumFloats(p[(base + lo)..<(base + hi)])
+                s.n += Int64(n)
             }
-            if args[0].type == .int64 {
-                let p = v.intValues(hi)
-                let base = p.startIndex
-                for r in lo..<hi where v.isValid(r) {
-                    let x = p[base + r]
-                    if !s.has || (isMin ? x < s.bits : x > s.bits) { s.bits = x; s.has = true }
-                }
+        }
+    }
+
+    @inline(__always)
+    private func updateExtreme(_ s: inout AggregateState, _ lo: Int, _ hi: Int, _ v: Vec, min isMin: Bool) {
+        if v.valid == nil, hi > lo, updateExtremeWithoutNulls(&s, lo, hi, v, min: isMin) { return }
+        if args[0].type == .int64 {
+            let p = v.intValues(hi)
+            let base = p.startIndex
+            for r in lo..<hi where v.isValid(r) {
+                let x = p[base + r]
+                if !s.has || (isMin ? x < s.bits : x > s.bits) { s.bits = x; s.has = true }
+            }
+        } else {
+            let p = v.floatValues(hi)
+            let base = p.startIndex
+            var best = s.has ? Double(bitPattern: UInt64(bitPattern: s.bits)) : Double.nan
+            var seen = s.has
+            for r in lo..<hi where v.isValid(r) {
+                let x = p[base + r]
+                seen = true
+                if x.isNaN { continue }
+                if best.isNaN || (isMin ? AggregateState.floatLess(x, best) : AggregateState.floatLess(best, x)) { best = x }
+            }
+            if seen { s.has = true; s.bits = Int64(bitPattern: best.bitPattern) }
+        }
+    }
+
+    /// No nulls: the extreme of the run by a branch-free kernel, then folded in once. False when
+    /// the column's form has no such kernel (a constant).
+    @inline(__always)
+    private func updateExtremeWithoutNulls(_ s: inout AggregateState, _ lo: Int, _ hi: Int, _ v: Vec, min isMin: Bool) -> Bool {
+        switch v.values {
+        case .ints(let p):
+            let x = Self.extreme(p[(p.startIndex + lo)..<(p.startIndex + hi)], min: isMin)
+            if !s.has || (isMin ? x < s.bits : x > s.bits) { s.bits = x; s.has = true }
+            return true
+        case .floats, .decimals:
+            let x: Double
+            if case .decimals(let p, let scale) = v.values {
+                // Division by 10^k is monotonic: the extreme integer gives the extreme value.
+                x = Double(Self.extreme(p[(p.startIndex + lo)..<(p.startIndex + hi)], min: isMin)) / scale
             } else {
                 let p = v.floatValues(hi)
-                let base = p.startIndex
-                var best = s.has ? Double(bitPattern: UInt64(bitPattern: s.bits)) : Double.nan
-                var seen = s.has
-                for r in lo..<hi where v.isValid(r) {
-                    let x = p[base + r]
-                    seen = true
-                    if x.isNaN { continue }
-                    if best.isNaN || (isMin ? AggregateState.floatLess(x, best) : AggregateState.floatLess(best, x)) { best = x }
-                }
-                if seen { s.has = true; s.bits = Int64(bitPattern: best.bitPattern) }
+                x = Self.extreme(p[(p.startIndex + lo)..<(p.startIndex + hi)], min: isMin)
             }
-        case .first, .last:
-            let isFirst = function == .first
-            let t = times?.intValues(hi)
-            func bits(_ r: Int) -> Int64 {
-                switch v.values {
-                case .ints(let p): p[p.startIndex + r]
-                case .floats(let p): Int64(bitPattern: p[p.startIndex + r].bitPattern)
-                case .decimals(let p, let scale): Int64(bitPattern: (Double(p[p.startIndex + r]) / scale).bitPattern)
-                case .int(let x): x
-                case .float(let x): Int64(bitPattern: x.bitPattern)
-                default: 0
-                }
+            let best = s.has ? Double(bitPattern: UInt64(bitPattern: s.bits)) : Double.nan
+            if !s.has || (!x.isNaN && (best.isNaN || (isMin ? AggregateState.floatLess(x, best) : AggregateState.floatLess(best, x)))) {
+                s.bits = Int64(bitPattern: x.bitPattern)
+                s.has = true
             }
-            func time(_ r: Int) -> Int64 { t.map { $0[$0.startIndex + r] } ?? 0 }
-            func offer(_ r: Int) {
-                let ts = time(r)
-                if !s.has || (isFirst ? ts < s.ts : ts >= s.ts) { s.has = true; s.ts = ts; s.bits = bits(r) }
-            }
-            if sorted || t == nil {
-                // Rows in time order: the first (last) present row of the run is the one.
-                if isFirst {
-                    for r in lo..<hi where v.isValid(r) { offer(r); break }
-                } else {
-                    for r in stride(from: hi - 1, through: lo, by: -1) where v.isValid(r) { offer(r); break }
-                }
+            return true
+        default:
+            return false
+        }
+    }
+
+    @inline(__always)
+    private func updateFirstOrLast(
+        _ s: inout AggregateState, _ lo: Int, _ hi: Int, _ v: Vec, _ times: Vec?, sorted: Bool, first isFirst: Bool
+    ) {
+        let t = times?.intValues(hi)
+        func time(_ r: Int) -> Int64 { t.map { $0[$0.startIndex + r] } ?? 0 }
+        func offer(_ r: Int) {
+            let ts = time(r)
+            if !s.has || (isFirst ? ts < s.ts : ts >= s.ts) { s.has = true; s.ts = ts; s.bits = Self.bits(v, r) }
+        }
+        if sorted || t == nil {
+            // Rows in time order: the first (last) present row of the run is the one.
+            if isFirst {
+                for r in lo..<hi where v.isValid(r) { offer(r); break }
             } else {
-                for r in lo..<hi where v.isValid(r) { offer(r) }
+                for r in stride(from: hi - 1, through: lo, by: -1) where v.isValid(r) { offer(r); break }
             }
-        case .vwap:
-            let w = arg2!
-            let p = v.floatValues(hi), q = w.floatValues(hi)
-            for r in lo..<hi where v.isValid(r) && w.isValid(r) {
-                let volume = q[q.startIndex + r]
-                s.f += p[p.startIndex + r] * volume
-                s.f2 += volume
-                s.n += 1
-            }
+        } else {
+            for r in lo..<hi where v.isValid(r) { offer(r) }
+        }
+    }
+
+    /// Row `r` of `v` as an Int64 or a Float64's bit pattern.
+    @inline(__always)
+    private static func bits(_ v: Vec, _ r: Int) -> Int64 {
+        switch v.values {
+        case .ints(let p): p[p.startIndex + r]
+        case .floats(let p): Int64(bitPattern: p[p.startIndex + r].bitPattern)
+        case .decimals(let p, let scale): Int64(bitPattern: (Double(p[p.startIndex + r]) / scale).bitPattern)
+        case .int(let x): x
+        case .float(let x): Int64(bitPattern: x.bitPattern)
+        default: 0
+        }
+    }
+
+    @inline(__always)
+    private func updateVwap(_ s: inout AggregateState, _ lo: Int, _ hi: Int, price v: Vec, volume w: Vec) {
+        let p = v.floatValues(hi), q = w.floatValues(hi)
+        for r in lo..<hi where v.isValid(r) && w.isValid(r) {
+            let volume = q[q.startIndex + r]
+            s.f += p[p.startIndex + r] * volume
+            s.f2 += volume
+            s.n += 1
         }
     }
 

@@ -67,55 +67,11 @@ struct Planner {
         var relation: QueryResult? = nil
         switch q.source {
         case .table(let name, let alias):
-            let t = try snapshot.tableState(name)
-            table = t
-            let a = alias ?? name
-            layout.leftAlias = a
-            layout.timeUnit = t.schema.timeUnit
-            layout.symbolSlot = layout.add(a, t.schema.symbolColumn, .string)
-            layout.timeSlot = layout.add(a, t.schema.timeColumn, .int64)
-            for c in t.schema.columns { _ = layout.add(a, c.name, c.type == .int64 ? .int64 : .float64) }
+            table = try tableSource(name, alias: alias, &layout)
         case .subquery(let inner, let alias):
-            // Planned once and run to completion: the outer query reads its rows.
-            let innerPlan = try Planner(snapshot: snapshot).plan(inner)
-            var rows: QueryResult? = nil
-            try innerPlan.execute(batchRows: .max) { (batch) throws(StrataError) in
-                if rows == nil { rows = batch } else { rows!.append(batch) }
-            }
-            let r = rows!
-            relation = r
-            layout.leftAlias = alias
-            layout.timeUnit = innerPlan.layout.timeUnit
-            for (name, type) in zip(r.names, r.types) {
-                let slot = layout.add(alias, name, type)
-                if name == innerPlan.symbolName && type == .string { layout.symbolSlot = slot }
-                if name == innerPlan.timeName && type == .int64 { layout.timeSlot = slot }
-            }
+            relation = try subquerySource(inner, alias: alias, &layout)
         }
-        var join: JoinSide? = nil
-        if let j = q.asofJoin {
-            guard layout.symbolSlot != nil, layout.timeSlot != nil else {
-                throw .badInput("ASOF JOIN needs a symbol and a time column on the left")
-            }
-            let t = try snapshot.tableState(j.table)
-            if let unit = layout.timeUnit, unit != t.schema.timeUnit {
-                throw .badInput("ASOF JOIN of tables with different time units (\(unit) and \(t.schema.timeUnit)) is not supported")
-            }
-            let a = j.alias ?? j.table
-            if a == layout.leftAlias { throw .badInput("both sides of the join are called \(a): give one an alias") }
-            layout.rightAlias = a
-            layout.columns.append(.init(qualifier: a, name: t.schema.symbolColumn, slot: layout.symbolSlot!, type: .string))
-            let ts = layout.add(a, t.schema.timeColumn, .int64)
-            var cols: [(Int, Int)] = []
-            for (i, c) in t.schema.columns.enumerated() { cols.append((layout.add(a, c.name, c.type == .int64 ? .int64 : .float64), i)) }
-            join = JoinSide(table: t, timeSlot: ts, columns: cols)
-            if let key = q.joinKey {
-                let left = layout.columns.first { $0.slot == layout.symbolSlot! }!.name
-                if key != left || key != t.schema.symbolColumn {
-                    throw .badInput("ASOF JOIN ... ON (\(key)): joins match on the symbol column (\(left) and \(t.schema.symbolColumn)); other keys are not supported")
-                }
-            }
-        }
+        let join = try q.asofJoin.map { (j) throws(StrataError) in try joinSide(j, key: q.joinKey, &layout) }
         var plan = Plan(snapshot: snapshot, layout: layout, table: table, relation: relation, join: join)
         plan.symbolName = layout.symbolSlot.map { s in layout.columns.first { $0.slot == s }!.name }
         plan.timeName = layout.timeSlot.map { s in layout.columns.first { $0.slot == s }!.name }
@@ -135,6 +91,62 @@ struct Planner {
         let scaled = plan.scaledSlots
         plan.scaledColumns = scaled.isEmpty ? nil : plan.valueColumns.map { scaled.contains($0.slot) }
         return plan
+    }
+
+    /// A table as the source: slots for its symbol, time and value columns.
+    private func tableSource(_ name: String, alias: String?, _ layout: inout SourceLayout) throws(StrataError) -> Catalog.TableState {
+        let t = try snapshot.tableState(name)
+        let a = alias ?? name
+        layout.leftAlias = a
+        layout.timeUnit = t.schema.timeUnit
+        layout.symbolSlot = layout.add(a, t.schema.symbolColumn, .string)
+        layout.timeSlot = layout.add(a, t.schema.timeColumn, .int64)
+        for c in t.schema.columns { _ = layout.add(a, c.name, c.type == .int64 ? .int64 : .float64) }
+        return t
+    }
+
+    /// A subquery as the source: planned once and run to completion; the outer query reads its rows.
+    private func subquerySource(_ inner: Query, alias: String?, _ layout: inout SourceLayout) throws(StrataError) -> QueryResult {
+        let innerPlan = try Planner(snapshot: snapshot).plan(inner)
+        var rows: QueryResult? = nil
+        try innerPlan.execute(batchRows: .max) { (batch) throws(StrataError) in
+            if rows == nil { rows = batch } else { rows!.append(batch) }
+        }
+        let r = rows!
+        layout.leftAlias = alias
+        layout.timeUnit = innerPlan.layout.timeUnit
+        for (name, type) in zip(r.names, r.types) {
+            let slot = layout.add(alias, name, type)
+            if name == innerPlan.symbolName && type == .string { layout.symbolSlot = slot }
+            if name == innerPlan.timeName && type == .int64 { layout.timeSlot = slot }
+        }
+        return r
+    }
+
+    /// The right side of an ASOF JOIN: its time and value columns take the next slots; its symbol
+    /// column shares the left one's slot.
+    private func joinSide(_ j: Query.Join, key: String?, _ layout: inout SourceLayout) throws(StrataError) -> JoinSide {
+        guard layout.symbolSlot != nil, layout.timeSlot != nil else {
+            throw .badInput("ASOF JOIN needs a symbol and a time column on the left")
+        }
+        let t = try snapshot.tableState(j.table)
+        if let unit = layout.timeUnit, unit != t.schema.timeUnit {
+            throw .badInput("ASOF JOIN of tables with different time units (\(unit) and \(t.schema.timeUnit)) is not supported")
+        }
+        let a = j.alias ?? j.table
+        if a == layout.leftAlias { throw .badInput("both sides of the join are called \(a): give one an alias") }
+        layout.rightAlias = a
+        layout.columns.append(.init(qualifier: a, name: t.schema.symbolColumn, slot: layout.symbolSlot!, type: .string))
+        let ts = layout.add(a, t.schema.timeColumn, .int64)
+        var cols: [(Int, Int)] = []
+        for (i, c) in t.schema.columns.enumerated() { cols.append((layout.add(a, c.name, c.type == .int64 ? .int64 : .float64), i)) }
+        if let key {
+            let left = layout.columns.first { $0.slot == layout.symbolSlot! }!.name
+            if key != left || key != t.schema.symbolColumn {
+                throw .badInput("ASOF JOIN ... ON (\(key)): joins match on the symbol column (\(left) and \(t.schema.symbolColumn)); other keys are not supported")
+            }
+        }
+        return JoinSide(table: t, timeSlot: ts, columns: cols)
     }
 
     func resolveRow(_ e: Expr, _ layout: SourceLayout) throws(StrataError) -> ResolvedExpr {

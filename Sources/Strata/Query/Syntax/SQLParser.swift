@@ -102,46 +102,10 @@ struct Parser {
     mutating func query() throws(StrataError) -> Query {
         try expect("SELECT")
         if peek.keyword == "DISTINCT" { throw unsupported("SELECT DISTINCT") }
-        var items: [SelectItem] = []
-        repeat {
-            if acceptSymbol("*") {
-                items.append(.star)
-                continue
-            }
-            let start = peek.start
-            let e = try expr()
-            let end = tokens[at - 1].end
-            let written = String(String.UnicodeScalarView(text[start..<end]))
-            items.append(SelectItem(expr: e, alias: try alias(), text: written))
-        } while acceptSymbol(",")
+        let items = try selectList()
         try expect("FROM")
-        let source: Query.Source
-        if acceptSymbol("(") {
-            let inner = try query()
-            try expectSymbol(")")
-            source = .subquery(inner, alias: try alias())
-        } else {
-            let table = try name("a table name")
-            source = .table(table, alias: try alias())
-        }
-        var q = Query(items, from: source)
-        if peek.keyword == "LEFT" || peek.keyword == "INNER" || peek.keyword == "CROSS" || peek.keyword == "SPLICE" || peek.keyword == "LT" {
-            throw unsupported("\(peek.keyword!) JOIN: only ASOF JOIN is supported")
-        }
-        if peek.keyword == "JOIN" { throw unsupported("JOIN: only ASOF JOIN is supported") }
-        if accept("ASOF") {
-            try expect("JOIN")
-            if peek.kind == .symbol("(") { throw unsupported("ASOF JOIN of a subquery: join a table") }
-            let table = try name("a table name after ASOF JOIN")
-            let a = try alias()
-            try expect("ON")
-            try expectSymbol("(")
-            let key = try name("the symbol column in ON (...)")
-            _ = key
-            try expectSymbol(")")
-            q.asofJoin = Query.Join(table, alias: a)
-            q.joinKey = key
-        }
+        var q = Query(items, from: try source())
+        try asofJoin(into: &q)
         if accept("WHERE") {
             repeat { q.conditions.append(try condition()) } while accept("AND")
             if peek.keyword == "OR" { throw unsupported("OR in WHERE: conditions can only be joined with AND") }
@@ -163,6 +127,58 @@ struct Parser {
             repeat { q.groupBy.append(try expr()) } while acceptSymbol(",")
         }
         if peek.keyword == "HAVING" { throw unsupported("HAVING: filter the grouped rows in an outer SELECT ... WHERE") }
+        try orderByAndLimit(into: &q)
+        return q
+    }
+
+    /// `*` or expressions with optional aliases, separated by commas.
+    private mutating func selectList() throws(StrataError) -> [SelectItem] {
+        var items: [SelectItem] = []
+        repeat {
+            if acceptSymbol("*") {
+                items.append(.star)
+                continue
+            }
+            let start = peek.start
+            let e = try expr()
+            let end = tokens[at - 1].end
+            let written = String(String.UnicodeScalarView(text[start..<end]))
+            items.append(SelectItem(expr: e, alias: try alias(), text: written))
+        } while acceptSymbol(",")
+        return items
+    }
+
+    /// A table or a parenthesised SELECT, with an optional alias.
+    private mutating func source() throws(StrataError) -> Query.Source {
+        if acceptSymbol("(") {
+            let inner = try query()
+            try expectSymbol(")")
+            return .subquery(inner, alias: try alias())
+        }
+        let table = try name("a table name")
+        return .table(table, alias: try alias())
+    }
+
+    /// `ASOF JOIN table [alias] ON (symbol)`; other joins are refused by name.
+    private mutating func asofJoin(into q: inout Query) throws(StrataError) {
+        if peek.keyword == "LEFT" || peek.keyword == "INNER" || peek.keyword == "CROSS" || peek.keyword == "SPLICE" || peek.keyword == "LT" {
+            throw unsupported("\(peek.keyword!) JOIN: only ASOF JOIN is supported")
+        }
+        if peek.keyword == "JOIN" { throw unsupported("JOIN: only ASOF JOIN is supported") }
+        guard accept("ASOF") else { return }
+        try expect("JOIN")
+        if peek.kind == .symbol("(") { throw unsupported("ASOF JOIN of a subquery: join a table") }
+        let table = try name("a table name after ASOF JOIN")
+        let a = try alias()
+        try expect("ON")
+        try expectSymbol("(")
+        let key = try name("the symbol column in ON (...)")
+        try expectSymbol(")")
+        q.asofJoin = Query.Join(table, alias: a)
+        q.joinKey = key
+    }
+
+    private mutating func orderByAndLimit(into q: inout Query) throws(StrataError) {
         if accept("ORDER") {
             try expect("BY")
             repeat {
@@ -178,7 +194,6 @@ struct Parser {
             if acceptSymbol(",") { throw unsupported("LIMIT with an offset") }
             q.limit = Int(n)
         }
-        return q
     }
 
     private mutating func sampleBy() throws(StrataError) -> SampleBy {
