@@ -43,16 +43,27 @@ public struct BenchSuite: Sendable {
             throw .badInput("table \(table) is not bars-shaped: it has no column \(missing.joined(separator: ", ")) (a bars table has \(barColumns.joined(separator: ", ")))")
         }
         let zone = try ZoneRules.load(timeZone)
-        let unit = schema.timeUnit.perSecond
-        let sym = schema.symbolColumn, ts = schema.timeColumn
-        // The symbol with the most rows (the first in byte order among equals): listed for the whole range.
+        let symbol = try busiestSymbol(snapshot, table: table)
+        let p = try parameters(snapshot, table: table, symbol: symbol, unit: schema.timeUnit.perSecond, zone: zone, timeZone: timeZone)
+        let items = queries(snapshot, table: table, symbol: symbol, schema: schema, p, joinTable: joinTable)
+        return BenchSuite(table: table, parameters: p, items: items)
+    }
+
+    /// The symbol with the most rows (the first in byte order among equals).
+    private static func busiestSymbol(_ snapshot: Snapshot, table: String) throws(StrataError) -> String {
         var best: (name: String, rows: Int)? = nil
         for name in snapshot.symbols(of: table) {  // in byte order
             let rows = snapshot.rowCount(table, symbol: name)
             if rows > 0 && (best == nil || rows > best!.rows) { best = (name, rows) }
         }
         guard let symbol = best?.name else { throw .badInput("table \(table) has no rows to benchmark") }
-        // Its days (local calendar days holding rows), from its times.
+        return symbol
+    }
+
+    /// The day, month and as-of time, from the local calendar days holding rows of `symbol`.
+    private static func parameters(
+        _ snapshot: Snapshot, table: String, symbol: String, unit: Int64, zone: ZoneRules, timeZone: String
+    ) throws(StrataError) -> Parameters {
         var days: [Int64] = []
         do {
             try snapshot.scan(table, symbol: symbol, columns: []) { batch in
@@ -74,10 +85,17 @@ public struct BenchSuite: Sendable {
         let next = m == 12 ? CivilDate.daysFromCivil(y + 1, 1, 1) : CivilDate.daysFromCivil(y, m + 1, 1)
         let asOfDay = days[3 * days.count / 4]
         let asOfLocal = asOfDay * 86_400 + 10 * 3600 + 17 * 60 + 30  // 10:17:30.500 local
-        let p = Parameters(
+        return Parameters(
             symbol: symbol, dayLow: midnight(day), dayHigh: midnight(day + 1), monthLow: midnight(first), monthHigh: midnight(next),
             asOf: zone.utc(ofLocal: asOfLocal) * unit + unit / 2, timeZone: timeZone)
+    }
 
+    /// Q1-Q10 written for `table` with parameters `p`.
+    private static func queries(
+        _ snapshot: Snapshot, table: String, symbol: String, schema: Schema, _ p: Parameters, joinTable: String?
+    ) -> [Item] {
+        let timeZone = p.timeZone
+        let sym = schema.symbolColumn, ts = schema.timeColumn
         let q = "'" + symbol.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "''") + "'"
         let align = timeZone == "UTC" ? "" : " ALIGN TO CALENDAR TIME ZONE '\(timeZone)'"
         var items: [Item] = [
@@ -112,6 +130,6 @@ public struct BenchSuite: Sendable {
                           countSQL: "SELECT count(*) FROM \(table)"))
         items.append(Item(id: "q10", what: "sum(amount), full table", sql: "SELECT sum(amount), count(*) FROM \(table)",
                           countSQL: "SELECT count(*) FROM \(table)"))
-        return BenchSuite(table: table, parameters: p, items: items)
+        return items
     }
 }

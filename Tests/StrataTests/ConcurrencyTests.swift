@@ -45,49 +45,14 @@ import Testing
 
         let readers = (0..<3).map { k in
             Thread {
-                var last = 0
-                while !done.load(ordering: .acquiring) {
-                    do {
-                        let snap = k == 0 ? try reader.snapshot() : try db.snapshot()
-                        let n = try Self.check(snap)
-                        #expect(n >= last, "reader \(k) went back from \(last) to \(n) rows")
-                        last = n
-                        reads.add(1, ordering: .relaxed)
-                    } catch {
-                        Issue.record("reader \(k): \(error)")
-                    }
-                }
+                Self.readSnapshots(k == 0 ? reader : db, name: "reader \(k)", until: done, reads: reads)
                 finished.signal()
             }
         }
         readers.forEach { $0.start() }
-
-        // Reader processes: dump (a consistent snapshot of another process) and verify, in a loop.
         let processRuns = Atomic<Int>(0)
         let processes = Thread {
-            var i = 0
-            while !done.load(ordering: .acquiring) {
-                i += 1
-                do {
-                    if i % 3 == 0 {
-                        let r = try CLI.run(["verify", dir.path])
-                        #expect(r.code == 0, "verify: \(r.out) \(r.err)")
-                    } else {
-                        let r = try CLI.run(["dump", dir.path, "t"])
-                        #expect(r.code == 0, "dump: \(r.err)")
-                        var counts: [String: Int] = [:]
-                        for line in r.out.split(separator: "\n").dropFirst() {
-                            let f = line.split(separator: ",")
-                            #expect(Int(f[1]) == counts[String(f[0]), default: 0], "dump: \(line)")
-                            counts[String(f[0]), default: 0] += 1
-                        }
-                        #expect(Set(counts.values).count <= 1, "dump saw symbols with different rows: \(counts)")
-                    }
-                    processRuns.add(1, ordering: .relaxed)
-                } catch {
-                    Issue.record("process reader: \(error)")
-                }
-            }
+            Self.readInProcesses(dir.path, until: done, runs: processRuns)
             finished.signal()
         }
         processes.start()
@@ -110,5 +75,48 @@ import Testing
         #expect(try Self.check(try reader.snapshot()) == commits)
         #expect(Database.verify(dir.path).isIntact)
         print("concurrency: \(commits) commits, \(compactions) compactions, \(reads.load(ordering: .relaxed)) snapshot reads by 3 threads, \(processRuns.load(ordering: .relaxed)) reads by other processes")
+    }
+
+    /// A reader thread: snapshots of `db` in a loop until `done`, each checked, never going back.
+    static func readSnapshots(_ db: Database, name: String, until done: borrowing Atomic<Bool>, reads: borrowing Atomic<Int>) {
+        var last = 0
+        while !done.load(ordering: .acquiring) {
+            do {
+                let n = try check(try db.snapshot())
+                #expect(n >= last, "\(name) went back from \(last) to \(n) rows")
+                last = n
+                reads.add(1, ordering: .relaxed)
+            } catch {
+                Issue.record("\(name): \(error)")
+            }
+        }
+    }
+
+    /// Reader processes until `done`: `strata dump` (a consistent snapshot of another process) and
+    /// `strata verify`, in turn.
+    static func readInProcesses(_ path: String, until done: borrowing Atomic<Bool>, runs: borrowing Atomic<Int>) {
+        var i = 0
+        while !done.load(ordering: .acquiring) {
+            i += 1
+            do {
+                if i % 3 == 0 {
+                    let r = try CLI.run(["verify", path])
+                    #expect(r.code == 0, "verify: \(r.out) \(r.err)")
+                } else {
+                    let r = try CLI.run(["dump", path, "t"])
+                    #expect(r.code == 0, "dump: \(r.err)")
+                    var counts: [String: Int] = [:]
+                    for line in r.out.split(separator: "\n").dropFirst() {
+                        let f = line.split(separator: ",")
+                        #expect(Int(f[1]) == counts[String(f[0]), default: 0], "dump: \(line)")
+                        counts[String(f[0]), default: 0] += 1
+                    }
+                    #expect(Set(counts.values).count <= 1, "dump saw symbols with different rows: \(counts)")
+                }
+                runs.add(1, ordering: .relaxed)
+            } catch {
+                Issue.record("process reader: \(error)")
+            }
+        }
     }
 }

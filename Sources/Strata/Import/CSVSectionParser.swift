@@ -35,7 +35,6 @@ struct CSVSectionParser: Sendable {
 
     private func parse(from: Int, to: Int, in b: UnsafeRawBufferPointer) -> Section {
         var section = Section(start: from, end: from)
-        let n = b.count
         let width = types.count
         var rowMajor: [Int64] = []
         let estimate = (to - from) / 48 + 16
@@ -44,48 +43,8 @@ struct CSVSectionParser: Sendable {
         var row = [Int64](repeating: 0, count: width)
         var index = SymbolIndex()
         var i = from
-        while i < to && i < n {
-            var time: Int64 = 0
-            var symbol: Range<Int> = i..<i
-            for (k, slot) in slots.enumerated() {
-                let start = i
-                while i < n {
-                    let c = b[i]
-                    if c == UInt8(ascii: ",") || c == UInt8(ascii: "\n") || c == UInt8(ascii: "\r") || c == UInt8(ascii: "\"") {
-                        break
-                    }
-                    i += 1
-                }
-                let field = UnsafeRawBufferPointer(rebasing: b[start..<i])
-                // The separator after the field: a comma between fields, a line end (or the file's end) after the last.
-                if k + 1 < slots.count {
-                    guard i < n && b[i] == UInt8(ascii: ",") else { return section }
-                    i += 1
-                } else if i < n {
-                    if b[i] == UInt8(ascii: "\r") {
-                        guard i + 1 < n && b[i + 1] == UInt8(ascii: "\n") else { return section }
-                        i += 1
-                    }
-                    guard b[i] == UInt8(ascii: "\n") else { return section }
-                    i += 1
-                }
-                switch slot {
-                case -1:
-                    symbol = start..<(start + field.count)
-                case -2:
-                    guard case .value(let v) = NumberParser.int64(field) else { return section }
-                    time = v
-                default:
-                    switch types[slot] {
-                    case .int64:
-                        guard case .value(let v) = NumberParser.int64(field) else { return section }
-                        row[slot] = v
-                    case .float64:
-                        guard let d = NumberParser.double(field) else { return section }
-                        row[slot] = Int64(bitPattern: d.bitPattern)
-                    }
-                }
-            }
+        while i < to && i < b.count {
+            guard let (time, symbol) = parseRow(b, at: &i, into: &row) else { return section }
             let id = index.id(of: symbol, in: b, symbols: &section.symbols)
             if let last = section.runs.last, last.symbol == id {
                 section.runs[section.runs.count - 1].rows += 1
@@ -98,14 +57,78 @@ struct CSVSectionParser: Sendable {
         let rows = section.times.count
         section.rows = rows
         section.end = i
-        section.columns = [Int64](unsafeUninitializedCapacity: rows * width) { out, count in
+        section.columns = Self.columnMajor(rowMajor, rows: rows, width: width)
+        section.ok = true
+        return section
+    }
+
+    /// Parses the row at `i` into `row` (value columns), moving `i` past its line end. Returns its
+    /// time and the byte range of its symbol, or nil when the row needs the serial reader.
+    @inline(__always)
+    private func parseRow(_ b: UnsafeRawBufferPointer, at i: inout Int, into row: inout [Int64]) -> (Int64, Range<Int>)? {
+        var time: Int64 = 0
+        var symbol: Range<Int> = i..<i
+        for (k, slot) in slots.enumerated() {
+            let start = i
+            i = Self.fieldEnd(b, from: i)
+            let field = UnsafeRawBufferPointer(rebasing: b[start..<i])
+            guard let next = Self.pastSeparator(b, at: i, last: k + 1 == slots.count) else { return nil }
+            i = next
+            switch slot {
+            case -1:
+                symbol = start..<(start + field.count)
+            case -2:
+                guard case .value(let v) = NumberParser.int64(field) else { return nil }
+                time = v
+            default:
+                switch types[slot] {
+                case .int64:
+                    guard case .value(let v) = NumberParser.int64(field) else { return nil }
+                    row[slot] = v
+                case .float64:
+                    guard let d = NumberParser.double(field) else { return nil }
+                    row[slot] = Int64(bitPattern: d.bitPattern)
+                }
+            }
+        }
+        return (time, symbol)
+    }
+
+    /// The offset of the first comma, line end or quote at or after `i` (the file's end when none).
+    @inline(__always)
+    private static func fieldEnd(_ b: UnsafeRawBufferPointer, from i: Int) -> Int {
+        var i = i
+        while i < b.count {
+            let c = b[i]
+            if c == UInt8(ascii: ",") || c == UInt8(ascii: "\n") || c == UInt8(ascii: "\r") || c == UInt8(ascii: "\"") { break }
+            i += 1
+        }
+        return i
+    }
+
+    /// Past the separator after a field at `i`: a comma between fields, a line end (or the file's
+    /// end) after the last. Nil when the separator is anything else.
+    @inline(__always)
+    private static func pastSeparator(_ b: UnsafeRawBufferPointer, at i: Int, last: Bool) -> Int? {
+        let n = b.count
+        if !last { return i < n && b[i] == UInt8(ascii: ",") ? i + 1 : nil }
+        if i >= n { return i }
+        var i = i
+        if b[i] == UInt8(ascii: "\r") {
+            guard i + 1 < n && b[i + 1] == UInt8(ascii: "\n") else { return nil }
+            i += 1
+        }
+        return b[i] == UInt8(ascii: "\n") ? i + 1 : nil
+    }
+
+    /// Rows × columns to columns × rows: value `c` of row `r` moves to `c * rows + r`.
+    private static func columnMajor(_ rowMajor: [Int64], rows: Int, width: Int) -> [Int64] {
+        [Int64](unsafeUninitializedCapacity: rows * width) { out, count in
             for c in 0..<width {
                 for r in 0..<rows { out[c * rows + r] = rowMajor[r * width + c] }
             }
             count = rows * width
         }
-        section.ok = true
-        return section
     }
 
     /// Distinct symbols of a section by their bytes, without an allocation per row.

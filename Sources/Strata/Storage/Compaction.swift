@@ -171,67 +171,95 @@ struct Compactor {
         for id in tableIDs {
             var t = catalog.tables[id]!
             if !t.files.contains(where: retired.contains) { continue }
-            let all = Array(t.schema.columns.indices)
-            let types = t.schema.columns.map(\.type)
-            for symbolID in t.symbols.indices {
-                let blocks = t.symbols[symbolID].blocks
-                if !blocks.contains(where: { retired.contains($0.file) }) { continue }
-                var kept: [BlockRef] = []
-                var times: [Int64] = []
-                var columns: [[Int64]] = Array(repeating: [], count: types.count)
-                func seal(_ rows: Int, _ me: inout Compactor) throws(StrataError) {
-                    let bytes = me.encoder.encode(
-                        tableID: id, symbolID: UInt32(symbolID), times: Array(times[0..<rows]),
-                        columns: columns.map { Array($0[0..<rows]) }, types: types)
-                    let (file, offset) = try me.append(bytes, table: id)
-                    kept.append(BlockRef(
-                        file: file, offset: offset, length: UInt32(bytes.count), rows: UInt32(rows),
-                        firstTime: times[0], lastTime: times[rows - 1]))
-                    times.removeFirst(rows)
-                    for c in columns.indices { columns[c].removeFirst(rows) }
-                }
-                for (index, ref) in blocks.enumerated() {
-                    if !retired.contains(ref.file) {
-                        if !times.isEmpty { try seal(times.count, &self) }
-                        kept.append(ref)
-                        continue
-                    }
-                    if times.isEmpty && ref.rows >= blockRows {
-                        let h = try snapshot.header(t, symbolID, index)  // checked before it is copied
-                        let what = snapshot.blockContext(t, t.symbols[symbolID], index, ref)
-                        for c in 0..<h.columnCount {
-                            try h.withChunkBytes(c, checkChecksum: true, what: what) { _ in }
-                        }
-                        let (file, offset) = try h.region.withBytes { (region) throws(StrataError) in
-                            try append(UnsafeRawBufferPointer(rebasing: region[Int(ref.offset)..<Int(ref.offset) + Int(ref.length)]), table: id)
-                        }
-                        var moved = ref
-                        moved.file = file
-                        moved.offset = offset
-                        kept.append(moved)
-                        report.blocksCopied += 1
-                    } else {
-                        _ = try snapshot.decode(t, symbolID, index, columns: all, into: decoded)
-                        times.append(contentsOf: decoded.times)
-                        for (slot, type) in types.enumerated() {
-                            switch type {
-                            case .int64: columns[slot].append(contentsOf: decoded.ints[slot])
-                            case .float64: columns[slot].append(contentsOf: decoded.floats[slot].lazy.map { Int64(bitPattern: $0.bitPattern) })
-                            }
-                        }
-                        report.rowsRewritten += Int(ref.rows)
-                        while times.count >= blockRows { try seal(blockRows, &self) }
-                    }
-                    done += Int(ref.rows)
+            for symbolID in t.symbols.indices where t.symbols[symbolID].blocks.contains(where: { retired.contains($0.file) }) {
+                t.symbols[symbolID].blocks = try rewriteSymbol(t, symbolID, decoded, report: &report) { rows in
+                    done += rows
                     progress?(done, total)
                 }
-                if !times.isEmpty { try seal(times.count, &self) }
-                t.symbols[symbolID].blocks = BlockList(kept)
             }
             t.files = t.files.filter { !retired.contains($0) } + written.filter { $0.table == id }.map(\.id)
             catalog.tables[id] = t
         }
         for id in retired { catalog.files[id] = nil }
+    }
+
+    /// Rows of one symbol waiting to be sealed into merged blocks (Float64 as bit patterns).
+    private struct PendingRows {
+        var times: [Int64] = []
+        var columns: [[Int64]]
+
+        mutating func append(_ d: DecodedBlock, types: [ColumnType]) {
+            times.append(contentsOf: d.times)
+            for (slot, type) in types.enumerated() {
+                switch type {
+                case .int64: columns[slot].append(contentsOf: d.ints[slot])
+                case .float64: columns[slot].append(contentsOf: d.floats[slot].lazy.map { Int64(bitPattern: $0.bitPattern) })
+                }
+            }
+        }
+    }
+
+    /// The new block list of one symbol: blocks in files that stay are kept, full blocks of retired
+    /// files are copied byte for byte, runs of small ones are merged into full blocks. `advanced`
+    /// hears the rows of each retired block handled.
+    private mutating func rewriteSymbol(
+        _ t: Catalog.TableState, _ symbolID: Int, _ decoded: DecodedBlock, report: inout CompactionReport,
+        advanced: (Int) -> Void
+    ) throws(StrataError) -> BlockList {
+        let types = t.schema.columns.map(\.type)
+        var kept: [BlockRef] = []
+        var pending = PendingRows(columns: Array(repeating: [], count: types.count))
+        for (index, ref) in t.symbols[symbolID].blocks.enumerated() {
+            if !retired.contains(ref.file) {
+                if !pending.times.isEmpty { kept.append(try seal(&pending, rows: pending.times.count, t, symbolID)) }
+                kept.append(ref)
+                continue
+            }
+            if pending.times.isEmpty && ref.rows >= blockRows {
+                kept.append(try copy(t, symbolID, index, ref))
+                report.blocksCopied += 1
+            } else {
+                _ = try snapshot.decode(t, symbolID, index, columns: Array(t.schema.columns.indices), into: decoded)
+                pending.append(decoded, types: types)
+                report.rowsRewritten += Int(ref.rows)
+                while pending.times.count >= blockRows { kept.append(try seal(&pending, rows: blockRows, t, symbolID)) }
+            }
+            advanced(Int(ref.rows))
+        }
+        if !pending.times.isEmpty { kept.append(try seal(&pending, rows: pending.times.count, t, symbolID)) }
+        return BlockList(kept)
+    }
+
+    /// Encodes the first `rows` pending rows as a new block and appends it.
+    private mutating func seal(
+        _ pending: inout PendingRows, rows: Int, _ t: Catalog.TableState, _ symbolID: Int
+    ) throws(StrataError) -> BlockRef {
+        let bytes = encoder.encode(
+            tableID: t.id, symbolID: UInt32(symbolID), times: Array(pending.times[0..<rows]),
+            columns: pending.columns.map { Array($0[0..<rows]) }, types: t.schema.columns.map(\.type))
+        let (file, offset) = try append(bytes, table: t.id)
+        let ref = BlockRef(
+            file: file, offset: offset, length: UInt32(bytes.count), rows: UInt32(rows),
+            firstTime: pending.times[0], lastTime: pending.times[rows - 1])
+        pending.times.removeFirst(rows)
+        for c in pending.columns.indices { pending.columns[c].removeFirst(rows) }
+        return ref
+    }
+
+    /// Copies a full block byte for byte, after checking its header and every chunk's checksum.
+    private mutating func copy(_ t: Catalog.TableState, _ symbolID: Int, _ index: Int, _ ref: BlockRef) throws(StrataError) -> BlockRef {
+        let h = try snapshot.header(t, symbolID, index)
+        let what = snapshot.blockContext(t, t.symbols[symbolID], index, ref)
+        for c in 0..<h.columnCount {
+            try h.withChunkBytes(c, checkChecksum: true, what: what) { _ in }
+        }
+        let (file, offset) = try h.region.withBytes { (region) throws(StrataError) in
+            try append(UnsafeRawBufferPointer(rebasing: region[Int(ref.offset)..<Int(ref.offset) + Int(ref.length)]), table: t.id)
+        }
+        var moved = ref
+        moved.file = file
+        moved.offset = offset
+        return moved
     }
 
     /// Appends one block to the table's newest compaction file (a new one once past the size target).

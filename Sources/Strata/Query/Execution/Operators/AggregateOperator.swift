@@ -75,66 +75,12 @@ extension Plan {
         let times: Vec? = layout.timeSlot.flatMap { b.columns[$0] }
         var extras: [Vec] = []
         for e in a.extras { extras.append(try Evaluator.eval(e, b)) }
-        var args: [(Vec?, Vec?)] = []
-        for spec in a.aggregates {
-            var x = try spec.args.first.map { (e) throws(StrataError) in try Evaluator.eval(e, b) }
-            var y = try spec.args.count > 1 ? Evaluator.eval(spec.args[1], b) : nil
-            if spec.function == .vwap {
-                x = x.map { Vec(.floats($0.floatValues(n)), valid: $0.valid) }
-                y = y.map { Vec(.floats($0.floatValues(n)), valid: $0.valid) }
-            }
-            args.append((x, y))
-        }
+        let args = try Self.arguments(a, b)
         // The batch's runs of rows that share a group, then each aggregate over all runs: the argument
         // vectors are taken once per batch, not once per run.
-        var runs: [(lo: Int, hi: Int, group: Int)] = []
         let simple = symbolVec == nil && extras.isEmpty
-        var done = false
-        if simple, b.sorted, let bucketer = a.bucketer, let times, let symbol = a.bySymbol ? b.symbol : "" {
-            // Rows in time order with one offset from UTC throughout: a bucket is a run of rows below its end.
-            let t = times.intValues(n)
-            let first = t[t.startIndex], last = t[t.endIndex - 1]
-            if let offset = bucketer.fixedOffset(from: first, through: last) {
-                var r = 0
-                while r < n {
-                    let local = floorDiv(t[t.startIndex + r] &+ offset, bucketer.step) &* bucketer.step
-                    let end = local &+ bucketer.step &- offset  // first time of the next bucket
-                    let e = Self.firstAtOrAfter(t, end, from: r + 1)
-                    runs.append((r, e, g.group(GroupKey(symbol: symbol, bucket: local, extras: []))))
-                    r = e
-                }
-                done = true
-            }
-        }
-        if !done {
-            let buckets: [Int64]? = a.bucketer.map { $0.buckets(times!.intValues(n)) }
-            var r = 0
-            while r < n {
-                var e = r + 1
-                if simple {
-                    if let buckets {
-                        let k = buckets[r]
-                        while e < n && buckets[e] == k { e += 1 }
-                    } else {
-                        e = n
-                    }
-                } else {
-                    while e < n {
-                        if let buckets, buckets[e] != buckets[r] { break }
-                        if let s = symbolVec, s.value(e) != s.value(r) { break }
-                        if extras.contains(where: { $0.value(e) != $0.value(r) }) { break }
-                        e += 1
-                    }
-                }
-                var symbol = ""
-                if a.bySymbol {
-                    if let s = b.symbol { symbol = s } else if case .string(let s) = symbolVec!.value(r) { symbol = s } else { symbol = "\u{0}null" }
-                }
-                let key = GroupKey(symbol: symbol, bucket: buckets?[r] ?? 0, extras: extras.map { KeyValue($0.value(r)) })
-                runs.append((r, e, g.group(key)))
-                r = e
-            }
-        }
+        let runs = (simple ? Self.bucketRuns(a, b, times, g) : nil)
+            ?? Self.groupRuns(a, b, times: times, symbols: symbolVec, extras: extras, g)
         let width = g.width
         for (k, spec) in a.aggregates.enumerated() {
             let (x, y) = args[k]
@@ -144,51 +90,88 @@ extension Plan {
         }
     }
 
+    /// Each aggregate's arguments evaluated over the batch (vwap's as Float64).
+    private static func arguments(_ a: AggregationPlan, _ b: Batch) throws(StrataError) -> [(Vec?, Vec?)] {
+        var args: [(Vec?, Vec?)] = []
+        for spec in a.aggregates {
+            var x = try spec.args.first.map { (e) throws(StrataError) in try Evaluator.eval(e, b) }
+            var y = try spec.args.count > 1 ? Evaluator.eval(spec.args[1], b) : nil
+            if spec.function == .vwap {
+                x = x.map { Vec(.floats($0.floatValues(b.count)), valid: $0.valid) }
+                y = y.map { Vec(.floats($0.floatValues(b.count)), valid: $0.valid) }
+            }
+            args.append((x, y))
+        }
+        return args
+    }
+
+    /// The fast path of SAMPLE BY: rows of one symbol in time order with one offset from UTC
+    /// throughout, where a bucket is a run of rows below its end. Nil when it does not apply.
+    private static func bucketRuns(
+        _ a: AggregationPlan, _ b: Batch, _ times: Vec?, _ g: GroupTable
+    ) -> [(lo: Int, hi: Int, group: Int)]? {
+        guard b.sorted, let bucketer = a.bucketer, let times, let symbol = a.bySymbol ? b.symbol : "" else { return nil }
+        let n = b.count
+        let t = times.intValues(n)
+        guard let offset = bucketer.fixedOffset(from: t[t.startIndex], through: t[t.endIndex - 1]) else { return nil }
+        var runs: [(lo: Int, hi: Int, group: Int)] = []
+        var r = 0
+        while r < n {
+            let local = floorDiv(t[t.startIndex + r] &+ offset, bucketer.step) &* bucketer.step
+            let end = local &+ bucketer.step &- offset  // first time of the next bucket
+            let e = Self.firstAtOrAfter(t, end, from: r + 1)
+            runs.append((r, e, g.group(GroupKey(symbol: symbol, bucket: local, extras: []))))
+            r = e
+        }
+        return runs
+    }
+
+    /// The general path: runs of consecutive rows with the same bucket, symbol and extra keys.
+    private static func groupRuns(
+        _ a: AggregationPlan, _ b: Batch, times: Vec?, symbols symbolVec: Vec?, extras: [Vec], _ g: GroupTable
+    ) -> [(lo: Int, hi: Int, group: Int)] {
+        let n = b.count
+        let simple = symbolVec == nil && extras.isEmpty
+        let buckets: [Int64]? = a.bucketer.map { $0.buckets(times!.intValues(n)) }
+        var runs: [(lo: Int, hi: Int, group: Int)] = []
+        var r = 0
+        while r < n {
+            var e = r + 1
+            if simple {
+                if let buckets {
+                    let k = buckets[r]
+                    while e < n && buckets[e] == k { e += 1 }
+                } else {
+                    e = n
+                }
+            } else {
+                while e < n {
+                    if let buckets, buckets[e] != buckets[r] { break }
+                    if let s = symbolVec, s.value(e) != s.value(r) { break }
+                    if extras.contains(where: { $0.value(e) != $0.value(r) }) { break }
+                    e += 1
+                }
+            }
+            var symbol = ""
+            if a.bySymbol {
+                if let s = b.symbol { symbol = s } else if case .string(let s) = symbolVec!.value(r) { symbol = s } else { symbol = "\u{0}null" }
+            }
+            let key = GroupKey(symbol: symbol, bucket: buckets?[r] ?? 0, extras: extras.map { KeyValue($0.value(r)) })
+            runs.append((r, e, g.group(key)))
+            r = e
+        }
+        return runs
+    }
+
     func finish(_ a: AggregationPlan, _ g: GroupTable) throws(StrataError) -> QueryResult {
         let specs = a.aggregates
         var result = QueryResult(names: allNames, types: types)
         if g.keys.isEmpty && a.keys.isEmpty {
             _ = g.group(GroupKey(symbol: "", bucket: 0, extras: []))
         }
-        // Groups by series (symbol, other keys), then bucket.
-        var groups = Array(g.keys.indices)
-        func before(_ x: Int, _ y: Int) -> Bool {
-            let p = g.keys[x], q = g.keys[y]
-            if p.symbol != q.symbol { return utf8Less(p.symbol, q.symbol) }
-            for (u, v) in zip(p.extras, q.extras) where u != v { return Self.less(u.value, v.value) }
-            return p.bucket < q.bucket
-        }
-        // Groups of a scan in symbol and time order are found in order: check before sorting.
-        if groups.indices.dropFirst().contains(where: { before(groups[$0], groups[$0 - 1]) }) {
-            groups.sort(by: before)
-        }
-        func keyValue(_ kind: KeyKind, _ key: GroupKey) -> ResultValue {
-            switch kind {
-            case .symbol: key.symbol == "\u{0}null" ? .null : .string(key.symbol)
-            case .bucket: .int(a.bucketer!.start(key.bucket))
-            case .extra(let i): key.extras[i].value
-            }
-        }
-        if let bucketer = a.bucketer, !a.fill.isEmpty, a.fill != [.none] {
-            // FILL works on rows: the groups' values, then the inserted buckets, then the outputs.
-            var values: [[ResultValue]] = []
-            var keys: [GroupKey] = []
-            for gi in groups {
-                var row: [ResultValue] = []
-                for (k, spec) in specs.enumerated() {
-                    row.append(try spec.result(g.states[gi * g.width + k], name: spec.text))
-                }
-                values.append(row)
-                keys.append(g.keys[gi])
-            }
-            (keys, values) = try Self.fill(keys, values, a, bucketer.step)
-            for (key, row) in zip(keys, values) {
-                let keyValues = a.keys.map { keyValue($0, key) }
-                for (c, out) in a.outputs.enumerated() {
-                    result.columns[c].append(try Evaluator.scalar(out, aggregates: row, keys: keyValues))
-                }
-            }
-            return result
+        let groups = Self.orderedGroups(g)
+        if a.bucketer != nil, !a.fill.isEmpty, a.fill != [.none] {
+            return try finishWithFill(a, g, groups)
         }
         // Column by column: an output that is an aggregate or a key is read straight from the groups.
         for (c, out) in a.outputs.enumerated() {
@@ -201,20 +184,68 @@ extension Plan {
             case .key(let j, _):
                 let kind = a.keys[j]
                 result.columns[c] = try ResultColumn(out.type, count: groups.count) { (r) throws(StrataError) in
-                    keyValue(kind, g.keys[groups[r]])
+                    Self.keyValue(kind, g.keys[groups[r]], a)
                 }
             default:
                 result.columns[c] = try ResultColumn(out.type, count: groups.count) { (r) throws(StrataError) in
                     let gi = groups[r]
-                    var row: [ResultValue] = []
-                    for (k, spec) in specs.enumerated() {
-                        row.append(try spec.result(g.states[gi * g.width + k], name: spec.text))
-                    }
-                    let keyValues = a.keys.map { keyValue($0, g.keys[gi]) }
-                    return try Evaluator.scalar(out, aggregates: row, keys: keyValues)
+                    let keyValues = a.keys.map { Self.keyValue($0, g.keys[gi], a) }
+                    return try Evaluator.scalar(out, aggregates: try Self.aggregateValues(a, g, gi), keys: keyValues)
                 }
             }
         }
         return result
+    }
+
+    /// FILL works on rows: the groups' values, then the inserted buckets, then the outputs.
+    private func finishWithFill(_ a: AggregationPlan, _ g: GroupTable, _ groups: [Int]) throws(StrataError) -> QueryResult {
+        var result = QueryResult(names: allNames, types: types)
+        var values: [[ResultValue]] = []
+        var keys: [GroupKey] = []
+        for gi in groups {
+            values.append(try Self.aggregateValues(a, g, gi))
+            keys.append(g.keys[gi])
+        }
+        (keys, values) = try Self.fill(keys, values, a, a.bucketer!.step)
+        for (key, row) in zip(keys, values) {
+            let keyValues = a.keys.map { Self.keyValue($0, key, a) }
+            for (c, out) in a.outputs.enumerated() {
+                result.columns[c].append(try Evaluator.scalar(out, aggregates: row, keys: keyValues))
+            }
+        }
+        return result
+    }
+
+    /// Group numbers by series (symbol, other keys), then bucket. Groups of a scan in symbol and
+    /// time order are found in order: checked before sorting.
+    private static func orderedGroups(_ g: GroupTable) -> [Int] {
+        var groups = Array(g.keys.indices)
+        func before(_ x: Int, _ y: Int) -> Bool {
+            let p = g.keys[x], q = g.keys[y]
+            if p.symbol != q.symbol { return utf8Less(p.symbol, q.symbol) }
+            for (u, v) in zip(p.extras, q.extras) where u != v { return Self.less(u.value, v.value) }
+            return p.bucket < q.bucket
+        }
+        if groups.indices.dropFirst().contains(where: { before(groups[$0], groups[$0 - 1]) }) {
+            groups.sort(by: before)
+        }
+        return groups
+    }
+
+    /// Every aggregate's result for group `gi`.
+    private static func aggregateValues(_ a: AggregationPlan, _ g: GroupTable, _ gi: Int) throws(StrataError) -> [ResultValue] {
+        var row: [ResultValue] = []
+        for (k, spec) in a.aggregates.enumerated() {
+            row.append(try spec.result(g.states[gi * g.width + k], name: spec.text))
+        }
+        return row
+    }
+
+    private static func keyValue(_ kind: KeyKind, _ key: GroupKey, _ a: AggregationPlan) -> ResultValue {
+        switch kind {
+        case .symbol: key.symbol == "\u{0}null" ? .null : .string(key.symbol)
+        case .bucket: .int(a.bucketer!.start(key.bucket))
+        case .extra(let i): key.extras[i].value
+        }
     }
 }
