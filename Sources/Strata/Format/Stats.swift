@@ -22,6 +22,16 @@ public struct ColumnStats: Sendable, Equatable {
 
     public init() {}
 
+    /// The statistics of decoded Int64 values.
+    static func compute(_ values: [Int64]) -> ColumnStats {
+        values.withUnsafeBufferPointer { compute($0, type: .int64) }
+    }
+
+    /// The statistics of decoded Float64 values (computed on their bit patterns, as when encoding).
+    static func compute(_ values: [Double]) -> ColumnStats {
+        values.withUnsafeBufferPointer { p in p.withMemoryRebound(to: Int64.self) { compute($0, type: .float64) } }
+    }
+
     static func compute(_ values: UnsafeBufferPointer<Int64>, type: ColumnType) -> ColumnStats {
         var s = ColumnStats()
         guard let first = values.first, let last = values.last else { return s }

@@ -241,19 +241,15 @@ public enum CSVImporter {
     private static func append(
         _ section: CSVSectionParser.Section, buffers: [SymbolBuffer], reader: CSVReader, tx: Transaction, table t: TableBuffers
     ) throws(StrataError) {
-        try section.times.withUnsafeBufferPointer { (times) throws(StrataError) in
-            try section.columns.withUnsafeBufferPointer { (columns) throws(StrataError) in
-                var row = 0
-                for run in section.runs {
-                    let b = buffers[run.symbol]
-                    let rows = row..<row + run.rows
-                    if let bad = try tx.appendRows(t, b, times: times, columns: columns, stride: section.rows, rows: rows) {
-                        let e = tx.timeWentBack(t, b, times[bad.row], bad.after, row: nil)
-                        throw .badInput("\(reader.path) line \(reader.line + bad.row + 1): \(e.message)")
-                    }
-                    row += run.rows
-                }
+        var row = 0
+        for run in section.runs {
+            let b = buffers[run.symbol]
+            let rows = row..<row + run.rows
+            if let bad = try tx.appendRows(t, b, times: section.times, columns: section.columns, stride: section.rows, rows: rows) {
+                let e = tx.timeWentBack(t, b, section.times[bad.row], bad.after, row: nil)
+                throw .badInput("\(reader.path) line \(reader.line + bad.row + 1): \(e.message)")
             }
+            row += run.rows
         }
     }
 
@@ -310,7 +306,7 @@ public enum CSVImporter {
                 }
             }
             do {
-                try values.withUnsafeBufferPointer { (v) throws(StrataError) in try tx.appendRow(table, buffer, time: time, values: v) }
+                try tx.appendRow(table, buffer, time: time, values: values)
             } catch {
                 throw StrataError(error.kind, "\(reader.path) line \(reader.line): \(error.message)")
             }

@@ -55,6 +55,11 @@ final class MappedRegion: @unchecked Sendable {
         try body(UnsafeRawBufferPointer(start: base, count: count))
     }
 
+    /// A copy of the bytes in `range`, which must lie inside the region.
+    func copyBytes(_ range: Range<Int>) -> [UInt8] {
+        withBytes { Array($0[range]) }
+    }
+
     /// Tells the kernel the mapping will be read front to back. The corresponding C function is
     /// `madvise(MADV_SEQUENTIAL)`.
     func adviseSequential() {

@@ -253,9 +253,7 @@ struct Compactor {
         for c in 0..<h.columnCount {
             try h.withChunkBytes(c, checkChecksum: true, what: what) { _ in }
         }
-        let (file, offset) = try h.region.withBytes { (region) throws(StrataError) in
-            try append(UnsafeRawBufferPointer(rebasing: region[Int(ref.offset)..<Int(ref.offset) + Int(ref.length)]), table: t.id)
-        }
+        let (file, offset) = try append(h.region.copyBytes(Int(ref.offset)..<Int(ref.offset) + Int(ref.length)), table: t.id)
         var moved = ref
         moved.file = file
         moved.offset = offset
@@ -264,10 +262,6 @@ struct Compactor {
 
     /// Appends one block to the table's newest compaction file (a new one once past the size target).
     private mutating func append(_ bytes: [UInt8], table: UInt32) throws(StrataError) -> (UInt32, UInt64) {
-        try bytes.withBytes { (raw) throws(StrataError) in try append(raw, table: table) }
-    }
-
-    private mutating func append(_ bytes: UnsafeRawBufferPointer, table: UInt32) throws(StrataError) -> (UInt32, UInt64) {
         var file = written.last(where: { $0.table == table })?.id
         if let f = file, catalog.files[f]!.length + UInt64(bytes.count) > Limits.dataFileBytesTarget { file = nil }
         if file == nil {
@@ -282,7 +276,8 @@ struct Compactor {
         }
         let id = file!
         let offset = catalog.files[id]!.length
-        try writer.fs.write(try writer.handle(for: id, create: false), bytes, at: offset)
+        let h = try writer.handle(for: id, create: false)
+        try bytes.withBytes { (raw) throws(StrataError) in try writer.fs.write(h, raw, at: offset) }
         catalog.files[id]!.length = offset + UInt64(bytes.count)
         return (id, offset)
     }

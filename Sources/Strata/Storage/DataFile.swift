@@ -17,14 +17,14 @@ enum DataFileFormat {
     }
 
     /// Checks the header of a mapped data file against what the manifest says it is.
-    static func check(_ bytes: UnsafeRawBufferPointer, fileID: UInt32, tableID: UInt32, name: String) throws(StrataError) {
-        var r = ByteReader(bytes, what: { name })
-        try r.need(headerBytes)
-        if !zip(bytes[0..<8], magic).allSatisfy({ $0 == $1 }) { throw .damaged("\(name): not a Strata data file (bad magic)") }
-        r.offset = 8
-        let version = try r.u32()
+    static func check(_ region: MappedRegion, fileID: UInt32, tableID: UInt32, name: String) throws(StrataError) {
+        if region.count < headerBytes {
+            throw .damaged("\(name): truncated at byte 0 (needed \(headerBytes) bytes, \(region.count) there)")
+        }
+        if !region.withBytes({ $0.prefix(8).elementsEqual(magic) }) { throw .damaged("\(name): not a Strata data file (bad magic)") }
+        let version = region.load(fromByteOffset: 8, as: UInt32.self)
         if version != Self.version { throw .damaged("\(name): unsupported data file version \(version)") }
-        let f = try r.u32(), t = try r.u32()
+        let f = region.load(fromByteOffset: 12, as: UInt32.self), t = region.load(fromByteOffset: 16, as: UInt32.self)
         if f != fileID || t != tableID {
             throw .damaged("\(name): header says file \(f) of table \(t), the manifest says file \(fileID) of table \(tableID)")
         }

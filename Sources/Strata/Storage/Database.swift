@@ -259,12 +259,15 @@ public final class Database: Sendable {
             if Array(header[0..<8]) != ManifestFormat.fileMagic {
                 throw .damaged("\(path): not a Strata manifest (bad magic)")
             }
-            let version = header.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: 8, as: UInt32.self)) }
+            let (version, records) = try header.withBytes { (b) throws(StrataError) in
+                var r = ByteReader(b, offset: 8, what: { path })
+                return (try r.u32(), try r.u32())
+            }
             if version != ManifestFormat.version {
                 throw .damaged("\(path): manifest version \(version) is not supported (this build reads \(ManifestFormat.version))")
             }
             start = UInt64(ManifestFormat.fileHeaderBytes)
-            checkpointRecords = Int(header.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: 12, as: UInt32.self)) })
+            checkpointRecords = Int(records)
         }
         // A checkpoint is written whole and synced before it is renamed into place, so it cannot be
         // torn: a file that ends inside it was truncated or damaged, and dropping the rest would lose data.
@@ -285,8 +288,7 @@ public final class Database: Sendable {
         try bytes.withBytes { (all) throws(StrataError) in
             while offset < all.count {
                 let fileOffset = Int(start) + offset
-                let result = try ManifestCodec.readRecord(
-                    UnsafeRawBufferPointer(rebasing: all[offset...]), fileOffset: fileOffset, path: path)
+                let result = try ManifestCodec.readRecord(all, from: offset, fileOffset: fileOffset, path: path)
                 switch result {
                 case .tornTail(let reason):
                     if records < checkpointRecords { throw checkpointCut(records, at: UInt64(fileOffset)) }

@@ -142,6 +142,11 @@ enum ManifestCodec {
         case tornTail(reason: String)
     }
 
+    /// Reads the record at `offset` of `bytes` (which run to the end of the file).
+    static func readRecord(_ bytes: UnsafeRawBufferPointer, from offset: Int, fileOffset: Int, path: String) throws(StrataError) -> RecordResult {
+        try readRecord(UnsafeRawBufferPointer(rebasing: bytes[offset...]), fileOffset: fileOffset, path: path)
+    }
+
     /// Reads the record at the start of `bytes` (which run to the end of the file).
     /// A record that is incomplete or fails its checksum and reaches the end of the file is a torn tail;
     /// one that fails and is followed by more bytes is damage.

@@ -50,9 +50,7 @@ public struct Snapshot: Sendable {
             throw .damaged("\(directory)/\(name) is \(size) bytes but \(file.length) are committed: the file was truncated")
         }
         let region = try fs.map(h, length: Int(file.length))
-        try region.withBytes { (bytes) throws(StrataError) in
-            try DataFileFormat.check(bytes, fileID: file.id, tableID: file.table, name: "\(directory)/\(name)")
-        }
+        try DataFileFormat.check(region, fileID: file.id, tableID: file.table, name: "\(directory)/\(name)")
         return region
     }
 
@@ -152,21 +150,15 @@ public struct Snapshot: Sendable {
         func what() -> String { blockContext(t, t.symbols[symbolID], index, ref)() }
         out.reset(rows: h.rows, columns: columns, schema: t.schema)
         let time = h.chunk(0)
-        try h.withChunkBytes(0, checkChecksum: checkChecksums, what: what) { (timeBytes) throws(StrataError) in
-            try out.times.withUnsafeMutableBufferPointer { (p) throws(StrataError) in
-                try ColumnCodec.decode(timeBytes, encoding: time.encoding, rawLength: Int(time.rawLength), rows: h.rows, into: p, scratch: &out.scratch, what: what)
-            }
+        try h.withChunkBytes(0, checkChecksum: checkChecksums, what: what) { (bytes) throws(StrataError) in
+            try out.decodeTimes(bytes, time, what: what)
         }
         for (slot, c) in columns.enumerated() {
             let chunk = h.chunk(c + 1)
             let keepScaled = scaled?[slot] == true && chunk.type == .float64 && chunk.encoding.has(Encoding.decimal)
             out.scales[slot] = keepScaled ? powersOfTen[Int(chunk.encoding.scale)] : nil
             try h.withChunkBytes(c + 1, checkChecksum: checkChecksums, what: what) { (bytes) throws(StrataError) in
-                try out.withColumn(slot) { (p) throws(StrataError) in
-                    try ColumnCodec.decode(
-                        bytes, encoding: chunk.encoding, rawLength: Int(chunk.rawLength), rows: h.rows, into: p,
-                        scratch: &out.scratch, descale: !keepScaled, what: what)
-                }
+                try out.decodeColumn(slot, bytes, chunk, descale: !keepScaled, what: what)
             }
         }
         return h
@@ -234,135 +226,5 @@ extension Array where Element == Int64 {
     /// The first index whose element satisfies `predicate`, which must be false then true along the array.
     func partitionPoint(_ predicate: (Int64) -> Bool) -> Int {
         Strata.partitionPoint(in: 0..<count) { predicate(self[$0]) }
-    }
-}
-
-/// Decoded columns of one block; reused from block to block so a scan allocates per block at most.
-final class DecodedBlock {
-    var rows = 0
-    /// Counts the blocks decoded into this one (and scans ended), so a batch can tell it is stale.
-    private(set) var generation = 0
-    var times: [Int64] = []
-    var columnIndices: [Int] = []
-    var types: [ColumnType] = []
-    var ints: [[Int64]] = []
-    var floats: [[Double]] = []
-    /// Per slot: 10^k when the Float64 column is held in `ints` as its decimal integers (value × 10^k).
-    var scales: [Double?] = []
-    var scratch: [UInt8] = []
-
-    func reset(rows: Int, columns: [Int], schema: Schema) {
-        generation &+= 1
-        self.rows = rows
-        if times.count < rows { times = [Int64](repeating: 0, count: rows) }
-        if times.count != rows { times.removeLast(times.count - rows) }
-        // Keyed on the types too: the same column indices of another table may have other types.
-        if columnIndices != columns || !columns.indices.allSatisfy({ types[$0] == schema.columns[columns[$0]].type }) {
-            columnIndices = columns
-            types = columns.map { schema.columns[$0].type }
-            ints = Array(repeating: [], count: columns.count)
-            floats = Array(repeating: [], count: columns.count)
-            scales = Array(repeating: nil, count: columns.count)
-        }
-        for (slot, type) in types.enumerated() {
-            scales[slot] = nil
-            switch type {
-            case .int64: Self.resize(&ints[slot], rows, 0)
-            case .float64: Self.resize(&floats[slot], rows, 0)
-            }
-        }
-    }
-
-    /// Marks batches made from this block stale (at the end of a scan).
-    func retire() { generation &+= 1 }
-
-    private static func resize<T>(_ a: inout [T], _ n: Int, _ zero: T) {
-        if a.count < n { a.append(contentsOf: repeatElement(zero, count: n - a.count)) }
-        if a.count > n { a.removeLast(a.count - n) }
-    }
-
-    /// The storage of a slot: `ints` for Int64 columns and scaled decimals, else `floats` as bit patterns.
-    func withColumn(_ slot: Int, _ body: (UnsafeMutableBufferPointer<Int64>) throws(StrataError) -> Void) throws(StrataError) {
-        if types[slot] == .float64 && scales[slot] != nil { Self.resize(&ints[slot], rows, 0) }
-        switch scales[slot] == nil ? types[slot] : .int64 {
-        case .int64:
-            try ints[slot].withUnsafeMutableBufferPointer { (p) throws(StrataError) in try body(p) }
-        case .float64:
-            try floats[slot].withUnsafeMutableBufferPointer { (p) throws(StrataError) in
-                try p.withMemoryRebound(to: Int64.self) { (q) throws(StrataError) in try body(q) }
-            }
-        }
-    }
-}
-
-/// The rows of one block that fall inside a scan's range. Columns are numbered as requested.
-/// Valid only inside the scan's closure (its block is reused for the next one): reading a batch
-/// after its closure returned is a `.misuse` error. The arrays it hands out are copies-on-write,
-/// so keeping one is safe.
-public struct ScanBatch {
-    public let symbol: String
-    public let rows: Range<Int>
-    let block: DecodedBlock
-    /// The block's generation when this batch was made; the block moves on when the scan does.
-    let generation: Int
-
-    init(symbol: String, rows: Range<Int>, block: DecodedBlock) {
-        self.symbol = symbol
-        self.rows = rows
-        self.block = block
-        self.generation = block.generation
-    }
-
-    public var count: Int { rows.count }
-
-    public var times: ArraySlice<Int64> {
-        get throws(StrataError) {
-            try checkCurrent()
-            return block.times[rows]
-        }
-    }
-
-    /// The type of requested column `column`.
-    public func type(_ column: Int) throws(StrataError) -> ColumnType {
-        try checkColumn(column)
-        return block.types[column]
-    }
-
-    public func int64(_ column: Int) throws(StrataError) -> ArraySlice<Int64> {
-        try checkColumn(column, is: .int64)
-        return block.ints[column][rows]
-    }
-
-    public func float64(_ column: Int) throws(StrataError) -> ArraySlice<Double> {
-        try checkColumn(column, is: .float64)
-        return block.floats[column][rows]
-    }
-
-    /// The value of `column` at absolute row `row` (within `rows`).
-    public func value(_ column: Int, _ row: Int) throws(StrataError) -> Value {
-        try checkColumn(column)
-        if !rows.contains(row) {
-            throw .misuse("row \(row) is outside this batch (rows \(rows.lowerBound)..<\(rows.upperBound))")
-        }
-        return switch block.types[column] {
-        case .int64: .int64(block.ints[column][row])
-        case .float64: .float64(block.floats[column][row])
-        }
-    }
-
-    private func checkCurrent() throws(StrataError) {
-        if block.generation != generation {
-            throw .misuse("a ScanBatch was read after its scan closure returned; copy what you need inside the closure")
-        }
-    }
-
-    private func checkColumn(_ column: Int, is type: ColumnType? = nil) throws(StrataError) {
-        try checkCurrent()
-        guard block.types.indices.contains(column) else {
-            throw .misuse("column \(column) is not in this batch: the scan asked for \(block.types.count) columns (0..<\(block.types.count))")
-        }
-        if let type, block.types[column] != type {
-            throw .misuse("column \(column) is \(block.types[column]), not \(type): read it with \(block.types[column] == .int64 ? "int64" : "float64")(_:)")
-        }
     }
 }

@@ -124,9 +124,7 @@ public final class Transaction {
             }
         }
         let bits = values.map(\.bits)
-        try bits.withUnsafeBufferPointer { (b) throws(StrataError) in
-            try appendRow(t, try symbolBuffer(t, symbol), time: time, values: b)
-        }
+        try appendRow(t, try symbolBuffer(t, symbol), time: time, values: bits)
     }
 
     /// Appends a batch of rows of one symbol: `times` and one array per value column, all the same length.
@@ -155,12 +153,8 @@ public final class Transaction {
             }
         }
         let buffer = try symbolBuffer(t, symbol)
-        try times.withUnsafeBufferPointer { (times) throws(StrataError) in
-            try flat.withUnsafeBufferPointer { (flat) throws(StrataError) in
-                if let bad = try appendRows(t, buffer, times: times, columns: flat, stride: times.count, rows: 0..<times.count) {
-                    throw timeWentBack(t, buffer, times[bad.row], bad.after, row: bad.row)
-                }
-            }
+        if let bad = try appendRows(t, buffer, times: times, columns: flat, stride: times.count, rows: 0..<times.count) {
+            throw timeWentBack(t, buffer, times[bad.row], bad.after, row: bad.row)
         }
     }
 
@@ -199,7 +193,7 @@ public final class Transaction {
 
     /// Appends one row (Float64 values as bit patterns) after checking that time does not go back.
     @inline(__always)
-    func appendRow(_ t: TableBuffers, _ b: SymbolBuffer, time: Int64, values: UnsafeBufferPointer<Int64>) throws(StrataError) {
+    func appendRow(_ t: TableBuffers, _ b: SymbolBuffer, time: Int64, values: [Int64]) throws(StrataError) {
         if let last = b.lastTime, time < last { throw timeWentBack(t, b, time, last, row: nil) }
         if b.times.capacity == 0 { prepare(b, columnCount: t.types.count) }
         b.lastTime = time
@@ -213,7 +207,7 @@ public final class Transaction {
     /// symbol. Returns the first row whose time goes back and the time it comes after, and then appends
     /// nothing; nil when all were appended.
     func appendRows(
-        _ t: TableBuffers, _ b: SymbolBuffer, times: UnsafeBufferPointer<Int64>, columns: UnsafeBufferPointer<Int64>,
+        _ t: TableBuffers, _ b: SymbolBuffer, times: [Int64], columns: [Int64],
         stride: Int, rows: Range<Int>
     ) throws(StrataError) -> (row: Int, after: Int64)? {
         var last = b.lastTime
@@ -225,9 +219,9 @@ public final class Transaction {
         while r < rows.upperBound {
             prepare(b, columnCount: t.types.count)
             let n = min(blockRows - b.times.count, rows.upperBound - r)
-            b.times.append(contentsOf: UnsafeBufferPointer(rebasing: times[r..<r + n]))
+            b.times.append(contentsOf: times[r..<r + n])
             for c in 0..<t.types.count {
-                b.columns[c].append(contentsOf: UnsafeBufferPointer(rebasing: columns[c * stride + r..<c * stride + r + n]))
+                b.columns[c].append(contentsOf: columns[c * stride + r..<c * stride + r + n])
             }
             b.lastTime = times[r + n - 1]
             bufferedRows += n

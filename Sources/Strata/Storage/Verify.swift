@@ -94,16 +94,12 @@ extension Database {
         if let previousLast, h.firstTime < previousLast {
             throw .damaged("\(what()): block starts before the previous block ends")
         }
-        let timeStats = d.times.withUnsafeBufferPointer { ColumnStats.compute($0, type: .int64) }
+        let timeStats = ColumnStats.compute(d.times)
         if timeStats != h.stats(0) { throw .damaged("\(what()): time column statistics do not match its values") }
         for slot in d.types.indices {
-            let stats: ColumnStats
-            switch d.types[slot] {
-            case .int64: stats = d.ints[slot].withUnsafeBufferPointer { ColumnStats.compute($0, type: .int64) }
-            case .float64:
-                stats = d.floats[slot].withUnsafeBufferPointer { p in
-                    p.withMemoryRebound(to: Int64.self) { ColumnStats.compute($0, type: .float64) }
-                }
+            let stats = switch d.types[slot] {
+            case .int64: ColumnStats.compute(d.ints[slot])
+            case .float64: ColumnStats.compute(d.floats[slot])
             }
             if stats != h.stats(slot + 1) {
                 throw .damaged("\(what()): statistics of column \(slot + 1) do not match its values")

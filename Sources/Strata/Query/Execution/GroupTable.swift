@@ -31,7 +31,7 @@ enum KeyValue: Hashable {
 }
 
 /// Groups and their aggregate states, in the order they were first seen.
-final class GroupTable: @unchecked Sendable {
+final class GroupTable {
     /// The index hashes a symbol's number, not its text: symbols are numbered as first seen.
     private struct IndexKey: Hashable {
         var symbol: Int

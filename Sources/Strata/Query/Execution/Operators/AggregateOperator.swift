@@ -7,10 +7,10 @@ extension Plan {
         var table = GroupTable(width: specs.count)
         if let t = self.table {
             if !timeRangeEmpty {
-                let parts = try parallel(tableSymbols(t)) { (chunk) throws(StrataError) -> GroupTable in
+                let parts = try parallel(tableSymbols(t)) { (share) throws(StrataError) -> GroupTable in
                     let g = GroupTable(width: specs.count)
                     let context = ScanContext()
-                    for (id, name) in chunk {
+                    for (id, name) in share {
                         _ = try scanSymbol(t, id, name, context, stats: { (ref, index, header) throws(StrataError) in
                             if !a.statsAnswerable { return false }
                             return try fromStats(a, g, t, id, name, ref, index, header)

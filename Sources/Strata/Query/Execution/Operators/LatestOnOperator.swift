@@ -22,10 +22,10 @@ extension Plan {
         }
         if timeRangeEmpty { return result }
         let symbols = tableSymbols(t)
-        let parts = try parallel(symbols) { (chunk) throws(StrataError) -> QueryResult in
+        let parts = try parallel(symbols) { (share) throws(StrataError) -> QueryResult in
             var out = QueryResult(names: allNames, types: types)
             let context = ScanContext()
-            for (id, name) in chunk { try latestRow(t, id, name, context, into: &out) }
+            for (id, name) in share { try latestRow(t, id, name, context, into: &out) }
             return out
         }
         for p in parts { result.append(p) }

@@ -1,0 +1,71 @@
+/// The rows of one block that fall inside a scan's range. Columns are numbered as requested.
+/// Valid only inside the scan's closure (its block is reused for the next one): reading a batch
+/// after its closure returned is a `.misuse` error. The arrays it hands out are copies-on-write,
+/// so keeping one is safe.
+public struct ScanBatch {
+    public let symbol: String
+    public let rows: Range<Int>
+    let block: DecodedBlock
+    /// The block's generation when this batch was made; the block moves on when the scan does.
+    let generation: Int
+
+    init(symbol: String, rows: Range<Int>, block: DecodedBlock) {
+        self.symbol = symbol
+        self.rows = rows
+        self.block = block
+        self.generation = block.generation
+    }
+
+    public var count: Int { rows.count }
+
+    public var times: ArraySlice<Int64> {
+        get throws(StrataError) {
+            try checkCurrent()
+            return block.times[rows]
+        }
+    }
+
+    /// The type of requested column `column`.
+    public func type(_ column: Int) throws(StrataError) -> ColumnType {
+        try checkColumn(column)
+        return block.types[column]
+    }
+
+    public func int64(_ column: Int) throws(StrataError) -> ArraySlice<Int64> {
+        try checkColumn(column, is: .int64)
+        return block.ints[column][rows]
+    }
+
+    public func float64(_ column: Int) throws(StrataError) -> ArraySlice<Double> {
+        try checkColumn(column, is: .float64)
+        return block.floats[column][rows]
+    }
+
+    /// The value of `column` at absolute row `row` (within `rows`).
+    public func value(_ column: Int, _ row: Int) throws(StrataError) -> Value {
+        try checkColumn(column)
+        if !rows.contains(row) {
+            throw .misuse("row \(row) is outside this batch (rows \(rows.lowerBound)..<\(rows.upperBound))")
+        }
+        return switch block.types[column] {
+        case .int64: .int64(block.ints[column][row])
+        case .float64: .float64(block.floats[column][row])
+        }
+    }
+
+    private func checkCurrent() throws(StrataError) {
+        if block.generation != generation {
+            throw .misuse("a ScanBatch was read after its scan closure returned; copy what you need inside the closure")
+        }
+    }
+
+    private func checkColumn(_ column: Int, is type: ColumnType? = nil) throws(StrataError) {
+        try checkCurrent()
+        guard block.types.indices.contains(column) else {
+            throw .misuse("column \(column) is not in this batch: the scan asked for \(block.types.count) columns (0..<\(block.types.count))")
+        }
+        if let type, block.types[column] != type {
+            throw .misuse("column \(column) is \(block.types[column]), not \(type): read it with \(block.types[column] == .int64 ? "int64" : "float64")(_:)")
+        }
+    }
+}
