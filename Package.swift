@@ -3,6 +3,9 @@ import PackageDescription
 
 let package = Package(
     name: "strata",
+    // Built and tested on Linux. The Apple platforms are where Synchronization (Mutex, Atomic) is
+    // available; the library's only system calls are in Sources/Strata/Platform/System.swift.
+    platforms: [.macOS(.v15), .iOS(.v18), .tvOS(.v18), .watchOS(.v11), .visionOS(.v2)],
     products: [
         .library(name: "Strata", targets: ["Strata"]),
         // The sample-data generator and the standard benchmark suite: tools, not the engine.

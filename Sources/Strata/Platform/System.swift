@@ -115,13 +115,13 @@ struct PosixFileSystem: FileSystem {
     func identity(_ file: OpenFile) throws(StrataError) -> FileIdentity {
         var st = stat()
         if fstat(file.fd, &st) != 0 { throw error("fstat", file.path) }
-        return FileIdentity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
+        return FileIdentity(device: UInt64(truncatingIfNeeded: st.st_dev), inode: UInt64(st.st_ino))
     }
 
     func identity(atPath path: String) -> FileIdentity? {
         var st = stat()
         if stat(path, &st) != 0 { return nil }
-        return FileIdentity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
+        return FileIdentity(device: UInt64(truncatingIfNeeded: st.st_dev), inode: UInt64(st.st_ino))
     }
 
     func write(_ file: OpenFile, _ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws(StrataError) {
