@@ -29,7 +29,7 @@ struct QueryCommand: ParsableCommand {
     @Option(help: "Output format: table, csv or jsonl.") var format: Format?
     @Flag(help: "Print the execution time (parsed query to last row) on stderr as 'time: <ms> ms'.") var timing = false
     @Option(name: .customLong("repeat"), help: "Run the query this many times in this process, print its rows once, and time the median run (for benchmarks).")
-    var runs: Int = 1
+    var repetitions: Int = 1
 
     func run() throws {
         let query = try SQLParser.parse(sql)
@@ -38,9 +38,9 @@ struct QueryCommand: ParsableCommand {
         let format = self.format ?? (System.isTerminal(1) ? .table : .csv)
         let out = FileWriter.standardOutput()
         var printer = ResultPrinter(format: format, out: out)
-        guard runs >= 1 else { throw ValidationError("--repeat must be at least 1") }
+        guard repetitions >= 1 else { throw ValidationError("--repeat must be at least 1") }
         var times: [Double] = []
-        for _ in 1..<runs {
+        for _ in 1..<repetitions {
             let start = now()
             try snap.query(query, batchRows: 8_192) { (_) throws(StrataError) in }
             times.append(now() - start)

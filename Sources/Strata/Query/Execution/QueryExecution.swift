@@ -33,9 +33,9 @@ extension Plan {
     func execute(batchRows: Int, _ body: (QueryResult) throws(StrataError) -> Void) throws(StrataError) {
         var result: QueryResult
         if let a = aggregation {
-            result = try runAggregation(a)
+            result = try executeAggregation(a)
         } else if latest {
-            result = try runLatest()
+            result = try executeLatestOn()
         } else if order.isEmpty {
             try streamRows(batchRows, body)
             return

@@ -2,7 +2,7 @@
 // group table per worker, the tables merge, and the groups become result rows.
 
 extension Plan {
-    func runAggregation(_ a: AggregationPlan) throws(StrataError) -> QueryResult {
+    func executeAggregation(_ a: AggregationPlan) throws(StrataError) -> QueryResult {
         let specs = a.aggregates
         var table = GroupTable(width: specs.count)
         if let t = self.table {

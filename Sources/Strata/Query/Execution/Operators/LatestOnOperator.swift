@@ -2,7 +2,7 @@
 // found from the newest block backwards.
 
 extension Plan {
-    func runLatest() throws(StrataError) -> QueryResult {
+    func executeLatestOn() throws(StrataError) -> QueryResult {
         var result = QueryResult(names: allNames, types: types)
         let context = ScanContext()
         guard let t = table else {
