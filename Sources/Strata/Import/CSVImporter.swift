@@ -246,7 +246,7 @@ public enum CSVImporter {
             let b = buffers[run.symbol]
             let rows = row..<row + run.rows
             if let bad = try tx.appendRows(t, b, times: section.times, columns: section.columns, stride: section.rows, rows: rows) {
-                let e = tx.timeWentBack(t, b, section.times[bad.row], bad.after, row: nil)
+                let e = tx.timeWentBack(t, b, time: section.times[bad.row], after: bad.after, row: nil)
                 throw .badInput("\(reader.path) line \(reader.line + bad.row + 1): \(e.message)")
             }
             row += run.rows

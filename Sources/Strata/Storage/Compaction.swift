@@ -219,7 +219,7 @@ struct Compactor {
                 kept.append(try copy(t, symbolID, index, ref))
                 report.blocksCopied += 1
             } else {
-                _ = try snapshot.decode(t, symbolID, index, columns: Array(t.schema.columns.indices), into: decoded)
+                _ = try snapshot.decode(t, symbol: symbolID, block: index, columns: Array(t.schema.columns.indices), into: decoded)
                 pending.append(decoded, types: types)
                 report.rowsRewritten += Int(ref.rows)
                 while pending.times.count >= blockRows { kept.append(try seal(&pending, rows: blockRows, t, symbolID)) }
@@ -248,8 +248,8 @@ struct Compactor {
 
     /// Copies a full block byte for byte, after checking its header and every chunk's checksum.
     private mutating func copy(_ t: Catalog.TableState, _ symbolID: Int, _ index: Int, _ ref: BlockRef) throws(StrataError) -> BlockRef {
-        let h = try snapshot.header(t, symbolID, index)
-        let what = snapshot.blockContext(t, t.symbols[symbolID], index, ref)
+        let h = try snapshot.header(t, symbol: symbolID, block: index)
+        let what = snapshot.blockContext(t, t.symbols[symbolID], block: index, ref)
         for c in 0..<h.columnCount {
             try h.withChunkBytes(c, checkChecksum: true, what: what) { _ in }
         }

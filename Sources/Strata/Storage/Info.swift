@@ -45,7 +45,7 @@ extension Snapshot {
             info.rows += s.rows
             info.blocks += s.blocks.count
             for index in s.blocks.indices {
-                let h = try header(t, symbolID, index)
+                let h = try header(t, symbol: symbolID, block: index)
                 info.headerBytes += h.headerBytes
                 for (c, chunk) in h.chunks.enumerated() {
                     info.columns[c].bytes += Int(chunk.storedLength)

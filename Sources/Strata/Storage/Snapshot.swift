@@ -102,19 +102,19 @@ public struct Snapshot: Sendable {
 
     // MARK: Reading blocks
 
-    func blockContext(_ t: Catalog.TableState, _ symbol: Catalog.SymbolState, _ index: Int, _ ref: BlockRef) -> () -> String {
+    func blockContext(_ t: Catalog.TableState, _ symbol: Catalog.SymbolState, block index: Int, _ ref: BlockRef) -> () -> String {
         let dir = directory
         return { "\(dir)/\(Catalog.dataFileName(ref.file)), table \(t.name), symbol \(symbol.name), block \(index) (offset \(ref.offset))" }
     }
 
     /// Parses a block's header and checks it against the manifest's reference and the table's schema.
-    func header(_ t: Catalog.TableState, _ symbolID: Int, _ index: Int) throws(StrataError) -> BlockHeader {
+    func header(_ t: Catalog.TableState, symbol symbolID: Int, block index: Int) throws(StrataError) -> BlockHeader {
         let ref = t.symbols[symbolID].blocks[index]
         let region = try self.region(ref.file)
         do {
             return try Self.header(region, ref, t, symbolID)
         } catch {
-            throw .damaged("\(blockContext(t, t.symbols[symbolID], index, ref)()): \(error.message)")
+            throw .damaged("\(blockContext(t, t.symbols[symbolID], block: index, ref)()): \(error.message)")
         }
     }
 
@@ -143,11 +143,11 @@ public struct Snapshot: Sendable {
     /// Float64 columns whose flag in `scaled` is set are left as scaled integers when they are
     /// decimal-encoded in this block (`DecodedBlock.scales`).
     func decode(
-        _ t: Catalog.TableState, _ symbolID: Int, _ index: Int, columns: [Int], scaled: [Bool]? = nil, into out: DecodedBlock
+        _ t: Catalog.TableState, symbol symbolID: Int, block index: Int, columns: [Int], scaled: [Bool]? = nil, into out: DecodedBlock
     ) throws(StrataError) -> BlockHeader {
-        let h = try header(t, symbolID, index)
+        let h = try header(t, symbol: symbolID, block: index)
         let ref = t.symbols[symbolID].blocks[index]
-        func what() -> String { blockContext(t, t.symbols[symbolID], index, ref)() }
+        func what() -> String { blockContext(t, t.symbols[symbolID], block: index, ref)() }
         out.reset(rows: h.rows, columns: columns, schema: t.schema)
         let time = h.chunk(0)
         try h.withChunkBytes(0, checkChecksum: checkChecksums, what: what) { (bytes) throws(StrataError) in
@@ -205,7 +205,7 @@ public struct Snapshot: Sendable {
         let s = t.symbols[symbolID]
         var i = Snapshot.firstBlock(s.blocks, from: from)
         while i < s.blocks.count, s.blocks[i].firstTime < to {
-            _ = try decode(t, symbolID, i, columns: columns, into: decoded)
+            _ = try decode(t, symbol: symbolID, block: i, columns: columns, into: decoded)
             let ref = s.blocks[i]
             let lo = ref.firstTime >= from ? 0 : decoded.times.partitionPoint { $0 >= from }
             let hi = ref.lastTime < to ? decoded.rows : decoded.times.partitionPoint { $0 >= to }

@@ -154,7 +154,7 @@ public final class Transaction {
         }
         let buffer = try symbolBuffer(t, symbol)
         if let bad = try appendRows(t, buffer, times: times, columns: flat, stride: times.count, rows: 0..<times.count) {
-            throw timeWentBack(t, buffer, times[bad.row], bad.after, row: bad.row)
+            throw timeWentBack(t, buffer, time: times[bad.row], after: bad.after, row: bad.row)
         }
     }
 
@@ -194,7 +194,7 @@ public final class Transaction {
     /// Appends one row (Float64 values as bit patterns) after checking that time does not go back.
     @inline(__always)
     func appendRow(_ t: TableBuffers, _ b: SymbolBuffer, time: Int64, values: [Int64]) throws(StrataError) {
-        if let last = b.lastTime, time < last { throw timeWentBack(t, b, time, last, row: nil) }
+        if let last = b.lastTime, time < last { throw timeWentBack(t, b, time: time, after: last, row: nil) }
         if b.times.capacity == 0 { prepare(b, columnCount: t.types.count) }
         b.lastTime = time
         b.times.append(time)
@@ -231,7 +231,7 @@ public final class Transaction {
         return nil
     }
 
-    func timeWentBack(_ t: TableBuffers, _ b: SymbolBuffer, _ time: Int64, _ last: Int64, row: Int?) -> StrataError {
+    func timeWentBack(_ t: TableBuffers, _ b: SymbolBuffer, time: Int64, after last: Int64, row: Int?) -> StrataError {
         let at = row.map { " (batch row \($0))" } ?? ""
         return .badInput(
             "time goes back for symbol '\(b.name)' in table \(t.name): \(time) comes after \(last)\(at); rows of a symbol must be appended in time order")

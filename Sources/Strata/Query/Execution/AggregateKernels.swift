@@ -49,7 +49,7 @@ struct AggregateState {
 extension AggregateSpec {
     /// Folds rows [lo, hi) of the batch into `s`. `arg` and `arg2` are the evaluated arguments,
     /// `times` the time column (for first/last).
-    func update(_ s: inout AggregateState, _ lo: Int, _ hi: Int, _ arg: Vec?, _ arg2: Vec?, _ times: Vec?, sorted: Bool) {
+    func update(_ s: inout AggregateState, from lo: Int, to hi: Int, _ arg: Vec?, _ arg2: Vec?, times: Vec?, sorted: Bool) {
         guard let v = arg else {  // count(*)
             s.n += Int64(hi - lo)
             return

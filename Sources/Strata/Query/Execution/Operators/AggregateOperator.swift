@@ -47,7 +47,7 @@ extension Plan {
             return true
         }
         let h: BlockHeader
-        if let parsed { h = parsed } else { h = try snapshot.header(t, id, index) }
+        if let parsed { h = parsed } else { h = try snapshot.header(t, symbol: id, block: index) }
         for spec in a.aggregates where spec.function == .sum || spec.function == .avg {
             if spec.args[0].type == .int64 && h.stats(spec.args[0].slot! - 1).sumOverflowed { return false }
         }
@@ -85,7 +85,7 @@ extension Plan {
         for (k, spec) in a.aggregates.enumerated() {
             let (x, y) = args[k]
             for run in runs {
-                spec.update(&g.states[run.group * width + k], run.lo, run.hi, x, y, times, sorted: b.sorted)
+                spec.update(&g.states[run.group * width + k], from: run.lo, to: run.hi, x, y, times: times, sorted: b.sorted)
             }
         }
     }

@@ -72,7 +72,7 @@ extension Plan {
             let decoded = DecodedBlock()
             let indices = j.columns.map(\.column)
             for index in j.table.symbols[Int(id)].blocks.indices {
-                _ = try snapshot.decode(j.table, Int(id), index, columns: indices, into: decoded)
+                _ = try snapshot.decode(j.table, symbol: Int(id), block: index, columns: indices, into: decoded)
                 context.rightTimes.append(contentsOf: decoded.times)
                 for k in indices.indices {
                     if decoded.types[k] == .int64 { ints[k].append(contentsOf: decoded.ints[k]) } else { floats[k].append(contentsOf: decoded.floats[k]) }

@@ -42,7 +42,7 @@ extension Plan {
             let ref = blocks[i]
             if plain && ref.lastTime <= hi {
                 // The block's last row is the answer: take it from the statistics.
-                let header = try snapshot.header(t, id, i)
+                let header = try snapshot.header(t, symbol: id, block: i)
                 for (k, item) in rowItems.enumerated() {
                     let s = item.slot!
                     let v: ResultValue
@@ -54,7 +54,7 @@ extension Plan {
                 }
                 return
             }
-            _ = try snapshot.decode(t, id, i, columns: columnIndices, scaled: scaledColumns, into: context.decoded)
+            _ = try snapshot.decode(t, symbol: id, block: i, columns: columnIndices, scaled: scaledColumns, into: context.decoded)
             let d = context.decoded
             let rlo = ref.firstTime >= lo ? 0 : d.times.partitionPoint { $0 >= lo }
             let rhi = ref.lastTime <= hi ? d.rows : d.times.partitionPoint { $0 > hi }

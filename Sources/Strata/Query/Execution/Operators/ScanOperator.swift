@@ -42,7 +42,7 @@ extension Plan {
             var header: BlockHeader? = nil
             var predicatesHold = leftPredicates.isEmpty
             if !leftPredicates.isEmpty {
-                let h = try snapshot.header(t, id, index)
+                let h = try snapshot.header(t, symbol: id, block: index)
                 header = h
                 var all = true
                 var none = false
@@ -56,7 +56,7 @@ extension Plan {
             }
             let whole = ref.firstTime >= lo && ref.lastTime <= hi
             if whole && predicatesHold, try stats(ref, index, header) { continue }
-            _ = try snapshot.decode(t, id, index, columns: columnIndices, scaled: scaledColumns, into: context.decoded)
+            _ = try snapshot.decode(t, symbol: id, block: index, columns: columnIndices, scaled: scaledColumns, into: context.decoded)
             let d = context.decoded
             let rlo = ref.firstTime >= lo ? 0 : d.times.partitionPoint { $0 >= lo }
             let rhi = ref.lastTime <= hi ? d.rows : d.times.partitionPoint { $0 > hi }
