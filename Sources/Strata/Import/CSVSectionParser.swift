@@ -43,17 +43,23 @@ struct CSVSectionParser: Sendable {
         var row = [Int64](repeating: 0, count: width)
         var index = SymbolIndex()
         var i = from
-        while i < to && i < b.count {
-            guard let (time, symbol) = parseRow(b, at: &i, into: &row) else { return section }
-            let id = index.id(of: symbol, in: b, symbols: &section.symbols)
-            if let last = section.runs.last, last.symbol == id {
-                section.runs[section.runs.count - 1].rows += 1
-            } else {
-                section.runs.append((id, 1))
+        let complete = row.withUnsafeMutableBufferPointer { row in
+            var time: Int64 = 0
+            var symbol: Range<Int> = 0..<0
+            while i < to && i < b.count {
+                guard parseRow(b, at: &i, into: row, time: &time, symbol: &symbol) else { return false }
+                let id = index.id(of: symbol, in: b, symbols: &section.symbols)
+                if let last = section.runs.last, last.symbol == id {
+                    section.runs[section.runs.count - 1].rows += 1
+                } else {
+                    section.runs.append((id, 1))
+                }
+                section.times.append(time)
+                rowMajor.append(contentsOf: row)
             }
-            section.times.append(time)
-            rowMajor.append(contentsOf: row)
+            return true
         }
+        if !complete { return section }
         let rows = section.times.count
         section.rows = rows
         section.end = i
@@ -62,36 +68,37 @@ struct CSVSectionParser: Sendable {
         return section
     }
 
-    /// Parses the row at `i` into `row` (value columns), moving `i` past its line end. Returns its
-    /// time and the byte range of its symbol, or nil when the row needs the serial reader.
+    /// Parses the row at `i` into `row` (value columns), `time` and `symbol` (its byte range),
+    /// moving `i` past its line end. False when the row needs the serial reader.
     @inline(__always)
-    private func parseRow(_ b: UnsafeRawBufferPointer, at i: inout Int, into row: inout [Int64]) -> (Int64, Range<Int>)? {
-        var time: Int64 = 0
-        var symbol: Range<Int> = i..<i
+    private func parseRow(
+        _ b: UnsafeRawBufferPointer, at i: inout Int, into row: UnsafeMutableBufferPointer<Int64>, time: inout Int64,
+        symbol: inout Range<Int>
+    ) -> Bool {
         for (k, slot) in slots.enumerated() {
             let start = i
             i = Self.fieldEnd(b, from: i)
             let field = UnsafeRawBufferPointer(rebasing: b[start..<i])
-            guard let next = Self.pastSeparator(b, at: i, last: k + 1 == slots.count) else { return nil }
+            guard let next = Self.pastSeparator(b, at: i, last: k + 1 == slots.count) else { return false }
             i = next
             switch slot {
             case -1:
                 symbol = start..<(start + field.count)
             case -2:
-                guard case .value(let v) = NumberParser.int64(field) else { return nil }
+                guard case .value(let v) = NumberParser.int64(field) else { return false }
                 time = v
             default:
                 switch types[slot] {
                 case .int64:
-                    guard case .value(let v) = NumberParser.int64(field) else { return nil }
+                    guard case .value(let v) = NumberParser.int64(field) else { return false }
                     row[slot] = v
                 case .float64:
-                    guard let d = NumberParser.double(field) else { return nil }
+                    guard let d = NumberParser.double(field) else { return false }
                     row[slot] = Int64(bitPattern: d.bitPattern)
                 }
             }
         }
-        return (time, symbol)
+        return true
     }
 
     /// The offset of the first comma, line end or quote at or after `i` (the file's end when none).
