@@ -112,7 +112,7 @@ public struct Schema: Sendable, Equatable {
     }
 
     public func columnIndex(_ name: String) -> Int? {
-        columns.firstIndex { $0.name == name }
+        columns.firstIndex { sameBytes($0.name, name) }
     }
 
     /// Checks names and limits; throws a bad-input error naming what is wrong.
@@ -120,10 +120,10 @@ public struct Schema: Sendable, Equatable {
         if columns.count > Limits.valueColumnsMax {
             throw .badInput("a table can have at most \(Limits.valueColumnsMax) value columns, not \(columns.count)")
         }
-        var seen = Set<String>()
+        var seen = Set<ByteString>()
         for name in [symbolColumn, timeColumn] + columns.map(\.name) {
             try Self.validateColumnName(name)
-            if !seen.insert(name).inserted {
+            if !seen.insert(ByteString(name)).inserted {
                 throw .badInput("column name '\(name)' appears twice")
             }
         }

@@ -32,10 +32,10 @@ struct DumpCommand: ParsableCommand {
             throw StrataError(.badInput, "no table named \(table) in \(database) (\(known))")
         }
         let lo = try parseTime(from, unit: schema.timeUnit) ?? .min
-        let hi = try parseTime(to, unit: schema.timeUnit) ?? .max
+        let hi = try parseTime(to, unit: schema.timeUnit)  // nil: to the end, Int64.max included
         let chosen = symbols.isEmpty
             ? snap.symbols(of: table)
-            : Array(Set(symbols)).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+            : Set(symbols.map(ByteString.init)).sorted().map(\.string)
         let out = FileWriter.standardOutput()
         let layout = schema.headerLayout
         let names = schema.headerNames

@@ -71,6 +71,34 @@ import Glibc
         print("kill -9 of strata import: \(kills) kills, \(committed.count) imports committed, database intact each time")
     }
 
+    /// The very first import into a new path, killed at random moments from its start: creating a
+    /// database is atomic, so the path afterwards either does not exist or is a valid database (empty,
+    /// or holding the whole import), never an empty directory that `verify` rejects.
+    @Test func killedFirstImportsLeaveNothingOrADatabase() throws {
+        let dir = TempDir("strata-kill-first")
+        defer { dir.cleanup() }
+        let step = try CrashTests.csv(dir.path, "first.csv", from: 0, count: 2_000)
+        guard case .importCSV(let csv, _) = step else { return }
+        let duration = try Self.timed(["import", dir.sub("timing"), "csv", csv])
+        var rng = SplitMix(seed: 7)
+        var outcomes: [String: Int] = [:]
+        for i in 0..<Self.runs * 2 {
+            let db = dir.sub("db\(i)")
+            let delay = Double(rng.next() % 1000) / 1000 * duration
+            _ = try Self.runAndKill(["import", db, "csv", csv], after: delay)
+            if !FileManager.default.fileExists(atPath: db) {
+                outcomes["nothing", default: 0] += 1
+                continue
+            }
+            let report = Database.verify(db)
+            #expect(report.isIntact, "kill after \(delay) s: \(report.problems)")
+            let rows = try Self.counts(db)
+            #expect(rows.isEmpty || rows == Self.counts(CrashTests.expected([step])), "kill after \(delay) s: \(rows)")
+            outcomes[rows.isEmpty ? "empty database" : "whole import", default: 0] += 1
+        }
+        print("kill -9 of a first import into a new path: \(outcomes)")
+    }
+
     /// Rows per table and symbol, with the sum of their times: cheap enough to check after every kill.
     static func counts(_ rows: CrashTests.Rows) -> [String: [String: [Int64]]] {
         rows.mapValues { $0.mapValues { [Int64($0.count), $0.reduce(0, &+)] } }

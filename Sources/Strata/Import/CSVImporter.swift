@@ -87,10 +87,10 @@ public enum CSVImporter {
         for f in reader.fields { header.append(try reader.string(f, column: "header")) }
         let dataStart = reader.position
         let headerLine = reader.line
-        guard let symbolAt = header.firstIndex(of: options.symbolColumn) else {
+        guard let symbolAt = header.firstIndex(where: { sameBytes($0, options.symbolColumn) }) else {
             throw StrataError.badInput("\(path) line \(headerLine): the header has no symbol column '\(options.symbolColumn)' (columns: \(header.joined(separator: ", "))); name it with --symbol-column")
         }
-        guard let timeAt = header.firstIndex(of: options.timeColumn) else {
+        guard let timeAt = header.firstIndex(where: { sameBytes($0, options.timeColumn) }) else {
             throw StrataError.badInput("\(path) line \(headerLine): the header has no time column '\(options.timeColumn)' (columns: \(header.joined(separator: ", "))); name it with --time-column")
         }
         var created = false
@@ -110,7 +110,7 @@ public enum CSVImporter {
                 let hasRow = try reader.next() && reader.fields.count == header.count
                 types = valueFields.map { k in
                     let integral = hasRow && !reader.fields[k].escaped && reader.withField(reader.fields[k], NumberParser.looksIntegral)
-                    return integral && !float.contains(header[k]) ? .int64 : .float64
+                    return integral && !float.contains(where: { sameBytes($0, header[k]) }) ? .int64 : .float64
                 }
                 guessed = Set(types.indices.filter { types[$0] == .int64 })
             }
@@ -123,8 +123,8 @@ public enum CSVImporter {
         }
         // Field position → value column index (or -1 for the symbol, -2 for the time).
         let slots: [Int] = header.map { name in
-            if name == schema.symbolColumn { return -1 }
-            if name == schema.timeColumn { return -2 }
+            if sameBytes(name, schema.symbolColumn) { return -1 }
+            if sameBytes(name, schema.timeColumn) { return -2 }
             return schema.columnIndex(name)!
         }
         reader.rewind(to: dataStart, afterLine: headerLine)
@@ -138,10 +138,10 @@ public enum CSVImporter {
         if let unit = options.timeUnit, unit != s.timeUnit {
             throw .badInput("table \(table) keeps time in \(s.timeUnit), not \(unit)")
         }
-        if options.symbolColumn != s.symbolColumn || options.timeColumn != s.timeColumn {
+        if !sameBytes(options.symbolColumn, s.symbolColumn) || !sameBytes(options.timeColumn, s.timeColumn) {
             throw .badInput("table \(table) has symbol column '\(s.symbolColumn)' and time column '\(s.timeColumn)', not '\(options.symbolColumn)' and '\(options.timeColumn)'")
         }
-        if Set(header) != Set(s.headerNames) || header.count != s.headerNames.count {
+        if Set(header.map(ByteString.init)) != Set(s.headerNames.map(ByteString.init)) || header.count != s.headerNames.count {
             throw .badInput("\(path): the header (\(header.joined(separator: ","))) does not match table \(table) (\(s.headerNames.joined(separator: ",")))")
         }
     }

@@ -5,6 +5,17 @@ public enum ResultValue: Sendable, Equatable, CustomStringConvertible {
     case float(Double)
     case string(String)
 
+    /// Equal values; text compares by its UTF-8 bytes, as symbols do (not as Unicode text).
+    public static func == (a: ResultValue, b: ResultValue) -> Bool {
+        switch (a, b) {
+        case (.null, .null): true
+        case (.int(let x), .int(let y)): x == y
+        case (.float(let x), .float(let y)): x == y
+        case (.string(let x), .string(let y)): sameBytes(x, y)
+        default: false
+        }
+    }
+
     public var description: String {
         switch self {
         case .null: "null"

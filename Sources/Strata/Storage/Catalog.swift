@@ -14,9 +14,12 @@ struct Catalog: Sendable {
         var schema: Schema
         /// Indexed by symbol id.
         var symbols: [SymbolState] = []
-        var symbolIDs: [String: UInt32] = [:]
+        var symbolIDs: [ByteString: UInt32] = [:]
         /// Data files of this table, in creation order.
         var files: [UInt32] = []
+
+        /// The id of a symbol, matched by its bytes.
+        func symbolID(_ symbol: String) -> UInt32? { symbolIDs[ByteString(symbol)] }
     }
 
     struct FileState: Sendable {
@@ -26,9 +29,12 @@ struct Catalog: Sendable {
     }
 
     var tables: [UInt32: TableState] = [:]
-    var tableIDs: [String: UInt32] = [:]
+    var tableIDs: [ByteString: UInt32] = [:]
     var files: [UInt32: FileState] = [:]
     var sequence: UInt64 = 0
+
+    /// The id of a table, matched by the bytes of its name.
+    func tableID(_ name: String) -> UInt32? { tableIDs[ByteString(name)] }
 
     var nextTableID: UInt32 { (tables.keys.max() ?? 0) + 1 }
     var nextFileID: UInt32 { (files.keys.max() ?? 0) + 1 }
@@ -43,18 +49,18 @@ struct Catalog: Sendable {
         for entry in entries {
             switch entry {
             case .createTable(let id, let name, let schema):
-                if tables[id] != nil || tableIDs[name] != nil {
+                if tables[id] != nil || tableIDs[ByteString(name)] != nil {
                     throw .damaged("\(what()): table \(name) (id \(id)) is created twice")
                 }
                 tables[id] = TableState(id: id, name: name, schema: schema)
-                tableIDs[name] = id
+                tableIDs[ByteString(name)] = id
             case .addSymbol(let table, let id, let name):
                 guard tables[table] != nil else { throw .damaged("\(what()): symbol \(name) names unknown table id \(table)") }
-                if Int(id) != tables[table]!.symbols.count || tables[table]!.symbolIDs[name] != nil {
+                if Int(id) != tables[table]!.symbols.count || tables[table]!.symbolIDs[ByteString(name)] != nil {
                     throw .damaged("\(what()): symbol \(name) has out-of-order or duplicate id \(id)")
                 }
                 tables[table]!.symbols.append(SymbolState(name: name))
-                tables[table]!.symbolIDs[name] = id
+                tables[table]!.symbolIDs[ByteString(name)] = id
             case .addFile(let id, let table):
                 guard tables[table] != nil, files[id] == nil else {
                     throw .damaged("\(what()): file id \(id) is added twice or names unknown table id \(table)")

@@ -60,7 +60,7 @@ public struct Snapshot: Sendable {
     public var sequence: UInt64 { catalog.sequence }
 
     /// Table names, sorted.
-    public var tables: [String] { catalog.tableIDs.keys.sorted() }
+    public var tables: [String] { catalog.tableIDs.keys.sorted().map(\.string) }
 
     public func schema(of table: String) -> Schema? { state(table)?.schema }
 
@@ -74,13 +74,13 @@ public struct Snapshot: Sendable {
     public func rowCount(_ table: String, symbol: String? = nil) -> Int {
         guard let t = state(table) else { return 0 }
         if let symbol {
-            return t.symbolIDs[symbol].map { t.symbols[Int($0)].rows } ?? 0
+            return t.symbolID(symbol).map { t.symbols[Int($0)].rows } ?? 0
         }
         return t.symbols.reduce(0) { $0 + $1.rows }
     }
 
     func state(_ table: String) -> Catalog.TableState? {
-        catalog.tableIDs[table].flatMap { catalog.tables[$0] }
+        catalog.tableID(table).flatMap { catalog.tables[$0] }
     }
 
     func tableState(_ table: String) throws(StrataError) -> Catalog.TableState {
@@ -171,18 +171,20 @@ public struct Snapshot: Sendable {
 
     // MARK: Scans
 
-    /// Scans one symbol over [from, to) in time order, one batch per block that overlaps the range.
+    /// Scans one symbol over [from, to) in time order (to the last row, `Int64.max` included, when
+    /// `to` is nil), one batch per block that overlaps the range.
     /// `columns` names the value columns to decode (all when nil). A batch is valid only inside `body`.
     public func scan(
-        _ table: String, symbol: String, from: Int64 = .min, to: Int64 = .max, columns: [String]? = nil,
+        _ table: String, symbol: String, from: Int64 = .min, to: Int64? = nil, columns: [String]? = nil,
         _ body: (ScanBatch) throws -> Void
     ) throws {
         let t = try tableState(table)
         let indices = try columnIndices(t, columns)
-        guard let id = t.symbolIDs[symbol] else { return }
+        guard let id = t.symbolID(symbol) else { return }
         let decoded = DecodedBlock()
         defer { decoded.retire() }
-        try scan(t, Int(id), from: from, to: to, columns: indices, decoded: decoded, body)
+        if let to, to == .min { return }
+        try scan(t, Int(id), from: from, through: to.map { $0 - 1 } ?? .max, columns: indices, decoded: decoded, body)
     }
 
     func columnIndices(_ t: Catalog.TableState, _ names: [String]?) throws(StrataError) -> [Int] {
@@ -198,17 +200,17 @@ public struct Snapshot: Sendable {
     }
 
     func scan(
-        _ t: Catalog.TableState, _ symbolID: Int, from: Int64, to: Int64, columns: [Int], decoded: DecodedBlock,
+        _ t: Catalog.TableState, _ symbolID: Int, from: Int64, through last: Int64, columns: [Int], decoded: DecodedBlock,
         _ body: (ScanBatch) throws -> Void
     ) throws {
-        if from >= to { return }
+        if from > last { return }
         let s = t.symbols[symbolID]
         var i = Snapshot.firstBlock(s.blocks, from: from)
-        while i < s.blocks.count, s.blocks[i].firstTime < to {
+        while i < s.blocks.count, s.blocks[i].firstTime <= last {
             _ = try decode(t, symbol: symbolID, block: i, columns: columns, into: decoded)
             let ref = s.blocks[i]
             let lo = ref.firstTime >= from ? 0 : decoded.times.partitionPoint { $0 >= from }
-            let hi = ref.lastTime < to ? decoded.rows : decoded.times.partitionPoint { $0 >= to }
+            let hi = ref.lastTime <= last ? decoded.rows : decoded.times.partitionPoint { $0 > last }
             if lo < hi {
                 try body(ScanBatch(symbol: s.name, rows: lo..<hi, block: decoded))
             }

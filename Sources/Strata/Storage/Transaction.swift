@@ -98,14 +98,14 @@ public final class Transaction {
     /// The schema of a table, committed or created in this transaction.
     public func schema(of table: String) throws(StrataError) -> Schema? {
         try checkLive("schema(of:)")
-        return catalog.tableIDs[table].flatMap { catalog.tables[$0]?.schema }
+        return catalog.tableID(table).flatMap { catalog.tables[$0]?.schema }
     }
 
     public func createTable(_ name: String, schema: Schema) throws(StrataError) {
         try checkLive("createTable")
         try Schema.validateTableName(name)
         try schema.validate()
-        if catalog.tableIDs[name] != nil { throw .badInput("table \(name) already exists") }
+        if catalog.tableID(name) != nil { throw .badInput("table \(name) already exists") }
         if catalog.tables.count >= Limits.tablesMax { throw .badInput("a database holds at most \(Limits.tablesMax) tables") }
         try record(.createTable(id: catalog.nextTableID, name: name, schema: schema))
     }
@@ -162,7 +162,7 @@ public final class Transaction {
 
     func tableBuffers(_ name: String) throws(StrataError) -> TableBuffers {
         try checkLive("append")
-        guard let id = catalog.tableIDs[name], let state = catalog.tables[id] else {
+        guard let id = catalog.tableID(name), let state = catalog.tables[id] else {
             throw .badInput("no table named \(name)")
         }
         if let t = tables[id] { return t }
@@ -172,7 +172,7 @@ public final class Transaction {
     }
 
     func symbolBuffer(_ t: TableBuffers, _ symbol: String) throws(StrataError) -> SymbolBuffer {
-        var id = catalog.tables[t.id]!.symbolIDs[symbol]
+        var id = catalog.tables[t.id]!.symbolID(symbol)
         if id == nil {
             try Schema.validateSymbol(symbol)
             let newID = UInt32(catalog.tables[t.id]!.symbols.count)

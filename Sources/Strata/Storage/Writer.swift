@@ -26,8 +26,7 @@ final class Writer {
     static func open(path: String, options: DatabaseOptions, fs: any FileSystem) throws(StrataError) -> Writer {
         if !fs.exists(path) {
             guard options.create else { throw .badInput("\(path) does not exist") }
-            try fs.makeDirectory(path)
-            try fs.syncDirectory(parentDirectory(of: path))
+            try createDatabase(path, fs: fs)
         } else if !fs.isDirectory(path) {
             throw .badInput("\(path) is not a directory, so it cannot be a Strata database")
         }
@@ -62,6 +61,36 @@ final class Writer {
             fs.close(lock)
             throw error
         }
+    }
+
+    /// Creates a new database at `path` atomically: the directory and its empty manifest are made
+    /// under a temporary name beside it, synced, and renamed into place, so a crash leaves either
+    /// nothing at `path` or a valid empty database (never an empty directory).
+    private static func createDatabase(_ path: String, fs: any FileSystem) throws(StrataError) {
+        let temporary = siblingName(of: path, purpose: "creating")
+        try fs.makeDirectory(temporary)
+        do {
+            let m = try fs.open(temporary + "/" + ManifestFormat.fileName, create: true, writable: true)
+            defer { fs.close(m) }
+            try ManifestCodec.fileHeader().withBytes { (b) throws(StrataError) in try fs.write(m, b, at: 0) }
+            try fs.sync(m)
+            try fs.syncDirectory(temporary)
+            try fs.rename(temporary, to: path)
+            try fs.syncDirectory(parentDirectory(of: path))
+        } catch {
+            try? fs.remove(temporary + "/" + ManifestFormat.fileName)
+            try? fs.removeDirectory(temporary)
+            throw error
+        }
+    }
+
+    /// A hidden, unused name in the directory of `path`: `.<name>.<purpose>-<random>`.
+    static func siblingName(of path: String, purpose: String) -> String {
+        var p = path
+        while p.count > 1 && p.hasSuffix("/") { p.removeLast() }
+        let base = p.split(separator: "/").last.map(String.init) ?? p
+        let random = String(UInt64.random(in: 0...UInt64.max), radix: 36)
+        return parentDirectory(of: p) + "/." + base + "." + purpose + "-" + random
     }
 
     private func recover() throws(StrataError) {
@@ -169,7 +198,11 @@ extension Database {
             fs.close(h)
             if size > UInt64(ManifestFormat.fileHeaderBytes) { return }
         }
-        for name in names { try? fs.remove(path + "/" + name) }
-        try? fs.removeDirectory(path)
+        // Renamed away first, so that an interrupted removal leaves no half-database at `path`.
+        let doomed = Writer.siblingName(of: path, purpose: "removing")
+        guard (try? fs.rename(path, to: doomed)) != nil else { return }
+        try? fs.syncDirectory(Writer.parentDirectory(of: path))
+        for name in names { try? fs.remove(doomed + "/" + name) }
+        try? fs.removeDirectory(doomed)
     }
 }

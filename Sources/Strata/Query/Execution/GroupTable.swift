@@ -1,22 +1,32 @@
 // Group keys and the group table of an aggregation: one state per (group, aggregate).
 
-/// A key of an aggregation group.
+/// A key of an aggregation group. Symbols compare as bytes.
 struct GroupKey: Hashable {
     var symbol: String
     var bucket: Int64
     var extras: [KeyValue]
+
+    static func == (a: GroupKey, b: GroupKey) -> Bool {
+        a.bucket == b.bucket && sameBytes(a.symbol, b.symbol) && a.extras == b.extras
+    }
+
+    func hash(into hasher: inout Hasher) {
+        hashBytes(symbol, into: &hasher)
+        hasher.combine(bucket)
+        hasher.combine(extras)
+    }
 }
 
-/// A group key value; Float64 by bit pattern so NaN groups with NaN.
+/// A group key value; Float64 by bit pattern so NaN groups with NaN; text by its bytes.
 enum KeyValue: Hashable {
-    case null, int(Int64), float(UInt64), string(String)
+    case null, int(Int64), float(UInt64), string(ByteString)
 
     init(_ v: ResultValue) {
         switch v {
         case .null: self = .null
         case .int(let x): self = .int(x)
         case .float(let d): self = .float(d.bitPattern)
-        case .string(let s): self = .string(s)
+        case .string(let s): self = .string(ByteString(s))
         }
     }
 
@@ -25,7 +35,7 @@ enum KeyValue: Hashable {
         case .null: .null
         case .int(let x): .int(x)
         case .float(let b): .float(Double(bitPattern: b))
-        case .string(let s): .string(s)
+        case .string(let s): .string(s.string)
         }
     }
 }
@@ -40,7 +50,7 @@ final class GroupTable {
     }
 
     private var index: [IndexKey: Int] = [:]
-    private var symbolNumbers: [String: Int] = [:]
+    private var symbolNumbers: [ByteString: Int] = [:]
     private var lastSymbol: (name: String, number: Int)?
     var keys: [GroupKey] = []
     var states: [AggregateState] = []
@@ -65,12 +75,12 @@ final class GroupTable {
 
     /// A symbol's number, and whether this call numbered it (no group has it yet).
     private func symbolNumber(_ s: String) -> (number: Int, new: Bool) {
-        if let lastSymbol, lastSymbol.name == s { return (lastSymbol.number, false) }
+        if let lastSymbol, sameBytes(lastSymbol.name, s) { return (lastSymbol.number, false) }
         var result = (number: symbolNumbers.count, new: false)
-        if let known = symbolNumbers[s] {
+        if let known = symbolNumbers[ByteString(s)] {
             result.number = known
         } else {
-            symbolNumbers[s] = result.number
+            symbolNumbers[ByteString(s)] = result.number
             result.new = true
         }
         lastSymbol = (s, result.number)

@@ -32,8 +32,8 @@ struct Plan {
     /// The time range, both ends included; empty when lo > hi.
     var lo = Int64.min
     var hi = Int64.max
-    var symbolFilter: Set<String>?
-    var excludedSymbols: Set<String> = []
+    var symbolFilter: Set<ByteString>?
+    var excludedSymbols: Set<ByteString> = []
     var predicates: [Predicate] = []
     var leftPredicates: [Predicate] = []
     var rightPredicates: [Predicate] = []
@@ -52,11 +52,13 @@ struct Plan {
     var scaledColumns: [Bool]?
 
     mutating func restrictSymbols(_ list: [String]) {
-        symbolFilter = symbolFilter.map { $0.intersection(list) } ?? Set(list)
+        let set = Set(list.map(ByteString.init))
+        symbolFilter = symbolFilter.map { $0.intersection(set) } ?? set
     }
 
     func keepsSymbol(_ s: String) -> Bool {
-        (symbolFilter?.contains(s) ?? true) && !excludedSymbols.contains(s)
+        let key = ByteString(s)
+        return (symbolFilter?.contains(key) ?? true) && !excludedSymbols.contains(key)
     }
 
     /// Slots whose values the query reads.
@@ -109,10 +111,10 @@ struct Plan {
         var out: [(Int, String)] = []
         if let filter = symbolFilter {
             for s in filter where !excludedSymbols.contains(s) {
-                if let id = t.symbolIDs[s] { out.append((Int(id), s)) }
+                if let id = t.symbolID(s.string) { out.append((Int(id), t.symbols[Int(id)].name)) }
             }
         } else {
-            for (id, s) in t.symbols.enumerated() where !excludedSymbols.contains(s.name) { out.append((id, s.name)) }
+            for (id, s) in t.symbols.enumerated() where !excludedSymbols.contains(ByteString(s.name)) { out.append((id, s.name)) }
         }
         out.sort { utf8Less($0.1, $1.1) }
         return out

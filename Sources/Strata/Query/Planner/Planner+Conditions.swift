@@ -33,7 +33,7 @@ extension Planner {
         let b = try resolveRow(e, layout)
         if let s = b.slot, s == layout.symbolSlot {
             guard op == .equal || op == .notEqual else { throw .badInput("symbols can be compared with = or IN only") }
-            if op == .equal { plan.restrictSymbols([try Self.symbolText(lit)]) } else { plan.excludedSymbols.insert(try Self.symbolText(lit)) }
+            if op == .equal { plan.restrictSymbols([try Self.symbolText(lit)]) } else { plan.excludedSymbols.insert(ByteString(try Self.symbolText(lit))) }
         } else if let s = b.slot, s == layout.timeSlot {
             try Self.boundTime(op, try Self.time(lit, layout.timeUnit ?? .milliseconds), &plan)
         } else {

@@ -34,7 +34,7 @@ struct SourceLayout {
             let known = [leftAlias, rightAlias].compactMap { $0 }.joined(separator: ", ")
             throw .badInput("unknown table or alias '\(qualifier)' in \(qualifier).\(name) (known: \(known.isEmpty ? "none" : known))")
         }
-        let matches = columns.filter { $0.name == name && (qualifier == nil || $0.qualifier == qualifier) }
+        let matches = columns.filter { sameBytes($0.name, name) && (qualifier == nil || $0.qualifier.map { sameBytes($0, qualifier!) } == true) }
         if matches.count == 1 { return (matches[0].slot, matches[0].type) }
         if matches.count > 1 {
             // An unqualified name on both sides of a join: the left one, if it is the symbol or time.
@@ -117,8 +117,8 @@ struct Planner {
         layout.timeUnit = innerPlan.layout.timeUnit
         for (name, type) in zip(r.names, r.types) {
             let slot = layout.add(alias, name, type)
-            if name == innerPlan.symbolName && type == .string { layout.symbolSlot = slot }
-            if name == innerPlan.timeName && type == .int64 { layout.timeSlot = slot }
+            if innerPlan.symbolName.map({ sameBytes($0, name) }) == true && type == .string { layout.symbolSlot = slot }
+            if innerPlan.timeName.map({ sameBytes($0, name) }) == true && type == .int64 { layout.timeSlot = slot }
         }
         return r
     }

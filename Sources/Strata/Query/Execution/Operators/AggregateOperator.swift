@@ -222,7 +222,7 @@ extension Plan {
         var groups = Array(g.keys.indices)
         func before(_ x: Int, _ y: Int) -> Bool {
             let p = g.keys[x], q = g.keys[y]
-            if p.symbol != q.symbol { return utf8Less(p.symbol, q.symbol) }
+            if !sameBytes(p.symbol, q.symbol) { return utf8Less(p.symbol, q.symbol) }
             for (u, v) in zip(p.extras, q.extras) where u != v { return Self.less(u.value, v.value) }
             return p.bucket < q.bucket
         }
@@ -243,7 +243,7 @@ extension Plan {
 
     private static func keyValue(_ kind: KeyKind, _ key: GroupKey, _ a: AggregationPlan) -> ResultValue {
         switch kind {
-        case .symbol: key.symbol == "\u{0}null" ? .null : .string(key.symbol)
+        case .symbol: sameBytes(key.symbol, "\u{0}null") ? .null : .string(key.symbol)
         case .bucket: .int(a.bucketer!.start(key.bucket))
         case .extra(let i): key.extras[i].value
         }

@@ -68,7 +68,7 @@ extension Plan {
         context.rightTimes = []
         var ints = [[Int64]](repeating: [], count: j.columns.count)
         var floats = [[Double]](repeating: [], count: j.columns.count)
-        if let id = j.table.symbolIDs[symbol] {
+        if let id = j.table.symbolID(symbol) {
             let decoded = DecodedBlock()
             let indices = j.columns.map(\.column)
             for index in j.table.symbols[Int(id)].blocks.indices {

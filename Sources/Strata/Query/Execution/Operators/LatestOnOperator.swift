@@ -8,15 +8,15 @@ extension Plan {
         guard let t = table else {
             // A subquery: per symbol, the row with the largest time (ties: the later row).
             let b = try relationBatch(context)
-            var best: [String: (Int, Int64)] = [:]
+            var best: [ByteString: (Int, Int64)] = [:]
             for r in 0..<b.count {
                 guard case .string(let s) = b.columns[layout.symbolSlot!]!.value(r) else { continue }
                 var time = Int64.min
                 if let ts = layout.timeSlot, case .int(let v) = b.columns[ts]!.value(r) { time = v }
-                if let old = best[s], old.1 > time { continue }
-                best[s] = (r, time)
+                if let old = best[ByteString(s)], old.1 > time { continue }
+                best[ByteString(s)] = (r, time)
             }
-            let rows = best.sorted { utf8Less($0.key, $1.key) }.map(\.value.0)
+            let rows = best.sorted { $0.key < $1.key }.map(\.value.0)
             try appendRows(b.filtered(rows), to: &result)
             return result
         }

@@ -73,7 +73,7 @@ extension Plan {
         let specs = a.aggregates
         func mode(_ k: Int) -> SampleBy.Fill { a.fill.count == 1 ? a.fill[0] : a.fill[k] }
         for i in keys.indices {
-            if i > 0, keys[i - 1].symbol == keys[i].symbol, keys[i - 1].extras == keys[i].extras {
+            if i > 0, sameBytes(keys[i - 1].symbol, keys[i].symbol), keys[i - 1].extras == keys[i].extras {
                 let (b0, b1) = (keys[i - 1].bucket, keys[i].bucket)
                 let gaps = (b1 - b0) / step - 1
                 if gaps > 0 {

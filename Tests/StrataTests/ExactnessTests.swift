@@ -1,0 +1,63 @@
+import Foundation
+import Testing
+@testable import Strata
+@testable import StrataTools
+
+/// Values and names come back exactly: the extreme times, and symbols and column names that are
+/// different bytes but the same Unicode text.
+@Suite(.serialized) struct ExactnessTests {
+    @Test func dumpKeepsTheRowAtTheLargestTime() throws {
+        let dir = TempDir("strata-exact")
+        defer { dir.cleanup() }
+        let csv = dir.sub("t.csv")
+        try "symbol,ts,v\nA,-9223372036854775808,1\nA,-1,2\nA,0,3\nA,9223372036854775806,4\nA,9223372036854775807,5\nA,9223372036854775807,6\nB,9223372036854775807,7\n"
+            .write(toFile: csv, atomically: false, encoding: .utf8)
+        let db = dir.sub("db")
+        #expect(try CLI.run(["import", db, "t", csv]).code == 0)
+        let count = try CLI.run(["query", db, "SELECT count(*) AS n FROM t", "--format", "csv"])
+        #expect(count.out == "n\n7\n")
+        let dump = try CLI.run(["dump", db, "t", "--format", "csv"])
+        #expect(dump.out.split(separator: "\n").count == 8, "\(dump.out)")
+        #expect(dump.out.hasSuffix("A,9223372036854775807,5\nA,9223372036854775807,6\nB,9223372036854775807,7\n"))
+        // --to stays exclusive; without it the range runs to the last row.
+        let upTo = try CLI.run(["dump", db, "t", "--to", "9223372036854775807", "--format", "csv"])
+        #expect(upTo.out.split(separator: "\n").count == 5)
+        let snap = try Database.open(db, options: .readOnly).snapshot()
+        var rows = 0
+        try snap.scan("t", symbol: "A") { rows += $0.count }
+        #expect(rows == 6)
+    }
+
+    @Test func symbolsAndNamesCompareAsBytes() throws {
+        let dir = TempDir("strata-bytes")
+        defer { dir.cleanup() }
+        let composed = "\u{E9}"            // é, one scalar: C3 A9
+        let decomposed = "e\u{301}"        // e + combining acute: 65 CC 81
+        #expect(composed == decomposed)   // the same text to Swift
+        let csv = dir.sub("t.csv")
+        try "symbol,ts,v\n\(composed),1,10\n\(decomposed),2,20\n\(composed),3,30\n".write(toFile: csv, atomically: false, encoding: .utf8)
+        let db = dir.sub("db")
+        #expect(try CLI.run(["import", db, "t", csv]).code == 0)
+        let snap = try Database.open(db, options: .readOnly).snapshot()
+        let symbols = snap.symbols(of: "t")
+        #expect(symbols.map { Array($0.utf8) } == [[0x65, 0xCC, 0x81], [0xC3, 0xA9]])
+        #expect(snap.rowCount("t", symbol: composed) == 2)
+        #expect(snap.rowCount("t", symbol: decomposed) == 1)
+        let dump = try CLI.run(["dump", db, "t", "--format", "csv"])
+        #expect(Array(dump.out.utf8) == Array("symbol,ts,v\n\(decomposed),2,20\n\(composed),1,10\n\(composed),3,30\n".utf8))
+        let grouped = try snap.query("SELECT symbol, count(*) AS n, sum(v) AS s FROM t GROUP BY symbol")
+        #expect(grouped.rowCount == 2)
+        let one = try snap.query("SELECT count(*) FROM t WHERE symbol = '\(composed)'")
+        #expect(one[0, 0] == .int(2))
+        let other = try snap.query("SELECT count(*) FROM t WHERE symbol != '\(composed)'")
+        #expect(other[0, 0] == .int(1))
+        #expect(ResultValue.string(composed) != ResultValue.string(decomposed))
+        // Column names too: two columns whose names are the same text in different bytes.
+        let columns = dir.sub("c.csv")
+        try "symbol,ts,\(composed),\(decomposed)\nA,1,1,2\n".write(toFile: columns, atomically: false, encoding: .utf8)
+        #expect(try CLI.run(["import", db, "c", columns]).code == 0)
+        let c = try Database.open(db, options: .readOnly).snapshot()
+        #expect(c.schema(of: "c")?.columns.map { Array($0.name.utf8) } == [[0xC3, 0xA9], [0x65, 0xCC, 0x81]])
+        #expect(c.schema(of: "c")?.columnIndex(decomposed) == 1)
+    }
+}
