@@ -70,10 +70,14 @@ public struct Schema: Sendable, Equatable {
     public var columns: [Column]
     public var symbolPosition: Int
     public var timePosition: Int
+    /// (symbol, time) is the table's key: it keeps one row per key, and a write replaces every
+    /// existing row with the same key (within one transaction, the last row written for a key wins).
+    /// Without it, rows with equal keys are all kept, in the order they were written.
+    public var dedup: Bool
 
     public init(
         symbolColumn: String = "symbol", timeColumn: String = "ts", timeUnit: TimeUnit = .milliseconds,
-        columns: [Column], symbolPosition: Int = 0, timePosition: Int = 1
+        columns: [Column], symbolPosition: Int = 0, timePosition: Int = 1, dedup: Bool = false
     ) {
         self.symbolColumn = symbolColumn
         self.timeColumn = timeColumn
@@ -81,6 +85,7 @@ public struct Schema: Sendable, Equatable {
         self.columns = columns
         self.symbolPosition = symbolPosition
         self.timePosition = timePosition
+        self.dedup = dedup
     }
 
     /// Column names in header order: the symbol and time columns at their positions among the values.

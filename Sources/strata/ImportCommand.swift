@@ -9,7 +9,9 @@ struct ImportCommand: ParsableCommand {
         discussion: """
             Creates the database and the table when missing, inferring the schema from the header and \
             the values of the whole file (columns whose values are all integers become int64, other \
-            numbers float64). Appends to an existing table whose columns match.
+            numbers float64). Appends to an existing table whose columns match, in any time order: rows \
+            before, between or among the table's rows are merged in (with --dedup tables, replacing the \
+            rows with the same symbol and time).
             """
     )
 
@@ -20,6 +22,8 @@ struct ImportCommand: ParsableCommand {
     var timeUnit: String?
     @Option(name: .customLong("symbol-column"), help: "Name of the symbol column.") var symbolColumn = "symbol"
     @Option(name: .customLong("time-column"), help: "Name of the time column.") var timeColumn = "ts"
+    @Flag(help: "Create the table keyed by (symbol, time): one row per key, and every later write replaces the rows with its keys. Refused for an existing table created without it.")
+    var dedup = false
 
     func validate() throws {
         if let timeUnit, TimeUnit(name: timeUnit) == nil {
@@ -29,7 +33,7 @@ struct ImportCommand: ParsableCommand {
 
     func run() throws {
         let options = CSVImportOptions(
-            timeUnit: timeUnit.flatMap(TimeUnit.init(name:)), symbolColumn: symbolColumn, timeColumn: timeColumn)
+            timeUnit: timeUnit.flatMap(TimeUnit.init(name:)), symbolColumn: symbolColumn, timeColumn: timeColumn, dedup: dedup)
         let start = now()
         let bar = ProgressBar()
         let existed = LocalFiles.exists(database)

@@ -154,7 +154,7 @@ struct CLI {
         ("long row", "symbol,ts,v\na,1,1,9\n", "line 2"),
         ("unterminated quote", "symbol,ts,v\na,1,\"1\n", "line 2"),
         ("overflowing integer", "symbol,ts,v\na,1,99999999999999999999\n", "line 2, column v"),
-        ("time going back", "symbol,ts,v\na,5,1\nb,1,1\na,4,1\n", "line 4"),
+        ("time overflowing Int64", "symbol,ts,v\na,5,1\nb,1,1\na,99999999999999999999,1\n", "line 4"),
         ("time not an integer", "symbol,ts,v\na,x,1\n", "line 2, column ts"),
         ("empty value", "symbol,ts,v\na,1,\n", "line 2, column v"),
         ("missing symbol column", "sym,ts,v\na,1,1\n", "symbol column"),

@@ -112,7 +112,7 @@ struct Model {
         #expect(throws: StrataError.self) {
             try db.write { tx in
                 for i in 0..<10 { try tx.append(to: "t", symbol: "b", time: Int64(i), values: [.int64(2)]) }
-                try tx.append(to: "t", symbol: "a", time: 5, values: [.int64(3)])  // goes back: 5 < 10
+                try tx.append(to: "t", symbol: "a", time: 5, values: [.float64(3)])  // a float64 in an int64 column
             }
         }
         let snap = try db.snapshot()

@@ -149,17 +149,12 @@ import Testing
         switch kind {
         case 0: parts[2] = "x1.5"  // text in a number column
         case 1: parts.removeLast()  // a short row
-        default: parts[1] = String(last[parts[0]]! + 1_000_000)  // a time after which later rows go back
+        default: parts[1] = "99999999999999999999"  // a time that does not fit in 64 bits
         }
         lines[bad] = parts.joined(separator: ",")
         let csv = dir.sub("bad.csv")
         try (lines.joined(separator: "\n") + "\n").write(toFile: csv, atomically: true, encoding: .utf8)
-        // The time-going-back fault shows on the next row of that symbol (if there is one).
-        var expectedLine = bad + 1
-        if kind == 2 {
-            guard let next = lines.indices.first(where: { $0 > bad && lines[$0].hasPrefix(parts[0] + ",") }) else { return }
-            expectedLine = next + 1
-        }
+        let expectedLine = bad + 1
         for section in [1, 29, 500, 1 << 30] {
             let db = try Database.open(dir.sub("db\(section)"))
             var options = CSVImportOptions()

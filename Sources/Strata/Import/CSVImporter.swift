@@ -5,13 +5,17 @@ public struct CSVImportOptions: Sendable {
     public var timeUnit: TimeUnit?
     public var symbolColumn = "symbol"
     public var timeColumn = "ts"
+    /// A new table keeps one row per (symbol, time) (`Schema.dedup`); refused for an existing table
+    /// created without it. Any write to a table with the key replaces rows with the same key.
+    public var dedup = false
     /// How much of the file one parse task takes (tests make it small to cross many section edges).
     var sectionBytes = Limits.importSectionBytes
 
-    public init(timeUnit: TimeUnit? = nil, symbolColumn: String = "symbol", timeColumn: String = "ts") {
+    public init(timeUnit: TimeUnit? = nil, symbolColumn: String = "symbol", timeColumn: String = "ts", dedup: Bool = false) {
         self.timeUnit = timeUnit
         self.symbolColumn = symbolColumn
         self.timeColumn = timeColumn
+        self.dedup = dedup
     }
 }
 
@@ -116,7 +120,8 @@ public enum CSVImporter {
             }
             schema = Schema(
                 symbolColumn: options.symbolColumn, timeColumn: options.timeColumn, timeUnit: options.timeUnit ?? .milliseconds,
-                columns: zip(valueNames, types).map { Column($0, $1) }, symbolPosition: symbolAt, timePosition: timeAt)
+                columns: zip(valueNames, types).map { Column($0, $1) }, symbolPosition: symbolAt, timePosition: timeAt,
+                dedup: options.dedup)
             do { try schema.validate() } catch { throw StrataError.badInput("\(path) line \(headerLine): \(error.message)") }
             try tx.createTable(table, schema: schema)
             created = true
@@ -135,6 +140,9 @@ public enum CSVImporter {
     }
 
     private static func checkMatches(_ s: Schema, header: [String], options: CSVImportOptions, path: String, table: String) throws(StrataError) {
+        if options.dedup && !s.dedup {
+            throw .badInput("table \(table) was created without --dedup, so it keeps every row; a key cannot be added to an existing table (import into a new table with --dedup)")
+        }
         if let unit = options.timeUnit, unit != s.timeUnit {
             throw .badInput("table \(table) keeps time in \(s.timeUnit), not \(unit)")
         }
@@ -243,12 +251,7 @@ public enum CSVImporter {
     ) throws(StrataError) {
         var row = 0
         for run in section.runs {
-            let b = buffers[run.symbol]
-            let rows = row..<row + run.rows
-            if let bad = try tx.appendRows(t, b, times: section.times, columns: section.columns, stride: section.rows, rows: rows) {
-                let e = tx.timeWentBack(t, b, time: section.times[bad.row], after: bad.after, row: nil)
-                throw .badInput("\(reader.path) line \(reader.line + bad.row + 1): \(e.message)")
-            }
+            try tx.appendRows(t, buffers[run.symbol], times: section.times, columns: section.columns, stride: section.rows, rows: row..<row + run.rows)
             row += run.rows
         }
     }

@@ -7,6 +7,8 @@ final class BlockSealer: @unchecked Sendable {
     struct Job: Sendable {
         var table: UInt32
         var symbol: UInt32
+        /// The position of the block in the symbol's index when it is written.
+        var insertAt: Int
         var times: [Int64]
         var columns: [[Int64]]
         var types: [ColumnType]

@@ -29,6 +29,10 @@ struct Catalog: Sendable {
     }
 
     var tables: [UInt32: TableState] = [:]
+    /// Ids below these were used by tables and files, dropped or replaced ones included: they are not
+    /// given again, so a file name never refers to two files while a snapshot may still map the old one.
+    var tableIDFloor: UInt32 = 1
+    var fileIDFloor: UInt32 = 1
     var tableIDs: [ByteString: UInt32] = [:]
     var files: [UInt32: FileState] = [:]
     var sequence: UInt64 = 0
@@ -36,8 +40,8 @@ struct Catalog: Sendable {
     /// The id of a table, matched by the bytes of its name.
     func tableID(_ name: String) -> UInt32? { tableIDs[ByteString(name)] }
 
-    var nextTableID: UInt32 { (tables.keys.max() ?? 0) + 1 }
-    var nextFileID: UInt32 { (files.keys.max() ?? 0) + 1 }
+    var nextTableID: UInt32 { max((tables.keys.max() ?? 0) + 1, tableIDFloor) }
+    var nextFileID: UInt32 { max((files.keys.max() ?? 0) + 1, fileIDFloor) }
 
     static func dataFileName(_ id: UInt32) -> String {
         let digits = String(id)
@@ -54,6 +58,7 @@ struct Catalog: Sendable {
                 }
                 tables[id] = TableState(id: id, name: name, schema: schema)
                 tableIDs[ByteString(name)] = id
+                tableIDFloor = max(tableIDFloor, id &+ 1)
             case .addSymbol(let table, let id, let name):
                 guard tables[table] != nil else { throw .damaged("\(what()): symbol \(name) names unknown table id \(table)") }
                 if Int(id) != tables[table]!.symbols.count || tables[table]!.symbolIDs[ByteString(name)] != nil {
@@ -67,6 +72,7 @@ struct Catalog: Sendable {
                 }
                 files[id] = FileState(id: id, table: table, length: 0)
                 tables[table]!.files.append(id)
+                fileIDFloor = max(fileIDFloor, id &+ 1)
             case .addBlock(let table, let symbol, let ref):
                 guard let t = tables[table], Int(symbol) < t.symbols.count else {
                     throw .damaged("\(what()): block names unknown table id \(table) or symbol id \(symbol)")
@@ -85,16 +91,69 @@ struct Catalog: Sendable {
             case .fileLength(let file, let length):
                 guard files[file] != nil else { throw .damaged("\(what()): length given for unknown file id \(file)") }
                 files[file]!.length = length
+            case .replaceBlocks(let table, let symbol, let at, let removing, let refs):
+                try replaceBlocks(table, symbol, at: Int(at), removing: Int(removing), refs, what: what)
+            case .tableKey(let table):
+                guard tables[table] != nil else { throw .damaged("\(what()): key given for unknown table id \(table)") }
+                tables[table]!.schema.dedup = true
+            case .dropTable(let table):
+                guard let t = tables.removeValue(forKey: table) else { throw .damaged("\(what()): unknown table id \(table) dropped") }
+                tableIDs[ByteString(t.name)] = nil
+                for f in t.files { files[f] = nil }
+            case .idFloor(let table, let file):
+                tableIDFloor = max(tableIDFloor, table)
+                fileIDFloor = max(fileIDFloor, file)
             }
         }
         try checkBlocksInsideFiles(entries, what: what)
     }
 
+    /// Replaces blocks `at ..< at + removing` of a symbol with `refs`, checking that the symbol's
+    /// blocks stay in time order and every new block is valid and in a file of the table.
+    private mutating func replaceBlocks(
+        _ table: UInt32, _ symbol: UInt32, at: Int, removing: Int, _ refs: [BlockRef], what: () -> String
+    ) throws(StrataError) {
+        guard let t = tables[table], Int(symbol) < t.symbols.count else {
+            throw .damaged("\(what()): replacement names unknown table id \(table) or symbol id \(symbol)")
+        }
+        let s = t.symbols[Int(symbol)]
+        guard at >= 0, removing >= 0, at + removing <= s.blocks.count else {
+            throw .damaged("\(what()): replacement of blocks \(at)..<\(at + removing) of \(s.name) in \(t.name), which has \(s.blocks.count)")
+        }
+        var previous = at > 0 ? s.blocks[at - 1].lastTime : Int64.min
+        for ref in refs {
+            guard let f = files[ref.file], f.table == table else {
+                throw .damaged("\(what()): block names file id \(ref.file), which is not a file of table \(t.name)")
+            }
+            if ref.rows == 0 || ref.rows > UInt32(Limits.blockRowsMax) || ref.firstTime > ref.lastTime || ref.firstTime < previous {
+                throw .damaged("\(what()): block of \(s.name) in \(t.name) is out of time order or has \(ref.rows) rows")
+            }
+            previous = ref.lastTime
+        }
+        if at + removing < s.blocks.count, s.blocks[at + removing].firstTime < previous {
+            throw .damaged("\(what()): replacement blocks of \(s.name) in \(t.name) overlap the block after them")
+        }
+        var rows = s.rows
+        for i in at..<at + removing { rows -= Int(s.blocks[i].rows) }
+        for ref in refs { rows += Int(ref.rows) }
+        tables[table]!.symbols[Int(symbol)].blocks.replaceSubrange(at..<at + removing, with: refs)
+        tables[table]!.symbols[Int(symbol)].rows = rows
+    }
+
     private func checkBlocksInsideFiles(_ entries: [ManifestEntry], what: () -> String) throws(StrataError) {
-        for case .addBlock(_, _, let ref) in entries {
-            let end = ref.offset + UInt64(ref.length)
-            if end > files[ref.file]!.length {
-                throw .damaged("\(what()): block at \(ref.offset)+\(ref.length) lies past the committed length of \(Catalog.dataFileName(ref.file))")
+        for entry in entries {
+            let refs: [BlockRef]
+            switch entry {
+            case .addBlock(_, _, let ref): refs = [ref]
+            case .replaceBlocks(_, _, _, _, let r): refs = r
+            default: continue
+            }
+            for ref in refs {
+                // A later entry of the record may have dropped the table and its files.
+                guard let file = files[ref.file] else { continue }
+                if ref.offset + UInt64(ref.length) > file.length {
+                    throw .damaged("\(what()): block at \(ref.offset)+\(ref.length) lies past the committed length of \(Catalog.dataFileName(ref.file))")
+                }
             }
         }
     }

@@ -204,8 +204,11 @@ public final class Database: Sendable {
         }
     }
 
+    /// Makes a committed catalog the current state. Files the commit stopped referring to (a dropped
+    /// table's) are retired: removed from disk when the last snapshot that maps them goes.
     private func publish(_ catalog: Catalog, manifestOffset: UInt64) {
         current.withLock { state in
+            for (id, lease) in state.snapshot.leases where catalog.files[id] == nil { lease.retire() }
             state.snapshot = Snapshot.make(
                 catalog: catalog, previous: state.snapshot, directory: path, fs: fs, checkChecksums: options.checkChecksums)
             state.manifestOffset = manifestOffset
@@ -263,8 +266,8 @@ public final class Database: Sendable {
                 var r = ByteReader(b, offset: 8, what: { path })
                 return (try r.u32(), try r.u32())
             }
-            if version != ManifestFormat.version {
-                throw .damaged("\(path): manifest version \(version) is not supported (this build reads \(ManifestFormat.version))")
+            if !ManifestFormat.versionsRead.contains(version) {
+                throw .damaged("\(path): manifest version \(version) is not supported (this build reads versions \(ManifestFormat.versionsRead.lowerBound) to \(ManifestFormat.versionsRead.upperBound))")
             }
             start = UInt64(ManifestFormat.fileHeaderBytes)
             checkpointRecords = Int(records)

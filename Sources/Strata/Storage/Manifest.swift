@@ -4,7 +4,10 @@
 enum ManifestFormat {
     static let fileName = "MANIFEST"
     static let fileMagic: [UInt8] = Array("STRATAMF".utf8)
-    static let version: UInt32 = 1
+    /// Version 2 added the entries that rewrite history (replace blocks, table key, drop table, id
+    /// floors); a version 1 manifest is read as it is and upgraded in place before its first such entry.
+    static let version: UInt32 = 2
+    static let versionsRead: ClosedRange<UInt32> = 1...2
     static let fileHeaderBytes = 16
     static let recordMagic: UInt32 = 0x3152_4D53  // "SMR1"
     static let recordHeaderBytes = 24
@@ -18,6 +21,13 @@ enum ManifestEntry: Equatable {
     case addFile(id: UInt32, table: UInt32)
     case addBlock(table: UInt32, symbol: UInt32, ref: BlockRef)
     case fileLength(file: UInt32, length: UInt64)
+    /// Blocks `at ..< at + removing` of a symbol are replaced by `refs` (late rows merged, rows deleted).
+    case replaceBlocks(table: UInt32, symbol: UInt32, at: UInt32, removing: UInt32, refs: [BlockRef])
+    /// The table keeps one row per (symbol, time).
+    case tableKey(table: UInt32)
+    case dropTable(table: UInt32)
+    /// Ids below these were used (and may still name files on disk): new ones start at or above them.
+    case idFloor(table: UInt32, file: UInt32)
 
     fileprivate var tag: UInt8 {
         switch self {
@@ -26,8 +36,15 @@ enum ManifestEntry: Equatable {
         case .addFile: 3
         case .addBlock: 4
         case .fileLength: 5
+        case .replaceBlocks: 6
+        case .tableKey: 7
+        case .dropTable: 8
+        case .idFloor: 9
         }
     }
+
+    /// Whether the entry needs a version 2 manifest.
+    var needsVersion2: Bool { tag >= 6 }
 }
 
 /// Where a block lives and what it spans; everything else is in the block's own header.
@@ -82,21 +99,46 @@ enum ManifestCodec {
             case .addBlock(let table, let symbol, let ref):
                 w.u32(table)
                 w.u32(symbol)
-                w.u32(ref.file)
-                w.u64(ref.offset)
-                w.u32(ref.length)
-                w.u32(ref.rows)
-                w.i64(ref.firstTime)
-                w.i64(ref.lastTime)
+                writeRef(ref, &w)
             case .fileLength(let file, let length):
                 w.u32(file)
                 w.u64(length)
+            case .replaceBlocks(let table, let symbol, let at, let removing, let refs):
+                w.u32(table)
+                w.u32(symbol)
+                w.u32(at)
+                w.u32(removing)
+                w.u32(UInt32(refs.count))
+                for ref in refs { writeRef(ref, &w) }
+            case .tableKey(let table):
+                w.u32(table)
+                w.u8(1)
+            case .dropTable(let table):
+                w.u32(table)
+            case .idFloor(let table, let file):
+                w.u32(table)
+                w.u32(file)
             }
         }
         w.patch(u32: UInt32(w.bytes.count - ManifestFormat.recordHeaderBytes), at: 4)
         let hash = XXH64.hash(w.bytes)
         w.patch(u64: hash, at: ManifestFormat.recordHashOffset)
         return w.bytes
+    }
+
+    private static func writeRef(_ ref: BlockRef, _ w: inout ByteWriter) {
+        w.u32(ref.file)
+        w.u64(ref.offset)
+        w.u32(ref.length)
+        w.u32(ref.rows)
+        w.i64(ref.firstTime)
+        w.i64(ref.lastTime)
+    }
+
+    private static func readRef(_ r: inout ByteReader) throws(StrataError) -> BlockRef {
+        BlockRef(
+            file: try r.u32(), offset: try r.u64(), length: try r.u32(), rows: try r.u32(),
+            firstTime: try r.i64(), lastTime: try r.i64())
     }
 
     /// The whole of `catalog` as commit records for a fresh manifest (a checkpoint), numbered from
@@ -117,7 +159,11 @@ enum ManifestCodec {
             }
         }
         let tables = catalog.tables.values.sorted { $0.id < $1.id }
-        for t in tables { add(.createTable(id: t.id, name: t.name, schema: t.schema), 64 + 64 * t.schema.columns.count) }
+        add(.idFloor(table: catalog.nextTableID, file: catalog.nextFileID), 9)
+        for t in tables {
+            add(.createTable(id: t.id, name: t.name, schema: t.schema), 64 + 64 * t.schema.columns.count)
+            if t.schema.dedup { add(.tableKey(table: t.id), 6) }
+        }
         for t in tables {
             for (id, s) in t.symbols.enumerated() { add(.addSymbol(table: t.id, id: UInt32(id), name: s.name), 13 + s.name.utf8.count) }
             for f in t.files {
@@ -222,12 +268,25 @@ enum ManifestCodec {
             return .addFile(id: try r.u32(), table: try r.u32())
         case 4:
             let table = try r.u32(), symbol = try r.u32()
-            let ref = BlockRef(
-                file: try r.u32(), offset: try r.u64(), length: try r.u32(), rows: try r.u32(),
-                firstTime: try r.i64(), lastTime: try r.i64())
-            return .addBlock(table: table, symbol: symbol, ref: ref)
+            return .addBlock(table: table, symbol: symbol, ref: try readRef(&r))
         case 5:
             return .fileLength(file: try r.u32(), length: try r.u64())
+        case 6:
+            let table = try r.u32(), symbol = try r.u32(), at = try r.u32(), removing = try r.u32()
+            let n = Int(try r.u32())
+            if n > Limits.manifestRecordBytesMax / 40 { throw .damaged("\(r.what()): \(n) blocks in one replacement") }
+            var refs: [BlockRef] = []
+            for _ in 0..<n { refs.append(try readRef(&r)) }
+            return .replaceBlocks(table: table, symbol: symbol, at: at, removing: removing, refs: refs)
+        case 7:
+            let table = try r.u32()
+            let key = try r.u8()
+            if key != 1 { throw .damaged("\(r.what()): unknown table key kind \(key)") }
+            return .tableKey(table: table)
+        case 8:
+            return .dropTable(table: try r.u32())
+        case 9:
+            return .idFloor(table: try r.u32(), file: try r.u32())
         default:
             throw .damaged("\(r.what()): unknown entry tag \(tag) at byte \(r.offset - 1)")
         }

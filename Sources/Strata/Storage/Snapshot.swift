@@ -64,10 +64,10 @@ public struct Snapshot: Sendable {
 
     public func schema(of table: String) -> Schema? { state(table)?.schema }
 
-    /// The symbols of a table, in byte order of their UTF-8.
+    /// The symbols of a table that hold rows, in byte order of their UTF-8.
     public func symbols(of table: String) -> [String] {
         guard let t = state(table) else { return [] }
-        return t.symbols.map(\.name).sorted(by: utf8Less)
+        return t.symbols.filter { $0.rows > 0 }.map(\.name).sorted(by: utf8Less)
     }
 
     /// Rows committed for one symbol, or for the whole table when `symbol` is nil.

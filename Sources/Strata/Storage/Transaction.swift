@@ -26,20 +26,33 @@ public enum ColumnValues: Sendable {
 
 /// Rows of one symbol collected until they fill a block.
 final class SymbolBuffer {
+    /// Where the buffered rows go in the symbol's block index.
+    enum Placement {
+        /// Sorted, and all in the gap before block `index` (its first time is `before`; nil past
+        /// the last block): sealed into blocks inserted there as they fill up.
+        case gap(index: Int, before: Int64?)
+        /// They overlap blocks (late or out-of-order rows, or a key already written): merged with
+        /// the blocks they overlap when the transaction commits or memory runs short.
+        case merge
+    }
+
     let id: UInt32
     let name: String
-    /// The latest time appended to this symbol, committed or not.
+    /// Nil while the buffer is empty and no block of it is in flight: decided by the next row.
+    var placement: Placement?
+    /// The latest time appended since the placement was decided.
     var lastTime: Int64?
     var times: [Int64] = []
     /// Value columns; Float64 as bit patterns.
     var columns: [[Int64]]
 
-    init(id: UInt32, name: String, lastTime: Int64?, columnCount: Int) {
+    init(id: UInt32, name: String, columnCount: Int) {
         self.id = id
         self.name = name
-        self.lastTime = lastTime
         self.columns = Array(repeating: [], count: columnCount)
     }
+
+    var isMerging: Bool { if case .merge = placement { true } else { false } }
 }
 
 /// The write side of one table within a transaction.
@@ -58,23 +71,31 @@ final class TableBuffers {
     }
 }
 
-/// A write transaction: create tables and append rows; everything becomes visible and durable
-/// together when `Database.write` commits it, or is thrown away.
+/// A write transaction: create and drop tables, append rows in any time order, delete rows;
+/// everything becomes visible and durable together when `Database.write` commits it, or is thrown away.
+///
+/// Rows of a symbol may arrive in any order. Rows that fall after, before or between a symbol's
+/// blocks are sealed into new blocks in that gap as they arrive; rows that overlap existing blocks
+/// are merged with just those blocks at commit (in a table with `Schema.dedup`, a row replaces the
+/// rows with its key). A read after the commit sees each symbol's rows in time order; rows with
+/// equal times keep the order they were written in.
 ///
 /// A transaction lives only inside its `write` closure. Kept and used after the closure returned
 /// or threw, every call throws a `.misuse` error and writes nothing.
 public final class Transaction {
-    private let writer: Writer
-    private var catalog: Catalog
-    private let blockRows: Int
+    let writer: Writer
+    var catalog: Catalog
+    let blockRows: Int
     private var entries: [ManifestEntry] = []
-    private var tables: [UInt32: TableBuffers] = [:]
-    private var bufferedRows = 0
+    var tables: [UInt32: TableBuffers] = [:]
+    var bufferedRows = 0
     private var newFiles: [UInt32] = []
     private var committedLengths: [UInt32: UInt64] = [:]
     private var touched: Set<UInt32> = []
     /// Emptied buffers for reuse, by column count.
     private var pool: [Int: [([Int64], [[Int64]])]] = [:]
+    /// Encodes the blocks of merges and deletes, which are written before the commit goes on.
+    var encoder = BlockEncoder()
     /// Set when the `write` closure has returned or thrown.
     private var finished = false
 
@@ -87,7 +108,7 @@ public final class Transaction {
     /// Ends the transaction's life: from now on every call is refused.
     func finish() { finished = true }
 
-    private func checkLive(_ what: String) throws(StrataError) {
+    func checkLive(_ what: String) throws(StrataError) {
         if finished {
             throw .misuse("Transaction.\(what) was called after its db.write closure returned; a transaction is usable only inside that closure (nothing was written)")
         }
@@ -107,7 +128,9 @@ public final class Transaction {
         try schema.validate()
         if catalog.tableID(name) != nil { throw .badInput("table \(name) already exists") }
         if catalog.tables.count >= Limits.tablesMax { throw .badInput("a database holds at most \(Limits.tablesMax) tables") }
-        try record(.createTable(id: catalog.nextTableID, name: name, schema: schema))
+        let id = catalog.nextTableID
+        try record(.createTable(id: id, name: name, schema: schema))
+        if schema.dedup { try record(.tableKey(table: id)) }
     }
 
     /// Appends one row. `values` follow the schema's value columns.
@@ -152,10 +175,7 @@ public final class Transaction {
             case .float64(let v): flat.append(contentsOf: v.lazy.map { Int64(bitPattern: $0.bitPattern) })
             }
         }
-        let buffer = try symbolBuffer(t, symbol)
-        if let bad = try appendRows(t, buffer, times: times, columns: flat, stride: times.count, rows: 0..<times.count) {
-            throw timeWentBack(t, buffer, time: times[bad.row], after: bad.after, row: bad.row)
-        }
+        try appendRows(t, try symbolBuffer(t, symbol), times: times, columns: flat, stride: times.count, rows: 0..<times.count)
     }
 
     // MARK: Fast path for importers
@@ -185,56 +205,76 @@ public final class Transaction {
         let index = Int(id!)
         while t.symbols.count <= index { t.symbols.append(nil) }
         if let b = t.symbols[index] { return b }
-        let last = catalog.tables[t.id]!.symbols[index].blocks.last?.lastTime
-        let b = SymbolBuffer(id: id!, name: symbol, lastTime: last, columnCount: t.types.count)
+        let b = SymbolBuffer(id: id!, name: symbol, columnCount: t.types.count)
         t.symbols[index] = b
         return b
     }
 
-    /// Appends one row (Float64 values as bit patterns) after checking that time does not go back.
+    /// Appends one row (Float64 values as bit patterns).
     @inline(__always)
     func appendRow(_ t: TableBuffers, _ b: SymbolBuffer, time: Int64, values: [Int64]) throws(StrataError) {
-        if let last = b.lastTime, time < last { throw timeWentBack(t, b, time: time, after: last, row: nil) }
+        place(t, b, first: time, last: time, sorted: true)
         if b.times.capacity == 0 { prepare(b, columnCount: t.types.count) }
-        b.lastTime = time
         b.times.append(time)
         for c in 0..<values.count { b.columns[c].append(values[c]) }
         bufferedRows += 1
         if b.times.count >= blockRows || bufferedRows > Limits.bufferedRowsMax { try afterAppend(t, b) }
     }
 
-    /// Appends `rows` of a column-major batch (value `c` of row `r` at `columns[c * stride + r]`) to one
-    /// symbol. Returns the first row whose time goes back and the time it comes after, and then appends
-    /// nothing; nil when all were appended.
+    /// Appends `rows` of a column-major batch (value `c` of row `r` at `columns[c * stride + r]`) to one symbol.
     func appendRows(
-        _ t: TableBuffers, _ b: SymbolBuffer, times: [Int64], columns: [Int64],
-        stride: Int, rows: Range<Int>
-    ) throws(StrataError) -> (row: Int, after: Int64)? {
-        var last = b.lastTime
-        for r in rows {
-            if let l = last, times[r] < l { return (r, l) }
-            last = times[r]
+        _ t: TableBuffers, _ b: SymbolBuffer, times: [Int64], columns: [Int64], stride: Int, rows: Range<Int>
+    ) throws(StrataError) {
+        if rows.isEmpty { return }
+        var sorted = true, first = times[rows.lowerBound], last = first
+        for r in rows.dropFirst() {
+            let time = times[r]
+            if time < last { sorted = false }
+            first = min(first, time)
+            last = max(last, time)
         }
+        if sorted { last = times[rows.upperBound - 1] }
+        place(t, b, first: times[rows.lowerBound], last: last, sorted: sorted)
         var r = rows.lowerBound
         while r < rows.upperBound {
             prepare(b, columnCount: t.types.count)
-            let n = min(blockRows - b.times.count, rows.upperBound - r)
+            let n = b.isMerging ? rows.upperBound - r : min(max(1, blockRows - b.times.count), rows.upperBound - r)
             b.times.append(contentsOf: times[r..<r + n])
             for c in 0..<t.types.count {
                 b.columns[c].append(contentsOf: columns[c * stride + r..<c * stride + r + n])
             }
-            b.lastTime = times[r + n - 1]
             bufferedRows += n
             r += n
             try afterAppend(t, b)
         }
-        return nil
     }
 
-    func timeWentBack(_ t: TableBuffers, _ b: SymbolBuffer, time: Int64, after last: Int64, row: Int?) -> StrataError {
-        let at = row.map { " (batch row \($0))" } ?? ""
-        return .badInput(
-            "time goes back for symbol '\(b.name)' in table \(t.name): \(time) comes after \(last)\(at); rows of a symbol must be appended in time order")
+    /// Decides or checks where rows with times `first ... last` (in this order when `sorted`) go:
+    /// they stay in the buffer's gap while they keep it sorted and stay before the next block;
+    /// anything else turns the buffer into a merge.
+    @inline(__always)
+    private func place(_ t: TableBuffers, _ b: SymbolBuffer, first: Int64, last: Int64, sorted: Bool) {
+        if b.placement == nil { b.placement = gapPlacement(t, b, time: first) }
+        guard case .gap(_, let before) = b.placement else { return }
+        if !sorted || (b.lastTime.map { first < $0 } ?? false) || (before.map { last >= $0 } ?? false) {
+            b.placement = .merge
+            return
+        }
+        b.lastTime = last
+    }
+
+    /// The gap of the symbol's blocks that a row at `time` falls in, or `.merge` when it falls inside
+    /// a block (or, in a table with a key, on a block's time).
+    private func gapPlacement(_ t: TableBuffers, _ b: SymbolBuffer, time: Int64) -> SymbolBuffer.Placement {
+        let blocks = catalog.tables[t.id]!.symbols[Int(b.id)].blocks
+        // Rows with equal times stay in the order written: a row at a block's last time goes after
+        // it, unless the table's key makes it replace that block's row.
+        let k = t.schema.dedup
+            ? partitionPoint(in: 0..<blocks.count) { blocks[$0].lastTime >= time }
+            : partitionPoint(in: 0..<blocks.count) { blocks[$0].lastTime > time }
+        if k < blocks.count && blocks[k].firstTime <= time { return .merge }
+        b.lastTime = nil
+        return .gap(index: k, before: k < blocks.count ? blocks[k].firstTime : nil)
     }
 
     private func prepare(_ b: SymbolBuffer, columnCount: Int) {
@@ -249,47 +289,82 @@ public final class Transaction {
     }
 
     private func afterAppend(_ t: TableBuffers, _ b: SymbolBuffer) throws(StrataError) {
-        if b.times.count >= blockRows { try seal(t, b) }
+        if !b.isMerging && b.times.count >= blockRows { try seal(t, b, final: false) }
         if bufferedRows > Limits.bufferedRowsMax { try sealLargest() }
     }
 
-    /// Keeps memory bounded when many symbols are interleaved: seals the fullest buffers early.
+    /// Keeps memory bounded when many symbols are interleaved: seals (or merges) the fullest buffers early.
     private func sealLargest() throws(StrataError) {
         var all: [(TableBuffers, SymbolBuffer)] = []
         for t in tables.values { for case let b? in t.symbols where !b.times.isEmpty { all.append((t, b)) } }
         all.sort { $0.1.times.count > $1.1.times.count }
         for (t, b) in all {
             if bufferedRows <= Limits.bufferedRowsMax / 2 { break }
-            try seal(t, b)
+            try flush(t, b)
         }
+    }
+
+    /// Writes everything buffered for one symbol into its block index: the rest of a gap's rows as a
+    /// block, or the merge. Afterwards the symbol's index is complete (no block of it in flight).
+    func flush(_ t: TableBuffers, _ b: SymbolBuffer) throws(StrataError) {
+        if b.isMerging {
+            try merge(t, b)
+        } else {
+            try seal(t, b, final: true)
+            try write(writer.sealer.finishAll())
+        }
+        b.placement = nil
+        b.lastTime = nil
     }
 
     // MARK: Sealing blocks
 
-    /// Hands the buffered rows of one symbol to the sealer and writes the blocks that are ready.
-    private func seal(_ t: TableBuffers, _ b: SymbolBuffer) throws(StrataError) {
+    /// Hands the buffered rows of a symbol in gap placement to the sealer, for a block inserted in
+    /// the gap, and writes the blocks that are ready. In a table with a key, rows with equal times
+    /// collapse to the last one written, and unless `final`, the rows at the latest time stay
+    /// buffered (a later row may replace them).
+    private func seal(_ t: TableBuffers, _ b: SymbolBuffer, final: Bool) throws(StrataError) {
+        guard case .gap(let index, let before) = b.placement, !b.times.isEmpty else { return }
+        var times = b.times, columns = b.columns
+        var kept: ([Int64], [[Int64]])? = nil
+        if t.schema.dedup {
+            if !final, let last = times.last {
+                let cut = times.partitionPoint { $0 >= last }
+                kept = (Array(times[cut...]), columns.map { Array($0[cut...]) })
+                times.removeSubrange(cut...)
+                for c in columns.indices { columns[c].removeSubrange(cut...) }
+            }
+            Self.keepLastOfEqualTimes(&times, &columns)
+        }
         let rows = b.times.count
-        if rows == 0 { return }
-        let job = BlockSealer.Job(table: t.id, symbol: b.id, times: b.times, columns: b.columns, types: t.types)
         b.times = []
         b.columns = Array(repeating: [], count: b.columns.count)
         bufferedRows -= rows
+        if let (keptTimes, keptColumns) = kept {
+            b.times = keptTimes
+            b.columns = keptColumns
+            bufferedRows += keptTimes.count
+        }
+        if times.isEmpty { return }
+        b.placement = .gap(index: index + 1, before: before)
+        let job = BlockSealer.Job(table: t.id, symbol: b.id, insertAt: index, times: times, columns: columns, types: t.types)
         writer.sealer.submit(job)
         try write(writer.sealer.takeFinished())
     }
 
+    /// In sorted rows, keeps only the last row of each run of equal times.
+    static func keepLastOfEqualTimes(_ times: inout [Int64], _ columns: inout [[Int64]]) {
+        guard times.count > 1, times.indices.dropFirst().contains(where: { times[$0] == times[$0 - 1] }) else { return }
+        let keep = times.indices.filter { $0 == times.count - 1 || times[$0] != times[$0 + 1] }
+        times = keep.map { times[$0] }
+        for c in columns.indices { columns[c] = keep.map { columns[c][$0] } }
+    }
+
     /// Appends sealed blocks to the table's data file, in the order they were sealed.
-    private func write(_ sealed: [BlockSealer.Sealed]) throws(StrataError) {
+    func write(_ sealed: [BlockSealer.Sealed]) throws(StrataError) {
         for s in sealed {
-            let file = try fileForAppend(s.job.table, bytes: s.bytes.count)
-            let offset = catalog.files[file]!.length
-            let h = try writer.handle(for: file, create: false)
-            try s.bytes.withBytes { (raw) throws(StrataError) in try writer.fs.write(h, raw, at: offset) }
-            catalog.files[file]!.length = offset + UInt64(s.bytes.count)
-            let ref = BlockRef(
-                file: file, offset: offset, length: UInt32(s.bytes.count), rows: UInt32(s.job.times.count),
-                firstTime: s.job.times.first!, lastTime: s.job.times.last!)
-            try record(.addBlock(table: s.job.table, symbol: s.job.symbol, ref: ref))
+            let ref = try writeBlock(s.bytes, table: s.job.table, times: s.job.times)
+            try insert(ref, table: s.job.table, symbol: s.job.symbol, at: s.job.insertAt)
             let n = s.job.columns.count
             if pool[n, default: []].count < BlockSealer.inFlightMax + 4 {
                 var times = s.job.times, columns = s.job.columns
@@ -297,6 +372,29 @@ public final class Transaction {
                 for c in columns.indices { columns[c].removeAll(keepingCapacity: true) }
                 pool[n, default: []].append((times, columns))
             }
+        }
+    }
+
+    /// Appends an encoded block to the table's data file; returns its reference.
+    func writeBlock(_ bytes: [UInt8], table: UInt32, times: [Int64]) throws(StrataError) -> BlockRef {
+        let file = try fileForAppend(table, bytes: bytes.count)
+        let offset = catalog.files[file]!.length
+        let h = try writer.handle(for: file, create: false)
+        try bytes.withBytes { (raw) throws(StrataError) in try writer.fs.write(h, raw, at: offset) }
+        catalog.files[file]!.length = offset + UInt64(bytes.count)
+        return BlockRef(
+            file: file, offset: offset, length: UInt32(bytes.count), rows: UInt32(times.count),
+            firstTime: times.first!, lastTime: times.last!)
+    }
+
+    /// Records a new block at position `at` of a symbol's index: appended (the version 1 entry) or
+    /// inserted before the blocks after it.
+    private func insert(_ ref: BlockRef, table: UInt32, symbol: UInt32, at: Int) throws(StrataError) {
+        guard let t = catalog.tables[table] else { return }  // dropped since it was sealed
+        if at == t.symbols[Int(symbol)].blocks.count {
+            try record(.addBlock(table: table, symbol: symbol, ref: ref))
+        } else {
+            try record(.replaceBlocks(table: table, symbol: symbol, at: UInt32(at), removing: 0, refs: [ref]))
         }
     }
 
@@ -324,7 +422,7 @@ public final class Transaction {
         return id
     }
 
-    private func record(_ entry: ManifestEntry) throws(StrataError) {
+    func record(_ entry: ManifestEntry) throws(StrataError) {
         entries.append(entry)
         try catalog.apply([entry], what: { "transaction" })
     }
@@ -334,19 +432,26 @@ public final class Transaction {
     /// Seals what is buffered, makes the data durable, then appends and syncs the commit record.
     func commit() throws(StrataError) -> Catalog {
         for t in tables.values.sorted(by: { $0.id < $1.id }) {
-            for case let b? in t.symbols { try seal(t, b) }
+            for case let b? in t.symbols where !b.times.isEmpty { try flush(t, b) }
         }
         try write(writer.sealer.finishAll())
         if entries.isEmpty { return catalog }
         let fs = writer.fs
-        for file in touched.sorted() { try fs.sync(try writer.handle(for: file, create: false)) }
+        let live = touched.sorted().filter { catalog.files[$0] != nil }  // a dropped table's files need no length
+        for file in live { try fs.sync(try writer.handle(for: file, create: false)) }
         if !newFiles.isEmpty { try fs.syncDirectory(writer.directory) }
-        for file in touched.sorted() { entries.append(.fileLength(file: file, length: catalog.files[file]!.length)) }
+        for file in live { entries.append(.fileLength(file: file, length: catalog.files[file]!.length)) }
+        if entries.contains(where: \.needsVersion2) { try writer.upgradeManifest() }
         catalog.sequence += 1
         let bytes = ManifestCodec.encodeRecord(sequence: catalog.sequence, entries: entries)
         try bytes.withBytes { (raw) throws(StrataError) in try fs.write(writer.manifest, raw, at: writer.manifestLength) }
         try fs.sync(writer.manifest)
         writer.manifestLength += UInt64(bytes.count)
+        // Files this transaction made for a table it then dropped: no snapshot ever saw them.
+        for file in newFiles where catalog.files[file] == nil {
+            writer.forget(file)
+            try? fs.remove(writer.directory + "/" + Catalog.dataFileName(file))
+        }
         return catalog
     }
 

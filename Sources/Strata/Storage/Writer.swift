@@ -6,6 +6,8 @@ final class Writer {
     private let lock: OpenFile
     private(set) var manifest: OpenFile
     var manifestLength: UInt64
+    /// The version in the manifest's header (1 for databases written before version 2 existed).
+    private(set) var manifestVersion: UInt32 = ManifestFormat.version
     /// Open handles of data files this writer appended to, by file id.
     private var dataFiles: [UInt32: OpenFile] = [:]
     let sealer = BlockSealer()
@@ -56,6 +58,12 @@ final class Writer {
             let manifest = try fs.open(manifestPath, create: false, writable: true)
             let w = Writer(fs: fs, directory: path, lock: lock, manifest: manifest, manifestLength: 0)
             try w.recover()
+            var version = [UInt8](repeating: 0, count: 4)
+            _ = try version.withMutableBytes { (b) throws(StrataError) in try fs.read(manifest, into: b, at: 8) }
+            w.manifestVersion = try version.withBytes { (b) throws(StrataError) in
+                var r = ByteReader(b, what: { manifestPath })
+                return try r.u32()
+            }
             return w
         } catch {
             fs.close(lock)
@@ -125,6 +133,17 @@ final class Writer {
         if removed { try fs.syncDirectory(directory) }
     }
 
+    /// Upgrades a version 1 manifest to version 2 in place (the header's version field, within its
+    /// first sector, then a sync), before the first entry that version 1 readers do not know.
+    func upgradeManifest() throws(StrataError) {
+        if manifestVersion >= 2 { return }
+        var w = ByteWriter()
+        w.u32(2)
+        try w.bytes.withBytes { (b) throws(StrataError) in try fs.write(manifest, b, at: 8) }
+        try fs.sync(manifest)
+        manifestVersion = 2
+    }
+
     /// Replaces the manifest with `records` (a checkpoint): written to `MANIFEST.new`, synced, renamed
     /// over `MANIFEST` (the commit point), then the directory synced. Returns false when the rename
     /// happened but the directory sync failed: the new manifest is in place, but a power cut could still
@@ -150,6 +169,7 @@ final class Writer {
         fs.close(manifest)
         manifest = OpenFile(fd: next.fd, path: path)  // the same file, under its new name
         manifestLength = length
+        manifestVersion = ManifestFormat.version
         do {
             try fs.syncDirectory(directory)
         } catch {
