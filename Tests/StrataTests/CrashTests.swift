@@ -181,17 +181,32 @@ final class FaultFileSystem: FileSystem, @unchecked Sendable {
         case commit(Int)
         case importCSV(String, rows: [(String, Int64)])
         case compact
+        /// A commit of `lateCommits[n]`: rows before, among and after the existing ones.
+        case late(Int)
+        /// A commit of `keyedCommits[n]` into the dedup table `keyed`.
+        case keyed(Int)
+        case delete(table: String, symbols: [String]?, from: Int64, to: Int64?)
+        case drop(String)
     }
+
+    static let lateCommits: [[(table: String, symbol: String, times: [Int64])]] = [
+        [("bars", "159363", [3, 1, 25, 7, 7]), ("bars", "000001", [2, 100])],
+        [("bars", "000001", [0, 50, 1]), ("fund", "159363", [30, 30, -5])],
+    ]
+    static let keyedCommits: [[(table: String, symbol: String, times: [Int64])]] = [
+        [("keyed", "x", [5, 1, 5, 3, 8, 9, 10]), ("keyed", "y", [2])],
+        [("keyed", "x", [1, 2, 9, 5]), ("keyed", "y", [2, 2, 0])],
+    ]
 
     static func value(_ t: Int64) -> (Double, Int64) { (Double(t) / 1000 + 1.5, t * 100) }
 
     /// A CSV for table `csv` of `symbols` × `count` rows from time `from`, written into `dir`.
-    static func csv(_ dir: String, _ name: String, from: Int64, count: Int) throws -> Step {
+    static func csv(_ dir: String, _ name: String, from: Int64, count: Int, descending: Bool = false) throws -> Step {
         var text = "symbol,ts,price,volume\n"
         var rows: [(String, Int64)] = []
         for i in 0..<count {
             for s in ["a", "b", "c"] {
-                let t = from + Int64(i)
+                let t = descending ? from + Int64(count - 1 - i) : from + Int64(i)
                 let (p, v) = value(t)
                 text += "\(s),\(t),\(p),\(v)\n"
                 rows.append((s, t))
@@ -201,18 +216,27 @@ final class FaultFileSystem: FileSystem, @unchecked Sendable {
         return .importCSV(dir + "/" + name, rows: rows)
     }
 
+    static func write(_ db: Database, _ commit: [(table: String, symbol: String, times: [Int64])], dedup: Bool = false) throws {
+        try db.write { tx in
+            for (table, symbol, times) in commit {
+                if try tx.schema(of: table) == nil {
+                    try tx.createTable(table, schema: Schema(columns: [Column("price", .float64), Column("volume", .int64)], dedup: dedup))
+                }
+                try tx.append(to: table, symbol: symbol, times: times,
+                              columns: [.float64(times.map { value($0).0 }), .int64(times.map { value($0).1 })])
+            }
+        }
+    }
+
     static func perform(_ db: Database, _ step: Step) throws {
         switch step {
-        case .commit(let index):
-            try db.write { tx in
-                for (table, symbol, times) in commits[index] {
-                    if try tx.schema(of: table) == nil {
-                        try tx.createTable(table, schema: Schema(columns: [Column("price", .float64), Column("volume", .int64)]))
-                    }
-                    try tx.append(to: table, symbol: symbol, times: times,
-                                  columns: [.float64(times.map { value($0).0 }), .int64(times.map { value($0).1 })])
-                }
-            }
+        case .commit(let index): try write(db, commits[index])
+        case .late(let index): try write(db, lateCommits[index])
+        case .keyed(let index): try write(db, keyedCommits[index], dedup: true)
+        case .delete(let table, let symbols, let from, let to):
+            try db.write { tx in _ = try tx.delete(from: table, symbols: symbols, from: from, to: to) }
+        case .drop(let table):
+            try db.write { tx in try tx.dropTable(table) }
         case .importCSV(let path, _):
             _ = try CSVImporter.importFile(path, into: "csv", database: db)
         case .compact:
@@ -220,18 +244,31 @@ final class FaultFileSystem: FileSystem, @unchecked Sendable {
         }
     }
 
+    /// The times each table and symbol hold after `steps`, in read order (values derive from times).
     static func expected(_ steps: ArraySlice<Step>) -> Rows {
         var rows: Rows = [:]
         for step in steps {
             switch step {
             case .commit(let index):
                 for (table, symbol, times) in commits[index] { rows[table, default: [:]][symbol, default: []] += times }
+            case .late(let index):
+                for (table, symbol, times) in lateCommits[index] { rows[table, default: [:]][symbol, default: []] += times }
+            case .keyed(let index):
+                for (table, symbol, times) in keyedCommits[index] {
+                    rows[table, default: [:]][symbol] = Array(Set(rows[table]?[symbol] ?? []).union(times))
+                }
             case .importCSV(_, let imported):
                 for (symbol, t) in imported { rows["csv", default: [:]][symbol, default: []].append(t) }
             case .compact: break
+            case .delete(let table, let symbols, let from, let to):
+                for symbol in symbols ?? Array((rows[table] ?? [:]).keys) {
+                    rows[table]?[symbol]?.removeAll { time in time >= from && (to.map { time < $0 } ?? true) }
+                    if rows[table]?[symbol]?.isEmpty == true { rows[table]![symbol] = nil }
+                }
+            case .drop(let table): rows[table] = nil
             }
         }
-        return rows
+        return rows.mapValues { $0.mapValues { $0.sorted() } }
     }
 
     static func contents(_ path: String) throws -> Rows {
@@ -265,6 +302,10 @@ final class FaultFileSystem: FileSystem, @unchecked Sendable {
             [.commit(0), .commit(1), .commit(2)],
             [.commit(0), .commit(1), .commit(2), .commit(3), .compact, .commit(4), .commit(5), .compact],
             [try csv(csvDir, "one.csv", from: 0, count: 6), .commit(3), try csv(csvDir, "two.csv", from: 6, count: 40), .compact],
+            // Writes in any order, a dedup table, deletes and a drop, and their compaction.
+            [.commit(0), .commit(2), .late(0), .keyed(0), .delete(table: "bars", symbols: ["159363"], from: 5, to: 12),
+             .compact, .late(1), .keyed(1), .delete(table: "keyed", symbols: nil, from: 2, to: 4), .drop("fund"),
+             try csv(csvDir, "three.csv", from: 100, count: 5, descending: true), .compact],
         ]
     }
 

@@ -99,6 +99,65 @@ import Glibc
         print("kill -9 of a first import into a new path: \(outcomes)")
     }
 
+    /// `kill -9` of out-of-order imports into a dedup table (rows before, among and after the
+    /// existing ones, some replacing existing keys) and of range deletes. After every kill the
+    /// database verifies and holds the state before the killed command or after it, nothing between.
+    @Test func killedAnyOrderImportsAndDeletesLeaveACommittedState() throws {
+        let dir = TempDir("strata-kill-anyorder")
+        defer { dir.cleanup() }
+        let db = dir.sub("db")
+        var rng = SplitMix(seed: 4242)
+        // The base: every third time of 0..<30,000 for three symbols, in order.
+        var state: CrashTests.Rows = [:]
+        var base = "symbol,ts,price,volume\n"
+        for t in stride(from: Int64(0), to: 30_000, by: 3) {
+            for s in ["a", "b", "c"] {
+                let (p, v) = CrashTests.value(t)
+                base += "\(s),\(t),\(p),\(v)\n"
+                state["keyed", default: [:]][s, default: []].append(t)
+            }
+        }
+        try base.write(toFile: dir.sub("base.csv"), atomically: false, encoding: .utf8)
+        let duration = try Self.timed(["import", db, "keyed", dir.sub("base.csv"), "--dedup"])
+        var outcomes: [String: Int] = [:]
+        for run in 0..<Self.runs {
+            var next = state
+            let args: [String]
+            if run % 3 == 2 {
+                let from = Int64(rng.next() % 25_000), to = from + Int64(rng.next() % 5_000)
+                args = ["delete", db, "keyed", "--from", String(from), "--to", String(to)]
+                for s in next["keyed"]!.keys { next["keyed"]![s]!.removeAll { $0 >= from && $0 < to } }
+            } else {
+                // Shuffled times over the whole range: late rows, replaced keys and new ones.
+                var lines: [String] = []
+                for _ in 0..<6_000 {
+                    let t = Int64(rng.next() % 32_000), s = ["a", "b", "c"][Int(rng.next() % 3)]
+                    let (p, v) = CrashTests.value(t)
+                    lines.append("\(s),\(t),\(p),\(v)")
+                    next["keyed"]![s]!.append(t)
+                }
+                for s in next["keyed"]!.keys { next["keyed"]![s] = Array(Set(next["keyed"]![s]!)) }
+                try ("symbol,ts,price,volume\n" + lines.joined(separator: "\n") + "\n").write(toFile: dir.sub("r\(run).csv"), atomically: false, encoding: .utf8)
+                args = ["import", db, "keyed", dir.sub("r\(run).csv")]
+            }
+            let delay = Double(rng.next() % 1000) / 1000 * duration
+            let killed = try Self.runAndKill(args, after: delay)
+            let report = Database.verify(db)
+            #expect(report.isIntact, "run \(run): \(report.problems)")
+            let now = try Self.counts(db)
+            let before = Self.counts(state)
+            let after = Self.counts(next)
+            if now == after {
+                state = next
+                outcomes[killed ? "killed after its commit" : "finished", default: 0] += 1
+            } else {
+                #expect(now == before, "run \(run) (\(args[0]), killed: \(killed)): neither the state before nor after")
+                outcomes["killed before its commit", default: 0] += 1
+            }
+        }
+        print("kill -9 of out-of-order dedup imports and deletes: \(outcomes)")
+    }
+
     /// Rows per table and symbol, with the sum of their times: cheap enough to check after every kill.
     static func counts(_ rows: CrashTests.Rows) -> [String: [String: [Int64]]] {
         rows.mapValues { $0.mapValues { [Int64($0.count), $0.reduce(0, &+)] } }
