@@ -36,8 +36,9 @@ struct InfoCommand: ParsableCommand {
         print("\(database): \(infos.count) table\(infos.count == 1 ? "" : "s"), \(total) bytes on disk, \(sequence) commits")
         for t in infos {
             print("")
-            print("table \(t.name): \(t.rows) rows, \(t.symbols.count) symbols, \(t.blocks) blocks, \(t.files) data file\(t.files == 1 ? "" : "s"), \(t.bytes) bytes (\(perRow(t.bytes, t.rows)) bytes/row)")
-            print("  key: \(t.schema.symbolColumn) (symbol), \(t.schema.timeColumn) (time, \(t.schema.timeUnit))")
+            print("table \(t.name): \(t.rows) rows, \(t.symbols.count) symbols, \(t.blocks) blocks, \(t.files) data file\(t.files == 1 ? "" : "s"), \(t.bytes) bytes (\(perRow(t.bytes, t.rows)) bytes/row): \(t.liveBytes) live, \(t.deadBytes) dead (reclaimed by compact)")
+            let key = t.schema.dedup ? "one row per (symbol, time): writes replace rows with the same key (dedup)" : "rows with equal keys are all kept"
+            print("  key: \(t.schema.symbolColumn) (symbol), \(t.schema.timeColumn) (time, \(t.schema.timeUnit)); \(key)")
             let rows = [["column", "type", "bytes", "bytes/row", "encodings"]]
                 + t.columns.map { c in
                     [c.name, c.type, String(c.bytes), perRow(c.bytes, t.rows),
@@ -62,8 +63,10 @@ struct InfoCommand: ParsableCommand {
             if i > 0 { out += "," }
             out += "{\"name\":\(jsonString(t.name)),\"symbol_column\":\(jsonString(t.schema.symbolColumn)),"
             out += "\"time_column\":\(jsonString(t.schema.timeColumn)),\"time_unit\":\"\(t.schema.timeUnit)\","
+            out += "\"dedup\":\(t.schema.dedup),\"key\":\(t.schema.dedup ? "[\(jsonString(t.schema.symbolColumn)),\(jsonString(t.schema.timeColumn))]" : "null"),"
             out += "\"header\":[\(t.schema.headerNames.map(jsonString).joined(separator: ","))],"
             out += "\"rows\":\(t.rows),\"blocks\":\(t.blocks),\"files\":\(t.files),\"bytes\":\(t.bytes),"
+            out += "\"live_bytes\":\(t.liveBytes),\"dead_bytes\":\(t.deadBytes),"
             out += "\"bytes_per_row\":\(t.rows == 0 ? "null" : num(Double(t.bytes) / Double(t.rows))),"
             out += "\"header_bytes\":\(t.headerBytes),\"columns\":["
             out += t.columns.map { c in

@@ -67,7 +67,10 @@ import Testing
         return t
     }
 
-    @Test(arguments: 0..<12)
+    /// Seeds per run: 12 in the suite; `STRATA_ANYORDER_SEEDS` runs more (the reliability job).
+    static let seeds = UInt64(ProcessInfo.processInfo.environment["STRATA_ANYORDER_SEEDS"] ?? "") ?? 12
+
+    @Test(arguments: 0..<seeds)
     func randomWritesMatchTheModel(seed: UInt64) throws {
         let dir = TempDir("strata-anyorder")
         defer { dir.cleanup() }

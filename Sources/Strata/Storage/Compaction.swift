@@ -91,16 +91,25 @@ struct Compactor {
         }
     }
 
-    /// Files holding a block that could merge with its neighbour.
-    static func filesToRewrite(_ t: Catalog.TableState, blockRows: Int) -> Set<UInt32> {
-        var files: Set<UInt32> = []
+    /// Files holding a block that could merge with its neighbour, and files that are at least half
+    /// dead (blocks that late rows, deletes or rewrites replaced).
+    static func filesToRewrite(_ t: Catalog.TableState, files: [UInt32: Catalog.FileState], blockRows: Int) -> Set<UInt32> {
+        var rewrite: Set<UInt32> = []
+        var live: [UInt32: UInt64] = [:]
         for s in t.symbols {
+            for b in s.blocks { live[b.file, default: 0] += UInt64(b.length) }
             for i in s.blocks.indices.dropFirst() where s.blocks[i - 1].rows < blockRows && s.blocks[i].rows < blockRows {
-                files.insert(s.blocks[i - 1].file)
-                files.insert(s.blocks[i].file)
+                rewrite.insert(s.blocks[i - 1].file)
+                rewrite.insert(s.blocks[i].file)
             }
         }
-        return files
+        for id in t.files {
+            let length = files[id]?.length ?? 0
+            let used = length > UInt64(DataFileFormat.headerBytes) ? length - UInt64(DataFileFormat.headerBytes) : 0
+            let dead = used > (live[id] ?? 0) ? used - (live[id] ?? 0) : 0
+            if used > 0 && dead * 2 >= used { rewrite.insert(id) }
+        }
+        return rewrite
     }
 
     /// Returns the new catalog, the report, and an error that came after the commit point (the new
@@ -112,7 +121,7 @@ struct Compactor {
         report.bytesBefore = before.files.values.reduce(writer.manifestLength) { $0 + $1.length }
         report.blocksBefore = Self.blocks(before)
         var late: StrataError? = nil
-        for id in tableIDs { retired.formUnion(Self.filesToRewrite(before.tables[id]!, blockRows: blockRows)) }
+        for id in tableIDs { retired.formUnion(Self.filesToRewrite(before.tables[id]!, files: before.files, blockRows: blockRows)) }
         do {
             if !retired.isEmpty { try rewrite(progress: progress, report: &report) }
             let checkpoint = ManifestCodec.checkpoint(catalog, firstSequence: before.sequence + 1)
@@ -271,6 +280,7 @@ struct Compactor {
             let header = DataFileFormat.header(fileID: id, tableID: table)
             try header.withBytes { (raw) throws(StrataError) in try writer.fs.write(h, raw, at: 0) }
             catalog.files[id] = Catalog.FileState(id: id, table: table, length: UInt64(header.count))
+            catalog.fileIDFloor = max(catalog.fileIDFloor, id + 1)
             written.append((id, table))
             file = id
         }

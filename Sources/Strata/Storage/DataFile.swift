@@ -47,6 +47,8 @@ final class DataFileLease: Sendable {
 
     func retire() { retired.store(true, ordering: .sequentiallyConsistent) }
 
+    var isRetired: Bool { retired.load(ordering: .sequentiallyConsistent) }
+
     deinit {
         // Best effort: a file left behind is removed by the next writer's recovery.
         if retired.load(ordering: .sequentiallyConsistent) { try? fs.remove(path) }

@@ -21,8 +21,12 @@ public struct TableInfo: Sendable {
     public var schema: Schema
     public var rows = 0
     public var blocks = 0
-    /// Bytes of this table's blocks (headers, payloads, padding) plus its data file headers.
+    /// Bytes of this table's data files: live (blocks in the index, file headers) and dead.
     public var bytes = 0
+    /// Bytes of the blocks the index refers to, plus the data file headers.
+    public var liveBytes = 0
+    /// Bytes of blocks that late rows, deletes and rewrites replaced: reclaimed by compaction.
+    public var deadBytes: Int { bytes - liveBytes }
     public var headerBytes = 0
     public var files = 0
     public var columns: [ColumnInfo] = []
@@ -38,8 +42,10 @@ extension Snapshot {
             + t.schema.columns.map { TableInfo.ColumnInfo(name: $0.name, type: $0.type.description, bytes: 0, encodings: [:]) }
         info.files = t.files.count
         info.bytes = t.files.reduce(0) { $0 + Int(catalog.files[$1]!.length) }
-        for symbolID in t.symbols.indices {
+        info.liveBytes = t.files.count * DataFileFormat.headerBytes
+        for symbolID in t.symbols.indices where t.symbols[symbolID].rows > 0 {
             let s = t.symbols[symbolID]
+            info.liveBytes += s.blocks.reduce(0) { $0 + Int($1.length) }
             info.symbols.append(TableInfo.SymbolInfo(
                 name: s.name, rows: s.rows, blocks: s.blocks.count, firstTime: s.blocks.first?.firstTime, lastTime: s.blocks.last?.lastTime))
             info.rows += s.rows

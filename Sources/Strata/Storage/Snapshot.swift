@@ -15,8 +15,12 @@ public struct Snapshot: Sendable {
         var regions: [UInt32: Result<MappedRegion, StrataError>] = [:]
         var leases: [UInt32: DataFileLease] = [:]
         for file in catalog.files.values {
-            leases[file.id] = previous?.leases[file.id]
-                ?? DataFileLease(path: directory + "/" + Catalog.dataFileName(file.id), fs: fs)
+            // A retired lease belongs to a file that is gone (or going): never to a new file of that name.
+            if let lease = previous?.leases[file.id], !lease.isRetired {
+                leases[file.id] = lease
+            } else {
+                leases[file.id] = DataFileLease(path: directory + "/" + Catalog.dataFileName(file.id), fs: fs)
+            }
             if let old = previous?.regions[file.id], case .success(let r) = old, r.count == Int(file.length) {
                 regions[file.id] = old
                 continue
