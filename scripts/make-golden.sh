@@ -54,7 +54,25 @@ $STRATA compact "$out/compacted" >/dev/null
 printf 'symbol,ts,close,volume\nA,100000,1.5,7\n' > "$work/c.csv"
 $STRATA import "$out/compacted" bars "$work/c.csv" --time-unit s >/dev/null  # one commit after the checkpoint
 
-for db in bars edges compacted; do
+dbs="bars edges compacted"
+if [ "$version" -ge 2 ]; then
+    # 4. rewrites (format 2): a dedup table with late rows, replaced keys and a range delete, a plain
+    #    table with late ties, and a dropped table.
+    printf 'symbol,ts,v\nA,10,1\nA,20,2\nA,30,3\nA,40,4\nB,10,5\n' > "$work/k1.csv"
+    printf 'symbol,ts,v\nA,25,6\nA,20,7\nA,5,8\nB,10,9\n' > "$work/k2.csv"
+    printf 'symbol,ts,p\nX,3,1.5\nX,1,2.5\nX,3,3.5\nX,2,4.5\n' > "$work/t1.csv"
+    printf 'symbol,ts,p\nX,2,5.5\nX,0,6.5\n' > "$work/t2.csv"
+    $STRATA import "$out/rewrites" keyed "$work/k1.csv" --dedup >/dev/null
+    $STRATA import "$out/rewrites" keyed "$work/k2.csv" >/dev/null
+    $STRATA import "$out/rewrites" ticks "$work/t1.csv" >/dev/null
+    $STRATA import "$out/rewrites" ticks "$work/t2.csv" >/dev/null
+    $STRATA import "$out/rewrites" scratch "$work/t1.csv" >/dev/null
+    $STRATA delete "$out/rewrites" keyed --symbol A --from 28 --to 35 >/dev/null
+    $STRATA drop "$out/rewrites" scratch >/dev/null
+    dbs="$dbs rewrites"
+fi
+
+for db in $dbs; do
     rm -f "$out/$db/LOCK"
     $STRATA verify "$out/$db" >/dev/null
     for table in $($STRATA info "$out/$db" --json | python3 -c 'import json,sys; print(" ".join(t["name"] for t in json.load(sys.stdin)["tables"]))'); do
