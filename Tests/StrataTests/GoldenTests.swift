@@ -42,7 +42,8 @@ import Testing
             #expect(dump.out == expected, "\(c.db) \(c.table) does not dump as recorded")
 
             // Read-write, on a copy: recovery changes nothing, and the database takes a new commit.
-            let copy = dir.sub(URL(fileURLWithPath: c.db).lastPathComponent + "-" + c.table)
+            let url = URL(fileURLWithPath: c.db)
+            let copy = dir.sub(url.deletingLastPathComponent().lastPathComponent + "-" + url.lastPathComponent + "-" + c.table)
             try FileManager.default.copyItem(atPath: c.db, toPath: copy)
             let before = try Self.files(copy)
             let rw = try Database.open(copy)
