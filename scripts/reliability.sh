@@ -3,13 +3,14 @@
 #   1. the corruption fuzzer, STRATA_FUZZ_TRIALS damaged copies per seed over STRATA_FUZZ_SEEDS seeds;
 #   2. kill -9 of strata import and strata compact, STRATA_KILL_RUNS times each;
 #   3. the Thread Sanitizer over the concurrency, compaction, database and crash tests;
-#   4. the compaction target: STRATA_COMPACTION_TARGET commits of one row to each of 50 symbols.
-# Usage: scripts/reliability.sh [fuzz|kill|tsan|target]...   (all four when none is named)
+#   4. the compaction target: STRATA_COMPACTION_TARGET commits of one row to each of 50 symbols;
+#   5. writes in any order against the reference model over STRATA_ANYORDER_SEEDS seeds.
+# Usage: scripts/reliability.sh [fuzz|kill|tsan|target|anyorder]...   (all five when none is named)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
 parts=("$@")
-[ ${#parts[@]} -eq 0 ] && parts=(fuzz kill tsan target)
+[ ${#parts[@]} -eq 0 ] && parts=(fuzz kill tsan target anyorder)
 for part in "${parts[@]}"; do
     case "$part" in
     fuzz)
@@ -20,10 +21,12 @@ for part in "${parts[@]}"; do
         STRATA_KILL_RUNS=${STRATA_KILL_RUNS:-100} swift test -c release --filter KillTests 2>&1 | grep -E "kill -9|passed|failed|error|Fatal" ;;
     tsan)
         swift test --sanitize=thread --build-path .build-tsan \
-            --filter "ConcurrencyTests|CompactionTests|DatabaseTests|CrashTests" 2>&1 | tee /tmp/strata-tsan.log | grep -E "concurrency:|passed after|failed|ThreadSanitizer" ;;
+            --filter "ConcurrencyTests|CompactionTests|DatabaseTests|CrashTests|MisuseTests|AnyOrderTests" 2>&1 | tee /tmp/strata-tsan.log | grep -E "concurrency:|passed after|failed|ThreadSanitizer" ;;
     target)
         STRATA_COMPACTION_TARGET=${STRATA_COMPACTION_TARGET:-100000} \
             swift test -c release --filter CompactionTargetTests 2>&1 | grep -E -A5 "compaction target|failed|error" ;;
-    *) echo "unknown part $part (fuzz, kill, tsan, target)" >&2; exit 1 ;;
+    anyorder)
+        STRATA_ANYORDER_SEEDS=${STRATA_ANYORDER_SEEDS:-300} swift test -c release --filter AnyOrderTests 2>&1 | grep -E "passed|failed|error|Fatal" ;;
+    *) echo "unknown part $part (fuzz, kill, tsan, target, anyorder)" >&2; exit 1 ;;
     esac
 done
