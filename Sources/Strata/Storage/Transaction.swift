@@ -321,20 +321,17 @@ public final class Transaction {
 
     /// Hands the buffered rows of a symbol in gap placement to the sealer, for a block inserted in
     /// the gap, and writes the blocks that are ready. In a table with a key, rows with equal times
-    /// collapse to the last one written, and unless `final`, the rows at the latest time stay
-    /// buffered (a later row may replace them).
+    /// collapse to the last one written, and unless `final`, the row at the latest time stays
+    /// buffered (a later row may replace it).
     private func seal(_ t: TableBuffers, _ b: SymbolBuffer, final: Bool) throws(StrataError) {
         guard case .gap(let index, let before) = b.placement, !b.times.isEmpty else { return }
         var times = b.times, columns = b.columns
         var kept: ([Int64], [[Int64]])? = nil
         if t.schema.dedup {
-            if !final, let last = times.last {
-                let cut = times.partitionPoint { $0 >= last }
-                kept = (Array(times[cut...]), columns.map { Array($0[cut...]) })
-                times.removeSubrange(cut...)
-                for c in columns.indices { columns[c].removeSubrange(cut...) }
-            }
             Self.keepLastOfEqualTimes(&times, &columns)
+            if !final {
+                kept = ([times.removeLast()], columns.indices.map { [columns[$0].removeLast()] })
+            }
         }
         let rows = b.times.count
         b.times = []
