@@ -76,6 +76,15 @@ rows_total = sum(1 for _ in open(bars)) - 1
 results = []
 
 
+class Results(list):
+    def append(self, row):
+        super().append(row)
+        print(f"  {row[0]}: {row[1]} (ratio {row[2]:.2f}, target {row[3]})", file=sys.stderr, flush=True)
+
+
+results = Results()
+
+
 def import_days(db, order):
     shutil.rmtree(db, ignore_errors=True)
     t = time.perf_counter()
@@ -99,7 +108,9 @@ for q in sorted(q_in, key=lambda k: int(k[1:])):
     results.append((f"backfill after compact: {q} median", f"{q_back[q]:.3f} / {q_in[q]:.3f} ms", q_back[q] / q_in[q], "within noise"))
 
 # 2. One late row (the first symbol, in the middle of its year), against one ordinary small commit.
-symbol = open(bars).readlines(2)[1].split(",")[0]
+with open(bars) as f:
+    f.readline()
+    symbol = f.readline().split(",")[0]
 sym_rows = [l for l in open(os.path.join(days_dir, f"{days[len(days) // 2]}.csv")) if l.startswith(symbol + ",")]
 t_mid = int(sym_rows[len(sym_rows) // 2].split(",")[1]) + 1  # between two bars
 late = os.path.join(W, "late.csv")

@@ -80,3 +80,37 @@ import Testing
         }
     }
 }
+
+/// The block index against an array: appends, replacements of every kind (inserts, removals, both,
+/// at the start, in the middle, at the end, across segment edges), and old versions that stay as
+/// they were while newer ones append and replace.
+@Suite struct BlockListTests {
+    static func ref(_ n: Int) -> BlockRef {
+        BlockRef(file: UInt32(n % 7), offset: UInt64(n), length: 1, rows: 1, firstTime: Int64(n), lastTime: Int64(n))
+    }
+
+    @Test(arguments: 0..<6)
+    func replacementsMatchAnArray(seed: UInt64) {
+        var rng = SplitMix(seed: seed &+ 31)
+        var list = BlockList()
+        var model: [BlockRef] = []
+        var versions: [(BlockList, [BlockRef])] = []
+        var next = 0
+        for _ in 0..<400 {
+            if rng.next() % 3 == 0 {
+                let n = Int(rng.next() % 1500)
+                for _ in 0..<n { list.append(Self.ref(next)); model.append(Self.ref(next)); next += 1 }
+            } else {
+                let lo = model.isEmpty ? 0 : Int(rng.next() % UInt64(model.count + 1))
+                let hi = lo + Int(rng.next() % UInt64(min(model.count - lo, 2500) + 1))
+                let refs = (0..<Int(rng.next() % 1200)).map { _ in defer { next += 1 }; return Self.ref(next) }
+                list.replaceSubrange(lo..<hi, with: refs)
+                model.replaceSubrange(lo..<hi, with: refs)
+            }
+            #expect(list.count == model.count)
+            if rng.next() % 8 == 0 { versions.append((list, model)) }
+        }
+        #expect(Array(list) == model)
+        for (old, expected) in versions { #expect(Array(old) == expected, "an older version changed") }
+    }
+}

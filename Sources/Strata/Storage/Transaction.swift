@@ -226,14 +226,12 @@ public final class Transaction {
         _ t: TableBuffers, _ b: SymbolBuffer, times: [Int64], columns: [Int64], stride: Int, rows: Range<Int>
     ) throws(StrataError) {
         if rows.isEmpty { return }
-        var sorted = true, first = times[rows.lowerBound], last = first
+        var sorted = true, last = times[rows.lowerBound]
         for r in rows.dropFirst() {
             let time = times[r]
             if time < last { sorted = false }
-            first = min(first, time)
             last = max(last, time)
         }
-        if sorted { last = times[rows.upperBound - 1] }
         place(t, b, first: times[rows.lowerBound], last: last, sorted: sorted)
         var r = rows.lowerBound
         while r < rows.upperBound {
