@@ -69,8 +69,9 @@ import Testing
         let times: [Int64] = (0..<100).map { Int64($0) * 60_000 }
         let cols: [[Int64]] = [(0..<100).map { Int64(bitPattern: (Double($0) / 8).bitPattern) }, (0..<100).map { Int64($0) * 100 }]
         let bytes = encoder.encode(tableID: 1, symbolID: 0, times: times, columns: cols, types: [.float64, .int64])
-        let header = try BlockHeader.parse(.copying(bytes), at: 0)
-        #expect(header.rows == 100 && header.chunks.count == 3)
+        let region = MappedRegion.copying(bytes)
+        let header = try BlockHeader.parse(region, at: 0)
+        withExtendedLifetime(region) { #expect(header.rows == 100 && header.chunks.count == 3) }
         for i in 0..<header.headerBytes {
             var damaged = bytes
             damaged[i] ^= 0x10

@@ -21,8 +21,13 @@ struct ChunkDescriptor: Equatable, Sendable {
 }
 
 /// The parsed, checked header of one block. It reads the column descriptors in place from the
-/// region it came from, which it keeps alive: parsing one allocates nothing.
-struct BlockHeader: Sendable {
+/// bytes of the region it was parsed from: parsing one allocates nothing and counts no reference.
+///
+/// It is valid only while that region lives: headers are made and used inside one read of a
+/// snapshot (which holds its regions) or of a transaction's block (which holds the copy). A counted
+/// reference to the region instead cost a contended atomic per block when several threads scan one
+/// file (a third of a statistics-only query). The bytes are read only here, bounds-checked.
+struct BlockHeader: @unchecked Sendable {
     var rows: Int
     var tableID: UInt32
     var symbolID: UInt32
@@ -31,15 +36,15 @@ struct BlockHeader: Sendable {
     var headerBytes: Int
     var payloadBytes: Int
     var columnCount: Int
-    /// The mapping (or copy) the block lies in, and the offset of its first byte there.
-    let region: MappedRegion
+    /// The bytes of the mapping (or copy) the block lies in, and the offset of its first byte there.
+    private let bytes: UnsafeRawBufferPointer
     let offset: Int
 
     var totalBytes: Int { headerBytes + payloadBytes }
 
     @inline(__always)
     private func descriptorField<T: FixedWidthInteger>(_ c: Int, _ at: Int, as: T.Type) -> T {
-        region.load(fromByteOffset: offset + BlockFormat.fixedHeaderBytes + c * BlockFormat.descriptorBytes + at, as: T.self)
+        Self.load(bytes, offset + BlockFormat.fixedHeaderBytes + c * BlockFormat.descriptorBytes + at, as: T.self)
     }
 
     /// The statistics of column chunk `c` (0 is the time column), read in place.
@@ -149,6 +154,17 @@ extension BlockHeader {
     /// does not touch the payload. Error messages say what is wrong; the caller puts where (file,
     /// table, symbol, block) in front.
     static func parse(_ region: MappedRegion, at offset: Int, end: Int? = nil) throws(StrataError) -> BlockHeader {
+        try region.withBytes { (bytes) throws(StrataError) in try parse(bytes, at: offset, end: end) }
+    }
+
+    /// The little-endian integer at `at` of `bytes` (inside them: the parse checked every offset it reads).
+    @inline(__always)
+    private static func load<T: FixedWidthInteger>(_ bytes: UnsafeRawBufferPointer, _ at: Int, as: T.Type) -> T {
+        precondition(at >= 0 && at + MemoryLayout<T>.size <= bytes.count, "block header read outside its region")
+        return T(littleEndian: bytes.loadUnaligned(fromByteOffset: at, as: T.self))
+    }
+
+    private static func parse(_ region: UnsafeRawBufferPointer, at offset: Int, end: Int?) throws(StrataError) -> BlockHeader {
         let end = min(end ?? region.count, region.count)
         guard offset >= 0, offset <= end else {
             throw .damaged("block offset \(offset) is past the end of the file (\(end) bytes)")
@@ -157,8 +173,8 @@ extension BlockHeader {
         if available < BlockFormat.fixedHeaderBytes {
             throw .damaged("truncated block header at offset \(offset) (\(available) bytes left)")
         }
-        func u32(_ at: Int) -> UInt32 { region.load(fromByteOffset: offset + at, as: UInt32.self) }
-        func i64(_ at: Int) -> Int64 { region.load(fromByteOffset: offset + at, as: Int64.self) }
+        func u32(_ at: Int) -> UInt32 { load(region, offset + at, as: UInt32.self) }
+        func i64(_ at: Int) -> Int64 { load(region, offset + at, as: Int64.self) }
         let magic = u32(0)
         if magic != BlockFormat.magic {
             throw .damaged("bad block magic 0x\(String(magic, radix: 16)) at file offset \(offset)")
@@ -166,7 +182,7 @@ extension BlockHeader {
         let headerBytes = Int(u32(4))
         let payloadBytes = Int(u32(8))
         let rows = Int(u32(12))
-        let columnCount = Int(region.load(fromByteOffset: offset + 24, as: UInt16.self))
+        let columnCount = Int(load(region, offset + 24, as: UInt16.self))
         let storedHash = UInt64(bitPattern: i64(BlockFormat.headerHashOffset))
         if headerBytes != BlockFormat.fixedHeaderBytes + columnCount * BlockFormat.descriptorBytes {
             throw .damaged("header length \(headerBytes) does not match \(columnCount) columns")
@@ -175,9 +191,7 @@ extension BlockHeader {
             throw .damaged(
                 "block of \(headerBytes + payloadBytes) bytes at offset \(offset) runs past the end of the file")
         }
-        let computed = region.withBytes { all in
-            XXH64.hash(UnsafeRawBufferPointer(rebasing: all[offset..<offset + headerBytes]), zeroingWordAt: BlockFormat.headerHashOffset)
-        }
+        let computed = XXH64.hash(UnsafeRawBufferPointer(rebasing: region[offset..<offset + headerBytes]), zeroingWordAt: BlockFormat.headerHashOffset)
         if computed != storedHash {
             throw .damaged("block header checksum mismatch at offset \(offset)")
         }
@@ -186,7 +200,7 @@ extension BlockHeader {
         }
         let h = BlockHeader(
             rows: rows, tableID: u32(16), symbolID: u32(20), firstTime: i64(32), lastTime: i64(40),
-            headerBytes: headerBytes, payloadBytes: payloadBytes, columnCount: columnCount, region: region, offset: offset)
+            headerBytes: headerBytes, payloadBytes: payloadBytes, columnCount: columnCount, bytes: region, offset: offset)
         if columnCount < 1 { throw .damaged("block has no time column") }
         let rawMax = Encoding.rawLengthMax(rows: rows)
         for c in 0..<columnCount {
@@ -211,12 +225,10 @@ extension BlockHeader {
     ) throws(StrataError) -> R {
         let d = chunk(c)
         let start = offset + headerBytes + Int(d.offset)
-        return try region.withBytes { (all) throws(StrataError) -> R in
-            let bytes = UnsafeRawBufferPointer(rebasing: all[start..<start + Int(d.storedLength)])
-            if checkChecksum && XXH64.hash(bytes) != d.hash {
-                throw .damaged("\(what()): checksum mismatch in column \(c)")
-            }
-            return try body(bytes)
+        let chunk = UnsafeRawBufferPointer(rebasing: bytes[start..<start + Int(d.storedLength)])
+        if checkChecksum && XXH64.hash(chunk) != d.hash {
+            throw .damaged("\(what()): checksum mismatch in column \(c)")
         }
+        return try body(chunk)
     }
 }

@@ -44,9 +44,14 @@ final class MappedRegion: @unchecked Sendable {
     @inline(__always)
     func load<T: FixedWidthInteger>(fromByteOffset offset: Int, as: T.Type) -> T {
         guard offset >= 0, offset <= count - MemoryLayout<T>.size, let base else {
-            fatalError("read of \(MemoryLayout<T>.size) bytes at offset \(offset) outside a region of \(count) bytes")
+            Self.outside(offset, MemoryLayout<T>.size, count)
         }
         return T(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: T.self))
+    }
+
+    @inline(never)
+    private static func outside(_ offset: Int, _ size: Int, _ count: Int) -> Never {
+        fatalError("read of \(size) bytes at offset \(offset) outside a region of \(count) bytes")
     }
 
     /// Lends the mapped bytes to `body`; they must not be kept beyond it.
@@ -274,6 +279,12 @@ package enum System {
         #else
         Darwin.rename(from, to)
         #endif
+    }
+
+    /// Sleeps the calling thread. The corresponding C function is `nanosleep`.
+    static func sleep(milliseconds: Int) {
+        var request = timespec(tv_sec: milliseconds / 1000, tv_nsec: (milliseconds % 1000) * 1_000_000)
+        _ = nanosleep(&request, nil)
     }
 
     /// Processors online (at least 1). The corresponding C function is `sysconf(_SC_NPROCESSORS_ONLN)`.

@@ -262,7 +262,8 @@ struct Compactor {
         for c in 0..<h.columnCount {
             try h.withChunkBytes(c, checkChecksum: true, what: what) { _ in }
         }
-        let (file, offset) = try append(h.region.copyBytes(Int(ref.offset)..<Int(ref.offset) + Int(ref.length)), table: t.id)
+        let region = try snapshot.region(ref.file)
+        let (file, offset) = try append(region.copyBytes(Int(ref.offset)..<Int(ref.offset) + Int(ref.length)), table: t.id)
         var moved = ref
         moved.file = file
         moved.offset = offset

@@ -155,9 +155,17 @@ extension Transaction {
         let h = try writer.handle(for: ref.file, create: false)
         let n = try bytes.withMutableBytes { (b) throws(StrataError) in try writer.fs.read(h, into: b, at: ref.offset) }
         if n != bytes.count { throw .damaged("\(what()): the file ends inside the block") }
+        // The header reads the copy in place: it is used only while the copy is lent.
+        let copy = MappedRegion.copying(bytes)
+        try copy.withBytes { (_) throws(StrataError) in try decode(copy, t, symbol: id, ref, into: out, what: what) }
+    }
+
+    private func decode(
+        _ copy: MappedRegion, _ t: TableBuffers, symbol id: Int, _ ref: BlockRef, into out: DecodedBlock, what: () -> String
+    ) throws(StrataError) {
         let header: BlockHeader
         do {
-            header = try BlockHeader.parse(.copying(bytes), at: 0)
+            header = try BlockHeader.parse(copy, at: 0)
         } catch {
             throw .damaged("\(what()): \(error.message)")
         }

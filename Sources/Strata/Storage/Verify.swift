@@ -114,8 +114,9 @@ extension Snapshot {
         let ref = t.symbols[symbolID].blocks[index]
         let payload = Int(ref.offset) + h.headerBytes
         var covered = 0
+        let mapping = try self.region(ref.file)
         func zero(_ range: Range<Int>) -> Bool {
-            h.region.withBytes { region in !region[payload + range.lowerBound..<payload + range.upperBound].contains(where: { $0 != 0 }) }
+            mapping.withBytes { region in !region[payload + range.lowerBound..<payload + range.upperBound].contains(where: { $0 != 0 }) }
         }
         for chunk in h.chunks.sorted(by: { $0.offset < $1.offset }) {
             let start = Int(chunk.offset)

@@ -41,7 +41,7 @@ final class Writer {
             guard options.create else { throw .badInput("\(path) is not a Strata database (no \(ManifestFormat.fileName))") }
         }
         let lock = try fs.open(path + "/LOCK", create: true, writable: true)
-        guard try fs.tryLock(lock) else {
+        guard try takeLock(lock, fs: fs) else {
             fs.close(lock)
             throw StrataError(.locked, "database \(path) is locked by another writer")
         }
@@ -131,6 +131,18 @@ final class Writer {
             removed = true
         }
         if removed { try fs.syncDirectory(directory) }
+    }
+
+    /// Takes the writer lock, trying for up to `Limits.lockWaitMilliseconds`: a handle closed a moment
+    /// ago in this process can still hold it, through the copy of its descriptor that a child process
+    /// being started at that moment (fork, then exec) carries until it execs.
+    private static func takeLock(_ lock: OpenFile, fs: any FileSystem) throws(StrataError) -> Bool {
+        let deadline = ContinuousClock.now + .milliseconds(Limits.lockWaitMilliseconds)
+        while true {
+            if try fs.tryLock(lock) { return true }
+            if ContinuousClock.now >= deadline { return false }
+            System.sleep(milliseconds: 2)
+        }
     }
 
     /// Upgrades a version 1 manifest to version 2 in place (the header's version field, within its

@@ -21,13 +21,47 @@ package struct ByteString: Hashable, Comparable, Sendable, CustomStringConvertib
 /// Whether two strings have the same UTF-8 bytes.
 @inline(__always)
 package func sameBytes(_ a: String, _ b: String) -> Bool {
-    a.utf8.count == b.utf8.count && a.utf8.elementsEqual(b.utf8)
+    // The same representation (a small string's inline bytes, or one shared buffer): the same bytes.
+    // The common case in scans, where names come from the catalog, costs two word compares.
+    if sameRepresentation(a, b) { return true }
+    // Equal bytes are equal text, so unequal text settles it at once (String's == is quick on
+    // strings that are byte for byte the same, and on ASCII).
+    guard a.utf8.count == b.utf8.count, a == b else { return false }
+    // Native strings lend their bytes: compare the buffers byte by byte, in a plain loop.
+    let fast = a.utf8.withContiguousStorageIfAvailable { x in
+        b.utf8.withContiguousStorageIfAvailable { y in
+            if x.baseAddress == y.baseAddress { return true }
+            for i in 0..<x.count where x[i] != y[i] { return false }
+            return true
+        }
+    }
+    if let fast, let equal = fast { return equal }
+    return a.utf8.elementsEqual(b.utf8)
 }
 
-/// Feeds a string's UTF-8 bytes (and their count) to `hasher`.
+/// Hashes a string for a byte-compared key. String's own hash (of its canonical form) serves:
+/// strings with equal bytes are equal text, so they hash alike; unequal bytes may collide, as any
+/// two keys may.
 @inline(__always)
 func hashBytes(_ s: String, into hasher: inout Hasher) {
-    var s = s
-    s.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
-    hasher.combine(s.utf8.count)
+    hasher.combine(s)
+}
+
+/// Whether two strings are stored alike, bit for bit (then their bytes are equal; the converse need not hold).
+@inline(__always)
+private func sameRepresentation(_ a: String, _ b: String) -> Bool {
+    withUnsafeBytes(of: a) { x in
+        withUnsafeBytes(of: b) { y in
+            var i = 0
+            while i + 8 <= x.count {
+                if x.loadUnaligned(fromByteOffset: i, as: UInt64.self) != y.loadUnaligned(fromByteOffset: i, as: UInt64.self) { return false }
+                i += 8
+            }
+            while i < x.count {
+                if x[i] != y[i] { return false }
+                i += 1
+            }
+            return true
+        }
+    }
 }
