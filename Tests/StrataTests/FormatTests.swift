@@ -84,7 +84,8 @@ import Testing
 
 /// The block index against an array: appends, replacements of every kind (inserts, removals, both,
 /// at the start, in the middle, at the end, across segment edges), and old versions that stay as
-/// they were while newer ones append and replace.
+/// they were while newer ones append and replace, also after the writer goes back to an old version
+/// (a rolled-back transaction) and goes on from there.
 @Suite struct BlockListTests {
     static func ref(_ n: Int) -> BlockRef {
         BlockRef(file: UInt32(n % 7), offset: UInt64(n), length: 1, rows: 1, firstTime: Int64(n), lastTime: Int64(n))
@@ -110,6 +111,7 @@ import Testing
             }
             #expect(list.count == model.count)
             if rng.next() % 8 == 0 { versions.append((list, model)) }
+            if rng.next() % 20 == 0, let back = versions.randomElement(using: &rng) { (list, model) = back }
         }
         #expect(Array(list) == model)
         for (old, expected) in versions { #expect(Array(old) == expected, "an older version changed") }

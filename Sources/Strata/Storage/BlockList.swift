@@ -1,32 +1,41 @@
-/// A symbol's block index: a value that appends in O(1), and replaces a range of blocks copying at
-/// most two segments, however many snapshots share it.
+/// A symbol's block index: a value that appends in O(1) and replaces a range of blocks (an insert,
+/// a removal, or both) copying only the new references, however many snapshots share it.
 ///
-/// Blocks live in segments of up to `segmentSize` slots that never move. Every list sharing a
-/// segment sees only its own stretch of it (`starts` and `count` say which), and the lists are
-/// versions of one history: the writer appends (under its lock) past the end of the newest list,
-/// into slots no other list can see, so appending copies nothing but, once per `segmentSize`
-/// blocks, the small array of segment references. (With `[BlockRef]`, every commit copied the whole
-/// index of each symbol it touched, because the published snapshot shared it: quadratic in the
-/// number of small commits.) Replacing a range (late rows merged into the blocks they overlap, a
-/// range deleted) rebuilds only the segments that hold the ends of the range; the segments between
-/// and after are shared as they are. A list that is not a version of the history, such as
-/// compaction's, is built from fresh segments.
+/// Blocks live in segments of `segmentSize` slots that never move and whose slots are written once.
+/// A list is a sequence of views, each a stretch of one segment; lists share segments. Appending
+/// writes the next slot of the last view's segment when that view ends exactly at the segment's
+/// written slots (so no list sees the slot), else starts a segment: it copies nothing but, once per
+/// `segmentSize` blocks, the small array of views. (With `[BlockRef]`, every commit copied the
+/// whole index of each symbol it touched, because the published snapshot shared it: quadratic in
+/// the number of small commits.) Replacing a range keeps the views on both sides, cut at the range,
+/// and puts the new blocks in fresh segments between them: late rows inserted at the start of a
+/// long index cost as little as rows appended at its end. A list stays regular (every view a whole
+/// segment but the last, found by a shift) until a replacement; others find a view by a binary
+/// search. Compaction builds its lists afresh (regular again).
 struct BlockList: RandomAccessCollection, Sendable {
     static let segmentShift = 10
     static let segmentSize = 1 << segmentShift
 
-    /// `@unchecked`: slots are written only by the writer, under its lock, before any list that can
-    /// see them is published, and never written again while a list can see them.
+    /// `@unchecked`: `slots` and `written` change only in the writer, under its lock, and only past
+    /// the slots any list can see; a list is published after the slots it sees are written.
     final class Segment: @unchecked Sendable {
         let slots = UnsafeMutablePointer<BlockRef>.allocate(capacity: BlockList.segmentSize)
+        /// Slots written so far (readers never look at this).
+        var written = 0
         deinit { slots.deallocate() }
     }
 
-    private var segments: [Segment] = []
-    /// `starts[k]`: the index in this list of segment k's first slot.
+    private struct View {
+        var segment: Segment
+        var start: Int
+        var count: Int
+    }
+
+    private var views: [View] = []
+    /// `starts[k]`: the index in this list of view k's first block.
     private var starts: [Int] = []
     private(set) var count = 0
-    /// Every segment but the last is full, so segment k starts at `k << segmentShift`.
+    /// Every view starts its segment, and all but the last fill it: view k starts at `k << segmentShift`.
     private var regular = true
 
     init() {}
@@ -40,69 +49,68 @@ struct BlockList: RandomAccessCollection, Sendable {
 
     subscript(i: Int) -> BlockRef {
         precondition(i >= 0 && i < count, "block index \(i) out of range 0..<\(count)")
-        if regular { return segments[i >> Self.segmentShift].slots[i & (Self.segmentSize - 1)] }
-        let k = segment(containing: i)
-        return segments[k].slots[i - starts[k]]
+        if regular { return views[i >> Self.segmentShift].segment.slots[i & (Self.segmentSize - 1)] }
+        let k = view(containing: i)
+        return views[k].segment.slots[views[k].start + i - starts[k]]
     }
 
-    /// The segment that holds index `i` (< count).
-    private func segment(containing i: Int) -> Int {
-        partitionPoint(in: 0..<segments.count) { starts[$0] > i } - 1
+    /// The view that holds index `i` (< count).
+    private func view(containing i: Int) -> Int {
+        partitionPoint(in: 0..<views.count) { starts[$0] > i } - 1
     }
 
-    /// The number of this list's blocks in segment `k`.
-    private func length(_ k: Int) -> Int {
-        (k + 1 < segments.count ? starts[k + 1] : count) - starts[k]
-    }
-
-    /// Writes the slot after this list's last block, which no other list can see (see the type's comment).
+    /// Writes the slot after this list's last block when no list can see it, else starts a segment.
     mutating func append(_ ref: BlockRef) {
-        if segments.isEmpty || length(segments.count - 1) == Self.segmentSize {
-            segments.append(Segment())
+        if let last = views.last, last.start + last.count == last.segment.written, last.segment.written < Self.segmentSize {
+            last.segment.slots.advanced(by: last.segment.written).initialize(to: ref)
+            last.segment.written += 1
+            views[views.count - 1].count += 1
+        } else {
+            if let last = views.last, last.start != 0 || last.count != Self.segmentSize { regular = false }
+            let s = Segment()
+            s.slots.initialize(to: ref)
+            s.written = 1
+            views.append(View(segment: s, start: 0, count: 1))
             starts.append(count)
         }
-        let k = segments.count - 1
-        segments[k].slots.advanced(by: count - starts[k]).initialize(to: ref)
         count += 1
     }
 
-    /// Replaces blocks `range` with `refs`. Only the segments holding the ends of the range are
-    /// copied; the others are shared with the lists this one came from.
+    /// Replaces blocks `range` with `refs`. The views on both sides are kept (cut at the range); only
+    /// `refs` are written, into fresh segments.
     mutating func replaceSubrange(_ range: Range<Int>, with refs: [BlockRef]) {
         precondition(range.lowerBound >= 0 && range.upperBound <= count, "block range \(range) out of 0..<\(count)")
         if range.lowerBound == count {
             for r in refs { append(r) }
             return
         }
-        let first = segment(containing: range.lowerBound)
-        let last = range.upperBound == count ? segments.count - 1 : segment(containing: range.upperBound)
-        // The kept blocks of the end segments around the new ones.
-        var middle: [BlockRef] = []
-        middle.reserveCapacity(refs.count + 2 * Self.segmentSize)
-        for i in starts[first]..<range.lowerBound { middle.append(self[i]) }
-        middle.append(contentsOf: refs)
-        for i in range.upperBound..<(starts[last] + length(last)) { middle.append(self[i]) }
-        let after = (last + 1..<segments.count).map { (segments[$0], length($0)) }
-        var rebuilt = BlockList()
-        rebuilt.segments = Array(segments[..<first])
-        rebuilt.starts = Array(starts[..<first])
-        rebuilt.count = starts[first]
+        let first = view(containing: range.lowerBound)
+        let last = range.upperBound == count ? views.count : view(containing: range.upperBound)
+        var rebuilt: [View] = Array(views[..<first])
+        let leftCount = range.lowerBound - starts[first]
+        if leftCount > 0 { rebuilt.append(View(segment: views[first].segment, start: views[first].start, count: leftCount)) }
         var i = 0
-        while i < middle.count {
-            let n = Swift.min(Self.segmentSize, middle.count - i)
+        while i < refs.count {
+            let n = Swift.min(Self.segmentSize, refs.count - i)
             let s = Segment()
-            for j in 0..<n { s.slots.advanced(by: j).initialize(to: middle[i + j]) }
-            rebuilt.segments.append(s)
-            rebuilt.starts.append(rebuilt.count)
-            rebuilt.count += n
+            for j in 0..<n { s.slots.advanced(by: j).initialize(to: refs[i + j]) }
+            s.written = n
+            rebuilt.append(View(segment: s, start: 0, count: n))
             i += n
         }
-        for (s, n) in after {
-            rebuilt.segments.append(s)
-            rebuilt.starts.append(rebuilt.count)
-            rebuilt.count += n
+        if last < views.count {
+            let skip = range.upperBound - starts[last]
+            rebuilt.append(View(segment: views[last].segment, start: views[last].start + skip, count: views[last].count - skip))
+            rebuilt.append(contentsOf: views[(last + 1)...])
         }
-        rebuilt.regular = rebuilt.segments.indices.dropLast().allSatisfy { rebuilt.length($0) == Self.segmentSize }
-        self = rebuilt
+        views = rebuilt
+        starts = []
+        starts.reserveCapacity(views.count)
+        count = 0
+        for v in views {
+            starts.append(count)
+            count += v.count
+        }
+        regular = views.indices.allSatisfy { views[$0].start == 0 && ($0 == views.count - 1 || views[$0].count == Self.segmentSize) }
     }
 }
