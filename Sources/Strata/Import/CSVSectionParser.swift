@@ -176,8 +176,11 @@ struct CSVSectionParser: Sendable {
             }
         }
 
+        @inline(__always)
         private func equal(_ a: Range<Int>, _ r: Range<Int>, _ b: UnsafeRawBufferPointer) -> Bool {
-            a.count == r.count && b[a].elementsEqual(b[r])
+            guard a.count == r.count else { return false }
+            for k in 0..<a.count where b[a.lowerBound + k] != b[r.lowerBound + k] { return false }
+            return true
         }
     }
 }

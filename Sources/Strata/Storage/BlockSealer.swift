@@ -7,11 +7,18 @@ final class BlockSealer: @unchecked Sendable {
     struct Job: Sendable {
         var table: UInt32
         var symbol: UInt32
-        /// The position of the block in the symbol's index when it is written.
-        var insertAt: Int
+        /// Where the block goes when it is written.
+        var destination: Destination
         var times: [Int64]
         var columns: [[Int64]]
         var types: [ColumnType]
+    }
+
+    enum Destination: Sendable {
+        /// Position `at` of the symbol's block index.
+        case insert(at: Int)
+        /// The output of merge `id`, recorded as one replacement once the merge's blocks are all written.
+        case merge(id: Int)
     }
 
     struct Sealed: Sendable {

@@ -32,7 +32,7 @@ extension Transaction {
                 try flush(t, b)
             }
         }
-        try write(writer.sealer.finishAll())
+        try finishMerges()
         var deleted = 0
         for id in ids.sorted() { deleted += try deleteRows(t, symbol: id, from: from, through: last) }
         return deleted
@@ -42,7 +42,7 @@ extension Transaction {
     public func dropTable(_ name: String) throws(StrataError) {
         try checkLive("dropTable")
         guard let id = catalog.tableID(name) else { throw .badInput("no table named \(name)") }
-        try write(writer.sealer.finishAll())
+        try finishMerges()
         if let t = tables.removeValue(forKey: id) {
             for case let b? in t.symbols { bufferedRows -= b.times.count }
         }
@@ -101,8 +101,17 @@ extension Transaction {
             ? partitionPoint(in: 0..<blocks.count) { blocks[$0].lastTime >= lo }
             : partitionPoint(in: 0..<blocks.count) { blocks[$0].lastTime > lo }
         let j = partitionPoint(in: i..<blocks.count) { blocks[$0].firstTime > hi }
+        // The merged blocks are encoded by the sealer while this goes on; `finishMerges` records them.
+        let mergeID = nextMergeID
+        nextMergeID += 1
+        pendingMerges.append((t.id, b.id, i, j - i, mergeID))
         var out = RowCollector(columns: t.types.count)
-        var refs: [BlockRef] = []
+        func emit(_ out: inout RowCollector) throws(StrataError) {
+            writer.sealer.submit(BlockSealer.Job(
+                table: t.id, symbol: b.id, destination: .merge(id: mergeID), times: out.times, columns: out.columns, types: t.types))
+            out = RowCollector(columns: t.types.count)
+            try write(writer.sealer.takeFinished())
+        }
         var k = 0
         let decoded = DecodedBlock()
         for index in i..<j {
@@ -112,20 +121,30 @@ extension Transaction {
                 while k < order.count && b.times[order[k]] < time {
                     out.add(b, order[k])
                     k += 1
-                    if out.times.count == blockRows { refs.append(try writeRows(t, symbol: id, out)); out.removeAll() }
+                    if out.times.count == blockRows { try emit(&out) }
                 }
                 if t.schema.dedup && k < order.count && b.times[order[k]] == time { continue }  // replaced
                 out.add(decoded, r)
-                if out.times.count == blockRows { refs.append(try writeRows(t, symbol: id, out)); out.removeAll() }
+                if out.times.count == blockRows { try emit(&out) }
             }
         }
         while k < order.count {
             out.add(b, order[k])
             k += 1
-            if out.times.count == blockRows { refs.append(try writeRows(t, symbol: id, out)); out.removeAll() }
+            if out.times.count == blockRows { try emit(&out) }
         }
-        if !out.times.isEmpty { refs.append(try writeRows(t, symbol: id, out)) }
-        try record(.replaceBlocks(table: t.id, symbol: b.id, at: UInt32(i), removing: UInt32(j - i), refs: refs))
+        if !out.times.isEmpty { try emit(&out) }
+    }
+
+    /// Waits for the blocks of pending merges and records each merge as one replacement.
+    func finishMerges() throws(StrataError) {
+        try write(writer.sealer.finishAll())
+        let merges = pendingMerges
+        pendingMerges = []
+        for m in merges {
+            let refs = mergeOutputs.removeValue(forKey: m.id) ?? []
+            try record(.replaceBlocks(table: m.table, symbol: m.symbol, at: UInt32(m.at), removing: UInt32(m.removing), refs: refs))
+        }
     }
 
     /// Row numbers of `times` in time order, equal times in the order written; with
@@ -133,7 +152,10 @@ extension Transaction {
     private func sortedRows(_ times: [Int64], keepLastOfEqualTimes: Bool) -> [Int] {
         var order = Array(times.indices)
         if times.indices.dropFirst().contains(where: { times[$0] < times[$0 - 1] }) {
-            order.sort { times[$0] < times[$1] || (times[$0] == times[$1] && $0 < $1) }
+            // (time, row) pairs are distinct, so any sort of them is stable in time.
+            var pairs = times.indices.map { (times[$0], $0) }
+            pairs.sort { $0.0 < $1.0 || ($0.0 == $1.0 && $0.1 < $1.1) }
+            order = pairs.map(\.1)
         }
         if keepLastOfEqualTimes {
             order = order.indices.filter { $0 == order.count - 1 || times[order[$0]] != times[order[$0 + 1]] }.map { order[$0] }

@@ -94,8 +94,12 @@ public final class Transaction {
     private var touched: Set<UInt32> = []
     /// Emptied buffers for reuse, by column count.
     private var pool: [Int: [([Int64], [[Int64]])]] = [:]
-    /// Encodes the blocks of merges and deletes, which are written before the commit goes on.
+    /// Encodes the blocks of deletes, which are written before the transaction goes on.
     var encoder = BlockEncoder()
+    /// Merges whose blocks the sealer is encoding: recorded by `finishMerges` once all are written.
+    var pendingMerges: [(table: UInt32, symbol: UInt32, at: Int, removing: Int, id: Int)] = []
+    var mergeOutputs: [Int: [BlockRef]] = [:]
+    var nextMergeID = 0
     /// Set when the `write` closure has returned or thrown.
     private var finished = false
 
@@ -226,6 +230,16 @@ public final class Transaction {
         _ t: TableBuffers, _ b: SymbolBuffer, times: [Int64], columns: [Int64], stride: Int, rows: Range<Int>
     ) throws(StrataError) {
         if rows.isEmpty { return }
+        if rows.count == 1 {  // rows in random order come one at a time: no slices
+            let r = rows.lowerBound
+            place(t, b, first: times[r], last: times[r], sorted: true)
+            if b.times.capacity == 0 { prepare(b, columnCount: t.types.count) }
+            b.times.append(times[r])
+            for c in 0..<t.types.count { b.columns[c].append(columns[c * stride + r]) }
+            bufferedRows += 1
+            if b.times.count >= blockRows || bufferedRows > Limits.bufferedRowsMax { try afterAppend(t, b) }
+            return
+        }
         var sorted = true, last = times[rows.lowerBound]
         for r in rows.dropFirst() {
             let time = times[r]
@@ -303,10 +317,12 @@ public final class Transaction {
     }
 
     /// Writes everything buffered for one symbol into its block index: the rest of a gap's rows as a
-    /// block, or the merge. Afterwards the symbol's index is complete (no block of it in flight).
-    func flush(_ t: TableBuffers, _ b: SymbolBuffer) throws(StrataError) {
+    /// block, or the merge. Afterwards the symbol's index is complete (no block of it in flight),
+    /// unless `deferMerge` leaves a merge's recording to a later `finishMerges`.
+    func flush(_ t: TableBuffers, _ b: SymbolBuffer, deferMerge: Bool = false) throws(StrataError) {
         if b.isMerging {
             try merge(t, b)
+            if !deferMerge { try finishMerges() }
         } else {
             try seal(t, b, final: true)
             try write(writer.sealer.finishAll())
@@ -342,7 +358,7 @@ public final class Transaction {
         }
         if times.isEmpty { return }
         b.placement = .gap(index: index + 1, before: before)
-        let job = BlockSealer.Job(table: t.id, symbol: b.id, insertAt: index, times: times, columns: columns, types: t.types)
+        let job = BlockSealer.Job(table: t.id, symbol: b.id, destination: .insert(at: index), times: times, columns: columns, types: t.types)
         writer.sealer.submit(job)
         try write(writer.sealer.takeFinished())
     }
@@ -359,7 +375,10 @@ public final class Transaction {
     func write(_ sealed: [BlockSealer.Sealed]) throws(StrataError) {
         for s in sealed {
             let ref = try writeBlock(s.bytes, table: s.job.table, times: s.job.times)
-            try insert(ref, table: s.job.table, symbol: s.job.symbol, at: s.job.insertAt)
+            switch s.job.destination {
+            case .insert(let at): try insert(ref, table: s.job.table, symbol: s.job.symbol, at: at)
+            case .merge(let id): mergeOutputs[id, default: []].append(ref)
+            }
             let n = s.job.columns.count
             if pool[n, default: []].count < BlockSealer.inFlightMax + 4 {
                 var times = s.job.times, columns = s.job.columns
@@ -427,9 +446,9 @@ public final class Transaction {
     /// Seals what is buffered, makes the data durable, then appends and syncs the commit record.
     func commit() throws(StrataError) -> Catalog {
         for t in tables.values.sorted(by: { $0.id < $1.id }) {
-            for case let b? in t.symbols where !b.times.isEmpty { try flush(t, b) }
+            for case let b? in t.symbols where !b.times.isEmpty { try flush(t, b, deferMerge: true) }
         }
-        try write(writer.sealer.finishAll())
+        try finishMerges()
         if entries.isEmpty { return catalog }
         let fs = writer.fs
         let live = touched.sorted().filter { catalog.files[$0] != nil }  // a dropped table's files need no length
