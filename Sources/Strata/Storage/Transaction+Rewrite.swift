@@ -112,6 +112,20 @@ extension Transaction {
             out = RowCollector(columns: t.types.count)
             try write(writer.sealer.takeFinished())
         }
+        if i == j {  // no block overlapped: the sorted rows, gathered column by column
+            var start = 0
+            while start < order.count {
+                let rows = order[start..<min(start + blockRows, order.count)]
+                out.times = rows.map { b.times[$0] }
+                for c in out.columns.indices {
+                    let column = b.columns[c]
+                    out.columns[c] = rows.map { column[$0] }
+                }
+                try emit(&out)
+                start += rows.count
+            }
+            return
+        }
         var k = 0
         let decoded = DecodedBlock()
         for index in i..<j {

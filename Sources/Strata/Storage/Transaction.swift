@@ -42,9 +42,12 @@ final class SymbolBuffer {
     var placement: Placement?
     /// The latest time appended since the placement was decided.
     var lastTime: Int64?
-    var times: [Int64] = []
+    // Unchecked exclusivity: a buffer belongs to one transaction, used by one thread at a time, and
+    // the dynamic check on every appended value cost more than the append (out-of-order rows come
+    // one at a time).
+    @exclusivity(unchecked) var times: [Int64] = []
     /// Value columns; Float64 as bit patterns.
-    var columns: [[Int64]]
+    @exclusivity(unchecked) var columns: [[Int64]]
 
     init(id: UInt32, name: String, columnCount: Int) {
         self.id = id
