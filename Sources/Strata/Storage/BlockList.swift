@@ -19,9 +19,17 @@ struct BlockList: RandomAccessCollection, Sendable {
     /// `@unchecked`: `slots` and `written` change only in the writer, under its lock, and only past
     /// the slots any list can see; a list is published after the slots it sees are written.
     final class Segment: @unchecked Sendable {
-        let slots = UnsafeMutablePointer<BlockRef>.allocate(capacity: BlockList.segmentSize)
+        let slots: UnsafeMutablePointer<BlockRef>
+        let capacity: Int
         /// Slots written so far (readers never look at this).
         var written = 0
+
+        /// Appends get whole segments; an edit's fresh references get a segment of their size.
+        init(capacity: Int = BlockList.segmentSize) {
+            self.capacity = capacity
+            slots = UnsafeMutablePointer<BlockRef>.allocate(capacity: capacity)
+        }
+
         deinit { slots.deallocate() }
     }
 
@@ -61,7 +69,7 @@ struct BlockList: RandomAccessCollection, Sendable {
 
     /// Writes the slot after this list's last block when no list can see it, else starts a segment.
     mutating func append(_ ref: BlockRef) {
-        if let last = views.last, last.start + last.count == last.segment.written, last.segment.written < Self.segmentSize {
+        if let last = views.last, last.start + last.count == last.segment.written, last.segment.written < last.segment.capacity {
             last.segment.slots.advanced(by: last.segment.written).initialize(to: ref)
             last.segment.written += 1
             views[views.count - 1].count += 1
@@ -76,41 +84,79 @@ struct BlockList: RandomAccessCollection, Sendable {
         count += 1
     }
 
-    /// Replaces blocks `range` with `refs`. The views on both sides are kept (cut at the range); only
-    /// `refs` are written, into fresh segments.
+    /// Replaces blocks `range` with `refs`. The views on both sides are kept (cut at the range); the
+    /// new references, and the neighbouring stretches shorter than `coalesceMax`, are written into
+    /// fresh segments: an edit copies fewer than `2 × coalesceMax` references besides its own, and
+    /// views stay long (a list of n blocks has about n / `coalesceMax` views however it was edited).
     mutating func replaceSubrange(_ range: Range<Int>, with refs: [BlockRef]) {
         precondition(range.lowerBound >= 0 && range.upperBound <= count, "block range \(range) out of 0..<\(count)")
-        if range.lowerBound == count {
+        if range.lowerBound == count && (views.last.map { $0.count >= Self.coalesceMax } ?? true) {
             for r in refs { append(r) }
             return
         }
-        let first = view(containing: range.lowerBound)
-        let last = range.upperBound == count ? views.count : view(containing: range.upperBound)
-        var rebuilt: [View] = Array(views[..<first])
-        let leftCount = range.lowerBound - starts[first]
-        if leftCount > 0 { rebuilt.append(View(segment: views[first].segment, start: views[first].start, count: leftCount)) }
+        // Views first ..< end are replaced by: the kept head of view `first`, fresh segments holding
+        // `middle`, and the kept tail of the view the range ends in.
+        var first = range.lowerBound == count ? views.count : view(containing: range.lowerBound)
+        var end = range.upperBound == count ? views.count : view(containing: range.upperBound)
+        var middle: [BlockRef] = []
+        middle.reserveCapacity(refs.count + 2 * Self.coalesceMax)
+        var replacement: [View] = []
+        if first < views.count && range.lowerBound > starts[first] {
+            let n = range.lowerBound - starts[first]
+            if n < Self.coalesceMax {
+                copy(first, from: 0, count: n, into: &middle)
+            } else {
+                replacement.append(View(segment: views[first].segment, start: views[first].start, count: n))
+            }
+        } else if first > 0 && views[first - 1].count < Self.coalesceMax {
+            first -= 1
+            copy(first, from: 0, count: views[first].count, into: &middle)
+        }
+        middle.append(contentsOf: refs)
+        var tail: View? = nil
+        if end < views.count {
+            let skip = range.upperBound - starts[end]
+            let n = views[end].count - skip
+            if n < Self.coalesceMax {
+                copy(end, from: skip, count: n, into: &middle)
+                if end + 1 < views.count && views[end + 1].count < Self.coalesceMax {
+                    end += 1
+                    copy(end, from: 0, count: views[end].count, into: &middle)
+                }
+            } else {
+                tail = View(segment: views[end].segment, start: views[end].start + skip, count: n)
+            }
+            end += 1
+        }
         var i = 0
-        while i < refs.count {
-            let n = Swift.min(Self.segmentSize, refs.count - i)
-            let s = Segment()
-            for j in 0..<n { s.slots.advanced(by: j).initialize(to: refs[i + j]) }
+        while i < middle.count {
+            let n = Swift.min(Self.segmentSize, middle.count - i)
+            let s = Segment(capacity: n)
+            for j in 0..<n { s.slots.advanced(by: j).initialize(to: middle[i + j]) }
             s.written = n
-            rebuilt.append(View(segment: s, start: 0, count: n))
+            replacement.append(View(segment: s, start: 0, count: n))
             i += n
         }
-        if last < views.count {
-            let skip = range.upperBound - starts[last]
-            rebuilt.append(View(segment: views[last].segment, start: views[last].start + skip, count: views[last].count - skip))
-            rebuilt.append(contentsOf: views[(last + 1)...])
+        if let tail { replacement.append(tail) }
+        views.replaceSubrange(first..<end, with: replacement)
+        // Starts from the first replaced view on.
+        starts.removeSubrange(first...)
+        var position = first > 0 ? starts[first - 1] + views[first - 1].count : 0
+        for k in first..<views.count {
+            starts.append(position)
+            position += views[k].count
         }
-        views = rebuilt
-        starts = []
-        starts.reserveCapacity(views.count)
-        count = 0
-        for v in views {
-            starts.append(count)
-            count += v.count
-        }
-        regular = views.indices.allSatisfy { views[$0].start == 0 && ($0 == views.count - 1 || views[$0].count == Self.segmentSize) }
+        count = position
+        regular = false
     }
+
+    /// Appends `n` references of view `k`, from its `from`-th, to `out`.
+    private func copy(_ k: Int, from: Int, count n: Int, into out: inout [BlockRef]) {
+        let v = views[k]
+        for j in 0..<n { out.append(v.segment.slots[v.start + from + j]) }
+    }
+
+    /// Views shorter than this are copied into the fresh segment of an edit next to them.
+    static let coalesceMax = 32
+
 }

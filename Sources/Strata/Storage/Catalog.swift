@@ -6,6 +6,11 @@ struct Catalog: Sendable {
         /// In time order: each block starts at or after the previous block's last time.
         var blocks = BlockList()
         var rows: Int = 0
+
+        mutating func replaceBlocks(_ range: Range<Int>, with refs: [BlockRef], rows change: Int) {
+            blocks.replaceSubrange(range, with: refs)
+            rows += change
+        }
     }
 
     struct TableState: Sendable {
@@ -109,35 +114,36 @@ struct Catalog: Sendable {
     }
 
     /// Replaces blocks `at ..< at + removing` of a symbol with `refs`, checking that the symbol's
-    /// blocks stay in time order and every new block is valid and in a file of the table.
+    /// blocks stay in time order and every new block is valid and in a file of the table. Reads what
+    /// it checks into locals first, so the symbol's index is edited in place, not copied.
     private mutating func replaceBlocks(
         _ table: UInt32, _ symbol: UInt32, at: Int, removing: Int, _ refs: [BlockRef], what: () -> String
     ) throws(StrataError) {
         guard let t = tables[table], Int(symbol) < t.symbols.count else {
             throw .damaged("\(what()): replacement names unknown table id \(table) or symbol id \(symbol)")
         }
-        let s = t.symbols[Int(symbol)]
-        guard at >= 0, removing >= 0, at + removing <= s.blocks.count else {
-            throw .damaged("\(what()): replacement of blocks \(at)..<\(at + removing) of \(s.name) in \(t.name), which has \(s.blocks.count)")
+        let name = t.name, symbolName = t.symbols[Int(symbol)].name, count = t.symbols[Int(symbol)].blocks.count
+        guard at >= 0, removing >= 0, at + removing <= count else {
+            throw .damaged("\(what()): replacement of blocks \(at)..<\(at + removing) of \(symbolName) in \(name), which has \(count)")
         }
-        var previous = at > 0 ? s.blocks[at - 1].lastTime : Int64.min
+        var previous = at > 0 ? t.symbols[Int(symbol)].blocks[at - 1].lastTime : Int64.min
+        let next = at + removing < count ? t.symbols[Int(symbol)].blocks[at + removing].firstTime : Int64.max
+        var removedRows = 0
+        for i in at..<at + removing { removedRows += Int(t.symbols[Int(symbol)].blocks[i].rows) }
         for ref in refs {
             guard let f = files[ref.file], f.table == table else {
-                throw .damaged("\(what()): block names file id \(ref.file), which is not a file of table \(t.name)")
+                throw .damaged("\(what()): block names file id \(ref.file), which is not a file of table \(name)")
             }
             if ref.rows == 0 || ref.rows > UInt32(Limits.blockRowsMax) || ref.firstTime > ref.lastTime || ref.firstTime < previous {
-                throw .damaged("\(what()): block of \(s.name) in \(t.name) is out of time order or has \(ref.rows) rows")
+                throw .damaged("\(what()): block of \(symbolName) in \(name) is out of time order or has \(ref.rows) rows")
             }
             previous = ref.lastTime
         }
-        if at + removing < s.blocks.count, s.blocks[at + removing].firstTime < previous {
-            throw .damaged("\(what()): replacement blocks of \(s.name) in \(t.name) overlap the block after them")
+        if next < previous {
+            throw .damaged("\(what()): replacement blocks of \(symbolName) in \(name) overlap the block after them")
         }
-        var rows = s.rows
-        for i in at..<at + removing { rows -= Int(s.blocks[i].rows) }
-        for ref in refs { rows += Int(ref.rows) }
-        tables[table]!.symbols[Int(symbol)].blocks.replaceSubrange(at..<at + removing, with: refs)
-        tables[table]!.symbols[Int(symbol)].rows = rows
+        let addedRows = refs.reduce(0) { $0 + Int($1.rows) }
+        tables[table]!.symbols[Int(symbol)].replaceBlocks(at..<at + removing, with: refs, rows: addedRows - removedRows)
     }
 
     private func checkBlocksInsideFiles(_ entries: [ManifestEntry], what: () -> String) throws(StrataError) {
