@@ -200,4 +200,38 @@ import Testing
             #expect(Database.verify(path).isIntact)
         }
     }
+
+    /// A snapshot taken before a commit that merges, deletes and drops keeps reading what it saw;
+    /// the dropped table's file goes once the last such snapshot does.
+    @Test func snapshotsKeepTheirRowsAcrossRewritesAndDrops() throws {
+        let dir = TempDir("strata-rewrite-snapshots")
+        defer { dir.cleanup() }
+        let db = try Database.open(dir.path, options: DatabaseOptions(blockRows: 4))
+        try db.write { tx in
+            try tx.createTable("keep", schema: Self.schema)
+            try tx.createTable("gone", schema: Self.schema)
+            for t in Int64(0)..<20 {
+                try tx.append(to: "keep", symbol: "a", time: t * 10, values: [.float64(Double(t)), .int64(t)])
+                try tx.append(to: "gone", symbol: "a", time: t, values: [.float64(1), .int64(1)])
+            }
+        }
+        var before: Snapshot? = try db.snapshot()
+        let goneFiles = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".sdf") }
+        try db.write { tx in
+            try tx.append(to: "keep", symbol: "a", time: 55, values: [.float64(-1), .int64(-1)])  // a late row
+            _ = try tx.delete(from: "keep", from: 100, to: 150)
+            try tx.dropTable("gone")
+        }
+        var old = 0, now = 0
+        try before!.scan("keep", symbol: "a") { old += $0.count }
+        try before!.scan("gone", symbol: "a") { old += $0.count }
+        try db.snapshot().scan("keep", symbol: "a") { now += $0.count }
+        #expect(old == 40 && now == 16)
+        #expect(try db.snapshot().tables == ["keep"])
+        before = nil
+        let left = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".sdf") }
+        #expect(left.count == goneFiles.count - 1, "the dropped table's file is removed with the last snapshot: \(goneFiles) -> \(left)")
+        db.close()
+        #expect(Database.verify(dir.path).isIntact)
+    }
 }
