@@ -160,17 +160,24 @@ import Testing
         schema.dedup = dedup
         let existing: [Int64] = [10, 20, 30, 40, 50, 60, 70, 80, 80, 90]  // blocks of 4: [10…40] [50…80] [80, 90]
         let probes: [Int64] = [9, 10, 11, 39, 40, 41, 49, 50, 51, 79, 80, 81, 89, 90, 91]
-        for probe in probes {
-            let path = dir.sub("p\(probe)")
+        // A database of blocks of 4 holding `existing` for `symbols`, and its model.
+        func seeded(_ path: String, symbols: [String]) throws -> (Database, [String: TableModel]) {
             let db = try Database.open(path, options: DatabaseOptions(blockRows: 4))
             var model = ["t": TableModel(dedup: dedup)]
             try db.write { tx in
                 try tx.createTable("t", schema: schema)
-                for (i, t) in existing.enumerated() {
-                    try tx.append(to: "t", symbol: "a", time: t, values: [.float64(Double(i)), .int64(Int64(i))])
+                for s in symbols {
+                    for (i, t) in existing.enumerated() {
+                        try tx.append(to: "t", symbol: s, time: t, values: [.float64(Double(i)), .int64(Int64(i))])
+                        model["t"]!.append(s, t, [Int64(bitPattern: Double(i).bitPattern), Int64(i)])
+                    }
                 }
             }
-            for (i, t) in existing.enumerated() { model["t"]!.append("a", t, [Int64(bitPattern: Double(i).bitPattern), Int64(i)]) }
+            return (db, model)
+        }
+        for probe in probes {
+            let path = dir.sub("p\(probe)")
+            var (db, model) = try seeded(path, symbols: ["a"])
             try db.write { tx in try tx.append(to: "t", symbol: "a", time: probe, values: [.float64(-1), .int64(-1)]) }
             model["t"]!.append("a", probe, [Int64(bitPattern: (-1.0).bitPattern), -1])
             try Self.check(db, model, "dedup \(dedup), late row at \(probe)")
@@ -180,19 +187,7 @@ import Testing
         let ranges: [(Int64, Int64?)] = [(10, 50), (50, 81), (45, 46), (30, 60), (35, 36), (0, nil), (80, 81), (90, nil)]
         for (from, to) in ranges {
             let path = dir.sub("d\(from)-\(to ?? -1)")
-            let db = try Database.open(path, options: DatabaseOptions(blockRows: 4))
-            var model = ["t": TableModel(dedup: dedup)]
-            try db.write { tx in
-                try tx.createTable("t", schema: schema)
-                for (i, t) in existing.enumerated() {
-                    try tx.append(to: "t", symbol: "a", time: t, values: [.float64(Double(i)), .int64(Int64(i))])
-                    try tx.append(to: "t", symbol: "b", time: t, values: [.float64(Double(i)), .int64(Int64(i))])
-                }
-            }
-            for (i, t) in existing.enumerated() {
-                model["t"]!.append("a", t, [Int64(bitPattern: Double(i).bitPattern), Int64(i)])
-                model["t"]!.append("b", t, [Int64(bitPattern: Double(i).bitPattern), Int64(i)])
-            }
+            var (db, model) = try seeded(path, symbols: ["a", "b"])
             let deleted = try db.write { tx in try tx.delete(from: "t", symbols: ["a"], from: from, to: to) }
             #expect(deleted == model["t"]!.delete(["a"], from: from, to: to))
             try Self.check(db, model, "dedup \(dedup), delete [\(from), \(String(describing: to)))")
