@@ -157,10 +157,12 @@ extension BlockHeader {
         try region.withBytes { (bytes) throws(StrataError) in try parse(bytes, at: offset, end: end) }
     }
 
-    /// The little-endian integer at `at` of `bytes` (inside them: the parse checked every offset it reads).
+    /// The little-endian integer at `at` of `bytes`. Every offset read lies inside them: `parse`
+    /// checks the fixed header fits before reading it, and the descriptors' extent before reading
+    /// them; a parsed header reads only its descriptors (checked in debug builds).
     @inline(__always)
     private static func load<T: FixedWidthInteger>(_ bytes: UnsafeRawBufferPointer, _ at: Int, as: T.Type) -> T {
-        precondition(at >= 0 && at + MemoryLayout<T>.size <= bytes.count, "block header read outside its region")
+        assert(at >= 0 && at + MemoryLayout<T>.size <= bytes.count, "block header read outside its region")
         return T(littleEndian: bytes.loadUnaligned(fromByteOffset: at, as: T.self))
     }
 
