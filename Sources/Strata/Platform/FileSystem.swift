@@ -139,8 +139,15 @@ package final class OutputFile {
 
 /// File operations the tools need beyond `OutputFile`, through the real file system.
 package enum LocalFiles {
-    /// Creates a directory (an existing one is fine).
-    package static func makeDirectory(_ path: String) throws(StrataError) { try PosixFileSystem().makeDirectory(path) }
+    /// Creates a directory and any missing parents (existing ones are fine).
+    package static func makeDirectory(_ path: String) throws(StrataError) {
+        let fs = PosixFileSystem()
+        var prefix = path.hasPrefix("/") ? "/" : ""
+        for part in path.split(separator: "/") {
+            prefix += (prefix.isEmpty || prefix.hasSuffix("/") ? "" : "/") + part
+            if !fs.isDirectory(prefix) { try fs.makeDirectory(prefix) }
+        }
+    }
     /// Whether `path` names a file or directory.
     package static func exists(_ path: String) -> Bool { PosixFileSystem().exists(path) }
 }
