@@ -108,9 +108,11 @@ struct Batch {
     var columns: [Vec?]
     /// Rows are in time order (first/last can take the ends of a run).
     var sorted: Bool
+    /// The symbol's id in its table, when `symbol` is a table's symbol (-1 otherwise).
+    var symbolID: Int32 = -1
 
     func filtered(_ keep: [Int]) -> Batch {
-        Batch(count: keep.count, symbol: symbol, columns: columns.map { $0?.gather(keep) }, sorted: sorted)
+        Batch(count: keep.count, symbol: symbol, columns: columns.map { $0?.gather(keep) }, sorted: sorted, symbolID: symbolID)
     }
 }
 

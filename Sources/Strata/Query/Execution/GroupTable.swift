@@ -1,19 +1,18 @@
 // Group keys and the group table of an aggregation: one state per (group, aggregate).
 
-/// A key of an aggregation group. Symbols compare as bytes.
-struct GroupKey: Hashable {
+/// A key of an aggregation group. Symbols compare by their id in the table when both keys have one
+/// (rows of a table), else as bytes (rows of a subquery); the keys of one query are all of one kind.
+struct GroupKey: Equatable {
     var symbol: String
     var bucket: Int64
     var extras: [KeyValue]
+    /// The symbol's id in the scanned table, or -1.
+    var symbolID: Int32 = -1
 
     static func == (a: GroupKey, b: GroupKey) -> Bool {
-        a.bucket == b.bucket && sameBytes(a.symbol, b.symbol) && a.extras == b.extras
-    }
-
-    func hash(into hasher: inout Hasher) {
-        hashBytes(symbol, into: &hasher)
-        hasher.combine(bucket)
-        hasher.combine(extras)
+        guard a.bucket == b.bucket else { return false }
+        let sameSymbol = a.symbolID >= 0 && b.symbolID >= 0 ? a.symbolID == b.symbolID : sameBytes(a.symbol, b.symbol)
+        return sameSymbol && a.extras == b.extras
     }
 }
 
@@ -51,7 +50,8 @@ final class GroupTable {
 
     private var index: [IndexKey: Int] = [:]
     private var symbolNumbers: [ByteString: Int] = [:]
-    private var lastSymbol: (name: String, number: Int)?
+    private var idNumbers: [Int32: Int] = [:]
+    private var lastSymbol: (key: GroupKey, number: Int)?
     var keys: [GroupKey] = []
     var states: [AggregateState] = []
     let width: Int
@@ -73,17 +73,20 @@ final class GroupTable {
         return g
     }
 
-    /// A symbol's number, and whether this call numbered it (no group has it yet).
-    private func symbolNumber(_ s: String) -> (number: Int, new: Bool) {
-        if let lastSymbol, sameBytes(lastSymbol.name, s) { return (lastSymbol.number, false) }
-        var result = (number: symbolNumbers.count, new: false)
-        if let known = symbolNumbers[ByteString(s)] {
-            result.number = known
-        } else {
-            symbolNumbers[ByteString(s)] = result.number
-            result.new = true
+    /// The number of a key's symbol, and whether this call numbered it (no group has it yet):
+    /// by the symbol's id in the table when the key has one, else by its bytes.
+    private func symbolNumber(_ k: GroupKey) -> (number: Int, new: Bool) {
+        if let lastSymbol {
+            let same = k.symbolID >= 0 ? lastSymbol.key.symbolID == k.symbolID : sameBytes(lastSymbol.key.symbol, k.symbol)
+            if same { return (lastSymbol.number, false) }
         }
-        lastSymbol = (s, result.number)
+        var result = (number: symbolNumbers.count + idNumbers.count, new: false)
+        if k.symbolID >= 0 {
+            if let known = idNumbers[k.symbolID] { result.number = known } else { idNumbers[k.symbolID] = result.number; result.new = true }
+        } else {
+            if let known = symbolNumbers[ByteString(k.symbol)] { result.number = known } else { symbolNumbers[ByteString(k.symbol)] = result.number; result.new = true }
+        }
+        lastSymbol = (k, result.number)
         return result
     }
 
@@ -94,7 +97,7 @@ final class GroupTable {
     private var indexed = 0
 
     private func lookup(_ k: GroupKey) -> Int {
-        let (symbol, isNew) = symbolNumber(k.symbol)
+        let (symbol, isNew) = symbolNumber(k)
         if k.extras.isEmpty {
             if isNew {
                 current = (symbol, k.bucket)
@@ -107,7 +110,7 @@ final class GroupTable {
         }
         while indexed < keys.count {
             let key = keys[indexed]
-            index[IndexKey(symbol: symbolNumber(key.symbol).number, bucket: key.bucket, extras: key.extras)] = indexed
+            index[IndexKey(symbol: symbolNumber(key).number, bucket: key.bucket, extras: key.extras)] = indexed
             indexed += 1
         }
         let ik = IndexKey(symbol: symbol, bucket: k.bucket, extras: k.extras)
@@ -135,7 +138,7 @@ final class GroupTable {
         if disjoint {
             keys.append(contentsOf: other.keys)
             states.append(contentsOf: other.states)
-            for k in other.keys { _ = symbolNumber(k.symbol) }
+            for k in other.keys { _ = symbolNumber(k) }
             last = nil
             current = nil
             return

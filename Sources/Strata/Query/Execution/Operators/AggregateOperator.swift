@@ -40,7 +40,7 @@ extension Plan {
             bucket = b.bucket(ref.firstTime)
             if b.bucket(ref.lastTime) != bucket { return false }
         }
-        let key = GroupKey(symbol: a.bySymbol ? symbol : "", bucket: bucket, extras: [])
+        let key = GroupKey(symbol: a.bySymbol ? symbol : "", bucket: bucket, extras: [], symbolID: a.bySymbol ? Int32(id) : -1)
         if a.countsOnly {
             let gi = g.group(key)
             for k in a.aggregates.indices { g.states[gi * g.width + k].n += Int64(ref.rows) }
@@ -120,7 +120,7 @@ extension Plan {
             let local = floorDiv(t[t.startIndex + r] &+ offset, bucketer.step) &* bucketer.step
             let end = local &+ bucketer.step &- offset  // first time of the next bucket
             let e = Self.firstAtOrAfter(t, end, from: r + 1)
-            runs.append((r, e, g.group(GroupKey(symbol: symbol, bucket: local, extras: []))))
+            runs.append((r, e, g.group(GroupKey(symbol: symbol, bucket: local, extras: [], symbolID: a.bySymbol ? b.symbolID : -1))))
             r = e
         }
         return runs
@@ -156,7 +156,9 @@ extension Plan {
             if a.bySymbol {
                 if let s = b.symbol { symbol = s } else if case .string(let s) = symbolVec!.value(r) { symbol = s } else { symbol = "\u{0}null" }
             }
-            let key = GroupKey(symbol: symbol, bucket: buckets?[r] ?? 0, extras: extras.map { KeyValue($0.value(r)) })
+            let key = GroupKey(
+                symbol: symbol, bucket: buckets?[r] ?? 0, extras: extras.map { KeyValue($0.value(r)) },
+                symbolID: a.bySymbol && b.symbol != nil ? b.symbolID : -1)
             runs.append((r, e, g.group(key)))
             r = e
         }

@@ -59,7 +59,7 @@ extension Plan {
             let rlo = ref.firstTime >= lo ? 0 : d.times.partitionPoint { $0 >= lo }
             let rhi = ref.lastTime <= hi ? d.rows : d.times.partitionPoint { $0 > hi }
             if rlo < rhi {
-                var batch = try filter(makeBatch(d, rlo, rhi, name, columns), leftPredicates)
+                var batch = try filter(makeBatch(d, rlo, rhi, name, id: id, columns), leftPredicates)
                 if join != nil && batch.count > 0 {
                     // Join only the candidates, last first, until one passes the joined conditions.
                     var r = batch.count - 1

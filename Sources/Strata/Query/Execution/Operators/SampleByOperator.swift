@@ -102,7 +102,7 @@ extension Plan {
                         if a.fill.contains(.none) {
                             // Mixed NONE with other fills: the bucket is left out.
                         } else {
-                            outKeys.append(GroupKey(symbol: keys[i].symbol, bucket: bucket, extras: keys[i].extras))
+                            outKeys.append(GroupKey(symbol: keys[i].symbol, bucket: bucket, extras: keys[i].extras, symbolID: keys[i].symbolID))
                             outValues.append(row)
                         }
                         previous = row

@@ -61,14 +61,14 @@ extension Plan {
             let rlo = ref.firstTime >= lo ? 0 : d.times.partitionPoint { $0 >= lo }
             let rhi = ref.lastTime <= hi ? d.rows : d.times.partitionPoint { $0 > hi }
             if rlo >= rhi { continue }
-            var batch = makeBatch(d, rlo, rhi, name, columns)
+            var batch = makeBatch(d, rlo, rhi, name, id: id, columns)
             batch = try prepare(batch, context, leftDone: predicatesHold)
             if batch.count > 0, try !body(batch) { return false }
         }
         return true
     }
 
-    func makeBatch(_ d: DecodedBlock, _ rlo: Int, _ rhi: Int, _ symbol: String, _ columns: [(slot: Int, column: Int)]) -> Batch {
+    func makeBatch(_ d: DecodedBlock, _ rlo: Int, _ rhi: Int, _ symbol: String, id: Int, _ columns: [(slot: Int, column: Int)]) -> Batch {
         var vecs = [Vec?](repeating: nil, count: layout.slotTypes.count)
         vecs[layout.symbolSlot!] = Vec(.string(symbol))
         vecs[layout.timeSlot!] = Vec(.ints(d.times[rlo..<rhi]))
@@ -79,7 +79,7 @@ extension Plan {
                 vecs[c.slot] = d.types[k] == .int64 ? Vec(.ints(d.ints[k][rlo..<rhi])) : Vec(.floats(d.floats[k][rlo..<rhi]))
             }
         }
-        return Batch(count: rhi - rlo, symbol: symbol, columns: vecs, sorted: true)
+        return Batch(count: rhi - rlo, symbol: symbol, columns: vecs, sorted: true, symbolID: Int32(id))
     }
 
     /// Applies the left conditions (unless statistics showed they hold), the join, then the conditions
