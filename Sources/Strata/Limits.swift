@@ -23,6 +23,8 @@ public enum Limits {
     public static let bufferedRowsMax = 1 << 20
     /// Bytes of a CSV file one import parse task takes (a section), and how many tasks run ahead of the appends.
     public static let importSectionBytes = 4 << 20
+    @available(*, deprecated, renamed: "importSectionBytes")
+    public static var importChunkBytes: Int { importSectionBytes }
     /// How long opening a database read-write tries to take a writer lock that is held, before it
     /// reports the database locked (covers a descriptor briefly kept by a child process being started).
     public static let lockWaitMilliseconds = 100

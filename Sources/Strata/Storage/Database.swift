@@ -152,7 +152,7 @@ public final class Database: Sendable {
         var result: R? = nil
         try writer.withLock { (w: inout Writer?) throws -> Void in
             guard let w else {
-                if closed.load(ordering: .sequentiallyConsistent) { throw StrataError.misuse("\(what) on database \(path) after close(); open it again") }
+                try checkOpen(what)  // closed by another thread meanwhile
                 throw StrataError.badInput("\(path) is open read-only; \(what) needs a read-write handle")
             }
             writingThread.store(me, ordering: .releasing)
@@ -192,12 +192,10 @@ public final class Database: Sendable {
             defer { tx.finish() }
             do {
                 let result = try body(tx)
-                tx.finish()
                 let catalog = try tx.commit()
                 publish(catalog, manifestOffset: w.manifestLength)
                 return result
             } catch {
-                tx.finish()
                 tx.rollback()
                 throw error
             }

@@ -243,9 +243,4 @@ struct RowCollector {
         times.append(b.times[r])
         for c in columns.indices { columns[c].append(b.columns[c][r]) }
     }
-
-    mutating func removeAll() {
-        times.removeAll(keepingCapacity: true)
-        for c in columns.indices { columns[c].removeAll(keepingCapacity: true) }
-    }
 }
