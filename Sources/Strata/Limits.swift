@@ -10,6 +10,8 @@ public enum Limits {
     public static let symbolBytesMax = 255
     public static let tableNameBytesMax = 64
     public static let columnNameBytesMax = 128
+    /// Bytes in one text value (UTF-8): a block of 65,536 such values stays far below 4 GiB.
+    public static let textBytesMax = 16_384
     /// Tables in one database; symbols in one table.
     public static let tablesMax = 4_096
     public static let symbolsPerTableMax = 16_777_216

@@ -1,12 +1,21 @@
 /// The type of a value column.
-public enum ColumnType: UInt8, Sendable, CustomStringConvertible, Codable {
+public enum ColumnType: UInt8, Sendable, CaseIterable, CustomStringConvertible, Codable {
     case int64 = 1
     case float64 = 2
+    /// UTF-8 text, kept as bytes (compared and ordered by them).
+    case string = 3
+
+    /// `int64`, `float64` or `string` (as in `--types` and `alter --add-column NAME:TYPE`).
+    public init?(name: String) {
+        guard let t = Self.allCases.first(where: { $0.description == name }) else { return nil }
+        self = t
+    }
 
     public var description: String {
         switch self {
         case .int64: "int64"
         case .float64: "float64"
+        case .string: "string"
         }
     }
 }
@@ -48,14 +57,22 @@ public enum TimeUnit: UInt8, Sendable, CaseIterable, CustomStringConvertible {
     }
 }
 
-/// A value column of a table.
+/// A value column of a table. Every value column may hold nulls.
 public struct Column: Sendable, Equatable {
     public var name: String
     public var type: ColumnType
+    /// The column's id in its table, which blocks name it by: given in order when the table is
+    /// created (0, 1, ...) and when a column is added, never given twice. A rename keeps it.
+    public internal(set) var id: UInt32
 
     public init(_ name: String, _ type: ColumnType) {
+        self.init(name, type, id: 0)
+    }
+
+    init(_ name: String, _ type: ColumnType, id: UInt32) {
         self.name = name
         self.type = type
+        self.id = id
     }
 }
 
@@ -74,7 +91,10 @@ public struct Schema: Sendable, Equatable {
     /// existing row with the same key (within one transaction, the last row written for a key wins).
     /// Without it, rows with equal keys are all kept, in the order they were written.
     public var dedup: Bool
+    /// The id the next added column gets: above every id the table ever used.
+    public internal(set) var nextColumnID: UInt32
 
+    /// A new table's schema: the value columns get ids 0, 1, ... in order.
     public init(
         symbolColumn: String = "symbol", timeColumn: String = "ts", timeUnit: TimeUnit = .milliseconds,
         columns: [Column], symbolPosition: Int = 0, timePosition: Int = 1, dedup: Bool = false
@@ -82,10 +102,11 @@ public struct Schema: Sendable, Equatable {
         self.symbolColumn = symbolColumn
         self.timeColumn = timeColumn
         self.timeUnit = timeUnit
-        self.columns = columns
+        self.columns = columns.enumerated().map { Column($1.name, $1.type, id: UInt32($0)) }
         self.symbolPosition = symbolPosition
         self.timePosition = timePosition
         self.dedup = dedup
+        self.nextColumnID = UInt32(columns.count)
     }
 
     /// Column names in header order: the symbol and time columns at their positions among the values.
@@ -120,6 +141,63 @@ public struct Schema: Sendable, Equatable {
         columns.firstIndex { sameBytes($0.name, name) }
     }
 
+    /// The index of the column with id `id`.
+    func columnIndex(id: UInt32) -> Int? {
+        columns.firstIndex { $0.id == id }
+    }
+
+    /// The position in the header order of value column `index`.
+    private func headerPosition(ofValue index: Int) -> Int {
+        headerLayout.firstIndex(of: .value(index))!
+    }
+
+    // MARK: Changing columns (metadata only: blocks name their columns by id)
+
+    /// Adds a column after every other (last in the header order); older rows read it as null.
+    mutating func addColumn(_ name: String, _ type: ColumnType) throws(StrataError) {
+        if columnIndex(name) != nil || sameBytes(name, symbolColumn) || sameBytes(name, timeColumn) {
+            throw .badInput("the table already has a column named '\(name)'")
+        }
+        columns.append(Column(name, type, id: nextColumnID))
+        nextColumnID += 1
+        try validate()
+    }
+
+    /// Drops a value column; the symbol and time columns cannot be dropped.
+    mutating func dropColumn(_ name: String) throws(StrataError) {
+        if sameBytes(name, symbolColumn) || sameBytes(name, timeColumn) {
+            throw .badInput("'\(name)' is the table's \(sameBytes(name, symbolColumn) ? "symbol" : "time") column, which cannot be dropped")
+        }
+        guard let i = columnIndex(name) else { throw noColumn(name) }
+        if columns.count == 1 { throw .badInput("'\(name)' is the table's only value column; a table keeps at least one") }
+        let position = headerPosition(ofValue: i)
+        columns.remove(at: i)
+        if symbolPosition > position { symbolPosition -= 1 }
+        if timePosition > position { timePosition -= 1 }
+    }
+
+    /// Renames a column (the symbol and time columns too); its id, type and values stay.
+    mutating func renameColumn(_ old: String, to new: String) throws(StrataError) {
+        if sameBytes(old, new) { return }
+        if columnIndex(new) != nil || sameBytes(new, symbolColumn) || sameBytes(new, timeColumn) {
+            throw .badInput("cannot rename '\(old)' to '\(new)': the table already has a column named '\(new)'")
+        }
+        if sameBytes(old, symbolColumn) {
+            symbolColumn = new
+        } else if sameBytes(old, timeColumn) {
+            timeColumn = new
+        } else if let i = columnIndex(old) {
+            columns[i].name = new
+        } else {
+            throw noColumn(old)
+        }
+        try validate()
+    }
+
+    func noColumn(_ name: String) -> StrataError {
+        .badInput("the table has no column '\(name)' (columns: \(headerNames.joined(separator: ", ")))")
+    }
+
     /// Checks names and limits; throws a bad-input error naming what is wrong.
     public func validate() throws(StrataError) {
         if columns.count > Limits.valueColumnsMax {
@@ -131,6 +209,9 @@ public struct Schema: Sendable, Equatable {
             if !seen.insert(ByteString(name)).inserted {
                 throw .badInput("column name '\(name)' appears twice")
             }
+        }
+        if Set(columns.map(\.id)).count != columns.count || columns.contains(where: { $0.id >= nextColumnID }) {
+            throw .badInput("column ids \(columns.map(\.id)) are not unique or not below \(nextColumnID)")
         }
         let n = columns.count + 2
         if symbolPosition < 0 || timePosition < 0 || symbolPosition >= n || timePosition >= n

@@ -9,7 +9,8 @@ struct DumpCommand: ParsableCommand {
             --from is inclusive and --to exclusive; both take an integer in the table's unit or an \
             ISO-8601 date or time (2025-08-20, 2025-08-20T09:30:00+08:00; UTC without an offset). \
             Every value comes back exactly: float64 as the shortest text that parses to the same bits. \
-            In JSON lines, NaN and infinities are written as null.
+            A null is an empty field in CSV and null in JSON lines; an empty text value is written \
+            "" in CSV. In JSON lines, NaN and infinities are written as null too.
             """
     )
 
@@ -60,6 +61,8 @@ struct DumpCommand: ParsableCommand {
                             switch try batch.value(c, r) {
                             case .int64(let v): out.int(v)
                             case .float64(let d): out.double(d, json: format == .jsonl)
+                            case .string(let text): out.write(format == .csv ? csvText(text) : jsonString(text))
+                            case .null: if format == .jsonl { out.write("null") }
                             }
                         }
                     }

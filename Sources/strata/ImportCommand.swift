@@ -8,10 +8,13 @@ struct ImportCommand: ParsableCommand {
         abstract: "Import a CSV file into a table, in one commit: all rows or none.",
         discussion: """
             Creates the database and the table when missing, inferring the schema from the header and \
-            the values of the whole file (columns whose values are all integers become int64, other \
-            numbers float64). Appends to an existing table whose columns match, in any time order: rows \
-            before, between or among the table's rows are merged in (with --dedup tables, replacing the \
-            rows with the same symbol and time).
+            the values of the whole file: a column whose first non-empty value is not a number holds \
+            text (string); a column of integers only is int64; other numbers float64 (--types sets \
+            types instead). An empty unquoted field is null ("" is an empty text). Appends to an \
+            existing table in any time order: rows before, between or among the table's rows are merged \
+            in (with --dedup tables, replacing the rows with the same symbol and time). Columns of the \
+            table the file lacks are null in its rows; columns of the file the table lacks are refused \
+            unless --add-columns adds them.
             """
     )
 
@@ -24,16 +27,39 @@ struct ImportCommand: ParsableCommand {
     @Option(name: .customLong("time-column"), help: "Name of the time column.") var timeColumn = "ts"
     @Flag(help: "Create the table keyed by (symbol, time): one row per key, and every later write replaces the rows with its keys. Refused for an existing table created without it.")
     var dedup = false
+    @Option(help: "Column types instead of inferred ones: NAME=TYPE[,NAME=TYPE]... (TYPE int64, float64 or string).")
+    var types: String?
+    @Flag(name: .customLong("add-columns"), help: "Add the file's columns that the table lacks (older rows read them as null).")
+    var addColumns = false
 
     func validate() throws {
         if let timeUnit, TimeUnit(name: timeUnit) == nil {
             throw ValidationError("--time-unit must be s, ms, us or ns, not '\(timeUnit)'")
         }
+        _ = try parsedTypes()
+    }
+
+    /// `--types` as a map; a malformed list is a usage error.
+    func parsedTypes() throws -> [String: ColumnType] {
+        guard let types else { return [:] }
+        var out: [String: ColumnType] = [:]
+        for item in types.split(separator: ",", omittingEmptySubsequences: false) {
+            guard let eq = item.lastIndex(of: "="), eq != item.startIndex else {
+                throw ValidationError("--types takes NAME=TYPE[,NAME=TYPE]..., not '\(item)'")
+            }
+            let name = String(item[..<eq]), typeName = String(item[item.index(after: eq)...])
+            guard let type = ColumnType(name: typeName) else {
+                throw ValidationError("--types \(item): '\(typeName)' is not a type (int64, float64 or string)")
+            }
+            if out.updateValue(type, forKey: name) != nil { throw ValidationError("--types names column '\(name)' twice") }
+        }
+        return out
     }
 
     func run() throws {
         let options = CSVImportOptions(
-            timeUnit: timeUnit.flatMap(TimeUnit.init(name:)), symbolColumn: symbolColumn, timeColumn: timeColumn, dedup: dedup)
+            timeUnit: timeUnit.flatMap(TimeUnit.init(name:)), symbolColumn: symbolColumn, timeColumn: timeColumn, dedup: dedup,
+            types: try parsedTypes(), addColumns: addColumns)
         let start = now()
         let bar = ProgressBar()
         let existed = LocalFiles.exists(database)

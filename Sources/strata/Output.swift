@@ -53,6 +53,12 @@ func csvField(_ s: String) -> String {
     return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
 }
 
+/// A text value as a CSV field: quoted as `csvField` quotes, and the empty string as `""` (an
+/// empty field is a null).
+func csvText(_ s: String) -> String {
+    s.isEmpty ? "\"\"" : csvField(s)
+}
+
 /// A JSON string literal.
 func jsonString(_ s: String) -> String {
     var out = "\""

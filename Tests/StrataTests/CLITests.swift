@@ -156,7 +156,7 @@ struct CLI {
         ("overflowing integer", "symbol,ts,v\na,1,99999999999999999999\n", "line 2, column v"),
         ("time overflowing Int64", "symbol,ts,v\na,5,1\nb,1,1\na,99999999999999999999,1\n", "line 4"),
         ("time not an integer", "symbol,ts,v\na,x,1\n", "line 2, column ts"),
-        ("empty value", "symbol,ts,v\na,1,\n", "line 2, column v"),
+        ("quoted empty text in a number column", "symbol,ts,v\na,1,1\na,2,\"\"\n", "line 3, column v"),
         ("missing symbol column", "sym,ts,v\na,1,1\n", "symbol column"),
         ("empty symbol", "symbol,ts,v\n,1,1\n", "line 2"),
         ("duplicate column", "symbol,ts,v,v\na,1,1,1\n", "twice"),

@@ -19,6 +19,7 @@ struct Model {
                         switch try batch.value(c, r) {
                         case .int64(let v): v
                         case .float64(let d): Int64(bitPattern: d.bitPattern)
+                        case .string, .null: { Issue.record("unexpected text or null"); return 0 }()
                         }
                     }
                     got.append(Row(time: try batch.times[r], values: values))

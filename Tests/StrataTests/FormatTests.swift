@@ -23,7 +23,7 @@ import Testing
                 for isTime in [false, true] where !(isTime && type == .float64) {
                     var payload: [UInt8] = []
                     let (enc, raw) = values.withUnsafeBufferPointer {
-                        ColumnCodec.encode($0, type: type, isTime: isTime, scratch: &scratch, payload: &payload)
+                        ColumnCodec.encode($0, kind: ColumnCodec.Kind(type, isTime: isTime), scratch: &scratch, payload: &payload)
                     }
                     #expect(raw <= Encoding.rawLengthMax(rows: n))
                     var out = [Int64](repeating: 0, count: n)
@@ -68,7 +68,7 @@ import Testing
         var encoder = BlockEncoder()
         let times: [Int64] = (0..<100).map { Int64($0) * 60_000 }
         let cols: [[Int64]] = [(0..<100).map { Int64(bitPattern: (Double($0) / 8).bitPattern) }, (0..<100).map { Int64($0) * 100 }]
-        let bytes = encoder.encode(tableID: 1, symbolID: 0, times: times, columns: cols, types: [.float64, .int64])
+        let bytes = encoder.encode(tableID: 1, symbolID: 0, times: times, columns: cols.map { ColumnBuffer(bits: $0) }, ids: [0, 1], types: [.float64, .int64])
         let region = MappedRegion.copying(bytes)
         let header = try BlockHeader.parse(region, at: 0)
         withExtendedLifetime(region) { #expect(header.rows == 100 && header.chunks.count == 3) }

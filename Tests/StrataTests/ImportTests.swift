@@ -88,6 +88,7 @@ import Testing
                         switch try batch.type(c) {
                         case .int64: try batch.int64(c)[r]
                         case .float64: Int64(bitPattern: try batch.float64(c)[r].bitPattern)
+                        case .string: { Issue.record("unexpected text column"); return 0 }()
                         }
                     }
                     out[symbol, default: []].append((try batch.times[r], row))

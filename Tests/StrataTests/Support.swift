@@ -48,5 +48,7 @@ func randomValue(_ type: ColumnType, regime: Int, row: Int, using rng: inout Spl
         default: d = Double(Int64(rng.next() % 100_000_000)) / 10 - 1000  // 1 decimal, negatives
         }
         return Int64(bitPattern: d.bitPattern)
+    case .string:
+        return Int64(rng.next() % UInt64(1 + regime * 3))  // dictionary codes
     }
 }

@@ -1,23 +1,32 @@
 /// The block: the unit of storage. One symbol's rows over a time range, every column encoded
 /// separately, with a header that carries checksums and per-column statistics.
-/// Byte layout in Format.md, "Blocks".
+/// Byte layout in Format.md, "Blocks". Version 2 blocks ("SBK2") name each column chunk by the
+/// column's id and count its nulls; version 1 blocks ("SBK1", written before format 3) hold every
+/// column of the table as it was created, in order, without nulls.
 enum BlockFormat {
-    static let magic: UInt32 = 0x314B_4253  // "SBK1"
+    static let magicV1: UInt32 = 0x314B_4253  // "SBK1"
+    static let magic: UInt32 = 0x324B_4253  // "SBK2"
     static let fixedHeaderBytes = 56
-    static let descriptorBytes = 80
+    static let descriptorBytesV1 = 80
+    static let descriptorBytes = 88
     static let headerHashOffset = 48
     static let alignment = 8
+    /// The column id field of the time column's descriptor.
+    static let timeColumnID = UInt32.max
 }
 
 /// The description of one column chunk, as stored in the block header. Column 0 is the timestamp.
 struct ChunkDescriptor: Equatable, Sendable {
     var type: ColumnType
+    /// The encoding of the chunk's values part.
     var encoding: Encoding
     var rawLength: UInt32
     var storedLength: UInt32
     var offset: UInt32
     var hash: UInt64
     var stats: ColumnStats
+    var columnID: UInt32
+    var nullCount: UInt32
 }
 
 /// The parsed, checked header of one block. It reads the column descriptors in place from the
@@ -36,6 +45,8 @@ struct BlockHeader: @unchecked Sendable {
     var headerBytes: Int
     var payloadBytes: Int
     var columnCount: Int
+    /// 1 for "SBK1" blocks, 2 for "SBK2".
+    let version: Int
     /// The bytes of the mapping (or copy) the block lies in, and the offset of its first byte there.
     private let bytes: UnsafeRawBufferPointer
     let offset: Int
@@ -44,7 +55,8 @@ struct BlockHeader: @unchecked Sendable {
 
     @inline(__always)
     private func descriptorField<T: FixedWidthInteger>(_ c: Int, _ at: Int, as: T.Type) -> T {
-        Self.load(bytes, offset + BlockFormat.fixedHeaderBytes + c * BlockFormat.descriptorBytes + at, as: T.self)
+        let size = version == 1 ? BlockFormat.descriptorBytesV1 : BlockFormat.descriptorBytes
+        return Self.load(bytes, offset + BlockFormat.fixedHeaderBytes + c * size + at, as: T.self)
     }
 
     /// The statistics of column chunk `c` (0 is the time column), read in place.
@@ -64,6 +76,24 @@ struct BlockHeader: @unchecked Sendable {
     /// The raw type byte of column chunk `c`.
     func typeByte(_ c: Int) -> UInt8 { descriptorField(c, 2, as: UInt8.self) }
 
+    /// The column id chunk `c` holds (version 1: the c-th column the table was created with).
+    @inline(__always)
+    func columnID(_ c: Int) -> UInt32 {
+        if c == 0 { return BlockFormat.timeColumnID }
+        return version == 1 ? UInt32(c - 1) : descriptorField(c, 80, as: UInt32.self)
+    }
+
+    /// The nulls of chunk `c` (always 0 in version 1).
+    @inline(__always)
+    func nullCount(_ c: Int) -> Int { version == 1 ? 0 : Int(descriptorField(c, 84, as: UInt32.self)) }
+
+    /// The chunk holding column `id`, nil when the block has no values for it (every row null).
+    /// Chunks are in ascending id order, so this is a binary search.
+    func chunkIndex(columnID id: UInt32) -> Int? {
+        let k = partitionPoint(in: 1..<columnCount) { columnID($0) >= id }
+        return k < columnCount && columnID(k) == id ? k : nil
+    }
+
     /// The descriptor of column chunk `c` (0 is the time column); `parse` checked every one.
     func chunk(_ c: Int) -> ChunkDescriptor {
         ChunkDescriptor(
@@ -71,7 +101,8 @@ struct BlockHeader: @unchecked Sendable {
             encoding: Encoding(flags: descriptorField(c, 0, as: UInt8.self), scale: descriptorField(c, 1, as: UInt8.self),
                                divisor: descriptorField(c, 16, as: Int64.self)),
             rawLength: descriptorField(c, 4, as: UInt32.self), storedLength: descriptorField(c, 8, as: UInt32.self),
-            offset: descriptorField(c, 12, as: UInt32.self), hash: descriptorField(c, 24, as: UInt64.self), stats: stats(c))
+            offset: descriptorField(c, 12, as: UInt32.self), hash: descriptorField(c, 24, as: UInt64.self), stats: stats(c),
+            columnID: columnID(c), nullCount: UInt32(nullCount(c)))
     }
 
     var chunks: [ChunkDescriptor] { (0..<columnCount).map(chunk) }
@@ -81,46 +112,86 @@ struct BlockHeader: @unchecked Sendable {
 struct BlockEncoder {
     private var scratch = EncoderScratch()
     private var payload: [UInt8] = []
+    private var present: [Int64] = []
 
-    /// Encodes rows [0, count) of `times` and `columns` (Float64 columns as bit patterns).
+    /// Encodes rows [0, count) of `times` and the value columns `columns`, with ids `ids` (ascending)
+    /// and types `types`. A column whose every row is null gets no chunk.
     mutating func encode(
-        tableID: UInt32, symbolID: UInt32, times: [Int64], columns: [[Int64]], types: [ColumnType]
+        tableID: UInt32, symbolID: UInt32, times: [Int64], columns: [ColumnBuffer], ids: [UInt32], types: [ColumnType]
     ) -> [UInt8] {
         let rows = times.count
         precondition(rows > 0 && rows <= Limits.blockRowsMax)
-        precondition(columns.count == types.count && columns.allSatisfy { $0.count == rows })
+        precondition(columns.count == types.count && ids.count == types.count && columns.allSatisfy { $0.count == rows })
         payload.removeAll(keepingCapacity: true)
         var descriptors: [ChunkDescriptor] = []
         descriptors.reserveCapacity(columns.count + 1)
-        for c in -1..<columns.count {
-            let values = c < 0 ? times : columns[c]
-            let type = c < 0 ? ColumnType.int64 : types[c]
-            while payload.count % BlockFormat.alignment != 0 { payload.append(0) }
-            let start = payload.count
-            let (stats, encoding, raw) = values.withUnsafeBufferPointer { v in
-                let stats = ColumnStats.compute(v, type: type)
-                let (encoding, raw) = ColumnCodec.encode(v, type: type, isTime: c < 0, scratch: &scratch, payload: &payload)
-                return (stats, encoding, raw)
-            }
-            let hash = payload.withUnsafeBytes { XXH64.hash(UnsafeRawBufferPointer(rebasing: $0[start...])) }
-            descriptors.append(ChunkDescriptor(
-                type: type, encoding: encoding, rawLength: UInt32(raw), storedLength: UInt32(payload.count - start),
-                offset: UInt32(start), hash: hash, stats: stats))
+        descriptors.append(encodeTimes(times))
+        for c in columns.indices {
+            if let d = encodeColumn(columns[c], id: ids[c], type: types[c], rows: rows) { descriptors.append(d) }
         }
+        pad()
+        return assemble(descriptors, tableID: tableID, symbolID: symbolID, times: times)
+    }
+
+    private mutating func pad() {
         while payload.count % BlockFormat.alignment != 0 { payload.append(0) }
+    }
+
+    private mutating func encodeTimes(_ times: [Int64]) -> ChunkDescriptor {
+        let (stats, encoding, raw) = times.withUnsafeBufferPointer { v in
+            let (encoding, raw) = ColumnCodec.encode(v, kind: .time, scratch: &scratch, payload: &payload)
+            return (ColumnStats.compute(v, type: .int64), encoding, raw)
+        }
+        return ChunkDescriptor(
+            type: .int64, encoding: encoding, rawLength: UInt32(raw), storedLength: UInt32(payload.count),
+            offset: 0, hash: payload.withUnsafeBytes { XXH64.hash($0) }, stats: stats, columnID: BlockFormat.timeColumnID, nullCount: 0)
+    }
+
+    /// One value column's chunk: its null rows' numbers, its dictionary (text), then its values
+    /// (the non-null ones; a text column's codes into the dictionary). Nil when every row is null.
+    private mutating func encodeColumn(_ column: ColumnBuffer, id: UInt32, type: ColumnType, rows: Int) -> ChunkDescriptor? {
+        pad()
+        let start = payload.count
+        var nullRows: [Int64] = []
+        if column.hasNulls {
+            for r in 0..<rows where column.nulls[r] { nullRows.append(Int64(r)) }
+            if nullRows.count == rows { return nil }
+        }
+        if !nullRows.isEmpty { ChunkParts.appendNulls(nullRows, scratch: &scratch, to: &payload) }
+        present.removeAll(keepingCapacity: true)
+        if type == .string {
+            let dictionary = ChunkParts.dictionary(column, codes: &present)
+            ChunkParts.appendDictionary(dictionary, scratch: &scratch, to: &payload)
+        } else if nullRows.isEmpty {
+            present.append(contentsOf: column.bits)
+        } else {
+            for r in 0..<rows where !column.nulls[r] { present.append(column.bits[r]) }
+        }
+        pad()
+        let (stats, encoding, raw) = present.withUnsafeBufferPointer { v in
+            let (encoding, raw) = ColumnCodec.encode(v, kind: ColumnCodec.Kind(type), scratch: &scratch, payload: &payload)
+            return (ColumnStats.compute(v, type: type), encoding, raw)
+        }
+        let hash = payload.withUnsafeBytes { XXH64.hash(UnsafeRawBufferPointer(rebasing: $0[start...])) }
+        return ChunkDescriptor(
+            type: type, encoding: encoding, rawLength: UInt32(raw), storedLength: UInt32(payload.count - start),
+            offset: UInt32(start), hash: hash, stats: stats, columnID: id, nullCount: UInt32(nullRows.count))
+    }
+
+    private func assemble(_ descriptors: [ChunkDescriptor], tableID: UInt32, symbolID: UInt32, times: [Int64]) -> [UInt8] {
         let headerBytes = BlockFormat.fixedHeaderBytes + descriptors.count * BlockFormat.descriptorBytes
         var w = ByteWriter(capacity: headerBytes + payload.count)
         w.u32(BlockFormat.magic)
         w.u32(UInt32(headerBytes))
         w.u32(UInt32(payload.count))
-        w.u32(UInt32(rows))
+        w.u32(UInt32(times.count))
         w.u32(tableID)
         w.u32(symbolID)
         w.u16(UInt16(descriptors.count))
         w.u16(0)
         w.u32(0)
         w.i64(times[0])
-        w.i64(times[rows - 1])
+        w.i64(times[times.count - 1])
         w.u64(0)  // header hash, patched below
         for d in descriptors {
             w.u8(d.encoding.flags)
@@ -139,6 +210,8 @@ struct BlockEncoder {
             w.i64(d.stats.last)
             w.u32(d.stats.nanCount)
             w.u32(d.stats.flags)
+            w.u32(d.columnID)
+            w.u32(d.nullCount)
         }
         assert(w.bytes.count == headerBytes)
         let hash = XXH64.hash(w.bytes)
@@ -178,15 +251,17 @@ extension BlockHeader {
         func u32(_ at: Int) -> UInt32 { load(region, offset + at, as: UInt32.self) }
         func i64(_ at: Int) -> Int64 { load(region, offset + at, as: Int64.self) }
         let magic = u32(0)
-        if magic != BlockFormat.magic {
+        let version = magic == BlockFormat.magic ? 2 : magic == BlockFormat.magicV1 ? 1 : 0
+        if version == 0 {
             throw .damaged("bad block magic 0x\(String(magic, radix: 16)) at file offset \(offset)")
         }
+        let descriptorBytes = version == 1 ? BlockFormat.descriptorBytesV1 : BlockFormat.descriptorBytes
         let headerBytes = Int(u32(4))
         let payloadBytes = Int(u32(8))
         let rows = Int(u32(12))
         let columnCount = Int(load(region, offset + 24, as: UInt16.self))
         let storedHash = UInt64(bitPattern: i64(BlockFormat.headerHashOffset))
-        if headerBytes != BlockFormat.fixedHeaderBytes + columnCount * BlockFormat.descriptorBytes {
+        if headerBytes != BlockFormat.fixedHeaderBytes + columnCount * descriptorBytes {
             throw .damaged("header length \(headerBytes) does not match \(columnCount) columns")
         }
         if headerBytes + payloadBytes > available {
@@ -202,22 +277,36 @@ extension BlockHeader {
         }
         let h = BlockHeader(
             rows: rows, tableID: u32(16), symbolID: u32(20), firstTime: i64(32), lastTime: i64(40),
-            headerBytes: headerBytes, payloadBytes: payloadBytes, columnCount: columnCount, bytes: region, offset: offset)
+            headerBytes: headerBytes, payloadBytes: payloadBytes, columnCount: columnCount, version: version, bytes: region, offset: offset)
         if columnCount < 1 { throw .damaged("block has no time column") }
+        try h.checkDescriptors()
+        return h
+    }
+
+    /// Checks every descriptor: known types, chunks inside the payload, raw lengths possible for the
+    /// rows, null counts below the rows, column ids ascending (the time column's first).
+    private func checkDescriptors() throws(StrataError) {
         let rawMax = Encoding.rawLengthMax(rows: rows)
         for c in 0..<columnCount {
-            let typeRaw = h.typeByte(c)
+            let typeRaw = typeByte(c)
             if ColumnType(rawValue: typeRaw) == nil {
                 throw .damaged("column \(c) has unknown type \(typeRaw)")
             }
-            let stored = Int(h.descriptorField(c, 8, as: UInt32.self))
-            let chunkOffset = Int(h.descriptorField(c, 12, as: UInt32.self))
-            if chunkOffset + stored > payloadBytes || Int(h.descriptorField(c, 4, as: UInt32.self)) > rawMax {
+            let stored = Int(descriptorField(c, 8, as: UInt32.self))
+            let chunkOffset = Int(descriptorField(c, 12, as: UInt32.self))
+            if chunkOffset + stored > payloadBytes || Int(descriptorField(c, 4, as: UInt32.self)) > rawMax {
                 throw .damaged("column \(c) chunk lies outside the block payload")
             }
+            if c > 0 && (nullCount(c) >= rows || (version == 1 && typeRaw == ColumnType.string.rawValue)) {
+                throw .damaged("column \(c) claims \(nullCount(c)) nulls in \(rows) rows")
+            }
+            if c > 1 && columnID(c) <= columnID(c - 1) || (c > 0 && columnID(c) == BlockFormat.timeColumnID) {
+                throw .damaged("column \(c) has id \(columnID(c)), not above the column before it")
+            }
         }
-        if h.typeByte(0) != ColumnType.int64.rawValue { throw .damaged("time column is not int64") }
-        return h
+        if typeByte(0) != ColumnType.int64.rawValue || nullCount(0) != 0 || (version == 2 && columnID(0) != BlockFormat.timeColumnID) {
+            throw .damaged("the first column is not an int64 time column")
+        }
     }
 
     /// Lends the stored bytes of chunk `c` to `body`, after checking them against their checksum.

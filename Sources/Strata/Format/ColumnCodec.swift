@@ -88,31 +88,49 @@ enum ColumnCodec {
         return (Double(Int64(s)) / p).bitPattern == v.bitPattern  // also rejects -0.0
     }
 
+    /// What a chunk holds, which decides the candidate encodings the writer tries.
+    enum Kind {
+        case time
+        case int64
+        case float64
+        /// Non-negative small integers: a text column's dictionary codes, or null row numbers.
+        case codes
+
+        /// The kind of a value column of `type` (a text column's codes), or of the time column.
+        init(_ type: ColumnType, isTime: Bool = false) {
+            switch type {
+            case _ where isTime: self = .time
+            case .int64: self = .int64
+            case .float64: self = .float64
+            case .string: self = .codes
+            }
+        }
+    }
+
     /// Encodes `values` (Int64 values or Float64 bit patterns) and appends the stored bytes to `payload`.
     static func encode(
-        _ values: UnsafeBufferPointer<Int64>, type: ColumnType, isTime: Bool,
-        scratch: inout EncoderScratch, payload: inout [UInt8]
+        _ values: UnsafeBufferPointer<Int64>, kind: Kind, scratch: inout EncoderScratch, payload: inout [UInt8]
     ) -> (Encoding, rawLength: Int) {
         var rawLength = values.count * 8
         var base: UInt8 = 0
         var scale: UInt8 = 0
         var candidates: [(UInt8, Bool)]  // (step-2 flag, use gcd)
-        if type == .float64, let k = decimalScale(values, into: &scratch.ints) {
+        if kind == .float64, let k = decimalScale(values, into: &scratch.ints) {
             base = Encoding.decimal
             scale = UInt8(k)
             candidates = [
                 (Encoding.delta | Encoding.bitpack, true), (Encoding.delta | Encoding.shuffle, true), (Encoding.shuffle, true),
             ]
-        } else if type == .float64 {
-            scratch.ints.removeAll(keepingCapacity: true)
-            scratch.ints.append(contentsOf: values.lazy.map { UInt64(bitPattern: $0) })
-            candidates = [(0, false), (Encoding.xor | Encoding.shuffle, false)]
         } else {
             scratch.ints.removeAll(keepingCapacity: true)
             scratch.ints.append(contentsOf: values.lazy.map { UInt64(bitPattern: $0) })
-            candidates = isTime
-                ? [(Encoding.delta, true), (Encoding.delta | Encoding.shuffle, true)]
-                : [(Encoding.delta | Encoding.bitpack, true), (Encoding.delta | Encoding.shuffle, true), (Encoding.shuffle, true)]
+            switch kind {
+            case .float64: candidates = [(0, false), (Encoding.xor | Encoding.shuffle, false)]
+            case .time: candidates = [(Encoding.delta, true), (Encoding.delta | Encoding.shuffle, true)]
+            case .int64:
+                candidates = [(Encoding.delta | Encoding.bitpack, true), (Encoding.delta | Encoding.shuffle, true), (Encoding.shuffle, true)]
+            case .codes: candidates = [(Encoding.bitpack, false), (Encoding.delta | Encoding.bitpack, true)]
+            }
         }
         var best: Encoding? = nil
         scratch.best.removeAll(keepingCapacity: true)
@@ -495,7 +513,7 @@ public struct EncodedColumn: Sendable {
         var scratch = EncoderScratch()
         var payload: [UInt8] = []
         let (encoding, raw) = values.withUnsafeBufferPointer {
-            ColumnCodec.encode($0, type: type, isTime: isTime, scratch: &scratch, payload: &payload)
+            ColumnCodec.encode($0, kind: ColumnCodec.Kind(type, isTime: isTime), scratch: &scratch, payload: &payload)
         }
         self.rows = values.count
         self.payload = payload

@@ -1,4 +1,9 @@
 /// Decoded columns of one block; reused from block to block so a scan allocates per block at most.
+///
+/// Per requested column (a "slot"): Int64 values in `ints`, Float64 in `floats`, text in `strings`
+/// (with the block's dictionary in `dictionaries` and each row's code in `ints`). `nulls[slot]` marks
+/// null rows and is empty when the slot has none; a null row's value is 0 or "". A column the
+/// block has no chunk for (added after it was written, or null in every row) is all null.
 final class DecodedBlock {
     var rows = 0
     /// Counts the blocks decoded into this one (and scans ended), so a batch can tell it is stale.
@@ -8,9 +13,14 @@ final class DecodedBlock {
     var types: [ColumnType] = []
     var ints: [[Int64]] = []
     var floats: [[Double]] = []
+    var strings: [[String]] = []
+    var dictionaries: [[String]] = []
+    var nulls: [[Bool]] = []
     /// Per slot: 10^k when the Float64 column is held in `ints` as its decimal integers (value × 10^k).
     var scales: [Double?] = []
     var scratch: [UInt8] = []
+    /// Decoded values before nulls are spread out, and null row numbers.
+    private var present: [Int64] = []
 
     func reset(rows: Int, columns: [Int], schema: Schema) {
         generation &+= 1
@@ -23,13 +33,20 @@ final class DecodedBlock {
             types = columns.map { schema.columns[$0].type }
             ints = Array(repeating: [], count: columns.count)
             floats = Array(repeating: [], count: columns.count)
+            strings = Array(repeating: [], count: columns.count)
+            dictionaries = Array(repeating: [], count: columns.count)
+            nulls = Array(repeating: [], count: columns.count)
             scales = Array(repeating: nil, count: columns.count)
         }
         for (slot, type) in types.enumerated() {
             scales[slot] = nil
+            nulls[slot].removeAll(keepingCapacity: true)
             switch type {
             case .int64: Self.resize(&ints[slot], rows, 0)
             case .float64: Self.resize(&floats[slot], rows, 0)
+            case .string:
+                Self.resize(&ints[slot], rows, 0)
+                Self.resize(&strings[slot], rows, "")
             }
         }
     }
@@ -42,6 +59,22 @@ final class DecodedBlock {
         if a.count > n { a.removeLast(a.count - n) }
     }
 
+    /// Whether row `r` of slot `slot` is null.
+    @inline(__always)
+    func isNull(_ slot: Int, _ r: Int) -> Bool { !nulls[slot].isEmpty && nulls[slot][r] }
+
+    /// The value of row `r` of slot `slot`.
+    func value(_ slot: Int, _ r: Int) -> Value {
+        if isNull(slot, r) { return .null }
+        switch types[slot] {
+        case .int64: return .int64(ints[slot][r])
+        case .float64:
+            if let scale = scales[slot] { return .float64(Double(ints[slot][r]) / scale) }
+            return .float64(floats[slot][r])
+        case .string: return .string(strings[slot][r])
+        }
+    }
+
     /// Decodes the time chunk's `bytes` into `times`.
     func decodeTimes(_ bytes: UnsafeRawBufferPointer, _ chunk: ChunkDescriptor, what: () -> String) throws(StrataError) {
         try times.withUnsafeMutableBufferPointer { (p) throws(StrataError) in
@@ -49,27 +82,102 @@ final class DecodedBlock {
         }
     }
 
+    /// Slot `slot` has no chunk in this block: every row is null.
+    func setAllNull(_ slot: Int) {
+        nulls[slot].removeAll(keepingCapacity: true)
+        nulls[slot].append(contentsOf: repeatElement(true, count: rows))
+        switch types[slot] {
+        case .int64: for r in 0..<rows { ints[slot][r] = 0 }
+        case .float64: for r in 0..<rows { floats[slot][r] = 0 }
+        case .string:
+            dictionaries[slot] = []
+            for r in 0..<rows {
+                ints[slot][r] = 0
+                strings[slot][r] = ""
+            }
+        }
+    }
+
     /// Decodes a value chunk's `bytes` into slot `slot` (`descale` false: decimals stay scaled integers).
     func decodeColumn(
         _ slot: Int, _ bytes: UnsafeRawBufferPointer, _ chunk: ChunkDescriptor, descale: Bool, what: () -> String
     ) throws(StrataError) {
-        try withColumn(slot) { (p) throws(StrataError) in
-            try ColumnCodec.decode(
-                bytes, encoding: chunk.encoding, rawLength: Int(chunk.rawLength), rows: rows, into: p,
-                scratch: &scratch, descale: descale, what: what)
+        let nullCount = Int(chunk.nullCount)
+        let parts = try ChunkParts.locate(bytes, type: chunk.type, nullCount: nullCount, rows: rows, what: what)
+        if nullCount > 0 {
+            try ChunkParts.decodeNulls(parts, count: nullCount, rows: rows, into: &nulls[slot], scratch: &scratch, numbers: &present, what: what)
+        }
+        if chunk.type == .string { dictionaries[slot] = try ChunkParts.decodeDictionary(parts, scratch: &scratch, what: what) }
+        let count = rows - nullCount
+        if nullCount == 0 {
+            try withColumn(slot) { (p) throws(StrataError) in
+                try ColumnCodec.decode(
+                    parts.values, encoding: chunk.encoding, rawLength: Int(chunk.rawLength), rows: count, into: p,
+                    scratch: &scratch, descale: descale, what: what)
+            }
+        } else {
+            if present.count < count { present = [Int64](repeating: 0, count: count) }
+            try present.withUnsafeMutableBufferPointer { (p) throws(StrataError) in
+                try ColumnCodec.decode(
+                    parts.values, encoding: chunk.encoding, rawLength: Int(chunk.rawLength), rows: count, into: p,
+                    scratch: &scratch, descale: descale, what: what)
+            }
+            spread(slot)
+        }
+        if chunk.type == .string { try lookUpStrings(slot, what: what) }
+    }
+
+    /// Moves the decoded values (in `present`) to their rows, leaving 0 in the null rows.
+    private func spread(_ slot: Int) {
+        let isNull = nulls[slot]
+        withColumn(slot) { p in
+            var k = 0
+            for r in 0..<rows {
+                if isNull[r] {
+                    p[r] = 0
+                } else {
+                    p[r] = present[k]
+                    k += 1
+                }
+            }
         }
     }
 
-    /// The storage of a slot: `ints` for Int64 columns and scaled decimals, else `floats` as bit patterns.
-    private func withColumn(_ slot: Int, _ body: (UnsafeMutableBufferPointer<Int64>) throws(StrataError) -> Void) throws(StrataError) {
-        if types[slot] == .float64 && scales[slot] != nil { Self.resize(&ints[slot], rows, 0) }
-        switch scales[slot] == nil ? types[slot] : .int64 {
-        case .int64:
-            try ints[slot].withUnsafeMutableBufferPointer { (p) throws(StrataError) in try body(p) }
-        case .float64:
-            try floats[slot].withUnsafeMutableBufferPointer { (p) throws(StrataError) in
-                try p.withMemoryRebound(to: Int64.self) { (q) throws(StrataError) in try body(q) }
-            }
+    /// A text slot's strings from its codes, which must index the dictionary.
+    private func lookUpStrings(_ slot: Int, what: () -> String) throws(StrataError) {
+        let dictionary = dictionaries[slot]
+        let codes = ints[slot]
+        let n = Int64(dictionary.count)
+        for r in 0..<rows where !isNull(slot, r) {
+            let code = codes[r]
+            if code < 0 || code >= n { throw .damaged("\(what()): a text code is outside its dictionary") }
+            strings[slot][r] = dictionary[Int(code)]
         }
+    }
+
+    /// The storage of a slot: `ints` for Int64 and text codes and scaled decimals, else `floats` as bit patterns.
+    private func withColumn<E: Error>(_ slot: Int, _ body: (UnsafeMutableBufferPointer<Int64>) throws(E) -> Void) throws(E) {
+        if types[slot] == .float64 && scales[slot] != nil { Self.resize(&ints[slot], rows, 0) }
+        if types[slot] == .float64 && scales[slot] == nil {
+            try floats[slot].withUnsafeMutableBufferPointer { (p) throws(E) in
+                try p.withMemoryRebound(to: Int64.self) { (q) throws(E) in try body(q) }
+            }
+        } else {
+            try ints[slot].withUnsafeMutableBufferPointer { (p) throws(E) in try body(p) }
+        }
+    }
+
+    /// Slot `slot` as a column buffer (rows `range`), for rewriting blocks.
+    func columnBuffer(_ slot: Int, _ range: Range<Int>) -> ColumnBuffer {
+        var b = ColumnBuffer(type: types[slot])
+        switch types[slot] {
+        case .int64: b.bits = Array(ints[slot][range])
+        case .float64:
+            b.bits = scales[slot].map { scale in ints[slot][range].map { Int64(bitPattern: (Double($0) / scale).bitPattern) } }
+                ?? floats[slot][range].map { Int64(bitPattern: $0.bitPattern) }
+        case .string: b.strings = Array(strings[slot][range])
+        }
+        if !nulls[slot].isEmpty, nulls[slot][range].contains(true) { b.nulls = Array(nulls[slot][range]) }
+        return b
     }
 }

@@ -7,6 +7,9 @@
 /// - `sum` adds the non-NaN values in row order; `nanCount` says how many were left out.
 /// - `first`/`last` are the values of the first and last row, NaN included.
 /// Int64: `sum` wraps on overflow and `sumOverflowed` is set; a query must then decode the block.
+/// Text: computed on the dictionary codes, so `min` is 0 and `max` the last entry's code (the
+/// dictionary is in byte order); `first`/`last` are the codes of the first and last value; `sum` is 0.
+/// Every statistic covers the rows that are not null; the descriptor counts the null ones.
 public struct ColumnStats: Sendable, Equatable {
     public var min: Int64 = 0
     public var max: Int64 = 0
@@ -38,7 +41,7 @@ public struct ColumnStats: Sendable, Equatable {
         s.first = first
         s.last = last
         switch type {
-        case .int64:
+        case .int64, .string:
             var lo = first, hi = first, sum: Int64 = 0, overflow = false
             for v in values {
                 lo = Swift.min(lo, v)
@@ -51,6 +54,10 @@ public struct ColumnStats: Sendable, Equatable {
             s.max = hi
             s.sum = sum
             if overflow { s.flags |= sumOverflowedFlag }
+            if type == .string {
+                s.sum = 0
+                s.flags = 0
+            }
         case .float64:
             var lo = Double.nan, hi = Double.nan, sum = 0.0
             var nans: UInt32 = 0

@@ -8,14 +8,25 @@ public struct CSVImportOptions: Sendable {
     /// A new table keeps one row per (symbol, time) (`Schema.dedup`); refused for an existing table
     /// created without it. Any write to a table with the key replaces rows with the same key.
     public var dedup = false
+    /// Column types that are not to be inferred (`--types NAME=TYPE,...`): for a new table's columns
+    /// and columns the import adds. A column of an existing table keeps its type; naming another is refused.
+    public var types: [String: ColumnType] = [:]
+    /// Columns of the file that the table lacks are added (after its other columns; older rows read
+    /// them as null). Without it such a file is refused, naming them.
+    public var addColumns = false
     /// How much of the file one parse task takes (tests make it small to cross many section edges).
     var sectionBytes = Limits.importSectionBytes
 
-    public init(timeUnit: TimeUnit? = nil, symbolColumn: String = "symbol", timeColumn: String = "ts", dedup: Bool = false) {
+    public init(
+        timeUnit: TimeUnit? = nil, symbolColumn: String = "symbol", timeColumn: String = "ts", dedup: Bool = false,
+        types: [String: ColumnType] = [:], addColumns: Bool = false
+    ) {
         self.timeUnit = timeUnit
         self.symbolColumn = symbolColumn
         self.timeColumn = timeColumn
         self.dedup = dedup
+        self.types = types
+        self.addColumns = addColumns
     }
 }
 
@@ -27,16 +38,21 @@ public struct CSVImportResult: Sendable {
 
 /// Imports a CSV file into a table in one transaction: all rows or none.
 ///
-/// A new table's schema comes from the header and the values: a column is Int64 when every value in
-/// the file is an integer, Float64 otherwise (see `importFile` and `run` for how each finds out).
-/// Rows are appended straight from the mapped file; memory stays bounded whatever its size.
+/// An empty unquoted field is null (in a value column; the symbol and time are required). A new
+/// table's schema comes from the header and the values: a column whose first non-empty value is not
+/// a number holds text (`string`); a column of integers only is Int64; other numbers Float64 (see
+/// `importFile` and `run` for how each finds out); `CSVImportOptions.types` overrides. Columns of the
+/// table the file lacks are null in its rows; columns of the file the table lacks are refused, or
+/// added with `addColumns`. Rows are appended straight from the mapped file; memory stays bounded
+/// whatever its size.
 public enum CSVImporter {
     /// How a new table's column types are chosen.
     enum Inference {
         /// Read the whole file first: for a caller's transaction, which cannot be retried.
         case wholeFile
         /// Guess from the first row, with the columns in `float` as Float64. A later non-integer in a
-        /// guessed Int64 column stops the import with `Widen`, which names every such column in the file.
+        /// guessed Int64 column stops the import with `Widen`, which names every such column in the
+        /// file. A first row with an empty value reads the whole file instead.
         case firstRow(float: Set<String>)
     }
 
@@ -97,26 +113,25 @@ public enum CSVImporter {
         guard let timeAt = header.firstIndex(where: { sameBytes($0, options.timeColumn) }) else {
             throw StrataError.badInput("\(path) line \(headerLine): the header has no time column '\(options.timeColumn)' (columns: \(header.joined(separator: ", "))); name it with --time-column")
         }
+        let names = try checkedHeader(header, options: options, path: path, line: headerLine)
         var created = false
         var schema: Schema
         var guessed: Set<Int> = []
         if let existing = try tx.schema(of: table) {
-            schema = existing
-            try checkMatches(existing, header: header, options: options, path: path, table: table)
+            schema = try prepareTable(existing, header: header, names: names, reader: &reader, tx: tx, table: table, options: options)
         } else {
             let valueNames = header.enumerated().filter { $0.offset != symbolAt && $0.offset != timeAt }.map(\.element)
             let valueFields = header.indices.filter { $0 != symbolAt && $0 != timeAt }
-            let types: [ColumnType]
-            switch inference {
-            case .wholeFile:
-                types = try inferTypes(&reader, header: header, valueFields: valueFields)
-            case .firstRow(let float):
-                let hasRow = try reader.next() && reader.fields.count == header.count
-                types = valueFields.map { k in
-                    let integral = hasRow && !reader.fields[k].escaped && reader.withField(reader.fields[k], NumberParser.looksIntegral)
-                    return integral && !float.contains(where: { sameBytes($0, header[k]) }) ? .int64 : .float64
-                }
-                guessed = Set(types.indices.filter { types[$0] == .int64 })
+            let given = givenTypes(options, header: header, fields: valueFields)
+            var types: [ColumnType]
+            if case .firstRow(let float) = inference, try reader.next(), reader.fields.count == header.count,
+                !valueFields.contains(where: { reader.fields[$0].isNull })
+            {
+                types = valueFields.map { k in given[k] ?? guessType(reader, k, float: float.contains(where: { sameBytes($0, header[k]) })) }
+                guessed = Set(types.indices.filter { types[$0] == .int64 && given[valueFields[$0]] == nil })
+            } else {
+                reader.rewind(to: dataStart, afterLine: headerLine)
+                types = try inferTypes(&reader, header: header, fields: valueFields, given: given)
             }
             schema = Schema(
                 symbolColumn: options.symbolColumn, timeColumn: options.timeColumn, timeUnit: options.timeUnit ?? .milliseconds,
@@ -139,6 +154,62 @@ public enum CSVImporter {
         return CSVImportResult(rows: rows, createdTable: created, schema: schema)
     }
 
+    /// The header's names, checked: none twice, none empty, every `--types` name among them.
+    private static func checkedHeader(
+        _ header: [String], options: CSVImportOptions, path: String, line: Int
+    ) throws(StrataError) -> Set<ByteString> {
+        var names = Set<ByteString>()
+        for name in header where !names.insert(ByteString(name)).inserted {
+            throw .badInput("\(path) line \(line): the header names column '\(name)' twice")
+        }
+        for name in options.types.keys.sorted() where !names.contains(ByteString(name)) {
+            throw .badInput("--types names column '\(name)', which \(path) does not have (columns: \(header.joined(separator: ", ")))")
+        }
+        for name in [options.symbolColumn, options.timeColumn] where options.types[name] != nil {
+            throw .badInput("--types cannot type '\(name)': the symbol column is text and the time column int64")
+        }
+        return names
+    }
+
+    private static func givenTypes(_ options: CSVImportOptions, header: [String], fields: [Int]) -> [Int: ColumnType] {
+        var given: [Int: ColumnType] = [:]
+        for k in fields { if let t = options.types.first(where: { sameBytes($0.key, header[k]) })?.value { given[k] = t } }
+        return given
+    }
+
+    /// A column's type guessed from its value in the current row (not empty).
+    private static func guessType(_ reader: CSVReader, _ k: Int, float: Bool) -> ColumnType {
+        let f = reader.fields[k]
+        if f.escaped || reader.withField(f, NumberParser.double) == nil { return .string }
+        return !float && reader.withField(f, NumberParser.looksIntegral) ? .int64 : .float64
+    }
+
+    /// Checks the file against an existing table; adds the file's new columns when allowed (typed as
+    /// given or from the whole file). Returns the table's schema for the import.
+    private static func prepareTable(
+        _ existing: Schema, header: [String], names: Set<ByteString>, reader: inout CSVReader, tx: Transaction, table: String,
+        options: CSVImportOptions
+    ) throws -> Schema {
+        try checkMatches(existing, header: header, options: options, path: reader.path, table: table)
+        for (name, type) in options.types.sorted(by: { $0.key < $1.key }) {
+            if let i = existing.columnIndex(name), existing.columns[i].type != type {
+                throw StrataError.badInput("column \(name) of table \(table) is \(existing.columns[i].type), not \(type); a column keeps its type")
+            }
+        }
+        let newFields = header.indices.filter { k in
+            !sameBytes(header[k], existing.symbolColumn) && !sameBytes(header[k], existing.timeColumn) && existing.columnIndex(header[k]) == nil
+        }
+        if newFields.isEmpty { return existing }
+        if !options.addColumns {
+            throw StrataError.badInput("\(reader.path) has columns that table \(table) lacks: \(newFields.map { header[$0] }.joined(separator: ", ")) (table columns: \(existing.headerNames.joined(separator: ", "))); add them with --add-columns")
+        }
+        let start = reader.position, line = reader.line
+        let types = try inferTypes(&reader, header: header, fields: newFields, given: givenTypes(options, header: header, fields: newFields))
+        reader.rewind(to: start, afterLine: line)
+        for (k, type) in zip(newFields, types) { try tx.addColumn(header[k], type, to: table) }
+        return try tx.schema(of: table)!
+    }
+
     private static func checkMatches(_ s: Schema, header: [String], options: CSVImportOptions, path: String, table: String) throws(StrataError) {
         if options.dedup && !s.dedup {
             throw .badInput("table \(table) was created without --dedup, so it keeps every row; a key cannot be added to an existing table (import into a new table with --dedup)")
@@ -149,16 +220,50 @@ public enum CSVImporter {
         if !sameBytes(options.symbolColumn, s.symbolColumn) || !sameBytes(options.timeColumn, s.timeColumn) {
             throw .badInput("table \(table) has symbol column '\(s.symbolColumn)' and time column '\(s.timeColumn)', not '\(options.symbolColumn)' and '\(options.timeColumn)'")
         }
-        if Set(header.map(ByteString.init)) != Set(s.headerNames.map(ByteString.init)) || header.count != s.headerNames.count {
-            throw .badInput("\(path): the header (\(header.joined(separator: ","))) does not match table \(table) (\(s.headerNames.joined(separator: ",")))")
-        }
     }
 
-    /// The first pass: a column is Int64 when every value in the file is an integer.
-    private static func inferTypes(_ reader: inout CSVReader, header: [String], valueFields: [Int]) throws(StrataError) -> [ColumnType] {
-        guard try reader.next() else { return valueFields.map { _ in .float64 } }
-        let float = try nonIntegralFields(&reader, header: header, among: valueFields)
-        return valueFields.map { float.contains($0) ? .float64 : .int64 }
+    /// What a column's values showed so far.
+    private enum Evidence { case integers, numbers, text }
+
+    /// The first pass, from the current row to the end: a column whose first non-empty value is not a
+    /// number holds text; a column of integers only is Int64; other numbers Float64. A number column
+    /// that meets text, and a column with no value at all, are errors unless `given` types them.
+    private static func inferTypes(
+        _ reader: inout CSVReader, header: [String], fields: [Int], given: [Int: ColumnType]
+    ) throws(StrataError) -> [ColumnType] {
+        var seen = [Evidence?](repeating: nil, count: header.count)
+        let open = fields.filter { given[$0] == nil }
+        while try reader.next() {
+            if reader.fields.count != header.count {
+                if reader.isTrailingEmptyLine { break }
+                throw shapeError(reader, expected: header.count)
+            }
+            for k in open {
+                let f = reader.fields[k]
+                if f.isNull { continue }
+                if seen[k] == .text { continue }
+                let number = !f.escaped && reader.withField(f, NumberParser.double) != nil
+                let integral = number && reader.withField(f, NumberParser.looksIntegral)
+                switch seen[k] {
+                case nil: seen[k] = !number ? .text : integral ? .integers : .numbers
+                case .integers?, .numbers?:
+                    if !number {
+                        throw .badInput("\(reader.path) line \(reader.line), column \(header[k]): '\(reader.excerpt(f))' is not a number, and the column's first value was (give its type with --types \(header[k])=string)")
+                    }
+                    if !integral { seen[k] = .numbers }
+                case .text?: break
+                }
+            }
+        }
+        return try fields.map { (k) throws(StrataError) in
+            if let t = given[k] { return t }
+            switch seen[k] {
+            case .integers?: return .int64
+            case .numbers?: return .float64
+            case .text?: return .string
+            case nil: throw .badInput("\(reader.path): column \(header[k]) has no value in any row, so its type is unknown; give it with --types \(header[k])=TYPE (int64, float64 or string)")
+            }
+        }
     }
 
     /// The guessed Int64 columns that hold a non-integer in the current row or any row after it.
@@ -166,13 +271,6 @@ public enum CSVImporter {
         _ reader: inout CSVReader, header: [String], slots: [Int], guessed: Set<Int>
     ) throws(StrataError) -> Set<String> {
         let fields = header.indices.filter { slots[$0] >= 0 && guessed.contains(slots[$0]) }
-        return Set(try nonIntegralFields(&reader, header: header, among: fields).map { header[$0] })
-    }
-
-    /// The fields among `fields` that hold a non-integer in the current row or any row after it.
-    private static func nonIntegralFields(
-        _ reader: inout CSVReader, header: [String], among fields: [Int]
-    ) throws(StrataError) -> Set<Int> {
         var found: Set<Int> = []
         repeat {
             if reader.fields.count != header.count {
@@ -181,10 +279,11 @@ public enum CSVImporter {
             }
             for k in fields where !found.contains(k) {
                 let f = reader.fields[k]
-                if f.escaped || !reader.withField(f, NumberParser.looksIntegral) { found.insert(k) }
+                if f.isNull { continue }
+                if !reader.withField(f, NumberParser.looksIntegral) && reader.withField(f, NumberParser.double) != nil { found.insert(k) }
             }
         } while try reader.next()
-        return found
+        return Set(found.map { header[$0] })
     }
 
     private static func shapeError(_ reader: CSVReader, expected: Int) -> StrataError {
@@ -251,7 +350,7 @@ public enum CSVImporter {
     ) throws(StrataError) {
         var row = 0
         for run in section.runs {
-            try tx.appendRows(t, buffers[run.symbol], times: section.times, columns: section.columns, stride: section.rows, rows: row..<row + run.rows)
+            try tx.appendRows(t, buffers[run.symbol], times: section.times, columns: section.columns, rows: row..<row + run.rows)
             row += run.rows
         }
     }
@@ -263,7 +362,7 @@ public enum CSVImporter {
         let types: [ColumnType]
         let guessed: Set<Int>
         let table: TableBuffers
-        var values: [Int64]
+        var values: [Value]
         var lastSymbolBytes: [UInt8] = []
         var lastBuffer: SymbolBuffer? = nil
 
@@ -273,7 +372,8 @@ public enum CSVImporter {
             self.types = types
             self.guessed = guessed
             self.table = table
-            self.values = [Int64](repeating: 0, count: types.count)
+            // Columns the file lacks stay null.
+            self.values = [Value](repeating: .null, count: types.count)
         }
 
         /// False at a trailing empty line (the end of the data).
@@ -287,7 +387,7 @@ public enum CSVImporter {
             for (k, f) in reader.fields.enumerated() {
                 let slot = slots[k]
                 if slot >= 0 {
-                    if types[slot] == .int64 && guessed.contains(slot) && !f.escaped,
+                    if types[slot] == .int64 && guessed.contains(slot) && !f.escaped && !f.isNull,
                         reader.withField(f, { if case .invalid = NumberParser.int64($0) { NumberParser.double($0) != nil } else { false } })
                     {
                         throw Widen(columns: try columnsToWiden(&reader, header: header, slots: slots, guessed: guessed))
@@ -318,21 +418,23 @@ public enum CSVImporter {
     }
 
     @inline(__always)
-    private static func parseValue(_ reader: CSVReader, _ f: CSVReader.Field, type: ColumnType, column: String) throws(StrataError) -> Int64 {
+    private static func parseValue(_ reader: CSVReader, _ f: CSVReader.Field, type: ColumnType, column: String) throws(StrataError) -> Value {
+        if f.isNull { return .null }
         let location = "\(reader.path) line \(reader.line), column \(column)"
         switch type {
         case .int64:
             switch reader.withField(f, NumberParser.int64) {
-            case .value(let v) where !f.escaped: return v
+            case .value(let v) where !f.escaped: return .int64(v)
             case .overflow: throw .badInput("\(location): '\(reader.excerpt(f))' does not fit in a 64-bit integer")
-            default:
-                if f.start == f.end { throw .badInput("\(location): the value is empty") }
-                throw .badInput("\(location): '\(reader.excerpt(f))' is not an integer (the column is int64)")
+            default: throw .badInput("\(location): '\(reader.excerpt(f))' is not an integer (the column is int64)")
             }
         case .float64:
-            if !f.escaped, let d = reader.withField(f, NumberParser.double) { return Int64(bitPattern: d.bitPattern) }
-            if f.start == f.end { throw .badInput("\(location): the value is empty") }
-            throw .badInput("\(location): '\(reader.excerpt(f))' is not a number")
+            if !f.escaped, let d = reader.withField(f, NumberParser.double) { return .float64(d) }
+            throw .badInput("\(location): '\(reader.excerpt(f))' is not a number (the column is float64)")
+        case .string:
+            let text = try reader.string(f, column: column)
+            do { try Transaction.checkText(text, column: column) } catch { throw .badInput("\(location): \(error.message)") }
+            return .string(text)
         }
     }
 

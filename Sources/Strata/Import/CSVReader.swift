@@ -18,6 +18,11 @@ struct CSVReader {
         var end: Int
         /// The field was quoted and holds doubled quotes: `raw` is not its value, `string` is.
         var escaped: Bool
+        /// The field was quoted (`""` is an empty text, not a null).
+        var quoted = false
+
+        /// An empty unquoted field: a null.
+        var isNull: Bool { start == end && !quoted }
     }
 
     var fields: [Field] = []
@@ -135,7 +140,7 @@ struct CSVReader {
         if after < n, ![UInt8(ascii: ","), UInt8(ascii: "\n"), UInt8(ascii: "\r")].contains(b[after]) {
             throw .badInput("\(path) line \(line): text after the closing quote of a field")
         }
-        return (Field(start: open + 1, end: close, escaped: doubled), after)
+        return (Field(start: open + 1, end: close, escaped: doubled, quoted: true), after)
     }
 
     /// Lends the bytes of `range` of the file to `body` (for a field: between its quotes, doubled

@@ -18,8 +18,8 @@ struct CSVSectionParser: Sendable {
         /// The byte range in the file of each distinct symbol of the section.
         var symbols: [Range<Int>] = []
         var times: [Int64] = []
-        /// Column-major: value `c` of row `r` is at `c * rows + r`. Float64 as bit patterns.
-        var columns: [Int64] = []
+        /// One buffer per value column of the table (null in every row for columns the file lacks).
+        var columns: [ColumnBuffer] = []
         var ok = false
     }
 
@@ -35,44 +35,39 @@ struct CSVSectionParser: Sendable {
 
     private func parse(from: Int, to: Int, in b: UnsafeRawBufferPointer) -> Section {
         var section = Section(start: from, end: from)
-        let width = types.count
-        var rowMajor: [Int64] = []
         let estimate = (to - from) / 48 + 16
-        rowMajor.reserveCapacity(estimate * width)
         section.times.reserveCapacity(estimate)
-        var row = [Int64](repeating: 0, count: width)
+        var columns = types.map(ColumnBuffer.init(type:))
+        for c in columns.indices { columns[c].reserveCapacity(estimate, type: types[c]) }
+        let absent = types.indices.filter { !slots.contains($0) }
         var index = SymbolIndex()
         var i = from
-        let complete = row.withUnsafeMutableBufferPointer { row in
-            var time: Int64 = 0
-            var symbol: Range<Int> = 0..<0
-            while i < to && i < b.count {
-                guard parseRow(b, at: &i, into: row, time: &time, symbol: &symbol) else { return false }
-                let id = index.id(of: symbol, in: b, symbols: &section.symbols)
-                if let last = section.runs.last, last.symbol == id {
-                    section.runs[section.runs.count - 1].rows += 1
-                } else {
-                    section.runs.append((id, 1))
-                }
-                section.times.append(time)
-                rowMajor.append(contentsOf: row)
+        var time: Int64 = 0
+        var symbol: Range<Int> = 0..<0
+        while i < to && i < b.count {
+            guard parseRow(b, at: &i, into: &columns, time: &time, symbol: &symbol) else { return section }
+            for c in absent { columns[c].appendNull() }
+            let id = index.id(of: symbol, in: b, symbols: &section.symbols)
+            if let last = section.runs.last, last.symbol == id {
+                section.runs[section.runs.count - 1].rows += 1
+            } else {
+                section.runs.append((id, 1))
             }
-            return true
+            section.times.append(time)
         }
-        if !complete { return section }
-        let rows = section.times.count
-        section.rows = rows
+        section.rows = section.times.count
         section.end = i
-        section.columns = Self.columnMajor(rowMajor, rows: rows, width: width)
+        section.columns = columns
         section.ok = true
         return section
     }
 
-    /// Parses the row at `i` into `row` (value columns), `time` and `symbol` (its byte range),
-    /// moving `i` past its line end. False when the row needs the serial reader.
+    /// Parses the row at `i`, appending its values to `columns` (an empty field is null), and sets
+    /// `time` and `symbol` (its byte range), moving `i` past its line end. False when the row needs
+    /// the serial reader (its values may then be partly appended: the section is thrown away).
     @inline(__always)
     private func parseRow(
-        _ b: UnsafeRawBufferPointer, at i: inout Int, into row: UnsafeMutableBufferPointer<Int64>, time: inout Int64,
+        _ b: UnsafeRawBufferPointer, at i: inout Int, into columns: inout [ColumnBuffer], time: inout Int64,
         symbol: inout Range<Int>
     ) -> Bool {
         for (k, slot) in slots.enumerated() {
@@ -88,13 +83,20 @@ struct CSVSectionParser: Sendable {
                 guard case .value(let v) = NumberParser.int64(field) else { return false }
                 time = v
             default:
+                if field.isEmpty {
+                    columns[slot].appendNull()
+                    continue
+                }
                 switch types[slot] {
                 case .int64:
                     guard case .value(let v) = NumberParser.int64(field) else { return false }
-                    row[slot] = v
+                    columns[slot].append(v)
                 case .float64:
                     guard let d = NumberParser.double(field) else { return false }
-                    row[slot] = Int64(bitPattern: d.bitPattern)
+                    columns[slot].append(Int64(bitPattern: d.bitPattern))
+                case .string:
+                    guard field.count <= Limits.textBytesMax, let text = String(validating: field, as: UTF8.self) else { return false }
+                    columns[slot].append(string: text)
                 }
             }
         }
@@ -126,16 +128,6 @@ struct CSVSectionParser: Sendable {
             i += 1
         }
         return b[i] == UInt8(ascii: "\n") ? i + 1 : nil
-    }
-
-    /// Rows × columns to columns × rows: value `c` of row `r` moves to `c * rows + r`.
-    private static func columnMajor(_ rowMajor: [Int64], rows: Int, width: Int) -> [Int64] {
-        [Int64](unsafeUninitializedCapacity: rows * width) { out, count in
-            for c in 0..<width {
-                for r in 0..<rows { out[c * rows + r] = rowMajor[r * width + c] }
-            }
-            count = rows * width
-        }
     }
 
     /// Distinct symbols of a section by their bytes, without an allocation per row.

@@ -37,6 +37,15 @@ public enum ResultValue: Sendable, Equatable, CustomStringConvertible {
 /// The type of a result column.
 public enum ResultType: String, Sendable {
     case int64, float64, string
+
+    /// The type of a stored column's values.
+    init(_ type: ColumnType) {
+        switch type {
+        case .int64: self = .int64
+        case .float64: self = .float64
+        case .string: self = .string
+        }
+    }
 }
 
 /// A column of a query result; nil is SQL null.

@@ -10,7 +10,8 @@ final class BlockSealer: @unchecked Sendable {
         /// Where the block goes when it is written.
         var destination: Destination
         var times: [Int64]
-        var columns: [[Int64]]
+        var columns: [ColumnBuffer]
+        var ids: [UInt32]
         var types: [ColumnType]
     }
 
@@ -55,7 +56,7 @@ final class BlockSealer: @unchecked Sendable {
         let encoder = encoders[number % encoders.count]
         queues[number % queues.count].async {
             let bytes = encoder.value.encode(
-                tableID: job.table, symbolID: job.symbol, times: job.times, columns: job.columns, types: job.types)
+                tableID: job.table, symbolID: job.symbol, times: job.times, columns: job.columns, ids: job.ids, types: job.types)
             self.finishedLock.wait()
             self.finished[number] = Sealed(job: job, bytes: bytes)
             self.finishedLock.signal()

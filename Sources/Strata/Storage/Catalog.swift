@@ -108,6 +108,8 @@ struct Catalog: Sendable {
             case .idFloor(let table, let file):
                 tableIDFloor = max(tableIDFloor, table)
                 fileIDFloor = max(fileIDFloor, file)
+            case .columns(let table, let schema):
+                try setColumns(table, schema, what: what)
             }
         }
         try checkBlocksInsideFiles(entries, what: what)
@@ -144,6 +146,22 @@ struct Catalog: Sendable {
         }
         let addedRows = refs.reduce(0) { $0 + Int($1.rows) }
         tables[table]!.symbols[Int(symbol)].replaceBlocks(at..<at + removing, with: refs, rows: addedRows - removedRows)
+    }
+
+    /// Takes a table's new columns (its unit and key stay). The entry was checked when read (ids
+    /// unique, ascending, below the next id); here the next id may not go down. (A checkpoint states
+    /// a table's columns this way right after creating it, so an id may meet another type here.)
+    private mutating func setColumns(_ table: UInt32, _ schema: Schema, what: () -> String) throws(StrataError) {
+        guard let old = tables[table]?.schema else { throw .damaged("\(what()): columns given for unknown table id \(table)") }
+        if schema.nextColumnID < old.nextColumnID { throw .damaged("\(what()): the next column id of table id \(table) goes down") }
+        var new = old
+        new.symbolColumn = schema.symbolColumn
+        new.timeColumn = schema.timeColumn
+        new.symbolPosition = schema.symbolPosition
+        new.timePosition = schema.timePosition
+        new.columns = schema.columns
+        new.nextColumnID = schema.nextColumnID
+        tables[table]!.schema = new
     }
 
     private func checkBlocksInsideFiles(_ entries: [ManifestEntry], what: () -> String) throws(StrataError) {

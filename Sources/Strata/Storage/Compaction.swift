@@ -121,8 +121,11 @@ struct Compactor {
         report.bytesBefore = before.files.values.reduce(writer.manifestLength) { $0 + $1.length }
         report.blocksBefore = Self.blocks(before)
         var late: StrataError? = nil
-        for id in tableIDs { retired.formUnion(Self.filesToRewrite(before.tables[id]!, files: before.files, blockRows: blockRows)) }
         do {
+            for id in tableIDs {
+                retired.formUnion(Self.filesToRewrite(before.tables[id]!, files: before.files, blockRows: blockRows))
+                retired.formUnion(try filesWithDroppedColumns(before.tables[id]!))
+            }
             if !retired.isEmpty { try rewrite(progress: progress, report: &report) }
             let checkpoint = ManifestCodec.checkpoint(catalog, firstSequence: before.sequence + 1)
             let checkpointBytes = checkpoint.reduce(ManifestFormat.fileHeaderBytes) { $0 + $1.count }
@@ -192,20 +195,42 @@ struct Compactor {
         for id in retired { catalog.files[id] = nil }
     }
 
-    /// Rows of one symbol waiting to be sealed into merged blocks (Float64 as bit patterns).
+    /// Rows of one symbol waiting to be sealed into merged blocks.
     private struct PendingRows {
         var times: [Int64] = []
-        var columns: [[Int64]]
+        var columns: [ColumnBuffer]
 
-        mutating func append(_ d: DecodedBlock, types: [ColumnType]) {
+        mutating func append(_ d: DecodedBlock) {
             times.append(contentsOf: d.times)
-            for (slot, type) in types.enumerated() {
-                switch type {
-                case .int64: columns[slot].append(contentsOf: d.ints[slot])
-                case .float64: columns[slot].append(contentsOf: d.floats[slot].lazy.map { Int64(bitPattern: $0.bitPattern) })
-                }
+            for slot in columns.indices { columns[slot].append(contentsOf: d.columnBuffer(slot, 0..<d.rows), 0..<d.rows) }
+        }
+
+        /// Takes the first `rows` rows out.
+        mutating func removeFirst(_ rows: Int) -> (times: [Int64], columns: [ColumnBuffer]) {
+            let out = (Array(times[0..<rows]), columns.map { $0.gather(0..<rows) })
+            times.removeFirst(rows)
+            for c in columns.indices { columns[c] = columns[c].gather(rows..<columns[c].count) }
+            return out
+        }
+    }
+
+    /// Files holding a block with a chunk of a dropped column: rewriting them reclaims its bytes.
+    /// Only tables that dropped a column (fewer columns than ids given) have their headers read.
+    func filesWithDroppedColumns(_ t: Catalog.TableState) throws(StrataError) -> Set<UInt32> {
+        var files: Set<UInt32> = []
+        if t.schema.columns.count == Int(t.schema.nextColumnID) { return files }
+        for symbolID in t.symbols.indices {
+            for (index, ref) in t.symbols[symbolID].blocks.enumerated() where !files.contains(ref.file) {
+                if try holdsDroppedColumn(t, symbolID, index) { files.insert(ref.file) }
             }
         }
+        return files
+    }
+
+    private func holdsDroppedColumn(_ t: Catalog.TableState, _ symbolID: Int, _ index: Int) throws(StrataError) -> Bool {
+        if t.schema.columns.count == Int(t.schema.nextColumnID) { return false }
+        let h = try snapshot.header(t, symbol: symbolID, block: index)
+        return (1..<h.columnCount).contains { t.schema.columnIndex(id: h.columnID($0)) == nil }
     }
 
     /// The new block list of one symbol: blocks in files that stay are kept, full blocks of retired
@@ -215,21 +240,20 @@ struct Compactor {
         _ t: Catalog.TableState, _ symbolID: Int, _ decoded: DecodedBlock, report: inout CompactionReport,
         advanced: (Int) -> Void
     ) throws(StrataError) -> BlockList {
-        let types = t.schema.columns.map(\.type)
         var kept: [BlockRef] = []
-        var pending = PendingRows(columns: Array(repeating: [], count: types.count))
+        var pending = PendingRows(columns: t.schema.columns.map { ColumnBuffer(type: $0.type) })
         for (index, ref) in t.symbols[symbolID].blocks.enumerated() {
             if !retired.contains(ref.file) {
                 if !pending.times.isEmpty { kept.append(try seal(&pending, rows: pending.times.count, t, symbolID)) }
                 kept.append(ref)
                 continue
             }
-            if pending.times.isEmpty && ref.rows >= blockRows {
+            if pending.times.isEmpty && ref.rows >= blockRows, try !holdsDroppedColumn(t, symbolID, index) {
                 kept.append(try copy(t, symbolID, index, ref))
                 report.blocksCopied += 1
             } else {
                 _ = try snapshot.decode(t, symbol: symbolID, block: index, columns: Array(t.schema.columns.indices), into: decoded)
-                pending.append(decoded, types: types)
+                pending.append(decoded)
                 report.rowsRewritten += Int(ref.rows)
                 while pending.times.count >= blockRows { kept.append(try seal(&pending, rows: blockRows, t, symbolID)) }
             }
@@ -243,16 +267,13 @@ struct Compactor {
     private mutating func seal(
         _ pending: inout PendingRows, rows: Int, _ t: Catalog.TableState, _ symbolID: Int
     ) throws(StrataError) -> BlockRef {
+        let (times, columns) = pending.removeFirst(rows)
         let bytes = encoder.encode(
-            tableID: t.id, symbolID: UInt32(symbolID), times: Array(pending.times[0..<rows]),
-            columns: pending.columns.map { Array($0[0..<rows]) }, types: t.schema.columns.map(\.type))
+            tableID: t.id, symbolID: UInt32(symbolID), times: times, columns: columns, ids: t.schema.columns.map(\.id),
+            types: t.schema.columns.map(\.type))
         let (file, offset) = try append(bytes, table: t.id)
-        let ref = BlockRef(
-            file: file, offset: offset, length: UInt32(bytes.count), rows: UInt32(rows),
-            firstTime: pending.times[0], lastTime: pending.times[rows - 1])
-        pending.times.removeFirst(rows)
-        for c in pending.columns.indices { pending.columns[c].removeFirst(rows) }
-        return ref
+        return BlockRef(
+            file: file, offset: offset, length: UInt32(bytes.count), rows: UInt32(rows), firstTime: times[0], lastTime: times[rows - 1])
     }
 
     /// Copies a full block byte for byte, after checking its header and every chunk's checksum.

@@ -5,9 +5,10 @@ enum ManifestFormat {
     static let fileName = "MANIFEST"
     static let fileMagic: [UInt8] = Array("STRATAMF".utf8)
     /// Version 2 added the entries that rewrite history (replace blocks, table key, drop table, id
-    /// floors); a version 1 manifest is read as it is and upgraded in place before its first such entry.
-    static let version: UInt32 = 2
-    static let versionsRead: ClosedRange<UInt32> = 1...2
+    /// floors); version 3 text columns, nulls and changing columns (version 2 blocks, the columns
+    /// entry). An older manifest is read as it is and upgraded in place before this build's first commit.
+    static let version: UInt32 = 3
+    static let versionsRead: ClosedRange<UInt32> = 1...3
     static let fileHeaderBytes = 16
     static let recordMagic: UInt32 = 0x3152_4D53  // "SMR1"
     static let recordHeaderBytes = 24
@@ -28,6 +29,9 @@ enum ManifestEntry: Equatable {
     case dropTable(table: UInt32)
     /// Ids below these were used (and may still name files on disk): new ones start at or above them.
     case idFloor(table: UInt32, file: UInt32)
+    /// The table's value columns from now on (after an added, dropped or renamed column), with the
+    /// symbol and time columns' names and header positions, and the next column id.
+    case columns(table: UInt32, schema: Schema)
 
     fileprivate var tag: UInt8 {
         switch self {
@@ -40,11 +44,9 @@ enum ManifestEntry: Equatable {
         case .tableKey: 7
         case .dropTable: 8
         case .idFloor: 9
+        case .columns: 10
         }
     }
-
-    /// Whether the entry needs a version 2 manifest.
-    var needsVersion2: Bool { tag >= 6 }
 }
 
 /// Where a block lives and what it spans; everything else is in the block's own header.
@@ -118,6 +120,19 @@ enum ManifestCodec {
             case .idFloor(let table, let file):
                 w.u32(table)
                 w.u32(file)
+            case .columns(let table, let s):
+                w.u32(table)
+                w.u32(s.nextColumnID)
+                w.string(s.symbolColumn)
+                w.string(s.timeColumn)
+                w.u16(UInt16(s.symbolPosition))
+                w.u16(UInt16(s.timePosition))
+                w.u32(UInt32(s.columns.count))
+                for c in s.columns {
+                    w.u32(c.id)
+                    w.u8(c.type.rawValue)
+                    w.string(c.name)
+                }
             }
         }
         w.patch(u32: UInt32(w.bytes.count - ManifestFormat.recordHeaderBytes), at: 4)
@@ -163,6 +178,7 @@ enum ManifestCodec {
         for t in tables {
             add(.createTable(id: t.id, name: t.name, schema: t.schema), 64 + 64 * t.schema.columns.count)
             if t.schema.dedup { add(.tableKey(table: t.id), 6) }
+            if Schema(columns: t.schema.columns).columns != t.schema.columns { add(.columns(table: t.id, schema: t.schema), 64 + 64 * t.schema.columns.count) }
         }
         for t in tables {
             for (id, s) in t.symbols.enumerated() { add(.addSymbol(table: t.id, id: UInt32(id), name: s.name), 13 + s.name.utf8.count) }
@@ -237,6 +253,32 @@ enum ManifestCodec {
         return bytes.allSatisfy { $0 == 0 }
     }
 
+    /// Tag 10: the table's columns; checked against the table when applied.
+    private static func readColumns(_ r: inout ByteReader) throws(StrataError) -> ManifestEntry {
+        let table = try r.u32()
+        let next = try r.u32()
+        let symbolColumn = try r.string(maxBytes: Limits.columnNameBytesMax)
+        let timeColumn = try r.string(maxBytes: Limits.columnNameBytesMax)
+        let symbolPosition = Int(try r.u16())
+        let timePosition = Int(try r.u16())
+        let count = Int(try r.u32())
+        if count > Limits.valueColumnsMax { throw .damaged("\(r.what()): \(count) columns") }
+        var columns: [Column] = []
+        for _ in 0..<count {
+            let id = try r.u32()
+            guard let type = ColumnType(rawValue: try r.u8()) else { throw .damaged("\(r.what()): unknown column type") }
+            columns.append(Column(try r.string(maxBytes: Limits.columnNameBytesMax), type, id: id))
+        }
+        var schema = Schema(symbolColumn: symbolColumn, timeColumn: timeColumn, columns: [], symbolPosition: symbolPosition, timePosition: timePosition)
+        schema.columns = columns
+        schema.nextColumnID = next
+        do { try schema.validate() } catch { throw .damaged("\(r.what()): invalid columns: \(error.message)") }
+        if zip(columns, columns.dropFirst()).contains(where: { $0.id >= $1.id }) {
+            throw .damaged("\(r.what()): column ids are not ascending")
+        }
+        return .columns(table: table, schema: schema)
+    }
+
     private static func readEntry(_ r: inout ByteReader) throws(StrataError) -> ManifestEntry {
         let tag = try r.u8()
         switch tag {
@@ -287,6 +329,8 @@ enum ManifestCodec {
             return .dropTable(table: try r.u32())
         case 9:
             return .idFloor(table: try r.u32(), file: try r.u32())
+        case 10:
+            return try readColumns(&r)
         default:
             throw .damaged("\(r.what()): unknown entry tag \(tag) at byte \(r.offset - 1)")
         }

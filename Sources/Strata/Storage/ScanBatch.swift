@@ -38,7 +38,22 @@ public struct ScanBatch {
 
     public func float64(_ column: Int) throws(StrataError) -> ArraySlice<Double> {
         try checkColumn(column, is: .float64)
+        if let scale = block.scales[column] { return ArraySlice(block.ints[column][rows].map { Double($0) / scale }) }
         return block.floats[column][rows]
+    }
+
+    /// The values of a text column (a null row holds "": see `nulls`).
+    public func string(_ column: Int) throws(StrataError) -> ArraySlice<String> {
+        try checkColumn(column, is: .string)
+        return block.strings[column][rows]
+    }
+
+    /// Per row, whether `column` is null there; nil when no row of the batch is null.
+    /// The arrays of `int64`, `float64` and `string` hold 0 or "" at null rows.
+    public func nulls(_ column: Int) throws(StrataError) -> ArraySlice<Bool>? {
+        try checkColumn(column)
+        let n = block.nulls[column]
+        return n.isEmpty || !n[rows].contains(true) ? nil : n[rows]
     }
 
     /// The value of `column` at absolute row `row` (within `rows`).
@@ -47,10 +62,7 @@ public struct ScanBatch {
         if !rows.contains(row) {
             throw .misuse("row \(row) is outside this batch (rows \(rows.lowerBound)..<\(rows.upperBound))")
         }
-        return switch block.types[column] {
-        case .int64: .int64(block.ints[column][row])
-        case .float64: .float64(block.floats[column][row])
-        }
+        return block.value(column, row)
     }
 
     private func checkCurrent() throws(StrataError) {
@@ -65,7 +77,7 @@ public struct ScanBatch {
             throw .misuse("column \(column) is not in this batch: the scan asked for \(block.types.count) columns (0..<\(block.types.count))")
         }
         if let type, block.types[column] != type {
-            throw .misuse("column \(column) is \(block.types[column]), not \(type): read it with \(block.types[column] == .int64 ? "int64" : "float64")(_:)")
+            throw .misuse("column \(column) is \(block.types[column]), not \(type): read it with \(block.types[column])(_:)")
         }
     }
 }

@@ -134,13 +134,23 @@ public struct Snapshot: Sendable {
         {
             throw .damaged("block header does not match the manifest")
         }
-        let columns = t.schema.columns
-        var matches = h.columnCount == columns.count + 1
-        if matches {
-            for c in columns.indices where h.typeByte(c + 1) != columns[c].type.rawValue { matches = false }
-        }
-        if !matches { throw .damaged("block columns do not match the table schema") }
+        try checkColumns(h, t.schema)
         return h
+    }
+
+    /// Every chunk of a block holds a column of the schema, with its type, or a dropped column (an id
+    /// the table used before). Both are in ascending id order, so one walk checks them.
+    static func checkColumns(_ h: BlockHeader, _ schema: Schema) throws(StrataError) {
+        let columns = schema.columns
+        var k = 0
+        for c in 1..<h.columnCount {
+            let id = h.columnID(c)
+            if id >= schema.nextColumnID { throw .damaged("block has a column (id \(id)) the table never had") }
+            while k < columns.count && columns[k].id < id { k += 1 }
+            if k < columns.count && columns[k].id == id && h.typeByte(c) != columns[k].type.rawValue {
+                throw .damaged("block columns do not match the table schema")
+            }
+        }
     }
 
     /// Decodes the time column and the value columns `columns` (schema indices) of one block.
@@ -158,14 +168,28 @@ public struct Snapshot: Sendable {
             try out.decodeTimes(bytes, time, what: what)
         }
         for (slot, c) in columns.enumerated() {
-            let chunk = h.chunk(c + 1)
+            guard let k = h.chunkIndex(columnID: t.schema.columns[c].id) else {
+                out.setAllNull(slot)
+                continue
+            }
+            let chunk = h.chunk(k)
             let keepScaled = scaled?[slot] == true && chunk.type == .float64 && chunk.encoding.has(Encoding.decimal)
             out.scales[slot] = keepScaled ? powersOfTen[Int(chunk.encoding.scale)] : nil
-            try h.withChunkBytes(c + 1, checkChecksum: checkChecksums, what: what) { (bytes) throws(StrataError) in
+            try h.withChunkBytes(k, checkChecksum: checkChecksums, what: what) { (bytes) throws(StrataError) in
                 try out.decodeColumn(slot, bytes, chunk, descale: !keepScaled, what: what)
             }
         }
         return h
+    }
+
+    /// The dictionary of text chunk `c` of a parsed block, without decoding its codes.
+    func dictionary(_ h: BlockHeader, chunk c: Int, what: () -> String) throws(StrataError) -> [String] {
+        let d = h.chunk(c)
+        var scratch: [UInt8] = []
+        return try h.withChunkBytes(c, checkChecksum: checkChecksums, what: what) { (bytes) throws(StrataError) in
+            let parts = try ChunkParts.locate(bytes, type: .string, nullCount: Int(d.nullCount), rows: h.rows, what: what)
+            return try ChunkParts.decodeDictionary(parts, scratch: &scratch, what: what)
+        }
     }
 
     /// Index of the first block of `symbol` that can hold a time ≥ `from`.

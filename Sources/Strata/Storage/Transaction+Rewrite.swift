@@ -63,7 +63,7 @@ extension Transaction {
                 continue
             }
             try readBlock(t, symbol: id, ref, into: decoded)
-            var out = RowCollector(columns: t.types.count)
+            var out = RowCollector(t.types)
             for r in 0..<decoded.rows where decoded.times[r] < from || decoded.times[r] > last { out.add(decoded, r) }
             if out.times.count == decoded.rows {
                 refs.append(ref)
@@ -90,7 +90,7 @@ extension Transaction {
         defer {
             bufferedRows -= n
             b.times = []
-            b.columns = Array(repeating: [], count: t.types.count)
+            b.columns = t.emptyColumns
         }
         if n == 0 { return }
         let order = sortedRows(b.times, keepLastOfEqualTimes: t.schema.dedup)
@@ -105,11 +105,12 @@ extension Transaction {
         let mergeID = nextMergeID
         nextMergeID += 1
         pendingMerges.append((t.id, b.id, i, j - i, mergeID))
-        var out = RowCollector(columns: t.types.count)
+        var out = RowCollector(t.types)
         func emit(_ out: inout RowCollector) throws(StrataError) {
             writer.sealer.submit(BlockSealer.Job(
-                table: t.id, symbol: b.id, destination: .merge(id: mergeID), times: out.times, columns: out.columns, types: t.types))
-            out = RowCollector(columns: t.types.count)
+                table: t.id, symbol: b.id, destination: .merge(id: mergeID), times: out.times, columns: out.columns, ids: t.ids,
+                types: t.types))
+            out = RowCollector(t.types)
             try write(writer.sealer.takeFinished())
         }
         if i == j {  // no block overlapped: the sorted rows, gathered column by column
@@ -117,10 +118,7 @@ extension Transaction {
             while start < order.count {
                 let rows = order[start..<min(start + blockRows, order.count)]
                 out.times = rows.map { b.times[$0] }
-                for c in out.columns.indices {
-                    let column = b.columns[c]
-                    out.columns[c] = rows.map { column[$0] }
-                }
+                for c in out.columns.indices { out.columns[c] = b.columns[c].gather(rows) }
                 try emit(&out)
                 start += rows.count
             }
@@ -179,7 +177,7 @@ extension Transaction {
 
     /// Encodes collected rows as one block of the symbol and writes it.
     private func writeRows(_ t: TableBuffers, symbol id: Int, _ rows: RowCollector) throws(StrataError) -> BlockRef {
-        let bytes = encoder.encode(tableID: t.id, symbolID: UInt32(id), times: rows.times, columns: rows.columns, types: t.types)
+        let bytes = encoder.encode(tableID: t.id, symbolID: UInt32(id), times: rows.times, columns: rows.columns, ids: t.ids, types: t.types)
         return try writeBlock(bytes, table: t.id, times: rows.times)
     }
 
@@ -206,41 +204,53 @@ extension Transaction {
             throw .damaged("\(what()): \(error.message)")
         }
         if header.rows != Int(ref.rows) || header.firstTime != ref.firstTime || header.lastTime != ref.lastTime
-            || header.tableID != t.id || header.symbolID != UInt32(id) || header.columnCount != t.types.count + 1
-            || t.types.indices.contains(where: { header.typeByte($0 + 1) != t.types[$0].rawValue })
+            || header.tableID != t.id || header.symbolID != UInt32(id)
         {
             throw .damaged("\(what()): the block header does not match the manifest")
         }
+        do { try Snapshot.checkColumns(header, t.schema) } catch { throw .damaged("\(what()): \(error.message)") }
         out.reset(rows: header.rows, columns: Array(t.types.indices), schema: t.schema)
         try header.withChunkBytes(0, checkChecksum: true, what: what) { (b) throws(StrataError) in
             try out.decodeTimes(b, header.chunk(0), what: what)
         }
         for c in t.types.indices {
-            try header.withChunkBytes(c + 1, checkChecksum: true, what: what) { (b) throws(StrataError) in
-                try out.decodeColumn(c, b, header.chunk(c + 1), descale: true, what: what)
+            guard let k = header.chunkIndex(columnID: t.ids[c]) else {
+                out.setAllNull(c)
+                continue
+            }
+            try header.withChunkBytes(k, checkChecksum: true, what: what) { (b) throws(StrataError) in
+                try out.decodeColumn(c, b, header.chunk(k), descale: true, what: what)
             }
         }
     }
 }
 
-/// Rows gathered for one new block: times and value columns (Float64 as bit patterns).
+/// Rows gathered for one new block: times and value columns.
 struct RowCollector {
     var times: [Int64] = []
-    var columns: [[Int64]]
+    var columns: [ColumnBuffer]
 
-    init(columns n: Int) { columns = Array(repeating: [], count: n) }
+    init(_ types: [ColumnType]) { columns = types.map(ColumnBuffer.init(type:)) }
 
-    /// Row `r` of a decoded block (all its columns decoded, in schema order).
+    /// Row `r` of a decoded block (all its columns decoded, in schema order, descaled).
     mutating func add(_ d: DecodedBlock, _ r: Int) {
         times.append(d.times[r])
         for c in columns.indices {
-            columns[c].append(d.types[c] == .int64 ? d.ints[c][r] : Int64(bitPattern: d.floats[c][r].bitPattern))
+            if d.isNull(c, r) {
+                columns[c].appendNull()
+                continue
+            }
+            switch d.types[c] {
+            case .int64: columns[c].append(d.ints[c][r])
+            case .float64: columns[c].append(Int64(bitPattern: d.floats[c][r].bitPattern))
+            case .string: columns[c].append(string: d.strings[c][r])
+            }
         }
     }
 
     /// Row `r` of a symbol's buffer.
     mutating func add(_ b: SymbolBuffer, _ r: Int) {
         times.append(b.times[r])
-        for c in columns.indices { columns[c].append(b.columns[c][r]) }
+        for c in columns.indices { columns[c].append(from: b.columns[c], row: r) }
     }
 }

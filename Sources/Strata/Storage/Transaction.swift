@@ -1,29 +1,3 @@
-/// One value of a row, for the simple row API.
-public enum Value: Sendable, Equatable {
-    case int64(Int64)
-    case float64(Double)
-
-    var bits: Int64 {
-        switch self {
-        case .int64(let v): v
-        case .float64(let d): Int64(bitPattern: d.bitPattern)
-        }
-    }
-}
-
-/// One column of a batch, for the columnar append API.
-public enum ColumnValues: Sendable {
-    case int64([Int64])
-    case float64([Double])
-
-    var count: Int {
-        switch self {
-        case .int64(let v): v.count
-        case .float64(let v): v.count
-        }
-    }
-}
-
 /// Rows of one symbol collected until they fill a block.
 final class SymbolBuffer {
     /// Where the buffered rows go in the symbol's block index.
@@ -46,13 +20,12 @@ final class SymbolBuffer {
     // the dynamic check on every appended value cost more than the append (out-of-order rows come
     // one at a time).
     @exclusivity(unchecked) var times: [Int64] = []
-    /// Value columns; Float64 as bit patterns.
-    @exclusivity(unchecked) var columns: [[Int64]]
+    @exclusivity(unchecked) var columns: [ColumnBuffer]
 
-    init(id: UInt32, name: String, columnCount: Int) {
+    init(id: UInt32, name: String, types: [ColumnType]) {
         self.id = id
         self.name = name
-        self.columns = Array(repeating: [], count: columnCount)
+        self.columns = types.map(ColumnBuffer.init(type:))
     }
 
     var isMerging: Bool { if case .merge = placement { true } else { false } }
@@ -64,6 +37,7 @@ final class TableBuffers {
     let name: String
     let schema: Schema
     let types: [ColumnType]
+    let ids: [UInt32]
     var symbols: [SymbolBuffer?] = []
 
     init(id: UInt32, name: String, schema: Schema) {
@@ -71,7 +45,11 @@ final class TableBuffers {
         self.name = name
         self.schema = schema
         self.types = schema.columns.map(\.type)
+        self.ids = schema.columns.map(\.id)
     }
+
+    /// Empty buffers for this table's value columns.
+    var emptyColumns: [ColumnBuffer] { types.map(ColumnBuffer.init(type:)) }
 }
 
 /// A write transaction: create and drop tables, append rows in any time order, delete rows;
@@ -95,8 +73,8 @@ public final class Transaction {
     private var newFiles: [UInt32] = []
     private var committedLengths: [UInt32: UInt64] = [:]
     private var touched: Set<UInt32> = []
-    /// Emptied buffers for reuse, by column count.
-    private var pool: [Int: [([Int64], [[Int64]])]] = [:]
+    /// Emptied buffers for reuse, by table.
+    var pool: [UInt32: [([Int64], [ColumnBuffer])]] = [:]
     /// Encodes the blocks of deletes, which are written before the transaction goes on.
     var encoder = BlockEncoder()
     /// Merges whose blocks the sealer is encoding: recorded by `finishMerges` once all are written.
@@ -140,7 +118,7 @@ public final class Transaction {
         if schema.dedup { try record(.tableKey(table: id)) }
     }
 
-    /// Appends one row. `values` follow the schema's value columns.
+    /// Appends one row. `values` follow the schema's value columns; `.null` fits any column.
     public func append(to table: String, symbol: String, time: Int64, values: [Value]) throws(StrataError) {
         try checkLive("append(to:symbol:time:values:)")
         let t = try tableBuffers(table)
@@ -148,13 +126,10 @@ public final class Transaction {
             throw .badInput("table \(table) has \(t.types.count) value columns, the row has \(values.count)")
         }
         for (i, v) in values.enumerated() {
-            switch (v, t.types[i]) {
-            case (.int64, .int64), (.float64, .float64): break
-            default: throw .badInput("column \(t.schema.columns[i].name) of \(table) is \(t.types[i]), the row has \(v)")
-            }
+            if !v.fits(t.types[i]) { throw .badInput("column \(t.schema.columns[i].name) of \(table) is \(t.types[i]), the row has \(v)") }
+            if case .string(let s) = v { try Self.checkText(s, column: t.schema.columns[i].name) }
         }
-        let bits = values.map(\.bits)
-        try appendRow(t, try symbolBuffer(t, symbol), time: time, values: bits)
+        try appendRow(t, try symbolBuffer(t, symbol), time: time, values: values)
     }
 
     /// Appends a batch of rows of one symbol: `times` and one array per value column, all the same length.
@@ -168,21 +143,16 @@ public final class Transaction {
             if c.count != times.count {
                 throw .badInput("column \(t.schema.columns[i].name) has \(c.count) values for \(times.count) times")
             }
-            switch (c, t.types[i]) {
-            case (.int64, .int64), (.float64, .float64): break
-            default: throw .badInput("column \(t.schema.columns[i].name) of \(table) is \(t.types[i]), the batch is not")
-            }
+            if !c.fits(t.types[i]) { throw .badInput("column \(t.schema.columns[i].name) of \(table) is \(t.types[i]), the batch is not") }
+            if case .string(let v) = c { for s in v { if let s { try Self.checkText(s, column: t.schema.columns[i].name) } } }
         }
-        // One column-major copy, Float64 as bit patterns, appended through the importers' path.
-        var flat: [Int64] = []
-        flat.reserveCapacity(times.count * columns.count)
-        for column in columns {
-            switch column {
-            case .int64(let v): flat.append(contentsOf: v)
-            case .float64(let v): flat.append(contentsOf: v.lazy.map { Int64(bitPattern: $0.bitPattern) })
-            }
+        try appendRows(t, try symbolBuffer(t, symbol), times: times, columns: columns.map(\.buffer), rows: 0..<times.count)
+    }
+
+    static func checkText(_ s: String, column: String) throws(StrataError) {
+        if s.utf8.count > Limits.textBytesMax {
+            throw .badInput("a value of column \(column) has \(s.utf8.count) bytes; text values hold at most \(Limits.textBytesMax)")
         }
-        try appendRows(t, try symbolBuffer(t, symbol), times: times, columns: flat, stride: times.count, rows: 0..<times.count)
     }
 
     // MARK: Fast path for importers
@@ -212,33 +182,33 @@ public final class Transaction {
         let index = Int(id!)
         while t.symbols.count <= index { t.symbols.append(nil) }
         if let b = t.symbols[index] { return b }
-        let b = SymbolBuffer(id: id!, name: symbol, columnCount: t.types.count)
+        let b = SymbolBuffer(id: id!, name: symbol, types: t.types)
         t.symbols[index] = b
         return b
     }
 
-    /// Appends one row (Float64 values as bit patterns).
+    /// Appends one row (its values checked against the columns' types).
     @inline(__always)
-    func appendRow(_ t: TableBuffers, _ b: SymbolBuffer, time: Int64, values: [Int64]) throws(StrataError) {
+    func appendRow(_ t: TableBuffers, _ b: SymbolBuffer, time: Int64, values: [Value]) throws(StrataError) {
         place(t, b, first: time, last: time, sorted: true)
-        if b.times.capacity == 0 { prepare(b, columnCount: t.types.count) }
+        if b.times.capacity == 0 { prepare(t, b) }
         b.times.append(time)
         for c in 0..<values.count { b.columns[c].append(values[c]) }
         bufferedRows += 1
         if b.times.count >= blockRows || bufferedRows > Limits.bufferedRowsMax { try afterAppend(t, b) }
     }
 
-    /// Appends `rows` of a column-major batch (value `c` of row `r` at `columns[c * stride + r]`) to one symbol.
+    /// Appends `rows` of a batch (`times` and one buffer per value column) to one symbol.
     func appendRows(
-        _ t: TableBuffers, _ b: SymbolBuffer, times: [Int64], columns: [Int64], stride: Int, rows: Range<Int>
+        _ t: TableBuffers, _ b: SymbolBuffer, times: [Int64], columns: [ColumnBuffer], rows: Range<Int>
     ) throws(StrataError) {
         if rows.isEmpty { return }
         if rows.count == 1 {  // rows in random order come one at a time: no slices
             let r = rows.lowerBound
             place(t, b, first: times[r], last: times[r], sorted: true)
-            if b.times.capacity == 0 { prepare(b, columnCount: t.types.count) }
+            if b.times.capacity == 0 { prepare(t, b) }
             b.times.append(times[r])
-            for c in 0..<t.types.count { b.columns[c].append(columns[c * stride + r]) }
+            for c in 0..<t.types.count { b.columns[c].append(from: columns[c], row: r) }
             bufferedRows += 1
             if b.times.count >= blockRows || bufferedRows > Limits.bufferedRowsMax { try afterAppend(t, b) }
             return
@@ -252,12 +222,10 @@ public final class Transaction {
         place(t, b, first: times[rows.lowerBound], last: last, sorted: sorted)
         var r = rows.lowerBound
         while r < rows.upperBound {
-            prepare(b, columnCount: t.types.count)
+            prepare(t, b)
             let n = b.isMerging ? rows.upperBound - r : min(max(1, blockRows - b.times.count), rows.upperBound - r)
             b.times.append(contentsOf: times[r..<r + n])
-            for c in 0..<t.types.count {
-                b.columns[c].append(contentsOf: columns[c * stride + r..<c * stride + r + n])
-            }
+            for c in 0..<t.types.count { b.columns[c].append(contentsOf: columns[c], r..<r + n) }
             bufferedRows += n
             r += n
             try afterAppend(t, b)
@@ -292,14 +260,14 @@ public final class Transaction {
         return .gap(index: k, before: k < blocks.count ? blocks[k].firstTime : nil)
     }
 
-    private func prepare(_ b: SymbolBuffer, columnCount: Int) {
+    private func prepare(_ t: TableBuffers, _ b: SymbolBuffer) {
         if b.times.capacity > 0 { return }
-        if let (times, columns) = pool[columnCount]?.popLast() {
+        if let (times, columns) = pool[t.id]?.popLast() {
             b.times = times
             b.columns = columns
         } else {
             b.times.reserveCapacity(blockRows)
-            for c in 0..<columnCount { b.columns[c].reserveCapacity(blockRows) }
+            for c in t.types.indices { b.columns[c].reserveCapacity(blockRows, type: t.types[c]) }
         }
     }
 
@@ -343,16 +311,16 @@ public final class Transaction {
     private func seal(_ t: TableBuffers, _ b: SymbolBuffer, final: Bool) throws(StrataError) {
         guard case .gap(let index, let before) = b.placement, !b.times.isEmpty else { return }
         var times = b.times, columns = b.columns
-        var kept: ([Int64], [[Int64]])? = nil
+        var kept: ([Int64], [ColumnBuffer])? = nil
         if t.schema.dedup {
             Self.keepLastOfEqualTimes(&times, &columns)
             if !final {
-                kept = ([times.removeLast()], columns.indices.map { [columns[$0].removeLast()] })
+                kept = ([times.removeLast()], columns.indices.map { columns[$0].removeLast() })
             }
         }
         let rows = b.times.count
         b.times = []
-        b.columns = Array(repeating: [], count: b.columns.count)
+        b.columns = t.emptyColumns
         bufferedRows -= rows
         if let (keptTimes, keptColumns) = kept {
             b.times = keptTimes
@@ -361,17 +329,18 @@ public final class Transaction {
         }
         if times.isEmpty { return }
         b.placement = .gap(index: index + 1, before: before)
-        let job = BlockSealer.Job(table: t.id, symbol: b.id, destination: .insert(at: index), times: times, columns: columns, types: t.types)
+        let job = BlockSealer.Job(
+            table: t.id, symbol: b.id, destination: .insert(at: index), times: times, columns: columns, ids: t.ids, types: t.types)
         writer.sealer.submit(job)
         try write(writer.sealer.takeFinished())
     }
 
     /// In sorted rows, keeps only the last row of each run of equal times.
-    static func keepLastOfEqualTimes(_ times: inout [Int64], _ columns: inout [[Int64]]) {
+    static func keepLastOfEqualTimes(_ times: inout [Int64], _ columns: inout [ColumnBuffer]) {
         guard times.count > 1, times.indices.dropFirst().contains(where: { times[$0] == times[$0 - 1] }) else { return }
         let keep = times.indices.filter { $0 == times.count - 1 || times[$0] != times[$0 + 1] }
         times = keep.map { times[$0] }
-        for c in columns.indices { columns[c] = keep.map { columns[c][$0] } }
+        for c in columns.indices { columns[c] = columns[c].gather(keep) }
     }
 
     /// Appends sealed blocks to the table's data file, in the order they were sealed.
@@ -382,12 +351,12 @@ public final class Transaction {
             case .insert(let at): try insert(ref, table: s.job.table, symbol: s.job.symbol, at: at)
             case .merge(let id): mergeOutputs[id, default: []].append(ref)
             }
-            let n = s.job.columns.count
-            if pool[n, default: []].count < BlockSealer.inFlightMax + 4 {
+            let table = s.job.table
+            if tables[table]?.ids == s.job.ids, pool[table, default: []].count < BlockSealer.inFlightMax + 4 {
                 var times = s.job.times, columns = s.job.columns
                 times.removeAll(keepingCapacity: true)
                 for c in columns.indices { columns[c].removeAll(keepingCapacity: true) }
-                pool[n, default: []].append((times, columns))
+                pool[table, default: []].append((times, columns))
             }
         }
     }
@@ -458,7 +427,7 @@ public final class Transaction {
         for file in live { try fs.sync(try writer.handle(for: file, create: false)) }
         if !newFiles.isEmpty { try fs.syncDirectory(writer.directory) }
         for file in live { entries.append(.fileLength(file: file, length: catalog.files[file]!.length)) }
-        if entries.contains(where: \.needsVersion2) { try writer.upgradeManifest() }
+        try writer.upgradeManifest()
         catalog.sequence += 1
         let bytes = ManifestCodec.encodeRecord(sequence: catalog.sequence, entries: entries)
         try bytes.withBytes { (raw) throws(StrataError) in try fs.write(writer.manifest, raw, at: writer.manifestLength) }

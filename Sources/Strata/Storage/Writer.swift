@@ -145,15 +145,16 @@ final class Writer {
         }
     }
 
-    /// Upgrades a version 1 manifest to version 2 in place (the header's version field, within its
-    /// first sector, then a sync), before the first entry that version 1 readers do not know.
+    /// Upgrades an older manifest to this build's version in place (the header's version field,
+    /// within its first sector, then a sync) before this build's first commit to it, whose blocks
+    /// and entries older readers do not know.
     func upgradeManifest() throws(StrataError) {
-        if manifestVersion >= 2 { return }
+        if manifestVersion >= ManifestFormat.version { return }
         var w = ByteWriter()
-        w.u32(2)
+        w.u32(ManifestFormat.version)
         try w.bytes.withBytes { (b) throws(StrataError) in try fs.write(manifest, b, at: 8) }
         try fs.sync(manifest)
-        manifestVersion = 2
+        manifestVersion = ManifestFormat.version
     }
 
     /// Replaces the manifest with `records` (a checkpoint): written to `MANIFEST.new`, synced, renamed

@@ -1,7 +1,9 @@
 /// One aggregate of a query, resolved: its function and arguments.
 ///
 /// Semantics (Format.md's statistics follow the same rules, so blocks can be answered from them):
-/// nulls are skipped; `count(*)` counts rows; `sum` of Int64 is exact and fails if the total does not
+/// nulls are skipped (`first`/`last` too: they give the first/last value that is not null, so that a
+/// column added later, or a minute with no price, does not hide the data around it, and so that block
+/// statistics, which cover values, can answer them); `count(*)` counts rows, `count(col)` values; `sum` of Int64 is exact and fails if the total does not
 /// fit in 64 bits; `sum` and `avg` of Float64 are NaN when a NaN is summed; `min` and `max` skip NaN
 /// (NaN only when every value is NaN) and order -0.0 below +0.0; `first`/`last` are the values at the
 /// smallest/largest time (ties: the first/last row in insertion order, then in symbol order); `vwap`
@@ -32,6 +34,13 @@ struct AggregateSpec {
     }
 }
 
+/// A block's contribution to an aggregate, from its header: the argument's statistics (nil for
+/// `count(*)` and the symbol) and how many rows have a value (all of them for `count(*)`).
+struct BlockInput {
+    var stats: ColumnStats?
+    var values: Int
+}
+
 /// The running state of one aggregate for one group.
 struct AggregateState {
     var n: Int64 = 0
@@ -41,6 +50,7 @@ struct AggregateState {
     var f = 0.0  // Float64 sum; vwap: sum(p × v)
     var f2 = 0.0  // vwap: sum(v)
     var i: Int128 = 0  // Int64 sum
+    var text = ""  // min/max/first/last of text
 
     @inline(__always)
     static func floatLess(_ a: Double, _ b: Double) -> Bool { ColumnStats.totalLess(a, b) }
@@ -102,6 +112,13 @@ extension AggregateSpec {
 
     @inline(__always)
     private func updateExtreme(_ s: inout AggregateState, _ lo: Int, _ hi: Int, _ v: Vec, min isMin: Bool) {
+        if args[0].type == .string {
+            for r in lo..<hi where v.isValid(r) {
+                guard case .string(let x) = v.value(r) else { continue }
+                if !s.has || (isMin ? utf8Less(x, s.text) : utf8Less(s.text, x)) { s.text = x; s.has = true }
+            }
+            return
+        }
         if v.valid == nil, hi > lo, updateExtremeWithoutNulls(&s, lo, hi, v, min: isMin) { return }
         if args[0].type == .int64 {
             let p = v.intValues(hi)
@@ -160,9 +177,14 @@ extension AggregateSpec {
     ) {
         let t = times?.intValues(hi)
         func time(_ r: Int) -> Int64 { t.map { $0[$0.startIndex + r] } ?? 0 }
+        let text = args[0].type == .string
         func offer(_ r: Int) {
             let ts = time(r)
-            if !s.has || (isFirst ? ts < s.ts : ts >= s.ts) { s.has = true; s.ts = ts; s.bits = Self.bits(v, r) }
+            if !s.has || (isFirst ? ts < s.ts : ts >= s.ts) {
+                s.has = true
+                s.ts = ts
+                if text, case .string(let x) = v.value(r) { s.text = x } else { s.bits = Self.bits(v, r) }
+            }
         }
         if sorted || t == nil {
             // Rows in time order: the first (last) present row of the run is the one.
@@ -200,10 +222,11 @@ extension AggregateSpec {
         }
     }
 
-    /// Folds a whole block from its statistics (only when `fromStats`; Int64 sums only without overflow).
-    func update(_ s: inout AggregateState, stats: ColumnStats?, rows: Int, firstTime: Int64, lastTime: Int64) {
+    /// Folds a whole block from its statistics (only when `fromStats`, and `blockInput` allowed it).
+    func update(_ s: inout AggregateState, block input: BlockInput, firstTime: Int64, lastTime: Int64) {
+        let rows = input.values
         if rows == 0 { return }
-        guard let st = stats else {
+        guard let st = input.stats else {
             s.n += Int64(rows)
             return
         }
@@ -250,7 +273,9 @@ extension AggregateSpec {
             guard b.has else { return }
             if !a.has { a = b; return }
             let isMin = function == .min
-            if args[0].type == .int64 {
+            if args[0].type == .string {
+                if isMin ? utf8Less(b.text, a.text) : utf8Less(a.text, b.text) { a.text = b.text }
+            } else if args[0].type == .int64 {
                 if isMin ? b.bits < a.bits : b.bits > a.bits { a.bits = b.bits }
             } else {
                 let x = Double(bitPattern: UInt64(bitPattern: b.bits)), y = Double(bitPattern: UInt64(bitPattern: a.bits))
@@ -278,7 +303,11 @@ extension AggregateSpec {
             return .float((args[0].type == .int64 ? Double(s.i) : s.f) / Double(s.n))
         case .min, .max, .first, .last:
             if !s.has { return .null }
-            return type == .int64 ? .int(s.bits) : .float(Double(bitPattern: UInt64(bitPattern: s.bits)))
+            switch type {
+            case .int64: return .int(s.bits)
+            case .float64: return .float(Double(bitPattern: UInt64(bitPattern: s.bits)))
+            case .string: return .string(s.text)
+            }
         case .vwap:
             return s.n == 0 || s.f2 == 0 ? .null : .float(s.f / s.f2)
         }

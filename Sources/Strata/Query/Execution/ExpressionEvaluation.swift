@@ -271,20 +271,36 @@ enum Evaluator {
     }
 }
 
-/// A value condition on one slot: `column op number`. NaN and null pass no comparison but `!=`.
+/// A value condition: `expr op number`, `text = / != / IN`, or `IS [NOT] NULL`. A null passes no
+/// comparison (not `!=` either); NaN passes `!=` only.
 struct Predicate {
     var expr: ResolvedExpr
-    var op: Comparison
-    var number: ResultValue  // .int or .float
+    var test: Test
+
+    enum Test {
+        case number(Comparison, ResultValue)  // .int or .float
+        /// Equal to one of the strings (by bytes), or with `equal` false to none of them.
+        case text([String], equal: Bool)
+        /// With true, `IS NULL`; with false, `IS NOT NULL`.
+        case null(Bool)
+    }
 
     func mask(_ b: Batch) throws(StrataError) -> [Bool] {
         let v = try Evaluator.eval(expr, b)
         var out = [Bool](repeating: false, count: b.count)
-        switch (expr.type, number) {
-        case (.int64, .int(let k)):
+        switch (test, expr.type) {
+        case (.null(let wanted), _):
+            for r in 0..<b.count { out[r] = v.isValid(r) != wanted }
+        case (.text(let list, let equal), _):
+            let set = Set(list.map(ByteString.init))
+            for r in 0..<b.count where v.isValid(r) {
+                guard case .string(let s) = v.value(r) else { continue }
+                out[r] = (list.count == 1 ? sameBytes(s, list[0]) : set.contains(ByteString(s))) == equal
+            }
+        case (.number(let op, .int(let k)), .int64):
             let p = v.intValues(b.count)
             for r in 0..<b.count { out[r] = v.isValid(r) && op.holds(p[p.startIndex + r], k) }
-        default:
+        case (.number(let op, let number), _):
             let k = number.double!
             let p = v.floatValues(b.count)
             for r in 0..<b.count {
@@ -297,19 +313,43 @@ struct Predicate {
 
     enum Verdict { case all, none, some }
 
-    /// What a block's statistics say about a plain column: every row passes, none does, or look.
-    func verdict(_ s: ColumnStats, rows: Int) -> Verdict {
+    /// What a block's header says about a plain column: every row passes, none does, or look.
+    /// `chunk` is the column's chunk in the block (nil: the column is null in every row);
+    /// `dictionary` gives a text chunk's dictionary when asked (only for text tests).
+    func verdict(_ h: BlockHeader, chunk: Int?, dictionary: () throws(StrataError) -> [String]) throws(StrataError) -> Verdict {
         guard expr.slot != nil else { return .some }
-        switch (expr.type, number) {
+        guard let c = chunk else {
+            if case .null(let wanted) = test { return wanted ? .all : .none }
+            return .none
+        }
+        let nulls = h.nullCount(c)
+        switch test {
+        case .null(let wanted):
+            return nulls == 0 ? (wanted ? .none : .all) : .some
+        case .text(let list, let equal):
+            let entries = try dictionary()
+            let wanted = Set(list.map(ByteString.init))
+            let hits = entries.reduce(0) { $0 + (wanted.contains(ByteString($1)) ? 1 : 0) }
+            if hits == 0 { return equal ? .none : (nulls == 0 ? .all : .some) }
+            if hits == entries.count { return equal ? (nulls == 0 ? .all : .some) : .none }
+            return .some
+        case .number(let op, let number):
+            let v = Self.numberVerdict(h.stats(c), op, number, type: expr.type)
+            return nulls > 0 && v == .all ? .some : v
+        }
+    }
+
+    private static func numberVerdict(_ s: ColumnStats, _ op: Comparison, _ number: ResultValue, type: ResultType) -> Verdict {
+        switch (type, number) {
         case (.int64, .int(let k)):
-            return Self.range(s.min, s.max, k, op)
+            return range(s.min, s.max, k, op)
         case (.int64, .float(let k)):
-            return Self.range(Double(s.min), Double(s.max), k, op)
+            return range(Double(s.min), Double(s.max), k, op)
         case (.float64, _):
             let lo = Double(bitPattern: UInt64(bitPattern: s.min)), hi = Double(bitPattern: UInt64(bitPattern: s.max))
             let k = number.double!
             if lo.isNaN { return op == .notEqual ? .all : .none }  // every value is NaN
-            let v = Self.range(lo, hi, k, op)
+            let v = range(lo, hi, k, op)
             if s.nanCount > 0 && v == .all && op != .notEqual { return .some }
             if s.nanCount > 0 && v == .none && op == .notEqual { return .some }
             return v

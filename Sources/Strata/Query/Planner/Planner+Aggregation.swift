@@ -56,11 +56,8 @@ extension Planner {
     }
 
     private static func checkAggregates(_ a: AggregationPlan) throws(StrataError) {
-        for agg in a.aggregates where agg.type == .string && (agg.function == .min || agg.function == .max || agg.function == .sum) {
+        for agg in a.aggregates where agg.type == .string && agg.function == .sum {
             throw .badInput("\(agg.function.rawValue)() needs numbers")
-        }
-        for agg in a.aggregates where agg.function == .first || agg.function == .last {
-            if agg.args[0].type == .string { throw .badInput("\(agg.function.rawValue)() of text is not supported") }
         }
     }
 }
@@ -109,7 +106,7 @@ private struct OutputResolver {
         for arg in args {
             if arg.hasAggregate { throw .badInput("aggregates cannot be nested: \(e)") }
             let b = try planner.resolveRow(arg, layout)
-            if b.type == .string && f != .count && f != .first && f != .last {
+            if b.type == .string && f != .count && f != .first && f != .last && f != .min && f != .max {
                 throw .badInput("\(f.rawValue)() needs numbers, and \(arg) is text")
             }
             resolved.append(b)

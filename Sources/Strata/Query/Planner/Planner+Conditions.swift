@@ -16,10 +16,19 @@ extension Planner {
                 try compare(e, op, lit, &plan)
             case .isIn(let e, let list):
                 let b = try resolveRow(e, layout)
-                guard let s = b.slot, s == layout.symbolSlot else { throw .badInput("IN is supported on the symbol column only, not \(e)") }
+                guard b.type == .string else { throw .badInput("IN is for text columns and the symbol column, not \(e)") }
                 var names: [String] = []
-                for l in list { names.append(try Self.symbolText(l)) }
-                plan.restrictSymbols(names)
+                for l in list { names.append(try Self.text(l, e)) }
+                if b.slot == layout.symbolSlot { plan.restrictSymbols(names) } else { plan.predicates.append(Predicate(expr: b, test: .text(names, equal: true))) }
+            case .isNull(let e, let negated):
+                let b = try resolveRow(e, layout)
+                if b.slot != nil && (b.slot == layout.symbolSlot || b.slot == layout.timeSlot) {
+                    if negated { continue }  // the symbol and time are never null
+                    plan.hi = .min
+                    plan.lo = .max
+                    continue
+                }
+                plan.predicates.append(Predicate(expr: b, test: .null(!negated)))
             case .between(let e, let lo, let hi):
                 try between(e, lo, hi, &plan)
             }
@@ -36,9 +45,11 @@ extension Planner {
             if op == .equal { plan.restrictSymbols([try Self.symbolText(lit)]) } else { plan.excludedSymbols.insert(ByteString(try Self.symbolText(lit))) }
         } else if let s = b.slot, s == layout.timeSlot {
             try Self.boundTime(op, try Self.time(lit, layout.timeUnit ?? .milliseconds), &plan)
+        } else if b.type == .string {
+            guard op == .equal || op == .notEqual else { throw .badInput("\(e) is text: compare it with = or != (or IN), not \(op.rawValue)") }
+            plan.predicates.append(Predicate(expr: b, test: .text([try Self.text(lit, e)], equal: op == .equal)))
         } else {
-            if b.type == .string { throw .badInput("\(e) is text: only the symbol column can be compared with text") }
-            plan.predicates.append(Predicate(expr: b, op: op, number: try Self.number(lit, e)))
+            plan.predicates.append(Predicate(expr: b, test: .number(op, try Self.number(lit, e))))
         }
     }
 
@@ -51,8 +62,8 @@ extension Planner {
             try Self.boundTime(.lessOrEqual, try Self.time(hi, unit), &plan)
         } else {
             if b.type == .string { throw .badInput("BETWEEN is for the time and number columns, not \(e)") }
-            plan.predicates.append(Predicate(expr: b, op: .greaterOrEqual, number: try Self.number(lo, e)))
-            plan.predicates.append(Predicate(expr: b, op: .lessOrEqual, number: try Self.number(hi, e)))
+            plan.predicates.append(Predicate(expr: b, test: .number(.greaterOrEqual, try Self.number(lo, e))))
+            plan.predicates.append(Predicate(expr: b, test: .number(.lessOrEqual, try Self.number(hi, e))))
         }
     }
 
@@ -65,7 +76,7 @@ extension Planner {
         case .greater: if v == .max { plan.hi = .min; plan.lo = .max } else { plan.lo = max(plan.lo, v + 1) }
         case .greaterOrEqual: plan.lo = max(plan.lo, v)
         case .notEqual:
-            plan.predicates.append(Predicate(expr: .slot(plan.layout.timeSlot!, .int64), op: .notEqual, number: .int(v)))
+            plan.predicates.append(Predicate(expr: .slot(plan.layout.timeSlot!, .int64), test: .number(.notEqual, .int(v))))
         }
     }
 
@@ -81,6 +92,11 @@ extension Planner {
 
     private static func symbolText(_ l: Literal) throws(StrataError) -> String {
         guard case .string(let s) = l else { throw .badInput("a symbol is text: write it in quotes, as '\(l)'") }
+        return s
+    }
+
+    private static func text(_ l: Literal, _ e: Expr) throws(StrataError) -> String {
+        guard case .string(let s) = l else { throw .badInput("\(e) is text: write the value in quotes, as '\(l)'") }
         return s
     }
 

@@ -101,7 +101,7 @@ struct Planner {
         layout.timeUnit = t.schema.timeUnit
         layout.symbolSlot = layout.add(a, t.schema.symbolColumn, .string)
         layout.timeSlot = layout.add(a, t.schema.timeColumn, .int64)
-        for c in t.schema.columns { _ = layout.add(a, c.name, c.type == .int64 ? .int64 : .float64) }
+        for c in t.schema.columns { _ = layout.add(a, c.name, ResultType(c.type)) }
         return t
     }
 
@@ -139,7 +139,7 @@ struct Planner {
         layout.columns.append(.init(qualifier: a, name: t.schema.symbolColumn, slot: layout.symbolSlot!, type: .string))
         let ts = layout.add(a, t.schema.timeColumn, .int64)
         var cols: [(Int, Int)] = []
-        for (i, c) in t.schema.columns.enumerated() { cols.append((layout.add(a, c.name, c.type == .int64 ? .int64 : .float64), i)) }
+        for (i, c) in t.schema.columns.enumerated() { cols.append((layout.add(a, c.name, ResultType(c.type)), i)) }
         if let key {
             let left = layout.columns.first { $0.slot == layout.symbolSlot! }!.name
             if key != left || key != t.schema.symbolColumn {

@@ -329,9 +329,14 @@ struct Parser {
             let hi = try literal()
             return .between(e, lo, hi)
         }
+        if accept("IS") {
+            let negated = accept("NOT")
+            try expect("NULL")
+            return .isNull(e, negated: negated)
+        }
         if peek.keyword == "NOT" { throw unsupported("NOT IN / NOT BETWEEN") }
-        if peek.keyword == "IS" || peek.keyword == "LIKE" { throw unsupported(peek.keyword!) }
-        guard let op = comparison() else { throw error("expected a comparison (=, <, <=, >, >=, !=), IN or BETWEEN") }
+        if peek.keyword == "LIKE" { throw unsupported(peek.keyword!) }
+        guard let op = comparison() else { throw error("expected a comparison (=, <, <=, >, >=, !=), IN, BETWEEN or IS [NOT] NULL") }
         guard atLiteral else { throw error("expected a number or a quoted string to compare with") }
         return .compare(e, op, try literal())
     }

@@ -197,6 +197,8 @@ public enum Literal: Sendable, Hashable, CustomStringConvertible {
 public enum Condition: Sendable {
     case compare(Expr, Comparison, Literal)
     case isIn(Expr, [Literal])
+    /// `e IS NULL`, or with `negated` `e IS NOT NULL`.
+    case isNull(Expr, negated: Bool)
     /// Both ends included.
     case between(Expr, Literal, Literal)
     case symbols([String])

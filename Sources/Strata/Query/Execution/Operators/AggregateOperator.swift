@@ -48,24 +48,37 @@ extension Plan {
         }
         let h: BlockHeader
         if let parsed { h = parsed } else { h = try snapshot.header(t, symbol: id, block: index) }
-        for spec in a.aggregates where spec.function == .sum || spec.function == .avg {
-            if spec.args[0].type == .int64 && h.stats(spec.args[0].slot! - 1).sumOverflowed { return false }
+        var inputs: [BlockInput] = []
+        for spec in a.aggregates {
+            guard let input = blockInput(spec, h, t, ref) else { return false }
+            inputs.append(input)
         }
         let gi = g.group(key)
         for (k, spec) in a.aggregates.enumerated() {
-            var stats: ColumnStats? = nil
-            if let s = spec.args.first?.slot, s != layout.symbolSlot {
-                if s == layout.timeSlot {
-                    var ts = ColumnStats()
-                    (ts.min, ts.max, ts.first, ts.last) = (ref.firstTime, ref.lastTime, ref.firstTime, ref.lastTime)
-                    stats = ts
-                } else {
-                    stats = h.stats(s - 1)
-                }
-            }
-            spec.update(&g.states[gi * g.width + k], stats: stats, rows: h.rows, firstTime: ref.firstTime, lastTime: ref.lastTime)
+            spec.update(&g.states[gi * g.width + k], block: inputs[k], firstTime: ref.firstTime, lastTime: ref.lastTime)
         }
         return true
+    }
+
+    /// What the header says of an aggregate's argument in a block; nil when the block must be decoded
+    /// (an Int64 sum that overflowed; first/last of a column with nulls, whose rows' times the header
+    /// lacks; min/max/first/last of text, whose statistics are dictionary codes).
+    private func blockInput(_ spec: AggregateSpec, _ h: BlockHeader, _ t: Catalog.TableState, _ ref: BlockRef) -> BlockInput? {
+        guard let s = spec.args.first?.slot, s != layout.symbolSlot else { return BlockInput(stats: nil, values: h.rows) }
+        if s == layout.timeSlot {
+            var ts = ColumnStats()
+            (ts.min, ts.max, ts.first, ts.last) = (ref.firstTime, ref.lastTime, ref.firstTime, ref.lastTime)
+            return BlockInput(stats: ts, values: h.rows)
+        }
+        guard let c = chunk(h, t, slot: s) else { return BlockInput(stats: nil, values: 0) }
+        let stats = h.stats(c), nulls = h.nullCount(c)
+        switch spec.function {
+        case .sum, .avg: if spec.args[0].type == .int64 && stats.sumOverflowed { return nil }
+        case .first, .last: if nulls > 0 || spec.args[0].type == .string { return nil }
+        case .min, .max: if spec.args[0].type == .string { return nil }
+        case .count, .vwap: break
+        }
+        return BlockInput(stats: stats, values: h.rows - nulls)
     }
 
     func consume(_ a: AggregationPlan, _ b: Batch, _ g: GroupTable) throws(StrataError) {

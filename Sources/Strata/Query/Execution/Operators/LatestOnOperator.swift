@@ -32,6 +32,28 @@ extension Plan {
         return result
     }
 
+    /// The last row of a block from its header: nil when a column needs decoding (text, or a column
+    /// with nulls, whose `last` statistic is its last value, not its last row's).
+    private func lastRowFromStats(_ t: Catalog.TableState, _ id: Int, _ name: String, block i: Int) throws(StrataError) -> [ResultValue]? {
+        let header = try snapshot.header(t, symbol: id, block: i)
+        var row: [ResultValue] = []
+        for item in rowItems {
+            let s = item.slot!
+            if s == layout.symbolSlot {
+                row.append(.string(name))
+            } else if s == layout.timeSlot {
+                row.append(.int(header.lastTime))
+            } else if let c = chunk(header, t, slot: s) {
+                if item.type == .string || header.nullCount(c) > 0 { return nil }
+                let bits = header.stats(c).last
+                row.append(item.type == .int64 ? .int(bits) : .float(Double(bitPattern: UInt64(bitPattern: bits))))
+            } else {
+                row.append(.null)
+            }
+        }
+        return row
+    }
+
     func latestRow(_ t: Catalog.TableState, _ id: Int, _ name: String, _ context: ScanContext, into out: inout QueryResult) throws(StrataError) {
         let blocks = t.symbols[id].blocks
         // The last block that starts at or before hi.
@@ -40,18 +62,9 @@ extension Plan {
         let plain = predicates.isEmpty && join == nil && rowItems.allSatisfy { $0.slot != nil }
         while i >= 0 && blocks[i].lastTime >= lo {
             let ref = blocks[i]
-            if plain && ref.lastTime <= hi {
-                // The block's last row is the answer: take it from the statistics.
-                let header = try snapshot.header(t, symbol: id, block: i)
-                for (k, item) in rowItems.enumerated() {
-                    let s = item.slot!
-                    let v: ResultValue
-                    if s == layout.symbolSlot { v = .string(name) } else if s == layout.timeSlot { v = .int(ref.lastTime) } else {
-                        let bits = header.stats(s - 1).last
-                        v = item.type == .int64 ? .int(bits) : .float(Double(bitPattern: UInt64(bitPattern: bits)))
-                    }
-                    out.columns[k].append(v)
-                }
+            if plain && ref.lastTime <= hi, let row = try lastRowFromStats(t, id, name, block: i) {
+                // The block's last row is the answer, taken from the statistics.
+                for (k, v) in row.enumerated() { out.columns[k].append(v) }
                 return
             }
             _ = try snapshot.decode(t, symbol: id, block: i, columns: columnIndices, scaled: scaledColumns, into: context.decoded)

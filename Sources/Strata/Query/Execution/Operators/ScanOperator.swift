@@ -47,7 +47,7 @@ extension Plan {
                 var all = true
                 var none = false
                 for p in leftPredicates {
-                    let v = p.expr.slot.map { p.verdict(h.stats($0 - 1), rows: h.rows) } ?? .some
+                    let v = try verdict(p, h, t, symbol: id, block: index)
                     if v == .none { none = true }
                     if v != .all { all = false }
                 }
@@ -68,15 +68,35 @@ extension Plan {
         return true
     }
 
+    /// The chunk of a block that holds the value column at `slot` (nil: it is null in every row).
+    @inline(__always)
+    func chunk(_ h: BlockHeader, _ t: Catalog.TableState, slot: Int) -> Int? {
+        h.chunkIndex(columnID: t.schema.columns[slot - 2].id)
+    }
+
+    /// What a block's header (and a text column's dictionary) says about a predicate.
+    private func verdict(_ p: Predicate, _ h: BlockHeader, _ t: Catalog.TableState, symbol id: Int, block index: Int) throws(StrataError) -> Predicate.Verdict {
+        guard let slot = p.expr.slot, slot != layout.symbolSlot, slot != layout.timeSlot else { return .some }
+        let c = chunk(h, t, slot: slot)
+        return try p.verdict(h, chunk: c) { () throws(StrataError) in
+            try snapshot.dictionary(h, chunk: c!, what: snapshot.blockContext(t, t.symbols[id], block: index, t.symbols[id].blocks[index]))
+        }
+    }
+
     func makeBatch(_ d: DecodedBlock, _ rlo: Int, _ rhi: Int, _ symbol: String, id: Int, _ columns: [(slot: Int, column: Int)]) -> Batch {
         var vecs = [Vec?](repeating: nil, count: layout.slotTypes.count)
         vecs[layout.symbolSlot!] = Vec(.string(symbol))
         vecs[layout.timeSlot!] = Vec(.ints(d.times[rlo..<rhi]))
         for (k, c) in columns.enumerated() {
+            let valid: ArraySlice<Bool>? = d.nulls[k].isEmpty ? nil : ArraySlice(d.nulls[k][rlo..<rhi].map { !$0 })
             if let scale = d.scales[k] {
-                vecs[c.slot] = Vec(.decimals(d.ints[k][rlo..<rhi], scale))
+                vecs[c.slot] = Vec(.decimals(d.ints[k][rlo..<rhi], scale), valid: valid)
             } else {
-                vecs[c.slot] = d.types[k] == .int64 ? Vec(.ints(d.ints[k][rlo..<rhi])) : Vec(.floats(d.floats[k][rlo..<rhi]))
+                switch d.types[k] {
+                case .int64: vecs[c.slot] = Vec(.ints(d.ints[k][rlo..<rhi]), valid: valid)
+                case .float64: vecs[c.slot] = Vec(.floats(d.floats[k][rlo..<rhi]), valid: valid)
+                case .string: vecs[c.slot] = Vec(.strings(d.strings[k][rlo..<rhi]), valid: valid)
+                }
             }
         }
         return Batch(count: rhi - rlo, symbol: symbol, columns: vecs, sorted: true, symbolID: Int32(id))
