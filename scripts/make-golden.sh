@@ -71,6 +71,36 @@ if [ "$version" -ge 2 ]; then
     $STRATA drop "$out/rewrites" scratch >/dev/null
     dbs="$dbs rewrites"
 fi
+if [ "$version" -ge 3 ]; then
+    # 5. values (format 3): nulls in every type, text (empty, commas, quotes, line breaks, UTF-8),
+    #    a column added by an import and one by alter, one renamed, one dropped, a file lacking
+    #    columns, a typed table, and a compaction that reclaims the dropped column.
+    cat > "$work/v1.csv" <<'CSV'
+symbol,ts,price,size,side,venue,note
+159363,1000,1.5,100,B,SZSE,"hello, world"
+159363,2000,,200,S,SZSE,""
+159363,3000,1.7,,B,SSE,
+510300,1500,3.25,10,S,SSE,"multi
+line"
+510300,2500,nan,20,B,SSE,"ümlaut ""quoted"""
+CSV
+    printf 'symbol,ts,price,size,side,venue,note,vwap\n159363,4000,1.8,5,S,SZSE,x,1.75\n' > "$work/v2.csv"
+    printf 'symbol,ts,price\n159363,5000,1.9\n510300,500,\n' > "$work/v3.csv"
+    printf 'symbol,ts,code,qty\nA,1,007,\nA,2,,3\n' > "$work/v4.csv"
+    $STRATA import "$out/values" trades "$work/v1.csv" >/dev/null
+    $STRATA import "$out/values" trades "$work/v2.csv" --add-columns >/dev/null
+    $STRATA alter "$out/values" trades --rename-column vwap:avg_price >/dev/null
+    $STRATA import "$out/values" trades "$work/v3.csv" >/dev/null
+    $STRATA alter "$out/values" trades --add-column flag:string >/dev/null
+    $STRATA import "$out/values" typed "$work/v4.csv" --types code=string,qty=int64 >/dev/null
+    $STRATA alter "$out/values" trades --drop-column note >/dev/null
+    $STRATA import "$out/values" trades "$work/v3.csv" >/dev/null
+    $STRATA import "$out/compacted-values" trades "$work/v1.csv" >/dev/null
+    $STRATA import "$out/compacted-values" trades "$work/v2.csv" --add-columns >/dev/null
+    $STRATA alter "$out/compacted-values" trades --drop-column note >/dev/null
+    $STRATA compact "$out/compacted-values" >/dev/null
+    dbs="$dbs values compacted-values"
+fi
 
 for db in $dbs; do
     rm -f "$out/$db/LOCK"
