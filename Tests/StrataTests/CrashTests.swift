@@ -187,6 +187,14 @@ final class FaultFileSystem: FileSystem, @unchecked Sendable {
         case keyed(Int)
         case delete(table: String, symbols: [String]?, from: Int64, to: Int64?)
         case drop(String)
+        /// A change of a table's columns (price and volume stay the first two).
+        case alter(String, Alter)
+    }
+
+    enum Alter {
+        case add(String, ColumnType)
+        case rename(String, String)
+        case drop(String)
     }
 
     static let lateCommits: [[(table: String, symbol: String, times: [Int64])]] = [
@@ -222,8 +230,12 @@ final class FaultFileSystem: FileSystem, @unchecked Sendable {
                 if try tx.schema(of: table) == nil {
                     try tx.createTable(table, schema: Schema(columns: [Column("price", .float64), Column("volume", .int64)], dedup: dedup))
                 }
+                // Columns added after price and volume: text derived from the time, or null.
+                let extra: [ColumnValues] = try tx.schema(of: table)!.columns.dropFirst(2).map { c in
+                    c.type == .string ? .string(times.map { $0 % 2 == 0 ? "n\($0)" : nil }) : .optionalInt64(times.map { _ in nil })
+                }
                 try tx.append(to: table, symbol: symbol, times: times,
-                              columns: [.float64(times.map { value($0).0 }), .int64(times.map { value($0).1 })])
+                              columns: [.float64(times.map { value($0).0 }), .int64(times.map { value($0).1 })] + extra)
             }
         }
     }
@@ -237,6 +249,14 @@ final class FaultFileSystem: FileSystem, @unchecked Sendable {
             try db.write { tx in _ = try tx.delete(from: table, symbols: symbols, from: from, to: to) }
         case .drop(let table):
             try db.write { tx in try tx.dropTable(table) }
+        case .alter(let table, let change):
+            try db.write { tx in
+                switch change {
+                case .add(let name, let type): try tx.addColumn(name, type, to: table)
+                case .rename(let old, let new): try tx.renameColumn(old, to: new, in: table)
+                case .drop(let name): try tx.dropColumn(name, from: table)
+                }
+            }
         case .importCSV(let path, _):
             _ = try CSVImporter.importFile(path, into: "csv", database: db)
         case .compact:
@@ -259,7 +279,7 @@ final class FaultFileSystem: FileSystem, @unchecked Sendable {
                 }
             case .importCSV(_, let imported):
                 for (symbol, t) in imported { rows["csv", default: [:]][symbol, default: []].append(t) }
-            case .compact: break
+            case .compact, .alter: break
             case .delete(let table, let symbols, let from, let to):
                 for symbol in symbols ?? Array((rows[table] ?? [:]).keys) {
                     rows[table]?[symbol]?.removeAll { time in time >= from && (to.map { time < $0 } ?? true) }
@@ -286,6 +306,10 @@ final class FaultFileSystem: FileSystem, @unchecked Sendable {
                         let (p, v) = value(t)
                         #expect(try batch.value(0, r) == .float64(p))
                         #expect(try batch.value(1, r) == .int64(v))
+                        if let c = snap.schema(of: table)?.columns.dropFirst(2).first, c.type == .string {
+                            let text = try batch.value(2, r)
+                            #expect(text == .null || text == .string("n\(t)"))
+                        }
                         rows[table, default: [:]][symbol, default: []].append(t)
                     }
                 }
@@ -306,6 +330,9 @@ final class FaultFileSystem: FileSystem, @unchecked Sendable {
             [.commit(0), .commit(2), .late(0), .keyed(0), .delete(table: "bars", symbols: ["159363"], from: 5, to: 12),
              .compact, .late(1), .keyed(1), .delete(table: "keyed", symbols: nil, from: 2, to: 4), .drop("fund"),
              try csv(csvDir, "three.csv", from: 100, count: 5, descending: true), .compact],
+            // Columns added (text, then a number), renamed and dropped between commits, and compacted.
+            [.commit(0), .alter("bars", .add("note", .string)), .commit(1), .alter("bars", .rename("note", "memo")),
+             .alter("bars", .add("n", .int64)), .commit(2), .alter("bars", .drop("memo")), .compact, .commit(3)],
         ]
     }
 
