@@ -45,6 +45,7 @@ struct InfoCommand: ParsableCommand {
                      c.encodings.sorted { $0.value > $1.value }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", ")]
                 }
                 + [["(block headers)", "", String(t.headerBytes), perRow(t.headerBytes, t.rows), ""]]
+                + (t.droppedColumnBytes > 0 ? [["(dropped columns)", "", String(t.droppedColumnBytes), perRow(t.droppedColumnBytes, t.rows), "reclaimed by compact"]] : [])
             let widths = (0..<5).map { k in rows.map { $0[k].count }.max()! }
             for r in rows {
                 let cells = (0..<5).map { k in k == 2 || k == 3 ? String(repeating: " ", count: widths[k] - r[k].count) + r[k] : r[k] + String(repeating: " ", count: widths[k] - r[k].count) }

@@ -105,6 +105,8 @@ import Testing
         let schema = try #require(snap.schema(of: "t"))
         #expect(schema.columns.map(\.name) == model.columns.map(\.name), "\(what): columns")
         #expect(schema.columns.map(\.type) == model.columns.map(\.type), "\(what): types")
+        let info = try snap.info("t")
+        #expect(info.rows == model.rows.values.reduce(0) { $0 + $1.count } && info.columns.count == model.columns.count + 1, "\(what): info")
         for (symbol, rows) in model.rows {
             var got: [(Int64, [Value])] = []
             try snap.scan("t", symbol: symbol) { batch in

@@ -28,6 +28,8 @@ public struct TableInfo: Sendable {
     /// Bytes of blocks that late rows, deletes and rewrites replaced: reclaimed by compaction.
     public var deadBytes: Int { bytes - liveBytes }
     public var headerBytes = 0
+    /// Bytes of chunks of dropped columns that blocks still hold: reclaimed by compaction.
+    public var droppedColumnBytes = 0
     public var files = 0
     public var columns: [ColumnInfo] = []
     public var symbols: [SymbolInfo] = []
@@ -54,8 +56,13 @@ extension Snapshot {
                 let h = try header(t, symbol: symbolID, block: index)
                 info.headerBytes += h.headerBytes
                 for (c, chunk) in h.chunks.enumerated() {
-                    info.columns[c].bytes += Int(chunk.storedLength)
-                    info.columns[c].encodings[chunk.encoding.summary, default: 0] += 1
+                    let slot = c == 0 ? 0 : t.schema.columnIndex(id: chunk.columnID).map { $0 + 1 }
+                    guard let slot else {
+                        info.droppedColumnBytes += Int(chunk.storedLength)
+                        continue
+                    }
+                    info.columns[slot].bytes += Int(chunk.storedLength)
+                    info.columns[slot].encodings[chunk.encoding.summary, default: 0] += 1
                 }
             }
         }
