@@ -48,6 +48,24 @@ import Strata  // not @testable: only the public API a user reads in README.md
             if case .float(let v) = r[0, 1] { #expect(abs(v - vwap) < 1e-12) } else { Issue.record("vwap is \(r[0, 1])") }
             #expect(snapshot.rowCount("bars") == 3)
             #expect(Database.verify("prices.db").isIntact)
+
+            // README: Nulls, text and changing columns
+            let trades = try Database.open("trades.db")
+            try trades.write { tx in
+                try tx.createTable("trades", schema: Schema(columns: [Column("price", .float64), Column("side", .string)]))
+                try tx.append(to: "trades", symbol: "159363", times: [1_000, 2_000],
+                              columns: [.optionalFloat64([1.5, nil]), .string(["B", nil])])
+                try tx.addColumn("venue", .string, to: "trades")       // rows above read it as null
+                try tx.append(to: "trades", symbol: "159363", time: 3_000, values: [.float64(1.6), .string("S"), .string("SZSE")])
+                try tx.renameColumn("side", to: "direction", in: "trades")
+            }
+            let priced = try trades.snapshot().query("SELECT count(price), count(*) FROM trades WHERE venue IS NULL")
+            print(priced.rows)                                          // [[1, 2]]
+            trades.close()
+            // END README
+
+            #expect(priced.rows == [[.int(1), .int(2)]])
+            #expect(Database.verify("trades.db").isIntact)
         }
     }
 
@@ -90,7 +108,7 @@ import Strata  // not @testable: only the public API a user reads in README.md
     @Test func readmeBlocksAreThisFile() throws {
         let blocks = try Self.readmeBlocks()
         let copies = try Self.copiesInThisFile()
-        #expect(blocks.count == 2, "README.md has \(blocks.count) swift blocks; copy each new one into ReadmeTests")
+        #expect(blocks.count == 3, "README.md has \(blocks.count) swift blocks; copy each new one into ReadmeTests")
         for block in blocks {
             #expect(copies.contains(block), "README.md block not compiled by ReadmeTests:\n\(block)")
         }
