@@ -107,8 +107,8 @@ public struct Snapshot: Sendable {
     // MARK: Reading blocks
 
     func blockContext(_ t: Catalog.TableState, _ symbol: Catalog.SymbolState, block index: Int, _ ref: BlockRef) -> () -> String {
-        let dir = directory
-        return { "\(dir)/\(Catalog.dataFileName(ref.file)), table \(t.name), symbol \(symbol.name), block \(index) (offset \(ref.offset))" }
+        let dir = directory, table = t.name, symbol = symbol.name
+        return { "\(dir)/\(Catalog.dataFileName(ref.file)), table \(table), symbol \(symbol), block \(index) (offset \(ref.offset))" }
     }
 
     /// Parses a block's header and checks it against the manifest's reference and the table's schema.
@@ -161,14 +161,27 @@ public struct Snapshot: Sendable {
     ) throws(StrataError) -> BlockHeader {
         let h = try header(t, symbol: symbolID, block: index)
         let ref = t.symbols[symbolID].blocks[index]
-        func what() -> String { blockContext(t, t.symbols[symbolID], block: index, ref)() }
-        out.reset(rows: h.rows, columns: columns, schema: t.schema)
+        // The error context is made once per block and holds three strings: a local function capturing
+        // `self` and `t` copied both (retains on storage shared by the scan threads) at every chunk.
+        try Self.decodeChunks(
+            h, t.schema, columns: columns, scaled: scaled, checkChecksums: checkChecksums, into: out,
+            what: blockContext(t, t.symbols[symbolID], block: index, ref))
+        return h
+    }
+
+    /// Decodes the chunks of a parsed block: the time column, then the value columns `columns`
+    /// (schema indices, as all null where the block has no chunk for them).
+    static func decodeChunks(
+        _ h: BlockHeader, _ schema: Schema, columns: [Int], scaled: [Bool]? = nil, checkChecksums: Bool, into out: DecodedBlock,
+        what: () -> String
+    ) throws(StrataError) {
+        out.reset(rows: h.rows, columns: columns, schema: schema)
         let time = h.chunk(0)
         try h.withChunkBytes(0, checkChecksum: checkChecksums, what: what) { (bytes) throws(StrataError) in
             try out.decodeTimes(bytes, time, what: what)
         }
         for (slot, c) in columns.enumerated() {
-            guard let k = h.chunkIndex(columnID: t.schema.columns[c].id) else {
+            guard let k = h.chunkIndex(columnID: schema.columns[c].id, hint: c + 1) else {
                 out.setAllNull(slot)
                 continue
             }
@@ -179,7 +192,6 @@ public struct Snapshot: Sendable {
                 try out.decodeColumn(slot, bytes, chunk, descale: !keepScaled, what: what)
             }
         }
-        return h
     }
 
     /// The dictionary of text chunk `c` of a parsed block, without decoding its codes.

@@ -209,19 +209,7 @@ extension Transaction {
             throw .damaged("\(what()): the block header does not match the manifest")
         }
         do { try Snapshot.checkColumns(header, t.schema) } catch { throw .damaged("\(what()): \(error.message)") }
-        out.reset(rows: header.rows, columns: Array(t.types.indices), schema: t.schema)
-        try header.withChunkBytes(0, checkChecksum: true, what: what) { (b) throws(StrataError) in
-            try out.decodeTimes(b, header.chunk(0), what: what)
-        }
-        for c in t.types.indices {
-            guard let k = header.chunkIndex(columnID: t.ids[c]) else {
-                out.setAllNull(c)
-                continue
-            }
-            try header.withChunkBytes(k, checkChecksum: true, what: what) { (b) throws(StrataError) in
-                try out.decodeColumn(c, b, header.chunk(k), descale: true, what: what)
-            }
-        }
+        try Snapshot.decodeChunks(header, t.schema, columns: Array(t.types.indices), checkChecksums: true, into: out, what: what)
     }
 }
 

@@ -50,7 +50,8 @@ struct AggregateState {
     var f = 0.0  // Float64 sum; vwap: sum(p × v)
     var f2 = 0.0  // vwap: sum(v)
     var i: Int128 = 0  // Int64 sum
-    var text = ""  // min/max/first/last of text
+    // min/max/first/last of text: `bits` is the index of the value in the group table's `texts`, so
+    // that the state stays a plain value (no reference counting as groups are appended and merged).
 
     @inline(__always)
     static func floatLess(_ a: Double, _ b: Double) -> Bool { ColumnStats.totalLess(a, b) }
@@ -59,7 +60,9 @@ struct AggregateState {
 extension AggregateSpec {
     /// Folds rows [lo, hi) of the batch into `s`. `arg` and `arg2` are the evaluated arguments,
     /// `times` the time column (for first/last).
-    func update(_ s: inout AggregateState, from lo: Int, to hi: Int, _ arg: Vec?, _ arg2: Vec?, times: Vec?, sorted: Bool) {
+    func update(
+        _ s: inout AggregateState, from lo: Int, to hi: Int, _ arg: Vec?, _ arg2: Vec?, times: Vec?, sorted: Bool, texts: inout [String]
+    ) {
         guard let v = arg else {  // count(*)
             s.n += Int64(hi - lo)
             return
@@ -67,8 +70,8 @@ extension AggregateSpec {
         switch function {
         case .count: updateCount(&s, lo, hi, v)
         case .sum, .avg: updateSum(&s, lo, hi, v)
-        case .min, .max: updateExtreme(&s, lo, hi, v, min: function == .min)
-        case .first, .last: updateFirstOrLast(&s, lo, hi, v, times, sorted: sorted, first: function == .first)
+        case .min, .max: updateExtreme(&s, lo, hi, v, min: function == .min, texts: &texts)
+        case .first, .last: updateFirstOrLast(&s, lo, hi, v, times, sorted: sorted, first: function == .first, texts: &texts)
         case .vwap: updateVwap(&s, lo, hi, price: v, volume: arg2!)
         }
     }
@@ -111,11 +114,11 @@ extension AggregateSpec {
     }
 
     @inline(__always)
-    private func updateExtreme(_ s: inout AggregateState, _ lo: Int, _ hi: Int, _ v: Vec, min isMin: Bool) {
+    private func updateExtreme(_ s: inout AggregateState, _ lo: Int, _ hi: Int, _ v: Vec, min isMin: Bool, texts: inout [String]) {
         if args[0].type == .string {
             for r in lo..<hi where v.isValid(r) {
                 guard case .string(let x) = v.value(r) else { continue }
-                if !s.has || (isMin ? utf8Less(x, s.text) : utf8Less(s.text, x)) { s.text = x; s.has = true }
+                if !s.has || (isMin ? utf8Less(x, texts[Int(s.bits)]) : utf8Less(texts[Int(s.bits)], x)) { Self.setText(&s, x, &texts) }
             }
             return
         }
@@ -173,7 +176,8 @@ extension AggregateSpec {
 
     @inline(__always)
     private func updateFirstOrLast(
-        _ s: inout AggregateState, _ lo: Int, _ hi: Int, _ v: Vec, _ times: Vec?, sorted: Bool, first isFirst: Bool
+        _ s: inout AggregateState, _ lo: Int, _ hi: Int, _ v: Vec, _ times: Vec?, sorted: Bool, first isFirst: Bool,
+        texts: inout [String]
     ) {
         let t = times?.intValues(hi)
         func time(_ r: Int) -> Int64 { t.map { $0[$0.startIndex + r] } ?? 0 }
@@ -181,9 +185,9 @@ extension AggregateSpec {
         func offer(_ r: Int) {
             let ts = time(r)
             if !s.has || (isFirst ? ts < s.ts : ts >= s.ts) {
-                s.has = true
                 s.ts = ts
-                if text, case .string(let x) = v.value(r) { s.text = x } else { s.bits = Self.bits(v, r) }
+                if text, case .string(let x) = v.value(r) { Self.setText(&s, x, &texts) } else { s.bits = Self.bits(v, r) }
+                s.has = true
             }
         }
         if sorted || t == nil {
@@ -195,6 +199,18 @@ extension AggregateSpec {
             }
         } else {
             for r in lo..<hi where v.isValid(r) { offer(r) }
+        }
+    }
+
+    /// Makes `x` the text value of `s`: in place when `s` has one, else appended to `texts`.
+    @inline(__always)
+    private static func setText(_ s: inout AggregateState, _ x: String, _ texts: inout [String]) {
+        if s.has {
+            texts[Int(s.bits)] = x
+        } else {
+            s.bits = Int64(texts.count)
+            texts.append(x)
+            s.has = true
         }
     }
 
@@ -260,8 +276,9 @@ extension AggregateSpec {
         }
     }
 
-    /// Combines `b` into `a`, where `b` saw rows after `a` (later symbols).
-    func merge(_ a: inout AggregateState, _ b: AggregateState) {
+    /// Combines `b` into `a`, where `b` saw rows after `a` (later symbols). Text values are in
+    /// `texts` (a's table) and `otherTexts` (b's).
+    func merge(_ a: inout AggregateState, _ b: AggregateState, texts: inout [String], otherTexts: [String]) {
         switch function {
         case .count: a.n += b.n
         case .sum, .avg, .vwap:
@@ -271,24 +288,36 @@ extension AggregateSpec {
             a.f2 += b.f2
         case .min, .max:
             guard b.has else { return }
-            if !a.has { a = b; return }
             let isMin = function == .min
             if args[0].type == .string {
-                if isMin ? utf8Less(b.text, a.text) : utf8Less(a.text, b.text) { a.text = b.text }
+                let x = otherTexts[Int(b.bits)]
+                if !a.has || (isMin ? utf8Less(x, texts[Int(a.bits)]) : utf8Less(texts[Int(a.bits)], x)) { Self.setText(&a, x, &texts) }
+            } else if !a.has {
+                a = b
             } else if args[0].type == .int64 {
                 if isMin ? b.bits < a.bits : b.bits > a.bits { a.bits = b.bits }
             } else {
                 let x = Double(bitPattern: UInt64(bitPattern: b.bits)), y = Double(bitPattern: UInt64(bitPattern: a.bits))
                 if !x.isNaN && (y.isNaN || (isMin ? AggregateState.floatLess(x, y) : AggregateState.floatLess(y, x))) { a.bits = b.bits }
             }
-        case .first:
-            if b.has && (!a.has || b.ts < a.ts) { a = b }
-        case .last:
-            if b.has && (!a.has || b.ts >= a.ts) { a = b }
+        case .first, .last:
+            guard b.has && (!a.has || (function == .first ? b.ts < a.ts : b.ts >= a.ts)) else { return }
+            a.ts = b.ts
+            if args[0].type == .string { Self.setText(&a, otherTexts[Int(b.bits)], &texts) } else { a.bits = b.bits }
+            a.has = true
         }
     }
 
-    func result(_ s: AggregateState, name: String) throws(StrataError) -> ResultValue {
+    /// A state of this aggregate taken from another group table whose `texts` are appended after
+    /// `offset` values of this one's.
+    func rebased(_ s: AggregateState, textOffset offset: Int) -> AggregateState {
+        guard s.has, args.first?.type == .string, [.min, .max, .first, .last].contains(function) else { return s }
+        var s = s
+        s.bits += Int64(offset)
+        return s
+    }
+
+    func result(_ s: AggregateState, name: String, texts: [String]) throws(StrataError) -> ResultValue {
         switch function {
         case .count: return .int(s.n)
         case .sum:
@@ -306,7 +335,7 @@ extension AggregateSpec {
             switch type {
             case .int64: return .int(s.bits)
             case .float64: return .float(Double(bitPattern: UInt64(bitPattern: s.bits)))
-            case .string: return .string(s.text)
+            case .string: return .string(texts[Int(s.bits)])
             }
         case .vwap:
             return s.n == 0 || s.f2 == 0 ? .null : .float(s.f / s.f2)

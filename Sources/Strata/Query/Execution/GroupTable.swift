@@ -54,6 +54,8 @@ final class GroupTable {
     private var lastSymbol: (key: GroupKey, number: Int)?
     var keys: [GroupKey] = []
     var states: [AggregateState] = []
+    /// Text values of min/max/first/last states (their `bits` index it).
+    var texts: [String] = []
     let width: Int
     private let blank: [AggregateState]
 
@@ -137,7 +139,13 @@ final class GroupTable {
     func merge(_ other: GroupTable, _ specs: [AggregateSpec], disjoint: Bool) {
         if disjoint {
             keys.append(contentsOf: other.keys)
-            states.append(contentsOf: other.states)
+            if other.texts.isEmpty {
+                states.append(contentsOf: other.states)
+            } else {
+                let offset = texts.count
+                for (i, state) in other.states.enumerated() { states.append(specs[i % width].rebased(state, textOffset: offset)) }
+                texts.append(contentsOf: other.texts)
+            }
             for k in other.keys { _ = symbolNumber(k) }
             last = nil
             current = nil
@@ -145,7 +153,9 @@ final class GroupTable {
         }
         for (g, k) in other.keys.enumerated() {
             let mine = group(k)
-            for (a, spec) in specs.enumerated() { spec.merge(&states[mine * width + a], other.states[g * width + a]) }
+            for (a, spec) in specs.enumerated() {
+                spec.merge(&states[mine * width + a], other.states[g * width + a], texts: &texts, otherTexts: other.texts)
+            }
         }
     }
 }

@@ -48,14 +48,12 @@ extension Plan {
         }
         let h: BlockHeader
         if let parsed { h = parsed } else { h = try snapshot.header(t, symbol: id, block: index) }
-        var inputs: [BlockInput] = []
-        for spec in a.aggregates {
-            guard let input = blockInput(spec, h, t, ref) else { return false }
-            inputs.append(input)
-        }
+        // Asked twice rather than kept in an array: an allocation per block costs more than the question.
+        for spec in a.aggregates where blockInput(spec, h, t, ref) == nil { return false }
         let gi = g.group(key)
         for (k, spec) in a.aggregates.enumerated() {
-            spec.update(&g.states[gi * g.width + k], block: inputs[k], firstTime: ref.firstTime, lastTime: ref.lastTime)
+            guard let input = blockInput(spec, h, t, ref) else { return false }
+            spec.update(&g.states[gi * g.width + k], block: input, firstTime: ref.firstTime, lastTime: ref.lastTime)
         }
         return true
     }
@@ -98,7 +96,7 @@ extension Plan {
         for (k, spec) in a.aggregates.enumerated() {
             let (x, y) = args[k]
             for run in runs {
-                spec.update(&g.states[run.group * width + k], from: run.lo, to: run.hi, x, y, times: times, sorted: b.sorted)
+                spec.update(&g.states[run.group * width + k], from: run.lo, to: run.hi, x, y, times: times, sorted: b.sorted, texts: &g.texts)
             }
         }
     }
@@ -194,7 +192,7 @@ extension Plan {
             case .aggregate(let k, _):
                 let spec = specs[k]
                 result.columns[c] = try ResultColumn(out.type, count: groups.count) { (r) throws(StrataError) in
-                    try spec.result(g.states[groups[r] * g.width + k], name: spec.text)
+                    try spec.result(g.states[groups[r] * g.width + k], name: spec.text, texts: g.texts)
                 }
             case .key(let j, _):
                 let kind = a.keys[j]
@@ -251,7 +249,7 @@ extension Plan {
     private static func aggregateValues(_ a: AggregationPlan, _ g: GroupTable, _ gi: Int) throws(StrataError) -> [ResultValue] {
         var row: [ResultValue] = []
         for (k, spec) in a.aggregates.enumerated() {
-            row.append(try spec.result(g.states[gi * g.width + k], name: spec.text))
+            row.append(try spec.result(g.states[gi * g.width + k], name: spec.text, texts: g.texts))
         }
         return row
     }

@@ -71,7 +71,7 @@ extension Plan {
     /// The chunk of a block that holds the value column at `slot` (nil: it is null in every row).
     @inline(__always)
     func chunk(_ h: BlockHeader, _ t: Catalog.TableState, slot: Int) -> Int? {
-        h.chunkIndex(columnID: t.schema.columns[slot - 2].id)
+        h.chunkIndex(columnID: t.schema.columns[slot - 2].id, hint: slot - 1)
     }
 
     /// What a block's header (and a text column's dictionary) says about a predicate.
