@@ -229,8 +229,8 @@ extension BlockHeader {
     /// Checks the magic, the lengths against `end`, the header checksum and every column descriptor;
     /// does not touch the payload. Error messages say what is wrong; the caller puts where (file,
     /// table, symbol, block) in front.
-    static func parse(_ region: MappedRegion, at offset: Int, end: Int? = nil) throws(StrataError) -> BlockHeader {
-        try region.withBytes { (bytes) throws(StrataError) in try parse(bytes, at: offset, end: end) }
+    static func parse(_ region: MappedRegion, at offset: Int, end: Int? = nil, schema: Schema? = nil) throws(StrataError) -> BlockHeader {
+        try region.withBytes { (bytes) throws(StrataError) in try parse(bytes, at: offset, end: end, schema: schema) }
     }
 
     /// The little-endian integer at `at` of `bytes`. Every offset read lies inside them: `parse`
@@ -242,7 +242,7 @@ extension BlockHeader {
         return T(littleEndian: bytes.loadUnaligned(fromByteOffset: at, as: T.self))
     }
 
-    private static func parse(_ region: UnsafeRawBufferPointer, at offset: Int, end: Int?) throws(StrataError) -> BlockHeader {
+    private static func parse(_ region: UnsafeRawBufferPointer, at offset: Int, end: Int?, schema: Schema?) throws(StrataError) -> BlockHeader {
         let end = min(end ?? region.count, region.count)
         guard offset >= 0, offset <= end else {
             throw .damaged("block offset \(offset) is past the end of the file (\(end) bytes)")
@@ -282,45 +282,61 @@ extension BlockHeader {
             rows: rows, tableID: u32(16), symbolID: u32(20), firstTime: i64(32), lastTime: i64(40),
             headerBytes: headerBytes, payloadBytes: payloadBytes, columnCount: columnCount, version: version, bytes: region, offset: offset)
         if columnCount < 1 { throw .damaged("block has no time column") }
-        try h.checkDescriptors()
+        try h.checkDescriptors(schema)
         return h
     }
 
     /// Checks every descriptor: known types, chunks inside the payload, raw lengths possible for the
-    /// rows, null counts below the rows, column ids ascending (the time column's first).
-    private func checkDescriptors() throws(StrataError) {
+    /// rows, null counts below the rows, column ids ascending (the time column's first). With a
+    /// schema, also that every chunk holds a column of it with its type, or a dropped column (an id
+    /// below the next one): both lists ascend by id, so the same walk checks it.
+    private func checkDescriptors(_ schema: Schema?) throws(StrataError) {
         let rawMax = Encoding.rawLengthMax(rows: rows)
         let size = version == 1 ? BlockFormat.descriptorBytesV1 : BlockFormat.descriptorBytes
         let base = offset + BlockFormat.fixedHeaderBytes
         var previousID: UInt32 = 0
+        var k = 0  // the schema column the walk is at
         for c in 0..<columnCount {
             // Read in place, without the per-field version tests of the accessors: this runs for every
             // block a query touches.
-            let at = base + c * size
-            let typeRaw = Self.load(bytes, at + 2, as: UInt8.self)
+            let at = base &+ c &* size
+            let typeRaw = Self.load(bytes, at &+ 2, as: UInt8.self)
             if ColumnType(rawValue: typeRaw) == nil {
                 throw .damaged("column \(c) has unknown type \(typeRaw)")
             }
-            let stored = Int(Self.load(bytes, at + 8, as: UInt32.self))
-            let chunkOffset = Int(Self.load(bytes, at + 12, as: UInt32.self))
-            if chunkOffset + stored > payloadBytes || Int(Self.load(bytes, at + 4, as: UInt32.self)) > rawMax {
+            let stored = Int(Self.load(bytes, at &+ 8, as: UInt32.self))
+            let chunkOffset = Int(Self.load(bytes, at &+ 12, as: UInt32.self))
+            if chunkOffset &+ stored > payloadBytes || Int(Self.load(bytes, at &+ 4, as: UInt32.self)) > rawMax {
                 throw .damaged("column \(c) chunk lies outside the block payload")
             }
-            if version == 1 || c == 0 { continue }
-            let nulls = Int(Self.load(bytes, at + 84, as: UInt32.self))
-            if nulls >= rows { throw .damaged("column \(c) claims \(nulls) nulls in \(rows) rows") }
-            let id = Self.load(bytes, at + 80, as: UInt32.self)
-            if (c > 1 && id <= previousID) || id == BlockFormat.timeColumnID {
-                throw .damaged("column \(c) has id \(id), not above the column before it")
+            if c == 0 { continue }
+            var id = UInt32(truncatingIfNeeded: c &- 1)
+            if version != 1 {
+                let nulls = Int(Self.load(bytes, at &+ 84, as: UInt32.self))
+                if nulls >= rows { throw .damaged("column \(c) claims \(nulls) nulls in \(rows) rows") }
+                id = Self.load(bytes, at &+ 80, as: UInt32.self)
+                if (c > 1 && id <= previousID) || id == BlockFormat.timeColumnID {
+                    throw .damaged("column \(c) has id \(id), not above the column before it")
+                }
+                previousID = id
+            } else if typeRaw == ColumnType.string.rawValue {
+                throw .damaged("a version 1 block has a text column")
             }
-            previousID = id
+            if let schema { try Self.check(column: id, type: typeRaw, against: schema, at: &k) }
         }
         let timeID = version == 1 ? BlockFormat.timeColumnID : Self.load(bytes, base + 80, as: UInt32.self)
         if typeByte(0) != ColumnType.int64.rawValue || nullCount(0) != 0 || timeID != BlockFormat.timeColumnID {
             throw .damaged("the first column is not an int64 time column")
         }
-        if version == 1, (1..<columnCount).contains(where: { typeByte($0) == ColumnType.string.rawValue }) {
-            throw .damaged("a version 1 block has a text column")
+    }
+
+    @inline(__always)
+    private static func check(column id: UInt32, type: UInt8, against schema: Schema, at k: inout Int) throws(StrataError) {
+        if id >= schema.nextColumnID { throw .damaged("block has a column (id \(id)) the table never had") }
+        let columns = schema.columns
+        while k < columns.count && columns[k].id < id { k &+= 1 }
+        if k < columns.count && columns[k].id == id && type != columns[k].type.rawValue {
+            throw .damaged("block columns do not match the table schema")
         }
     }
 

@@ -128,29 +128,13 @@ public struct Snapshot: Sendable {
     ) throws(StrataError) -> BlockHeader {
         let end = Int(ref.offset) + Int(ref.length)
         if end > region.count { throw .damaged("block runs past the end of the file") }
-        let h = try BlockHeader.parse(region, at: Int(ref.offset), end: end)
+        let h = try BlockHeader.parse(region, at: Int(ref.offset), end: end, schema: t.schema)
         if h.totalBytes != Int(ref.length) || h.rows != Int(ref.rows) || h.firstTime != ref.firstTime
             || h.lastTime != ref.lastTime || h.tableID != t.id || h.symbolID != UInt32(symbolID)
         {
             throw .damaged("block header does not match the manifest")
         }
-        try checkColumns(h, t.schema)
         return h
-    }
-
-    /// Every chunk of a block holds a column of the schema, with its type, or a dropped column (an id
-    /// the table used before). Both are in ascending id order, so one walk checks them.
-    static func checkColumns(_ h: BlockHeader, _ schema: Schema) throws(StrataError) {
-        let columns = schema.columns
-        var k = 0
-        for c in 1..<h.columnCount {
-            let id = h.columnID(c)
-            if id >= schema.nextColumnID { throw .damaged("block has a column (id \(id)) the table never had") }
-            while k < columns.count && columns[k].id < id { k += 1 }
-            if k < columns.count && columns[k].id == id && h.typeByte(c) != columns[k].type.rawValue {
-                throw .damaged("block columns do not match the table schema")
-            }
-        }
     }
 
     /// Decodes the time column and the value columns `columns` (schema indices) of one block.

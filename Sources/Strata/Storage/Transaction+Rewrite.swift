@@ -199,7 +199,7 @@ extension Transaction {
     ) throws(StrataError) {
         let header: BlockHeader
         do {
-            header = try BlockHeader.parse(copy, at: 0)
+            header = try BlockHeader.parse(copy, at: 0, schema: t.schema)
         } catch {
             throw .damaged("\(what()): \(error.message)")
         }
@@ -208,7 +208,6 @@ extension Transaction {
         {
             throw .damaged("\(what()): the block header does not match the manifest")
         }
-        do { try Snapshot.checkColumns(header, t.schema) } catch { throw .damaged("\(what()): \(error.message)") }
         try Snapshot.decodeChunks(header, t.schema, columns: Array(t.types.indices), checkChecksums: true, into: out, what: what)
     }
 }
