@@ -158,6 +158,94 @@ import Glibc
         print("kill -9 of out-of-order dedup imports and deletes: \(outcomes)")
     }
 
+    /// `kill -9` of `strata alter` (add, rename, drop) and of `import --add-columns` with a file that
+    /// brings a new column. After every kill the database verifies, and its columns and rows are those
+    /// before the killed command or those after it; a column added by a killed command that committed
+    /// reads as null in the older rows.
+    @Test func killedAltersLeaveTheColumnsBeforeOrAfter() throws {
+        let dir = TempDir("strata-kill-alter")
+        defer { dir.cleanup() }
+        let db = dir.sub("db")
+        var rng = SplitMix(seed: 1313)
+        var base = "symbol,ts,price,volume\n"
+        for t in stride(from: Int64(0), to: 60_000, by: 2) {
+            let (p, v) = CrashTests.value(t)
+            base += "\(["a", "b"][Int(t / 2 % 2)]),\(t),\(p),\(v)\n"
+        }
+        try base.write(toFile: dir.sub("base.csv"), atomically: false, encoding: .utf8)
+        _ = try Self.timed(["import", db, "bars", dir.sub("base.csv")])
+        let duration = try Self.timed(["alter", db, "bars", "--add-column", "extra:int64"])
+        let importDuration = try Self.timed(["import", db, "bars", try Self.newColumnCSV(dir, 999, from: 70_000), "--add-columns"])
+        var columns = ["price:float64", "volume:int64", "extra:int64", "n999:int64"]
+        var rows = try Self.counts(db)
+        var outcomes: [String: Int] = [:]
+        for run in 0..<Self.runs * 2 {
+            var next = columns
+            var nextRows = rows
+            let args: [String]
+            let added = columns.dropFirst(2)
+            switch rng.next() % 4 {
+            case 0:
+                let type = ["int64", "float64", "string"][Int(rng.next() % 3)]
+                args = ["alter", db, "bars", "--add-column", "c\(run):\(type)"]
+                next.append("c\(run):\(type)")
+            case 1 where !added.isEmpty:
+                let i = 2 + Int(rng.next() % UInt64(added.count))
+                let (name, type) = Self.split(columns[i])
+                args = ["alter", db, "bars", "--rename-column", "\(name):r\(run)"]
+                next[i] = "r\(run):\(type)"
+            case 2 where !added.isEmpty:
+                let i = 2 + Int(rng.next() % UInt64(added.count))
+                args = ["alter", db, "bars", "--drop-column", Self.split(columns[i]).name]
+                next.remove(at: i)
+            default:
+                // Later rows with a column the table lacks, and none of the added ones (they fill with nulls).
+                let from = Int64(100_000 + run * 10_000)
+                args = ["import", db, "bars", try Self.newColumnCSV(dir, run, from: from), "--add-columns"]
+                next.append("n\(run):int64")
+                let a = nextRows["bars"]!["a"]!
+                nextRows["bars"]!["a"] = [a[0] + 5_000, a[1] &+ (from..<from + 5_000).reduce(0, &+)]
+            }
+            let scale = args[0] == "import" ? importDuration : duration
+            let killed = try Self.runAndKill(args, after: Double(rng.next() % 1000) / 1000 * scale * 1.5)
+            let report = Database.verify(db)
+            #expect(report.isIntact, "run \(run): \(report.problems)")
+            let snap = try Database.open(db, options: .readOnly).snapshot()
+            let now = snap.schema(of: "bars")!.columns.map { "\($0.name):\($0.type)" }
+            let nowRows = try Self.counts(db)
+            if now == next && nowRows == nextRows {
+                columns = next
+                rows = nextRows
+                outcomes[killed ? "killed after its commit" : "finished", default: 0] += 1
+            } else {
+                #expect(now == columns && nowRows == rows, "run \(run) (\(args[1...])): neither before nor after: \(now)")
+                outcomes["killed before its commit", default: 0] += 1
+            }
+            // The base rows read null in every column added after them.
+            if columns.count > 2 {
+                let newest = Self.split(columns.last!).name
+                let r = try CLI.run(["query", db, "SELECT count(\(newest)) AS n FROM bars WHERE ts < 60000", "--format", "csv"])
+                #expect(r.code == 0 && r.out == "n\n0\n", "run \(run): \(r.out)\(r.err)")
+            }
+        }
+        print("kill -9 of strata alter and import --add-columns: \(outcomes)")
+    }
+
+    /// 5,000 rows of symbol `a` from time `from`, with a column `n<run>` besides price and volume.
+    static func newColumnCSV(_ dir: TempDir, _ run: Int, from: Int64) throws -> String {
+        var csv = "symbol,ts,price,volume,n\(run)\n"
+        for t in from..<from + 5_000 {
+            csv += "a,\(t),1.5,\(t),\(t)\n"
+        }
+        try csv.write(toFile: dir.sub("n\(run).csv"), atomically: false, encoding: .utf8)
+        return dir.sub("n\(run).csv")
+    }
+
+    static func split(_ column: String) -> (name: String, type: String) {
+        let parts = column.split(separator: ":")
+        return (String(parts[0]), String(parts[1]))
+    }
+
     /// Rows per table and symbol, with the sum of their times: cheap enough to check after every kill.
     static func counts(_ rows: CrashTests.Rows) -> [String: [String: [Int64]]] {
         rows.mapValues { $0.mapValues { [Int64($0.count), $0.reduce(0, &+)] } }

@@ -295,6 +295,7 @@ extension BlockHeader {
         let size = version == 1 ? BlockFormat.descriptorBytesV1 : BlockFormat.descriptorBytes
         let base = offset + BlockFormat.fixedHeaderBytes
         var previousID: UInt32 = 0
+        let columns = schema?.columns ?? []
         var k = 0  // the schema column the walk is at
         for c in 0..<columnCount {
             // Read in place, without the per-field version tests of the accessors: this runs for every
@@ -322,21 +323,17 @@ extension BlockHeader {
             } else if typeRaw == ColumnType.string.rawValue {
                 throw .damaged("a version 1 block has a text column")
             }
-            if let schema { try Self.check(column: id, type: typeRaw, against: schema, at: &k) }
+            if let schema {
+                if id >= schema.nextColumnID { throw .damaged("block has a column (id \(id)) the table never had") }
+                while k < columns.count && columns[k].id < id { k &+= 1 }
+                if k < columns.count && columns[k].id == id && typeRaw != columns[k].type.rawValue {
+                    throw .damaged("block columns do not match the table schema")
+                }
+            }
         }
         let timeID = version == 1 ? BlockFormat.timeColumnID : Self.load(bytes, base + 80, as: UInt32.self)
         if typeByte(0) != ColumnType.int64.rawValue || nullCount(0) != 0 || timeID != BlockFormat.timeColumnID {
             throw .damaged("the first column is not an int64 time column")
-        }
-    }
-
-    @inline(__always)
-    private static func check(column id: UInt32, type: UInt8, against schema: Schema, at k: inout Int) throws(StrataError) {
-        if id >= schema.nextColumnID { throw .damaged("block has a column (id \(id)) the table never had") }
-        let columns = schema.columns
-        while k < columns.count && columns[k].id < id { k &+= 1 }
-        if k < columns.count && columns[k].id == id && type != columns[k].type.rawValue {
-            throw .damaged("block columns do not match the table schema")
         }
     }
 
