@@ -82,15 +82,7 @@ enum ManifestCodec {
                 w.u32(id)
                 w.string(name)
                 w.u8(s.timeUnit.rawValue)
-                w.string(s.symbolColumn)
-                w.string(s.timeColumn)
-                w.u16(UInt16(s.symbolPosition))
-                w.u16(UInt16(s.timePosition))
-                w.u32(UInt32(s.columns.count))
-                for c in s.columns {
-                    w.u8(c.type.rawValue)
-                    w.string(c.name)
-                }
+                writeLayout(s, ids: false, &w)
             case .addSymbol(let table, let id, let name):
                 w.u32(table)
                 w.u32(id)
@@ -123,22 +115,27 @@ enum ManifestCodec {
             case .columns(let table, let s):
                 w.u32(table)
                 w.u32(s.nextColumnID)
-                w.string(s.symbolColumn)
-                w.string(s.timeColumn)
-                w.u16(UInt16(s.symbolPosition))
-                w.u16(UInt16(s.timePosition))
-                w.u32(UInt32(s.columns.count))
-                for c in s.columns {
-                    w.u32(c.id)
-                    w.u8(c.type.rawValue)
-                    w.string(c.name)
-                }
+                writeLayout(s, ids: true, &w)
             }
         }
         w.patch(u32: UInt32(w.bytes.count - ManifestFormat.recordHeaderBytes), at: 4)
         let hash = XXH64.hash(w.bytes)
         w.patch(u64: hash, at: ManifestFormat.recordHashOffset)
         return w.bytes
+    }
+
+    /// What tags 1 and 10 share (`readLayout` reads it back).
+    private static func writeLayout(_ s: Schema, ids: Bool, _ w: inout ByteWriter) {
+        w.string(s.symbolColumn)
+        w.string(s.timeColumn)
+        w.u16(UInt16(s.symbolPosition))
+        w.u16(UInt16(s.timePosition))
+        w.u32(UInt32(s.columns.count))
+        for c in s.columns {
+            if ids { w.u32(c.id) }
+            w.u8(c.type.rawValue)
+            w.string(c.name)
+        }
     }
 
     private static func writeRef(_ ref: BlockRef, _ w: inout ByteWriter) {
@@ -253,10 +250,11 @@ enum ManifestCodec {
         return bytes.allSatisfy { $0 == 0 }
     }
 
-    /// Tag 10: the table's columns; checked against the table when applied.
-    private static func readColumns(_ r: inout ByteReader) throws(StrataError) -> ManifestEntry {
-        let table = try r.u32()
-        let next = try r.u32()
+    /// What tags 1 and 10 share: the symbol and time columns' names and positions, then the value
+    /// columns (tag 10 gives each its id; tag 1's are numbered in order).
+    private static func readLayout(_ r: inout ByteReader, ids: Bool) throws(StrataError) -> (
+        symbolColumn: String, timeColumn: String, symbolPosition: Int, timePosition: Int, columns: [Column]
+    ) {
         let symbolColumn = try r.string(maxBytes: Limits.columnNameBytesMax)
         let timeColumn = try r.string(maxBytes: Limits.columnNameBytesMax)
         let symbolPosition = Int(try r.u16())
@@ -264,12 +262,23 @@ enum ManifestCodec {
         let count = Int(try r.u32())
         if count > Limits.valueColumnsMax { throw .damaged("\(r.what()): \(count) columns") }
         var columns: [Column] = []
-        for _ in 0..<count {
-            let id = try r.u32()
+        for k in 0..<count {
+            let id = ids ? try r.u32() : UInt32(k)
             guard let type = ColumnType(rawValue: try r.u8()) else { throw .damaged("\(r.what()): unknown column type") }
             columns.append(Column(try r.string(maxBytes: Limits.columnNameBytesMax), type, id: id))
         }
-        var schema = Schema(symbolColumn: symbolColumn, timeColumn: timeColumn, columns: [], symbolPosition: symbolPosition, timePosition: timePosition)
+        return (symbolColumn, timeColumn, symbolPosition, timePosition, columns)
+    }
+
+    /// Tag 10: the table's columns; checked against the table when applied.
+    private static func readColumns(_ r: inout ByteReader) throws(StrataError) -> ManifestEntry {
+        let table = try r.u32()
+        let next = try r.u32()
+        let layout = try readLayout(&r, ids: true)
+        let columns = layout.columns
+        var schema = Schema(
+            symbolColumn: layout.symbolColumn, timeColumn: layout.timeColumn, columns: [],
+            symbolPosition: layout.symbolPosition, timePosition: layout.timePosition)
         schema.columns = columns
         schema.nextColumnID = next
         do { try schema.validate() } catch { throw .damaged("\(r.what()): invalid columns: \(error.message)") }
@@ -286,22 +295,10 @@ enum ManifestCodec {
             let id = try r.u32()
             let name = try r.string(maxBytes: Limits.tableNameBytesMax)
             guard let unit = TimeUnit(rawValue: try r.u8()) else { throw .damaged("\(r.what()): unknown time unit") }
-            let symbolColumn = try r.string(maxBytes: Limits.columnNameBytesMax)
-            let timeColumn = try r.string(maxBytes: Limits.columnNameBytesMax)
-            let symbolPosition = Int(try r.u16())
-            let timePosition = Int(try r.u16())
-            let count = Int(try r.u32())
-            if count > Limits.valueColumnsMax { throw .damaged("\(r.what()): \(count) columns") }
-            var columns: [Column] = []
-            for _ in 0..<count {
-                guard let type = ColumnType(rawValue: try r.u8()) else {
-                    throw .damaged("\(r.what()): unknown column type")
-                }
-                columns.append(Column(try r.string(maxBytes: Limits.columnNameBytesMax), type))
-            }
+            let layout = try readLayout(&r, ids: false)
             let schema = Schema(
-                symbolColumn: symbolColumn, timeColumn: timeColumn, timeUnit: unit, columns: columns,
-                symbolPosition: symbolPosition, timePosition: timePosition)
+                symbolColumn: layout.symbolColumn, timeColumn: layout.timeColumn, timeUnit: unit, columns: layout.columns,
+                symbolPosition: layout.symbolPosition, timePosition: layout.timePosition)
             do { try schema.validate() } catch { throw .damaged("\(r.what()): invalid schema: \(error.message)") }
             return .createTable(id: id, name: name, schema: schema)
         case 2:
