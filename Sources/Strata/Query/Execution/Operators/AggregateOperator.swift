@@ -93,10 +93,15 @@ extension Plan {
         let runs = (simple ? Self.bucketRuns(a, b, times, g) : nil)
             ?? Self.groupRuns(a, b, times: times, symbols: symbolVec, extras: extras, g)
         let width = g.width
+        // The text values are moved out for the loop (and back): passing the table's own array inout
+        // would check exclusive access at every run.
+        var texts = g.texts
+        g.texts = []
+        defer { g.texts = texts }
         for (k, spec) in a.aggregates.enumerated() {
             let (x, y) = args[k]
             for run in runs {
-                spec.update(&g.states[run.group * width + k], from: run.lo, to: run.hi, x, y, times: times, sorted: b.sorted, texts: &g.texts)
+                spec.update(&g.states[run.group * width + k], from: run.lo, to: run.hi, x, y, times: times, sorted: b.sorted, texts: &texts)
             }
         }
     }
