@@ -22,9 +22,14 @@ let package = Package(
             pkgConfig: "liblz4",
             providers: [.apt(["liblz4-dev"])]
         ),
+        // Parquet's codecs: the system libzstd, libsnappy and zlib (Debian: libzstd-dev, libsnappy-dev,
+        // zlib1g-dev). Only Sources/Strata/Parquet/ParquetCodec.swift imports them.
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CSnappy", pkgConfig: "snappy", providers: [.apt(["libsnappy-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(
             name: "Strata",
-            dependencies: ["CLZ4"],
+            dependencies: ["CLZ4", "CZstd", "CSnappy", "CZlib"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         .target(

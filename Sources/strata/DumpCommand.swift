@@ -34,10 +34,19 @@ struct DumpCommand: ParsableCommand {
         }
         let lo = try parseTime(from, unit: schema.timeUnit) ?? .min
         let hi = try parseTime(to, unit: schema.timeUnit)  // nil: to the end, Int64.max included
+        let out = FileWriter.standardOutput()
+        _ = try Self.writeRows(snap, table: table, schema: schema, symbols: symbols, from: lo, to: hi, format: format, to: out)
+        out.flush()
+    }
+
+    /// The rows of `symbols` (all when empty) in [from, to) as CSV with a header, or JSON lines.
+    static func writeRows(
+        _ snap: Snapshot, table: String, schema: Schema, symbols: [String], from lo: Int64, to hi: Int64?, format: Format,
+        to out: FileWriter
+    ) throws -> Int {
         let chosen = symbols.isEmpty
             ? snap.symbols(of: table)
             : Set(symbols.map(ByteString.init)).sorted().map(\.string)
-        let out = FileWriter.standardOutput()
         let layout = schema.headerLayout
         let names = schema.headerNames
         if format == .csv {
@@ -45,9 +54,11 @@ struct DumpCommand: ParsableCommand {
             out.endRecord()
         }
         let keys = names.map { jsonString($0) + ":" }
+        var rows = 0
         for symbol in chosen {
             let symbolText = format == .csv ? csvField(symbol) : jsonString(symbol)
             try snap.scan(table, symbol: symbol, from: lo, to: hi) { batch in
+                rows += batch.count
                 let times = try batch.times
                 for r in batch.rows {
                     if format == .jsonl { out.byte(UInt8(ascii: "{")) }
@@ -71,6 +82,6 @@ struct DumpCommand: ParsableCommand {
                 }
             }
         }
-        out.flush()
+        return rows
     }
 }

@@ -12,6 +12,15 @@ final class FileWriter {
 
     static func standardOutput() -> FileWriter { FileWriter(OutputFile.standardOutput()) }
 
+    /// A new (or emptied) file at `path`.
+    static func creating(_ path: String) throws(StrataError) -> FileWriter { FileWriter(try OutputFile(creating: path)) }
+
+    /// Bytes written so far.
+    var position: UInt64 { file.position }
+
+    /// Writes what is buffered and closes the file.
+    func finish() throws(StrataError) { try file.finish() }
+
     func write(_ s: String) {
         file.append(s)
         flushIfFull()

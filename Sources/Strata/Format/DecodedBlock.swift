@@ -170,14 +170,29 @@ final class DecodedBlock {
     /// Slot `slot` as a column buffer (rows `range`), for rewriting blocks.
     func columnBuffer(_ slot: Int, _ range: Range<Int>) -> ColumnBuffer {
         var b = ColumnBuffer(type: types[slot])
-        switch types[slot] {
-        case .int64: b.bits = Array(ints[slot][range])
-        case .float64:
-            b.bits = scales[slot].map { scale in ints[slot][range].map { Int64(bitPattern: (Double($0) / scale).bitPattern) } }
-                ?? floats[slot][range].map { Int64(bitPattern: $0.bitPattern) }
-        case .string: b.strings = Array(strings[slot][range])
-        }
-        if !nulls[slot].isEmpty, nulls[slot][range].contains(true) { b.nulls = Array(nulls[slot][range]) }
+        append(slot, range, to: &b)
         return b
+    }
+
+    /// Appends rows `range` of slot `slot` to `b`, a column of the slot's type.
+    func append(_ slot: Int, _ range: Range<Int>, to b: inout ColumnBuffer) {
+        if range.isEmpty { return }
+        let before = b.count
+        switch types[slot] {
+        case .int64: b.bits.append(contentsOf: ints[slot][range])
+        case .float64:
+            if let scale = scales[slot] {
+                b.bits.append(contentsOf: ints[slot][range].lazy.map { Int64(bitPattern: (Double($0) / scale).bitPattern) })
+            } else {
+                b.bits.append(contentsOf: floats[slot][range].lazy.map { Int64(bitPattern: $0.bitPattern) })
+            }
+        case .string: b.strings.append(contentsOf: strings[slot][range])
+        }
+        if !nulls[slot].isEmpty, nulls[slot][range].contains(true) {
+            if b.nulls.isEmpty { b.nulls = [Bool](repeating: false, count: before) }
+            b.nulls.append(contentsOf: nulls[slot][range])
+        } else if !b.nulls.isEmpty {
+            b.nulls.append(contentsOf: repeatElement(false, count: range.count))
+        }
     }
 }

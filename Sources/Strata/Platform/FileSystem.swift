@@ -98,6 +98,9 @@ package final class OutputFile {
         OutputFile(fs: PosixFileSystem(), file: OpenFile(fd: 2, path: "standard error"), sequential: true, flushBytes: 0)
     }
 
+    /// Bytes written so far, buffered ones included: the offset the next byte lands at.
+    package var position: UInt64 { offset + UInt64(buffer.count) }
+
     package func append(_ byte: UInt8) { buffer.append(byte) }
     package func append(_ text: String) { buffer.append(contentsOf: text.utf8) }
     package func append(contentsOf bytes: some Sequence<UInt8>) { buffer.append(contentsOf: bytes) }
@@ -150,4 +153,19 @@ package enum LocalFiles {
     }
     /// Whether `path` names a file or directory.
     package static func exists(_ path: String) -> Bool { PosixFileSystem().exists(path) }
+
+    package static func isDirectory(_ path: String) -> Bool { PosixFileSystem().isDirectory(path) }
+
+    /// The names in a directory (not `.` and `..`).
+    package static func list(_ directory: String) throws(StrataError) -> [String] { try PosixFileSystem().list(directory) }
+
+    /// Creates `path` (and missing parents) for output; an existing directory must be empty, so that
+    /// no file of an earlier run is taken for part of this one.
+    package static func makeEmptyDirectory(_ path: String) throws(StrataError) {
+        if exists(path) {
+            if !isDirectory(path) { throw .badInput("\(path) exists and is not a directory") }
+            if try !list(path).isEmpty { throw .badInput("\(path) is not empty: remove it or name another directory") }
+        }
+        try makeDirectory(path)
+    }
 }
