@@ -5,7 +5,7 @@ import Strata
 struct ImportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
-        abstract: "Import a CSV file into a table, in one commit: all rows or none.",
+        abstract: "Import a CSV file, a Parquet file or a directory of Parquet files into a table, in one commit: all rows or none.",
         discussion: """
             Creates the database and the table when missing, inferring the schema from the header and \
             the values of the whole file: a column whose first non-empty value is not a number holds \
@@ -20,7 +20,7 @@ struct ImportCommand: ParsableCommand {
 
     @Argument(help: "The database directory.") var database: String
     @Argument(help: "The table to import into.") var table: String
-    @Argument(help: "The CSV file, with a header line.") var file: String
+    @Argument(help: "The CSV file (with a header line), Parquet file, or directory of Parquet files (hive layout).") var file: String
     @Option(name: .customLong("time-unit"), help: "Unit of the time column: s, ms, us or ns (default ms for a new table).")
     var timeUnit: String?
     @Option(name: .customLong("symbol-column"), help: "Name of the symbol column.") var symbolColumn = "symbol"
@@ -66,8 +66,10 @@ struct ImportCommand: ParsableCommand {
         let db = try Database.open(database)
         let result: CSVImportResult
         do {
-            result = try CSVImporter.importFile(
-                file, into: table, database: db, options: options, progress: bar.map { b in { b.update($0, $1) } })
+            let report = bar.map { b in { b.update($0, $1) } }
+            result = ParquetImporter.isParquet(file)
+                ? try ParquetImporter.importPath(file, into: table, database: db, options: options, progress: report)
+                : try CSVImporter.importFile(file, into: table, database: db, options: options, progress: report)
             db.close()
         } catch {
             bar?.finish()

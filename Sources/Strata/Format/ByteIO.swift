@@ -86,8 +86,8 @@ struct ByteReader {
 
 extension Array where Element == UInt8 {
     /// `withUnsafeBytes` that keeps the typed error (the standard one is `rethrows`, which erases it).
-    func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws(StrataError) -> R) throws(StrataError) -> R {
-        try withUnsafeBufferPointer { (p) throws(StrataError) in try body(UnsafeRawBufferPointer(p)) }
+    func withBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
+        try withUnsafeBufferPointer { (p) throws(E) in try body(UnsafeRawBufferPointer(p)) }
     }
 
     mutating func withMutableBytes<R>(_ body: (UnsafeMutableRawBufferPointer) throws(StrataError) -> R) throws(StrataError) -> R {

@@ -179,6 +179,8 @@ struct ByteCursor {
 
     var remaining: Int { bytes.count - position }
 
+    mutating func skip(_ n: Int) { position += n }
+
     mutating func byte() throws(ParquetEncoding.Malformed) -> UInt8 {
         guard position < bytes.count else { throw ParquetEncoding.Malformed("the data ends early") }
         defer { position += 1 }

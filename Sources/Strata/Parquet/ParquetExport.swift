@@ -190,6 +190,12 @@ private struct ExportRun {
         self.sources = sources
         buffers = fields.map { ColumnBuffer(type: $0.type) }
         writer = try ParquetFileWriter(path: path, fields: fields, codec: options.codec)
+        // The month in the path is the row's own time: an import of the data set leaves it out.
+        if options.partitioning == .symbolMonth { writer?.keyValues.append((ParquetImporter.derivedPartitionsKey, "month")) }
+        // The symbol, in the path, had this place among the columns: an import puts it back there.
+        if options.partitioning != .none {
+            writer?.keyValues.append((ParquetImporter.symbolPositionKey, String(table.schema.symbolPosition)))
+        }
         fileSymbol = id
         result.files.append(path)
     }

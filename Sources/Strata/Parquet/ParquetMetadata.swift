@@ -118,7 +118,7 @@ struct ParquetRowGroupMeta {
 
 enum ParquetFooter {
     /// The FileMetaData of a file of `leaves` and `rowGroups`.
-    static func encode(leaves: [ParquetLeaf], rowGroups: [ParquetRowGroupMeta], createdBy: String) -> [UInt8] {
+    static func encode(leaves: [ParquetLeaf], rowGroups: [ParquetRowGroupMeta], keyValues: [(String, String)], createdBy: String) -> [UInt8] {
         var w = ThriftWriter()
         w.structValue { f in
             f.i32(1, 1)  // version
@@ -131,6 +131,12 @@ enum ParquetFooter {
             f.i64(3, rowGroups.reduce(0) { $0 + $1.rows })
             f.listHeader(4, .structure, count: rowGroups.count)
             for (k, g) in rowGroups.enumerated() { f.structValue { g.write(&$0, ordinal: k) } }
+            if !keyValues.isEmpty {
+                f.structList(5, keyValues) { w, kv in
+                    w.string(1, kv.0)
+                    w.string(2, kv.1)
+                }
+            }
             f.string(6, createdBy)
             // column_orders: TYPE_ORDER for every leaf, which says how min and max were chosen.
             f.listHeader(7, .structure, count: leaves.count)

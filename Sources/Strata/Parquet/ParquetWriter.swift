@@ -20,6 +20,8 @@ final class ParquetFileWriter {
     private let codec: ParquetCodec
     private let out: OutputFile
     private var rowGroups: [ParquetRowGroupMeta] = []
+    /// The footer's key-value metadata.
+    var keyValues: [(String, String)] = []
     private(set) var rows = 0
     static let pageBytes = 1 << 20
     /// At most this many distinct values, and this many bytes of them, make a dictionary.
@@ -73,7 +75,7 @@ final class ParquetFileWriter {
 
     /// Writes the footer and closes the file; returns its size in bytes.
     func finish() throws(StrataError) -> Int {
-        let footer = ParquetFooter.encode(leaves: leaves, rowGroups: rowGroups, createdBy: "strata (Strata time-series storage)")
+        let footer = ParquetFooter.encode(leaves: leaves, rowGroups: rowGroups, keyValues: keyValues, createdBy: "strata (Strata time-series storage)")
         out.append(contentsOf: footer)
         var length = UInt32(footer.count).littleEndian
         withUnsafeBytes(of: &length) { out.append(contentsOf: $0) }

@@ -1,0 +1,135 @@
+/// Imports a Parquet file, or a directory of them (a hive layout: `key=value` directories give
+/// columns), into a table in one transaction: all rows or none. The symbol and time columns are found
+/// by name as for CSV (`CSVImportOptions`); the table's types come from the files' schema. One row
+/// group is decoded at a time.
+public enum ParquetImporter {
+    /// The key-value metadata entry in which Strata's export names partition columns that are derived
+    /// from a row's own values (the month): an import of such a data set does not make them columns.
+    static let derivedPartitionsKey = "strata.derived_partitions"
+    /// The key-value metadata entry giving the place of a symbol column that the export moved into
+    /// the path (so that an import restores the column order).
+    static let symbolPositionKey = "strata.symbol_position"
+
+    /// Whether `path` is Parquet to import: a directory, or a file that starts with the PAR1 magic.
+    public static func isParquet(_ path: String) -> Bool {
+        if LocalFiles.isDirectory(path) { return true }
+        guard let file = try? OpenedBytes(path), file.count >= 4 else { return false }
+        return file.prefix(4) == Array("PAR1".utf8)
+    }
+
+    /// Imports `path` into `table` in its own transaction of `database`.
+    public static func importPath(
+        _ path: String, into table: String, database: Database, options: CSVImportOptions = CSVImportOptions(),
+        progress: ((_ done: Int, _ total: Int) -> Void)? = nil
+    ) throws -> CSVImportResult {
+        try database.write { tx in try run(path, into: table, transaction: tx, options: options, progress: progress) }
+    }
+
+    /// Imports `path` into `table` within the caller's transaction.
+    public static func run(
+        _ path: String, into table: String, transaction tx: Transaction, options: CSVImportOptions = CSVImportOptions(),
+        progress: ((_ done: Int, _ total: Int) -> Void)? = nil
+    ) throws(StrataError) -> CSVImportResult {
+        try Schema.validateTableName(table)
+        let files = try ParquetDataSet.files(path)
+        var plan = try ParquetImportPlan(files: files, root: path, table: table, options: options, tx: tx)
+        let total = files.reduce(0) { $0 + $1.bytes }
+        var done = 0
+        for (k, file) in files.enumerated() {
+            let parquet = try ParquetFile(path: file.path)
+            for g in parquet.rowGroups.indices {
+                try plan.append(parquet, rowGroup: g, partitions: file.partitions, fileIndex: k, tx: tx)
+                done += parquet.rowGroups[g].chunks.reduce(0) { $0 + $1.range.count }
+                progress?(min(done, total), total)
+            }
+        }
+        progress?(total, total)
+        return CSVImportResult(rows: plan.rows, createdTable: plan.created, schema: plan.schema)
+    }
+}
+
+/// A whole file's bytes, for a magic check.
+private struct OpenedBytes {
+    let bytes: [UInt8]
+    init(_ path: String) throws(StrataError) {
+        let fs = PosixFileSystem()
+        let h = try fs.open(path, create: false, writable: false)
+        defer { fs.close(h) }
+        var b = [UInt8](repeating: 0, count: 4)
+        let n = try b.withMutableBytes { (p) throws(StrataError) in try fs.read(h, into: p, at: 0) }
+        bytes = Array(b.prefix(n))
+    }
+    var count: Int { bytes.count }
+    func prefix(_ n: Int) -> [UInt8] { Array(bytes.prefix(n)) }
+}
+
+/// The files of a data set, with the partition values their paths give.
+struct ParquetDataSet {
+    struct File {
+        var path: String
+        var partitions: [(name: String, value: String)]
+        var bytes: Int
+    }
+
+    /// `path` itself, or every `.parquet` file under it in path order (names starting with `.` or
+    /// `_`, like `_SUCCESS` and `.crc` files, are skipped).
+    static func files(_ path: String) throws(StrataError) -> [File] {
+        if !LocalFiles.exists(path) { throw .badInput("\(path) does not exist") }
+        if !LocalFiles.isDirectory(path) { return [File(path: path, partitions: [], bytes: try size(path))] }
+        var out: [File] = []
+        try walk(path, partitions: [], into: &out)
+        if out.isEmpty { throw .badInput("\(path) holds no .parquet file") }
+        return out
+    }
+
+    private static func walk(_ dir: String, partitions: [(name: String, value: String)], into out: inout [File]) throws(StrataError) {
+        for name in try LocalFiles.list(dir).sorted(by: utf8Less) where !name.hasPrefix(".") && !name.hasPrefix("_") {
+            let path = dir + "/" + name
+            if LocalFiles.isDirectory(path) {
+                var more = partitions
+                if let eq = name.firstIndex(of: "=") {
+                    let key = String(name[..<eq])
+                    guard let value = percentDecoded(String(name[name.index(after: eq)...])) else {
+                        throw .badInput("\(path): the partition value is not valid percent-encoded UTF-8")
+                    }
+                    if partitions.contains(where: { $0.name == key }) { throw .badInput("\(path): partition \(key) appears twice in the path") }
+                    more.append((key, value))
+                }
+                try walk(path, partitions: more, into: &out)
+            } else if name.hasSuffix(".parquet") {
+                out.append(File(path: path, partitions: partitions, bytes: try size(path)))
+            }
+        }
+    }
+
+    private static func size(_ path: String) throws(StrataError) -> Int {
+        let fs = PosixFileSystem()
+        let h = try fs.open(path, create: false, writable: false)
+        defer { fs.close(h) }
+        return Int(try fs.size(h))
+    }
+
+    /// `%XX` escapes undone (as Spark and DuckDB write them).
+    static func percentDecoded(_ s: String) -> String? {
+        var out: [UInt8] = []
+        var bytes = Array(s.utf8)[...]
+        while let b = bytes.popFirst() {
+            if b == UInt8(ascii: "%"), bytes.count >= 2, let hi = hex(bytes[bytes.startIndex]), let lo = hex(bytes[bytes.startIndex + 1]) {
+                out.append(hi << 4 | lo)
+                bytes.removeFirst(2)
+            } else {
+                out.append(b)
+            }
+        }
+        return String(validating: out, as: UTF8.self)
+    }
+
+    private static func hex(_ c: UInt8) -> UInt8? {
+        switch c {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+}
