@@ -80,7 +80,7 @@ enum ParquetEncoding {
         guard width <= 32 else { throw Malformed("a bit width of \(width)") }
         var r = ByteCursor(bytes)
         var left = count
-        let mask: UInt64 = width == 0 ? 0 : (1 << UInt64(width)) - 1
+        let before = out.count
         while left > 0 {
             let header = try r.varint()
             if header & 1 == 0 {
@@ -94,25 +94,15 @@ enum ParquetEncoding {
                 left -= take
             } else {
                 let groups = header >> 1
-                guard groups > 0, groups <= UInt64(r.remaining) else { throw Malformed("a bit-packed run runs past the end") }
-                let values = Int(groups) * 8
-                guard values / 8 * width <= r.remaining else { throw Malformed("a bit-packed run runs past the end") }
-                let take = min(values, left)
-                var acc: UInt64 = 0
-                var bits = 0
-                for k in 0..<values {
-                    while bits < width {
-                        acc |= UInt64(try r.byte()) << UInt64(bits)
-                        bits += 8
-                    }
-                    let v = acc & mask
-                    acc >>= UInt64(width)
-                    bits -= width
-                    if k < take {
-                        guard v < UInt64(limit) else { throw Malformed("a value \(v) past its limit \(limit)") }
-                        out.append(UInt32(v))
-                    }
+                // A group of 8 values takes `width` bytes (none at width 0).
+                guard groups > 0, groups <= UInt64(Int32.max), Int(groups) * width <= r.remaining else {
+                    throw Malformed("a bit-packed run runs past the end")
                 }
+                let take = min(Int(groups) * 8, left)
+                try r.unpack(width: width, count: take, bytes: Int(groups) * width) { v in
+                    if v < UInt64(limit) { out.append(UInt32(v)) }
+                }
+                if out.count != before + count - left + take { throw Malformed("a value past its limit \(limit)") }
                 left -= take
             }
         }

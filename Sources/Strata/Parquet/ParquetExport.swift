@@ -20,6 +20,8 @@ public struct ParquetExportOptions: Sendable {
     public var timeZone: String?
     /// Rows per row group (the memory an export holds at once).
     public var rowGroupRows = 1 << 20
+    /// About this many bytes of values per data page (tests make it small to cross many pages).
+    var pageBytes = ParquetFileWriter.pageBytes
 
     public init() {}
 }
@@ -189,7 +191,7 @@ private struct ExportRun {
         self.fields = fields
         self.sources = sources
         buffers = fields.map { ColumnBuffer(type: $0.type) }
-        writer = try ParquetFileWriter(path: path, fields: fields, codec: options.codec)
+        writer = try ParquetFileWriter(path: path, fields: fields, codec: options.codec, pageBytes: options.pageBytes)
         // The month in the path is the row's own time: an import of the data set leaves it out.
         if options.partitioning == .symbolMonth { writer?.keyValues.append((ParquetImporter.derivedPartitionsKey, "month")) }
         // The symbol, in the path, had this place among the columns: an import puts it back there.

@@ -18,20 +18,23 @@ final class ParquetFileWriter {
     let path: String
     private let fields: [Field]
     private let codec: ParquetCodec
+    private let pageBytes: Int
     private let out: OutputFile
     private var rowGroups: [ParquetRowGroupMeta] = []
     /// The footer's key-value metadata.
     var keyValues: [(String, String)] = []
     private(set) var rows = 0
+    /// About this many bytes of values per data page.
     static let pageBytes = 1 << 20
     /// At most this many distinct values, and this many bytes of them, make a dictionary.
     static let dictionaryValuesMax = 1 << 16
     static let dictionaryBytesMax = 1 << 20
 
-    init(path: String, fields: [Field], codec: ParquetCodec) throws(StrataError) {
+    init(path: String, fields: [Field], codec: ParquetCodec, pageBytes: Int = ParquetFileWriter.pageBytes) throws(StrataError) {
         self.path = path
         self.fields = fields
         self.codec = codec
+        self.pageBytes = pageBytes
         out = try OutputFile(creating: path)
         out.append(contentsOf: Array("PAR1".utf8))
     }
@@ -64,7 +67,7 @@ final class ParquetFileWriter {
         let start = Int64(out.position)
         var chunks: [ParquetChunkMeta] = []
         for (field, column) in zip(fields, columns) {
-            var chunk = ParquetChunkWriter(field: field, codec: codec, offset: Int64(out.position))
+            var chunk = ParquetChunkWriter(field: field, codec: codec, pageBytes: pageBytes, offset: Int64(out.position))
             try chunk.write(column, range, to: out)
             chunks.append(chunk.meta)
             try out.flushIfFull()
@@ -90,13 +93,15 @@ final class ParquetFileWriter {
 struct ParquetChunkWriter {
     let field: ParquetFileWriter.Field
     let codec: ParquetCodec
+    let pageBytes: Int
     private(set) var meta: ParquetChunkMeta
     private var page: [UInt8] = []
     private var compressed: [UInt8] = []
 
-    init(field: ParquetFileWriter.Field, codec: ParquetCodec, offset: Int64) {
+    init(field: ParquetFileWriter.Field, codec: ParquetCodec, pageBytes: Int, offset: Int64) {
         self.field = field
         self.codec = codec
+        self.pageBytes = pageBytes
         let physical: ParquetPhysical = field.type == .string ? .byteArray : field.type == .float64 && field.timeUnit == nil ? .double : .int64
         meta = ParquetChunkMeta(
             physical: physical, encodings: [], path: field.name, codec: Int64(codec.rawValue), values: 0, uncompressedBytes: 0,
@@ -162,7 +167,7 @@ struct ParquetChunkWriter {
     private mutating func writeDataPages(
         rows: Int, levels: [UInt32], values: Int, to out: OutputFile, _ encode: (Int, Int, inout [UInt8]) -> Void
     ) throws(StrataError) {
-        let perPage = max(1, ParquetFileWriter.pageBytes / (field.type == .string ? 16 : 8))
+        let perPage = max(1, pageBytes / (field.type == .string ? 16 : 8))
         var row = 0, value = 0
         while row < rows {
             let pageRows = min(perPage, rows - row)
