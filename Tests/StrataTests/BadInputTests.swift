@@ -13,7 +13,8 @@ import Glibc
 @Suite struct BadInputTests {
     struct Case: CustomTestStringConvertible, Sendable {
         var name: String
-        /// Arguments; `DB` is the database, `DIR` the folder around it, `BAD` a CSV holding `csv`.
+        /// Arguments; `DB` is the database, `DIR` the folder around it, `BAD` a CSV holding `csv`
+        /// (`BADPQ`: a .parquet file holding it).
         var args: [String]
         var csv: [UInt8] = []
         var message: String
@@ -104,6 +105,20 @@ import Glibc
         Case(name: "sql: nested too deep", args: ["query", "DB", "SELECT " + String(repeating: "(", count: 2000) + "v" + String(repeating: ")", count: 2000) + " FROM t"], message: "nesting no deeper than 64"),
         Case(name: "sql: too many terms", args: ["query", "DB", "SELECT " + Array(repeating: "v", count: 3000).joined(separator: "+") + " FROM t"], message: "nesting no deeper than 64"),
         Case(name: "sql: bad time literal", args: ["query", "DB", "SELECT v FROM t WHERE ts > 'not a time'"], message: "not a time"),
+        // Parquet files (BADPQ: a .parquet file holding `csv`), damaged copies of a good one
+        Case(name: "parquet: truncated file", args: ["import", "DB", "t", "BADPQ"], csv: Array(BadParquet.good(.zstd).prefix(BadParquet.good(.zstd).count / 2)), message: "not a Parquet file"),
+        Case(name: "parquet: wrong magic", args: ["import", "DB", "t", "BADPQ"], csv: Array("PAR2".utf8) + BadParquet.good(.zstd).dropFirst(4), message: "not a Parquet file"),
+        Case(name: "parquet: footer length past the file", args: ["import", "DB", "t", "BADPQ"], csv: BadParquet.footerLength(0x7FFF_FFF0), message: "damaged footer"),
+        Case(name: "parquet: footer that is not Thrift", args: ["import", "DB", "t", "BADPQ"], csv: BadParquet.zeroedFooter(), message: "damaged footer"),
+        Case(name: "parquet: a page whose sizes lie", args: ["import", "DB", "t", "BADPQ"], csv: BadParquet.lyingPage(), message: "sizes lie"),
+        Case(name: "parquet: data that does not decompress", args: ["import", "DB", "t", "BADPQ"], csv: BadParquet.undecompressable(), message: "does not decompress"),
+        Case(name: "parquet: text into a float64 column", args: ["import", "DB", "t", "BADPQ"], csv: BadParquet.good(.zstd, valueType: .string), message: "float64 column"),
+        Case(name: "export: unknown partition", args: ["export", "DB", "t", "DIR/out", "--partition", "month"], message: "--partition"),
+        Case(name: "export: unknown codec", args: ["export", "DB", "t", "DIR/out", "--codec", "brotli"], message: "--codec"),
+        Case(name: "export: partitions for CSV", args: ["export", "DB", "t", "DIR/out.csv", "--format", "csv", "--partition", "symbol"], message: "--partition is for Parquet"),
+        Case(name: "export: into a directory that is not empty", args: ["export", "DB", "t", "DIR"], message: "is not empty"),
+        Case(name: "export: unknown table", args: ["export", "DB", "nope", "DIR/out"], message: "no table named nope"),
+        Case(name: "export: unknown time zone", args: ["export", "DB", "t", "DIR/out", "--partition", "symbol,month", "--time-zone", "Mars/Base"], message: "unknown time zone"),
     ]
 
     /// Names and contents of every file under `path`.
@@ -127,10 +142,11 @@ import Glibc
             }
             d.close()
         }
-        try Data(c.csv).write(to: URL(fileURLWithPath: dir.sub("bad.csv")))
+        try Data(c.csv).write(to: URL(fileURLWithPath: dir.sub(c.args.contains("BADPQ") ? "bad.parquet" : "bad.csv")))
         let before = Self.state(dir.path)
         let args = c.args.map { a in
-            a == "DB" ? db : a == "BAD" ? dir.sub("bad.csv") : a == "DIR" ? dir.path : a.replacingOccurrences(of: "DIR/", with: dir.path + "/")
+            a == "DB" ? db : a == "BAD" ? dir.sub("bad.csv") : a == "BADPQ" ? dir.sub("bad.parquet") : a == "DIR" ? dir.path
+                : a.replacingOccurrences(of: "DIR/", with: dir.path + "/")
         }
         let r = try CLI.run(args, cwd: dir.path)
         #expect(r.code == 1, "\(c.name): exit \(r.code), \(r.err)")
@@ -178,5 +194,72 @@ import Glibc
         }
         #expect(try db.snapshot().tables == ["t"])
         #expect(try db.snapshot().rowCount("t") == 0)
+    }
+}
+
+/// A good Parquet file of table t's shape (symbol, ts, v), and damaged copies of it.
+enum BadParquet {
+    static func good(_ codec: ParquetCodec, valueType: ColumnType = .float64) -> [UInt8] {
+        let path = NSTemporaryDirectory() + "strata-badparquet-\(UUID().uuidString).parquet"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let w = try! ParquetFileWriter(path: path, fields: [
+            .init(name: "symbol", type: .string, optional: false), .init(name: "ts", type: .int64, optional: false, timeUnit: .milliseconds),
+            .init(name: "v", type: valueType, optional: false),
+        ], codec: codec)
+        var v = ColumnBuffer(type: valueType)
+        for k in 0..<100 { if valueType == .string { v.append(string: "x\(k)") } else { v.append(Int64(bitPattern: Double(k).bitPattern)) } }
+        var s = ColumnBuffer(type: .string)
+        for _ in 0..<100 { s.append(string: "a") }
+        try! w.writeRowGroup([s, ColumnBuffer(bits: (0..<100).map { 100 + Int64($0) }), v], 0..<100)
+        _ = try! w.finish()
+        return [UInt8](FileManager.default.contents(atPath: path)!)
+    }
+
+    static func footerLength(_ n: UInt32) -> [UInt8] {
+        var b = good(.zstd)
+        withUnsafeBytes(of: n.littleEndian) { for k in 0..<4 { b[b.count - 8 + k] = $0[k] } }
+        return b
+    }
+
+    static func zeroedFooter() -> [UInt8] {
+        var b = good(.zstd)
+        let length = Int(b[b.count - 8]) | Int(b[b.count - 7]) << 8
+        for k in (b.count - 8 - length)..<(b.count - 8) { b[k] = 0xFF }
+        return b
+    }
+
+    /// The first page's header rewritten to claim more stored bytes than its chunk has.
+    static func lyingPage() -> [UInt8] {
+        let b = good(.uncompressed)
+        let old = b.withUnsafeBytes { raw in
+            var r = ThriftReader(raw, at: 4)
+            _ = try! r.readStruct()
+            return r.position
+        }
+        var w = ThriftWriter()
+        w.structValue { p in
+            p.i32(1, 0)
+            p.i32(2, 400)
+            p.i32(3, 1 << 30)
+            p.structField(5) { d in
+                d.i32(1, 100)
+                d.i32(2, 0)
+                d.i32(3, 3)
+                d.i32(4, 3)
+            }
+        }
+        return Array(b[0..<4]) + w.bytes + Array(b[old...])
+    }
+
+    /// The first page's zstd data zeroed.
+    static func undecompressable() -> [UInt8] {
+        var b = good(.zstd)
+        let start = b.withUnsafeBytes { raw in
+            var r = ThriftReader(raw, at: 4)
+            _ = try! r.readStruct()
+            return r.position
+        }
+        for k in start..<start + 8 { b[k] = 0 }
+        return b
     }
 }

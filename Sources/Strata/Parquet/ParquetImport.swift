@@ -10,11 +10,16 @@ public enum ParquetImporter {
     /// the path (so that an import restores the column order).
     static let symbolPositionKey = "strata.symbol_position"
 
-    /// Whether `path` is Parquet to import: a directory, or a file that starts with the PAR1 magic.
+    /// Whether `path` is Parquet to import: a directory, a `.parquet` file, or a file that starts
+    /// with the PAR1 magic.
     public static func isParquet(_ path: String) -> Bool {
-        if LocalFiles.isDirectory(path) { return true }
-        guard let file = try? OpenedBytes(path), file.count >= 4 else { return false }
-        return file.prefix(4) == Array("PAR1".utf8)
+        if LocalFiles.isDirectory(path) || path.hasSuffix(".parquet") { return true }
+        let fs = PosixFileSystem()
+        guard let h = try? fs.open(path, create: false, writable: false) else { return false }
+        defer { fs.close(h) }
+        var magic = [UInt8](repeating: 0, count: 4)
+        let n = (try? magic.withMutableBytes { (p) throws(StrataError) in try fs.read(h, into: p, at: 0) }) ?? 0
+        return n == 4 && magic == Array("PAR1".utf8)
     }
 
     /// Imports `path` into `table` in its own transaction of `database`.
@@ -48,21 +53,6 @@ public enum ParquetImporter {
     }
 }
 
-/// A whole file's bytes, for a magic check.
-private struct OpenedBytes {
-    let bytes: [UInt8]
-    init(_ path: String) throws(StrataError) {
-        let fs = PosixFileSystem()
-        let h = try fs.open(path, create: false, writable: false)
-        defer { fs.close(h) }
-        var b = [UInt8](repeating: 0, count: 4)
-        let n = try b.withMutableBytes { (p) throws(StrataError) in try fs.read(h, into: p, at: 0) }
-        bytes = Array(b.prefix(n))
-    }
-    var count: Int { bytes.count }
-    func prefix(_ n: Int) -> [UInt8] { Array(bytes.prefix(n)) }
-}
-
 /// The files of a data set, with the partition values their paths give.
 struct ParquetDataSet {
     struct File {
@@ -78,7 +68,7 @@ struct ParquetDataSet {
         if !LocalFiles.isDirectory(path) { return [File(path: path, partitions: [], bytes: try size(path))] }
         var out: [File] = []
         try walk(path, partitions: [], into: &out)
-        if out.isEmpty { throw .badInput("\(path) holds no .parquet file") }
+        if out.isEmpty { throw .badInput("\(path) is a directory holding no .parquet file (a CSV import takes a file)") }
         return out
     }
 
