@@ -46,7 +46,7 @@ public enum ParquetCodec: Int32, Sendable, CaseIterable {
 
     /// The zstd level Strata writes: libzstd's default (3) compressed the bars about as well as level 9
     /// at a third of the time.
-    static let zstdLevel: Int32 = 3
+    static let zstdLevel: Int32 = 2
 
     /// Compresses `source`, appending to `out`.
     func compress(_ source: [UInt8], into out: inout [UInt8]) {

@@ -13,25 +13,26 @@ enum ParquetEncoding {
     // MARK: RLE / bit-packed hybrid
 
     /// Encodes `values` (each below 2^width) as the hybrid: runs of 8 or more equal values as RLE runs,
-    /// the rest bit-packed in groups of 8 (the last group padded with zeros).
-    static func encodeHybrid(_ values: [UInt32], width: Int, into out: inout [UInt8]) {
-        var literals: [UInt32] = []
-        var i = 0
-        while i < values.count {
+    /// the rest bit-packed in groups of 8 (the last group padded with zeros). The literals between
+    /// runs are always a stretch of the input, so they are packed from it in place.
+    static func encodeHybrid<C: RandomAccessCollection<UInt32>>(_ values: C, width: Int, into out: inout [UInt8]) where C.Index == Int {
+        var literals = values.startIndex  // the literals are values[literals..<i]
+        var i = values.startIndex
+        while i < values.endIndex {
+            let v = values[i]
             var run = 1
-            while i + run < values.count && values[i + run] == values[i] { run += 1 }
+            while i + run < values.endIndex && values[i + run] == v { run += 1 }
             // A run breaks the literals only at a multiple of 8: top them up from the run first.
-            let fill = literals.count % 8 == 0 ? 0 : min(run, 8 - literals.count % 8)
+            let pending = i - literals
+            let fill = pending % 8 == 0 ? 0 : min(run, 8 - pending % 8)
             if run - fill >= 8 {
-                literals.append(contentsOf: repeatElement(values[i], count: fill))
-                flushPacked(&literals, width: width, into: &out)
-                rleRun(values[i], count: run - fill, width: width, into: &out)
-            } else {
-                literals.append(contentsOf: repeatElement(values[i], count: run))
+                packed(values[literals..<(i + fill)], width: width, into: &out)
+                rleRun(v, count: run - fill, width: width, into: &out)
+                literals = i + run
             }
             i += run
         }
-        flushPacked(&literals, width: width, into: &out)
+        packed(values[literals..<i], width: width, into: &out)
     }
 
     private static func rleRun(_ value: UInt32, count: Int, width: Int, into out: inout [UInt8]) {
@@ -43,10 +44,10 @@ enum ParquetEncoding {
         }
     }
 
-    private static func flushPacked(_ literals: inout [UInt32], width: Int, into out: inout [UInt8]) {
+    /// Bit-packed groups of 8 of `literals`, the last padded with zeros.
+    private static func packed<C: Collection<UInt32>>(_ literals: C, width: Int, into out: inout [UInt8]) {
         if literals.isEmpty { return }
         let groups = (literals.count + 7) / 8
-        literals.append(contentsOf: repeatElement(0, count: groups * 8 - literals.count))
         varint(UInt64(groups) << 1 | 1, into: &out)
         var acc: UInt64 = 0
         var bits = 0
@@ -59,8 +60,13 @@ enum ParquetEncoding {
                 bits -= 8
             }
         }
-        if bits > 0 { out.append(UInt8(truncatingIfNeeded: acc)) }
-        literals.removeAll(keepingCapacity: true)
+        // Padding values are zeros: only their bits are left to write.
+        bits += (groups * 8 - literals.count) * width
+        while bits > 0 {
+            out.append(UInt8(truncatingIfNeeded: acc))
+            acc >>= 8
+            bits -= 8
+        }
     }
 
     static func varint(_ v: UInt64, into out: inout [UInt8]) {

@@ -1,3 +1,5 @@
+import Dispatch
+
 /// How `ParquetExporter` lays files out.
 public enum ParquetPartitioning: String, Sendable, CaseIterable {
     /// One file (`OUT` ends in `.parquet`) or `OUT/part-0.parquet`.
@@ -49,6 +51,7 @@ public enum ParquetExporter {
         let single = options.partitioning == .none && path.hasSuffix(".parquet")
         if !single { try LocalFiles.makeEmptyDirectory(path) }
         var run = ExportRun(snapshot: snapshot, table: t, root: path, single: single, options: options, zone: zone)
+        defer { run.settle() }
         let ids = try symbolIDs(t, options.symbols)
         let total = ids.reduce(0) { $0 + t.symbols[$1].rows }
         let decoded = DecodedBlock()
@@ -121,6 +124,7 @@ private struct ExportRun {
     /// The month the open file holds, [start, end) in the table's unit, when partitioned by month.
     private var month: (label: String, start: Int64, end: Int64)?
     private var fileSymbol = -1
+    private let background = RowGroupWriter()
 
     init(snapshot: Snapshot, table: Catalog.TableState, root: String, single: Bool, options: ParquetExportOptions, zone: ZoneRules?) {
         self.snapshot = snapshot
@@ -164,17 +168,24 @@ private struct ExportRun {
         buffered += range.count
     }
 
+    /// Hands the filled row group to the writer thread (which encodes and writes it while the scan
+    /// fills the next one) after the one before it is written.
     private mutating func flushRowGroup() throws(StrataError) {
         guard let writer, buffered > 0 else { return }
-        try writer.writeRowGroup(buffers, 0..<buffered)
-        for k in buffers.indices { buffers[k].removeAll(keepingCapacity: true) }
+        try background.wait()
+        background.start(writer, buffers, rows: buffered)
+        buffers = fields.map { ColumnBuffer(type: $0.type) }
         result.rows += buffered
         buffered = 0
     }
 
+    /// Waits for a row group still being written (after an error, when nothing else will).
+    func settle() { try? background.wait() }
+
     mutating func closeFile() throws(StrataError) {
         guard let w = writer else { return }
         try flushRowGroup()
+        try background.wait()
         result.bytes += try w.finish()
         writer = nil
     }
@@ -274,3 +285,36 @@ private struct ExportRun {
     }
 }
 
+
+/// Writes one row group at a time on a thread of its own, so that encoding overlaps the scan.
+private final class RowGroupWriter: @unchecked Sendable {
+    private let queue = DispatchQueue(label: "strata.parquet-export")
+    private var group: DispatchGroup?
+    /// Set by the writer thread, read after `group` is waited for.
+    private var failure: StrataError?
+
+    func start(_ writer: ParquetFileWriter, _ buffers: [ColumnBuffer], rows: Int) {
+        let g = DispatchGroup()
+        g.enter()
+        group = g
+        let job = Box((writer, buffers))
+        queue.async {
+            do throws(StrataError) {
+                try job.value.0.writeRowGroup(job.value.1, 0..<rows)
+            } catch {
+                self.failure = error
+            }
+            g.leave()
+        }
+    }
+
+    /// Waits for the row group in flight; rethrows its error.
+    func wait() throws(StrataError) {
+        group?.wait()
+        group = nil
+        if let failure {
+            self.failure = nil
+            throw failure
+        }
+    }
+}

@@ -81,6 +81,14 @@ struct ParquetChunkMeta {
     var dictionaryPageOffset: Int64?
     var statistics: ParquetStatistics?
 
+    /// The same chunk written at `base` in the file (its offsets were relative to its start).
+    func placed(at base: Int64) -> ParquetChunkMeta {
+        var m = self
+        m.dataPageOffset += base
+        m.dictionaryPageOffset = dictionaryPageOffset.map { $0 + base }
+        return m
+    }
+
     func write(_ w: inout ThriftWriter) {
         w.i64(2, 0)  // file_offset: deprecated, 0
         w.structField(3) { m in

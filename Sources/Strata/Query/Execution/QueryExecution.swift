@@ -173,11 +173,3 @@ extension Plan {
         return out
     }
 }
-
-/// Carries a value into `DispatchQueue.concurrentPerform`'s workers and a result out of each:
-/// `@unchecked` because the values (group tables, the work closure) are not `Sendable`. Each box
-/// is written by one worker only and read after `concurrentPerform` returns, which orders the two.
-private final class Box<T>: @unchecked Sendable {
-    var value: T
-    init(_ value: T) { self.value = value }
-}
