@@ -52,13 +52,22 @@ enum ParquetEncoding {
         var acc: UInt64 = 0
         var bits = 0
         for v in literals {
-            acc |= UInt64(v) << UInt64(bits)
+            acc |= UInt64(v) &<< UInt64(bits)
             bits += width
-            while bits >= 8 {
-                out.append(UInt8(truncatingIfNeeded: acc))
-                acc >>= 8
-                bits -= 8
+            if bits >= 32 {  // four bytes at a time: width is at most 32, so acc never overflows
+                let word = UInt32(truncatingIfNeeded: acc)
+                out.append(UInt8(truncatingIfNeeded: word))
+                out.append(UInt8(truncatingIfNeeded: word >> 8))
+                out.append(UInt8(truncatingIfNeeded: word >> 16))
+                out.append(UInt8(truncatingIfNeeded: word >> 24))
+                acc >>= 32
+                bits -= 32
             }
+        }
+        while bits >= 8 {
+            out.append(UInt8(truncatingIfNeeded: acc))
+            acc >>= 8
+            bits -= 8
         }
         // Padding values are zeros: only their bits are left to write.
         bits += (groups * 8 - literals.count) * width

@@ -329,17 +329,22 @@ struct ParquetDictionary {
             plainBytes = bytes
         } else {
             var seen = Int64Interner()
-            var previous: (Int64, UInt32) = (0, UInt32.max)
+            indices = [UInt32](repeating: 0, count: present.count)
+            var previous = column.bits[present.first!] &+ 1, k: UInt32 = 0
+            var i = 0
             for r in present {
                 let v = column.bits[r]
-                if previous.1 != UInt32.max && previous.0 == v { indices.append(previous.1); continue }
-                let (k, new) = seen.intern(v)
-                if new {
-                    if seen.count > ParquetFileWriter.dictionaryValuesMax { return nil }
-                    ParquetChunkWriter.plain(column, r, scale: scale, into: &plain)
+                if v != previous {
+                    let new: Bool
+                    (k, new) = seen.intern(v)
+                    if new {
+                        if seen.count > ParquetFileWriter.dictionaryValuesMax { return nil }
+                        ParquetChunkWriter.plain(column, r, scale: scale, into: &plain)
+                    }
+                    previous = v
                 }
-                indices.append(k)
-                previous = (v, k)
+                indices[i] = k
+                i += 1
             }
             count = seen.count
             plainBytes = 8 * present.count
