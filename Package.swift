@@ -30,6 +30,7 @@ let package = Package(
         .target(
             name: "Strata",
             dependencies: ["CLZ4", "CZstd", "CSnappy", "CZlib"],
+            exclude: ["Parquet/FORMAT-NOTES.md"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         .target(

@@ -40,10 +40,11 @@ public enum ParquetImporter {
         var plan = try ParquetImportPlan(files: files, root: path, table: table, options: options, tx: tx)
         let total = files.reduce(0) { $0 + $1.bytes }
         var done = 0
-        for (k, file) in files.enumerated() {
+        for file in files {
             let parquet = try ParquetFile(path: file.path)
             for g in parquet.rowGroups.indices {
-                try plan.append(parquet, rowGroup: g, partitions: file.partitions, fileIndex: k, tx: tx)
+                try plan.append(parquet, rowGroup: g, partitions: file.partitions, tx: tx)
+                parquet.release(through: g)
                 done += parquet.rowGroups[g].chunks.reduce(0) { $0 + $1.range.count }
                 progress?(min(done, total), total)
             }

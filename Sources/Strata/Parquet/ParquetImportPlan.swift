@@ -155,11 +155,11 @@ struct ParquetImportPlan {
 
     /// Decodes row group `g` of a file and appends its rows.
     mutating func append(
-        _ file: ParquetFile, rowGroup g: Int, partitions: [(name: String, value: String)], fileIndex: Int, tx: Transaction
+        _ file: ParquetFile, rowGroup g: Int, partitions: [(name: String, value: String)], tx: Transaction
     ) throws(StrataError) {
         let n = file.rowGroups[g].rows
         if n == 0 { return }
-        var source = ParquetRowGroupSource(file: file, rowGroup: g, partitions: partitions.filter { !derived.contains($0.name) })
+        let source = ParquetRowGroupSource(file: file, rowGroup: g, partitions: partitions.filter { !derived.contains($0.name) })
         let symbols = try source.symbols(options.symbolColumn)
         let times = try source.times(options.timeColumn, unit: schema.timeUnit)
         var columns: [ColumnBuffer] = []

@@ -158,6 +158,12 @@ final class ParquetFile {
         return out
     }
 
+    /// Drops the mapped pages of the file before the end of row group `g` from this process (an
+    /// import reads row groups in order), so that the resident set does not grow with the file.
+    func release(through g: Int) {
+        region.release(upTo: rowGroups[g].chunks.map(\.range.upperBound).max() ?? 0)
+    }
+
     /// Decodes column `c` of row group `g`.
     func read(rowGroup g: Int, column c: Int) throws(StrataError) -> ParquetColumnData {
         let chunk = rowGroups[g].chunks[c]
