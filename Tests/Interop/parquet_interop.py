@@ -122,3 +122,10 @@ for name in ["pyarrow", "pyarrow_v2", "duckdb", "polars"]:
     check(strata("dump", db, "t") == reference, f"a file written by {name} imports to the same dump")
 strata("import", f"{WORK}/back.db", "t", f"{WORK}/lake")
 check(strata("dump", f"{WORK}/back.db", "t") == reference, "Strata's own hive data set imports back to the same dump")
+
+# 3. What Strata refuses, with the file and column named and nothing imported.
+nested = pa.table({"symbol": ["a"], "ts": pa.array([1], pa.timestamp("ms", tz="UTC")), "tags": [[1, 2]]})
+pq.write_table(nested, f"{WORK}/nested.parquet")
+r = subprocess.run([STRATA, "import", f"{WORK}/refused.db", "t", f"{WORK}/nested.parquet"], capture_output=True, text=True)
+check(r.returncode == 1 and "nested" in r.stderr and "nested.parquet" in r.stderr and not os.path.exists(f"{WORK}/refused.db"),
+      "a nested (list) column is refused naming the file, and no database is left")
