@@ -26,12 +26,7 @@ struct DumpCommand: ParsableCommand {
     @Option(help: "Output format: csv or jsonl.") var format: Format = .csv
 
     func run() throws {
-        let db = try Database.open(database, options: .readOnly)
-        let snap = try db.snapshot()
-        guard let schema = snap.schema(of: table) else {
-            let known = snap.tables.isEmpty ? "the database has no tables" : "tables: " + snap.tables.joined(separator: ", ")
-            throw StrataError(.badInput, "no table named \(table) in \(database) (\(known))")
-        }
+        let (snap, schema) = try readTable(database, table)
         let lo = try parseTime(from, unit: schema.timeUnit) ?? .min
         let hi = try parseTime(to, unit: schema.timeUnit)  // nil: to the end, Int64.max included
         let out = FileWriter.standardOutput()

@@ -43,12 +43,7 @@ struct ExportCommand: ParsableCommand {
     }
 
     func run() throws {
-        let db = try Database.open(database, options: .readOnly)
-        let snap = try db.snapshot()
-        guard let schema = snap.schema(of: table) else {
-            let known = snap.tables.isEmpty ? "the database has no tables" : "tables: " + snap.tables.joined(separator: ", ")
-            throw StrataError(.badInput, "no table named \(table) in \(database) (\(known))")
-        }
+        let (snap, schema) = try readTable(database, table)
         let lo = try parseTime(from, unit: schema.timeUnit) ?? .min
         let hi = try parseTime(to, unit: schema.timeUnit)
         let start = now()

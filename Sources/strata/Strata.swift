@@ -54,6 +54,18 @@ struct ExitFailure: Error {
 }
 
 /// Options shared by commands that read a time range of a table.
+/// A read-only snapshot of `database` and the schema of `table`, which must exist (the error lists
+/// the tables there are).
+func readTable(_ database: String, _ table: String) throws -> (Snapshot, Schema) {
+    let db = try Database.open(database, options: .readOnly)
+    let snap = try db.snapshot()
+    guard let schema = snap.schema(of: table) else {
+        let known = snap.tables.isEmpty ? "the database has no tables" : "tables: " + snap.tables.joined(separator: ", ")
+        throw StrataError(.badInput, "no table named \(table) in \(database) (\(known))")
+    }
+    return (snap, schema)
+}
+
 func parseTime(_ text: String?, unit: TimeUnit) throws(StrataError) -> Int64? {
     guard let text else { return nil }
     return try TimeParser.parse(text, unit: unit)
