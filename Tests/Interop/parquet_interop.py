@@ -123,6 +123,28 @@ for name in ["pyarrow", "pyarrow_v2", "duckdb", "polars"]:
 strata("import", f"{WORK}/back.db", "t", f"{WORK}/lake")
 check(strata("dump", f"{WORK}/back.db", "t") == reference, "Strata's own hive data set imports back to the same dump")
 
+# Conversions: BOOLEAN, INT32, FLOAT, DECIMAL and DATE; INT96 (Spark's old timestamps) as the time.
+import datetime, decimal
+conv = pa.table({
+    "symbol": ["a", "a", "b"],
+    "day": pa.array([datetime.date(2024, 1, 2), datetime.date(2024, 1, 3), datetime.date(1969, 12, 31)], pa.date32()),
+    "flag": [True, False, None],
+    "small": pa.array([1, -2, 2147483647], pa.int32()),
+    "half": pa.array([0.5, -1.25, None], pa.float32()),
+    "price": pa.array([decimal.Decimal("12.34"), decimal.Decimal("-0.01"), decimal.Decimal("9999999.99")], pa.decimal128(9, 2)),
+})
+pq.write_table(conv, f"{WORK}/conv.parquet")
+strata("import", f"{WORK}/conv.db", "t", f"{WORK}/conv.parquet", "--time-column", "day")
+check(strata("dump", f"{WORK}/conv.db", "t") == "symbol,day,flag,small,half,price\n"
+      "a,1704153600000,1,1,0.5,12.34\na,1704240000000,0,-2,-1.25,-0.01\nb,-86400000,,2147483647,,9999999.99\n",
+      "BOOLEAN, INT32, FLOAT, DECIMAL(9,2) and a DATE time column convert exactly")
+int96 = pa.table({"symbol": ["a"], "ts": pa.array([1_700_000_000_123_456_789], pa.timestamp("ns"))})
+pq.write_table(int96, f"{WORK}/int96.parquet", use_deprecated_int96_timestamps=True)
+strata("import", f"{WORK}/int96.db", "t", f"{WORK}/int96.parquet", "--time-unit", "ns")
+check(strata("dump", f"{WORK}/int96.db", "t") == "symbol,ts\na,1700000000123456789\n", "an INT96 timestamp imports exactly in ns")
+r = subprocess.run([STRATA, "import", f"{WORK}/int96ms.db", "t", f"{WORK}/int96.parquet", "--time-unit", "ms"], capture_output=True, text=True)
+check(r.returncode == 1 and "not a whole number" in r.stderr, "a time that is not whole in the table's unit is refused")
+
 # 3. What Strata refuses, with the file and column named and nothing imported.
 nested = pa.table({"symbol": ["a"], "ts": pa.array([1], pa.timestamp("ms", tz="UTC")), "tags": [[1, 2]]})
 pq.write_table(nested, f"{WORK}/nested.parquet")
