@@ -14,7 +14,10 @@ struct ImportCommand: ParsableCommand {
             existing table in any time order: rows before, between or among the table's rows are merged \
             in (with --dedup tables, replacing the rows with the same symbol and time). Columns of the \
             table the file lacks are null in its rows; columns of the file the table lacks are refused \
-            unless --add-columns adds them.
+            unless --add-columns adds them. Parquet (a .parquet file, a file starting with PAR1, or a \
+            directory of them in the hive layout, key=value directories giving text columns): the \
+            types come from the file's schema, times are converted exactly into the table's unit \
+            (a new table takes the file's ms, us or ns).
             """
     )
 
