@@ -36,7 +36,8 @@ import Glibc
         return Date().timeIntervalSince(start)
     }
 
-    @Test func killedImportsLeaveACommittedPrefix() throws {
+    /// Imports of CSV files and of the same rows as Parquet files (written by `ParquetExporter`).
+    @Test(arguments: ["csv", "parquet"]) func killedImportsLeaveACommittedPrefix(format: String) throws {
         let dir = TempDir("strata-kill")
         defer { dir.cleanup() }
         let db = dir.sub("db")
@@ -45,8 +46,17 @@ import Glibc
             steps.append(try CrashTests.csv(dir.path, "f\(i).csv", from: Int64(i) * 5_000, count: 5_000))
         }
         func path(_ step: CrashTests.Step) -> String {
-            if case .importCSV(let p, _) = step { return p }
-            fatalError()
+            guard case .importCSV(let p, _) = step else { fatalError() }
+            return format == "csv" ? p : p.replacingOccurrences(of: ".csv", with: ".parquet")
+        }
+        if format == "parquet" {
+            for (i, step) in steps.enumerated() {
+                guard case .importCSV(let p, _) = step else { continue }
+                let scratch = try Database.open(dir.sub("scratch\(i)"))
+                _ = try CSVImporter.importFile(p, into: "csv", database: scratch)
+                _ = try ParquetExporter.export(try scratch.snapshot(), table: "csv", to: path(step))
+                scratch.close()
+            }
         }
         // The first import, uninterrupted, gives the time scale.
         _ = try Self.timed(["import", db, "csv", path(steps[0])])
@@ -68,7 +78,7 @@ import Glibc
             }
         }
         #expect(try CrashTests.contents(db) == CrashTests.expected(committed[...]))
-        print("kill -9 of strata import: \(kills) kills, \(committed.count) imports committed, database intact each time")
+        print("kill -9 of strata import (\(format)): \(kills) kills, \(committed.count) imports committed, database intact each time")
     }
 
     /// The very first import into a new path, killed at random moments from its start: creating a
