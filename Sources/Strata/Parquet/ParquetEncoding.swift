@@ -215,7 +215,16 @@ struct ByteCursor {
         guard size <= remaining, count * width <= size * 8 else { throw ParquetEncoding.Malformed("packed values run past the end") }
         let mask: UInt64 = width == 64 ? ~0 : (1 << UInt64(width)) &- 1
         var bit = position * 8
-        for _ in 0..<count {
+        // Values of up to 56 bits lie in one 8-byte load while 8 bytes remain; the rest bit by bit.
+        let fastEnd = width <= 56 ? (bytes.count - 8) * 8 : 0
+        var k = 0
+        while k < count && bit + width <= fastEnd {
+            let word = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: bit >> 3, as: UInt64.self))
+            body((word >> UInt64(bit & 7)) & mask)
+            bit += width
+            k += 1
+        }
+        while k < count {
             var v: UInt64 = 0
             var got = 0
             while got < width {
@@ -227,6 +236,7 @@ struct ByteCursor {
                 bit += take
             }
             body(v & mask)
+            k += 1
         }
         position += size
     }
