@@ -125,6 +125,30 @@ struct CLI {
             """)
     }
 
+    /// `export` as CSV writes what `dump` does; as Parquet (one file, or by symbol and month) it comes
+    /// back through `import` to the same dump, symbol column in its place and no month column.
+    @Test func exportRoundTripsThroughTheCLI() throws {
+        let dir = TempDir("strata-cli-export")
+        defer { dir.cleanup() }
+        let csv = "ts,price,symbol,n\n-86400000,0.30000000000000004,000001,9223372036854775807\n2678400000,nan,000001,\n3,-inf,\"a,b\",6\n"
+        try csv.write(toFile: dir.sub("v.csv"), atomically: true, encoding: .utf8)
+        let db = dir.sub("v.db")
+        #expect(try CLI.run(["import", db, "t", dir.sub("v.csv")]).code == 0)
+        let dump = try CLI.run(["dump", db, "t"]).out
+        let asCSV = try CLI.run(["export", db, "t", dir.sub("out.csv"), "--format", "csv"])
+        #expect(asCSV.code == 0 && asCSV.out.hasPrefix("exported 3 rows of t to \(dir.sub("out.csv")): 1 file, "), "\(asCSV.out)\(asCSV.err)")
+        #expect(try String(contentsOfFile: dir.sub("out.csv"), encoding: .utf8) == dump)
+        for (k, args) in [["one.parquet"], ["lake", "--partition", "symbol,month"], ["bysym", "--partition", "symbol", "--codec", "lz4"]].enumerated() {
+            let r = try CLI.run(["export", db, "t", dir.sub(args[0])] + args.dropFirst())
+            #expect(r.code == 0, "\(r.err)")
+            #expect(try CLI.run(["import", dir.sub("back\(k).db"), "t", dir.sub(args[0])]).code == 0)
+            #expect(try CLI.run(["dump", dir.sub("back\(k).db"), "t"]).out == dump, "\(args)")
+        }
+        #expect(FileManager.default.fileExists(atPath: dir.sub("lake/symbol=000001/month=1969-12/part-0.parquet")))
+        #expect(FileManager.default.fileExists(atPath: dir.sub("lake/symbol=000001/month=1970-02/part-0.parquet")))
+        #expect(FileManager.default.fileExists(atPath: dir.sub("lake/symbol=a,b/month=1970-01/part-0.parquet")))
+    }
+
     /// A column of integers for thousands of rows before its first decimal becomes float64, and every
     /// value, before and after the decimal, comes back exactly; an all-integer column stays int64.
     @Test func lateDecimalWidensTheColumn() throws {
