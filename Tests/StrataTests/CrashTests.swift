@@ -224,6 +224,16 @@ final class FaultFileSystem: FileSystem, @unchecked Sendable {
         return .importCSV(dir + "/" + name, rows: rows)
     }
 
+    /// The rows of `csv(...)` as a Parquet file (written by `ParquetExporter`), imported the same way.
+    static func parquet(_ dir: String, _ name: String, from: Int64, count: Int) throws -> Step {
+        guard case .importCSV(let csvPath, let rows) = try csv(dir, name + ".csv", from: from, count: count) else { fatalError() }
+        let scratch = try Database.open(dir + "/" + name + ".db")
+        _ = try CSVImporter.importFile(csvPath, into: "csv", database: scratch)
+        _ = try ParquetExporter.export(try scratch.snapshot(), table: "csv", to: dir + "/" + name)
+        scratch.close()
+        return .importCSV(dir + "/" + name, rows: rows)
+    }
+
     static func write(_ db: Database, _ commit: [(table: String, symbol: String, times: [Int64])], dedup: Bool = false) throws {
         try db.write { tx in
             for (table, symbol, times) in commit {
@@ -257,6 +267,8 @@ final class FaultFileSystem: FileSystem, @unchecked Sendable {
                 case .drop(let name): try tx.dropColumn(name, from: table)
                 }
             }
+        case .importCSV(let path, _) where path.hasSuffix(".parquet"):
+            _ = try ParquetImporter.importPath(path, into: "csv", database: db)
         case .importCSV(let path, _):
             _ = try CSVImporter.importFile(path, into: "csv", database: db)
         case .compact:
@@ -320,12 +332,13 @@ final class FaultFileSystem: FileSystem, @unchecked Sendable {
 
     static let options = DatabaseOptions(blockRows: 4)
 
-    /// The workloads: plain commits; commits with compactions between them; CSV imports and a compaction.
+    /// The workloads: plain commits; commits with compactions between them; CSV and Parquet imports and a compaction.
     static func workloads(_ csvDir: String) throws -> [[Step]] {
         [
             [.commit(0), .commit(1), .commit(2)],
             [.commit(0), .commit(1), .commit(2), .commit(3), .compact, .commit(4), .commit(5), .compact],
-            [try csv(csvDir, "one.csv", from: 0, count: 6), .commit(3), try csv(csvDir, "two.csv", from: 6, count: 40), .compact],
+            [try csv(csvDir, "one.csv", from: 0, count: 6), .commit(3), try csv(csvDir, "two.csv", from: 6, count: 40),
+             try parquet(csvDir, "four.parquet", from: 46, count: 9), .compact],
             // Writes in any order, a dedup table, deletes and a drop, and their compaction.
             [.commit(0), .commit(2), .late(0), .keyed(0), .delete(table: "bars", symbols: ["159363"], from: 5, to: 12),
              .compact, .late(1), .keyed(1), .delete(table: "keyed", symbols: nil, from: 2, to: 4), .drop("fund"),
