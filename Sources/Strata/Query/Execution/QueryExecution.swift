@@ -72,10 +72,13 @@ extension Plan {
             if emitted + batch.count > limit { batch = batch.filtered(Array(0..<(limit - emitted))) }
             try appendRows(batch, to: &buffer)
             emitted += batch.count
-            if buffer.rowCount >= batchRows {
-                try body(QueryResult(names: names, columns: Array(buffer.columns.prefix(visible))))
+            // Batches of exactly `batchRows` rows (the last one may be smaller).
+            while buffer.rowCount >= batchRows {
+                let rows = Array(0..<batchRows)
+                try body(QueryResult(names: names, columns: buffer.columns.prefix(visible).map { $0.gather(rows) }))
                 sent = true
-                for c in buffer.columns.indices { buffer.columns[c].removeAll() }
+                let rest = Array(batchRows..<buffer.rowCount)
+                buffer.columns = buffer.columns.map { $0.gather(rest) }
             }
             return emitted < limit
         }

@@ -1,0 +1,104 @@
+import Foundation
+import Testing
+@testable import Strata
+
+/// Rows decoded into the caller's own types (`Snapshot.query(_:as:)`), and `batchRows` honoured.
+@Suite struct DecodableRowsTests {
+    struct Bar: Decodable, Equatable {
+        let symbol: String
+        let ts: Date
+        let close: Double
+        let volume: Int64
+        let side: String?
+        let note: Int?
+    }
+
+    struct Renamed: Decodable, Equatable {
+        let time: Int64
+        let price: Float
+        let small: Int32
+        enum CodingKeys: String, CodingKey {
+            case time = "ts"
+            case price = "close"
+            case small = "volume"
+        }
+    }
+
+    static func database(_ dir: TempDir, unit: TimeUnit = .milliseconds) throws -> Database {
+        let db = try Database.open(dir.sub("db"))
+        try db.write { tx in
+            try tx.createTable("bars", schema: Schema(timeUnit: unit, columns: [
+                Column("close", .float64), Column("volume", .int64), Column("side", .string), Column("note", .int64),
+            ]))
+            try tx.append(to: "bars", symbol: "159363", time: 1_700_000_000_000 / (unit == .seconds ? 1_000 : 1), values: [.float64(1.5), .int64(300), .string("B"), .null])
+            try tx.append(to: "bars", symbol: "159363", time: 1_700_000_060_000 / (unit == .seconds ? 1_000 : 1), values: [.float64(-0.25), .int64(7), .null, .int64(-4)])
+        }
+        return db
+    }
+
+    @Test func rowsDecodeByColumnName() throws {
+        let dir = TempDir("strata-decode")
+        defer { dir.cleanup() }
+        let db = try Self.database(dir)
+        let bars = try db.snapshot().query("SELECT symbol, ts, close, volume, side, note FROM bars", as: Bar.self)
+        #expect(bars == [
+            Bar(symbol: "159363", ts: Date(timeIntervalSince1970: 1_700_000_000), close: 1.5, volume: 300, side: "B", note: nil),
+            Bar(symbol: "159363", ts: Date(timeIntervalSince1970: 1_700_000_060), close: -0.25, volume: 7, side: nil, note: -4),
+        ])
+        let renamed = try db.snapshot().query("SELECT ts, close, volume FROM bars", as: Renamed.self)
+        #expect(renamed == [Renamed(time: 1_700_000_000_000, price: 1.5, small: 300), Renamed(time: 1_700_000_060_000, price: -0.25, small: 7)])
+        db.close()
+    }
+
+    @Test func datesFollowTheTableUnit() throws {
+        let dir = TempDir("strata-decode-unit")
+        defer { dir.cleanup() }
+        let db = try Self.database(dir, unit: .seconds)
+        struct T: Decodable { let ts: Date; let t: Int64; enum CodingKeys: String, CodingKey { case ts; case t = "ts2" } }
+        let rows = try db.snapshot().query("SELECT ts, ts AS ts2 FROM bars", as: T.self)
+        #expect(rows.map(\.ts) == [Date(timeIntervalSince1970: 1_700_000_000), Date(timeIntervalSince1970: 1_700_000_060)])
+        #expect(rows.map(\.t) == [1_700_000_000, 1_700_000_060])
+        db.close()
+    }
+
+    @Test func errorsNameTheColumn() throws {
+        let dir = TempDir("strata-decode-errors")
+        defer { dir.cleanup() }
+        let db = try Self.database(dir)
+        let snap = try db.snapshot()
+        struct Missing: Decodable { let vwap: Double? }
+        struct NullInto: Decodable { let side: String }
+        struct Mistyped: Decodable { let side: Double }
+        struct TooSmall: Decodable { let volume: Int8 }
+        let cases: [(String, () throws -> Void)] = [
+            ("no column named vwap", { _ = try snap.query("SELECT close FROM bars", as: Missing.self) }),
+            ("column side is null", { _ = try snap.query("SELECT side FROM bars", as: NullInto.self) }),
+            ("column side", { _ = try snap.query("SELECT side FROM bars", as: Mistyped.self) }),
+            ("column volume: 300 does not fit in Int8", { _ = try snap.query("SELECT volume FROM bars", as: TooSmall.self) }),
+        ]
+        for (message, body) in cases {
+            do {
+                try body()
+                Issue.record("no error for \(message)")
+            } catch let e as StrataError {
+                #expect(e.kind == .badInput && e.message.contains(message), "\(e.message)")
+            }
+        }
+        db.close()
+    }
+
+    @Test(arguments: [1, 3, 1_000]) func batchesHaveTheRowsAskedFor(batchRows: Int) throws {
+        let dir = TempDir("strata-batches")
+        defer { dir.cleanup() }
+        let db = try Database.open(dir.sub("db"))
+        try db.write { tx in
+            try tx.createTable("t", schema: Schema(columns: [Column("v", .int64)]))
+            for s in ["a", "b"] { try tx.append(to: "t", symbol: s, times: Array(0..<5_000), columns: [.int64(Array(0..<5_000))]) }
+        }
+        var sizes: [Int] = []
+        try db.snapshot().query(try SQLParser.parse("SELECT v FROM t"), batchRows: batchRows) { sizes.append($0.rowCount) }
+        #expect(sizes.dropLast().allSatisfy { $0 == batchRows }, "\(sizes.prefix(5))")
+        #expect(sizes.reduce(0, +) == 10_000 && sizes.last! <= batchRows && sizes.last! > 0)
+        db.close()
+    }
+}
