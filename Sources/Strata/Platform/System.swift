@@ -354,3 +354,44 @@ package enum CMath {
         #endif
     }
 }
+
+/// Waits for changes to the files of one directory without polling: inotify on Linux (the C
+/// functions `inotify_init1`, `inotify_add_watch`, `poll` and `read`); elsewhere a check every 20 ms.
+/// `wait` returns when something in the directory changed, or after `timeout` milliseconds.
+final class DirectoryWatcher: @unchecked Sendable {
+    #if canImport(Glibc)
+    private let fd: Int32
+    #endif
+
+    init?(_ directory: String) {
+        #if canImport(Glibc)
+        fd = inotify_init1(Int32(IN_CLOEXEC | IN_NONBLOCK))
+        if fd < 0 { return nil }
+        let mask = UInt32(IN_MODIFY | IN_MOVED_TO | IN_CREATE | IN_CLOSE_WRITE)
+        if inotify_add_watch(fd, directory, mask) < 0 {
+            Glibc.close(fd)
+            return nil
+        }
+        #endif
+    }
+
+    /// True when a change was seen (its events are consumed), false on timeout.
+    func wait(timeout: Int32) -> Bool {
+        #if canImport(Glibc)
+        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        guard poll(&p, 1, timeout) > 0 else { return false }
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while buffer.withUnsafeMutableBytes({ Glibc.read(fd, $0.baseAddress, $0.count) }) > 0 {}
+        return true
+        #else
+        usleep(20_000)
+        return true
+        #endif
+    }
+
+    deinit {
+        #if canImport(Glibc)
+        Glibc.close(fd)
+        #endif
+    }
+}

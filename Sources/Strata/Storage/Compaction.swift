@@ -63,6 +63,7 @@ extension Database {
             state.snapshot = Snapshot.make(catalog: catalog, previous: state.snapshot, directory: path, fs: fs, checkChecksums: options.checkChecksums)
             state.manifestOffset = w.manifestLength
         }
+        feed.publish([Commit(sequence: catalog.sequence, tables: report.tables)])
         return (report, late)
     }
 }

@@ -48,6 +48,10 @@ public final class Database: Sendable {
     private let writingThread = Atomic<UInt>(0)
     /// Set by `close`; a `close` from inside `write` takes effect when the write ends.
     private let closed = Atomic<Bool>(false)
+    /// The subscribers of `commits()`.
+    let feed = CommitFeed()
+    /// Whether a read-only handle's watcher of the directory runs (for `commits()`).
+    let watching = Atomic<Bool>(false)
 
     struct ReaderState: Sendable {
         var snapshot: Snapshot
@@ -120,6 +124,7 @@ public final class Database: Sendable {
     /// taken before stay readable. Called inside `write`, it takes effect when the write ends.
     public func close() {
         closed.store(true, ordering: .sequentiallyConsistent)
+        feed.finish()
         if writingThread.load(ordering: .acquiring) == System.currentThread() { return }
         releaseResources()
     }
@@ -134,6 +139,8 @@ public final class Database: Sendable {
             state.manifest = nil
         }
     }
+
+    var isClosed: Bool { closed.load(ordering: .sequentiallyConsistent) }
 
     private func checkOpen(_ what: String) throws(StrataError) {
         if closed.load(ordering: .sequentiallyConsistent) {
@@ -194,6 +201,9 @@ public final class Database: Sendable {
                 let result = try body(tx)
                 let catalog = try tx.commit()
                 publish(catalog, manifestOffset: w.manifestLength)
+                if catalog.sequence != base.sequence {
+                    feed.publish([Commit(sequence: catalog.sequence, tables: Catalog.tables(touchedBy: tx.committedEntries, before: base, after: catalog))])
+                }
                 return result
             } catch {
                 tx.rollback()
@@ -216,24 +226,36 @@ public final class Database: Sendable {
     /// Applies records another process appended to the manifest since we last looked, or reads the
     /// manifest afresh when a compaction replaced it.
     private func refresh() throws(StrataError) {
-        try current.withLock { (state) throws(StrataError) in
-            guard let handle = state.manifest else { return }
+        let commits = try current.withLock { (state) throws(StrataError) -> [Commit] in
+            guard let handle = state.manifest else { return [] }
+            let before = state.snapshot.catalog
             if try fs.identity(atPath: manifestPath) != fs.identity(handle) {
+                // Replaced by a compaction: one commit, for every table of the new checkpoint.
                 let fresh = try Database.load(fs: fs, directory: path, checkChecksums: options.checkChecksums, previous: state.snapshot).state
                 fs.close(handle)
                 state = fresh
-                return
+                let after = fresh.snapshot.catalog
+                return after.sequence > before.sequence ? [Commit(sequence: after.sequence, tables: after.tableNames)] : []
             }
-            if try fs.size(handle) <= state.manifestOffset { return }
+            if try fs.size(handle) <= state.manifestOffset { return [] }
+            var commits: [Commit] = []
+            let observe: Database.RecordObserver? = feed.hasSubscribers
+                ? { sequence, entries, old, new in commits.append(Commit(sequence: sequence, tables: Catalog.tables(touchedBy: entries, before: old, after: new))) }
+                : nil
             let (updated, newOffset, _) = try Database.readManifest(
-                fs: fs, handle: handle, path: manifestPath, from: state.manifestOffset, base: state.snapshot.catalog)
+                fs: fs, handle: handle, path: manifestPath, from: state.manifestOffset, base: state.snapshot.catalog, observe: observe)
             if newOffset != state.manifestOffset {
                 state.snapshot = Snapshot.make(
                     catalog: updated, previous: state.snapshot, directory: path, fs: fs, checkChecksums: options.checkChecksums)
                 state.manifestOffset = newOffset
             }
+            return commits
         }
+        feed.publish(commits)
     }
+
+    /// Told each record a manifest replay applies: its sequence, entries, and the catalog before and after.
+    typealias RecordObserver = (UInt64, [ManifestEntry], Catalog, Catalog) -> Void
 
     static func readManifest(fs: any FileSystem, path: String, from: UInt64, base: Catalog) throws(StrataError)
         -> (Catalog, UInt64, String?)
@@ -245,9 +267,9 @@ public final class Database: Sendable {
 
     /// Replays the manifest from `from` onto `base`. Returns the catalog, the offset after the last
     /// complete record, and the reason the tail was ignored (nil when the file ends on a record).
-    static func readManifest(fs: any FileSystem, handle: OpenFile, path: String, from: UInt64, base: Catalog) throws(StrataError)
-        -> (Catalog, UInt64, String?)
-    {
+    static func readManifest(
+        fs: any FileSystem, handle: OpenFile, path: String, from: UInt64, base: Catalog, observe: RecordObserver? = nil
+    ) throws(StrataError) -> (Catalog, UInt64, String?) {
         let size = try fs.size(handle)
         if size < UInt64(ManifestFormat.fileHeaderBytes) {
             throw .damaged("\(path): manifest is \(size) bytes, shorter than its header")
@@ -301,8 +323,10 @@ public final class Database: Sendable {
                     if sequence != catalog.sequence + 1 && !(first && sequence > 0) {
                         throw .damaged("\(path): commit record at offset \(fileOffset) has sequence \(sequence), expected \(catalog.sequence + 1)")
                     }
+                    let before = observe == nil ? nil : catalog
                     try catalog.apply(entries, what: { "\(path), commit \(sequence) at offset \(fileOffset)" })
                     catalog.sequence = sequence
+                    if let observe, let before { observe(sequence, entries, before, catalog) }
                     offset += length
                     records += 1
                 }

@@ -416,6 +416,9 @@ public final class Transaction {
     // MARK: Commit and rollback
 
     /// Seals what is buffered, makes the data durable, then appends and syncs the commit record.
+    /// The entries of the record `commit` wrote (for the commit feed).
+    var committedEntries: [ManifestEntry] { entries }
+
     func commit() throws(StrataError) -> Catalog {
         for t in tables.values.sorted(by: { $0.id < $1.id }) {
             for case let b? in t.symbols where !b.times.isEmpty { try flush(t, b, deferMerge: true) }

@@ -1,0 +1,125 @@
+import Foundation
+import Synchronization
+import Testing
+@testable import Strata
+
+/// `Database.commits()`: every commit after the call, in order, none skipped, in-process and from
+/// a writer in another process (across its compaction); a consumer that stops reading never holds
+/// the writer up; the stream ends when the database is closed.
+@Suite(.serialized) struct CommitFeedTests {
+    static func create(_ path: String) throws -> Database {
+        let db = try Database.open(path)
+        try db.write { tx in
+            try tx.createTable("a", schema: Schema(columns: [Column("v", .int64)]))
+            try tx.createTable("b", schema: Schema(columns: [Column("v", .int64)]))
+        }
+        return db
+    }
+
+    @Test func inProcessCommitsArriveInOrder() async throws {
+        let dir = TempDir("strata-feed")
+        defer { dir.cleanup() }
+        let db = try Self.create(dir.sub("db"))
+        let first = try db.snapshot().sequence
+        let feed = db.commits()
+        for i in 0..<50 {
+            try await db.write { tx in
+                try tx.append(to: i % 2 == 0 ? "a" : "b", symbol: "s\(i % 3)", time: Int64(i), values: [.int64(Int64(i))])
+                if i % 10 == 9 { try tx.append(to: "a", symbol: "x", time: Int64(i), values: [.int64(0)]) }
+            }
+        }
+        try await db.write { _ in }  // an empty write commits nothing
+        let report = try await db.compact()
+        #expect(report.changed)
+        db.close()
+        var got: [Commit] = []
+        for try await c in feed { got.append(c) }  // ends: the database closed
+        #expect(got.map(\.sequence) == Array(first + 1...first + 51))
+        for (i, c) in got.prefix(50).enumerated() {
+            let expected = i % 10 == 9 ? (i % 2 == 0 ? ["a"] : ["a", "b"]) : [i % 2 == 0 ? "a" : "b"]
+            #expect(c.tables == expected, "commit \(i)")
+        }
+        #expect(got.last?.tables == report.tables)
+    }
+
+    /// A subscriber that reads nothing while 300 commits go by: the writer is not slowed down, and
+    /// the subscriber then reads all of them.
+    @Test func aSlowConsumerNeverBlocksTheWriter() async throws {
+        let dir = TempDir("strata-feed-slow")
+        defer { dir.cleanup() }
+        let db = try Database.open(dir.sub("db"))
+        try await db.write { tx in try tx.createTable("a", schema: Schema(columns: [Column("v", .int64)])) }
+        let feed = db.commits()
+        for i in 0..<300 { try await db.write { tx in try tx.append(to: "a", symbol: "s", time: Int64(i), values: [.int64(1)]) } }
+        db.close()
+        var n = 0
+        for try await _ in feed { n += 1 }
+        #expect(n == 300)
+    }
+
+    /// A read-only handle here, the writer a real `strata` process: imports and a compaction, each a
+    /// commit, arrive in order.
+    @Test func commitsOfAnotherProcessArrive() async throws {
+        let dir = TempDir("strata-feed-process")
+        defer { dir.cleanup() }
+        let path = dir.sub("db")
+        Self.create(path: path)
+        let reader = try Database.open(path, options: .readOnly)
+        let base = try reader.snapshot().sequence
+        let feed = reader.commits()
+        let received = Mutex<[(Commit, Date)]>([])
+        let consumer = Task {
+            for try await c in feed {
+                received.withLock { $0.append((c, Date())) }
+            }
+        }
+        for i in 0..<6 {
+            let csv = dir.sub("f\(i).csv")
+            try "symbol,ts,v\ns,\(i),\(i)\n".write(toFile: csv, atomically: true, encoding: .utf8)
+            let r = try CLI.run(i == 5 ? ["compact", path] : ["import", path, i % 2 == 0 ? "a" : "b", csv])
+            #expect(r.code == 0, "\(r.err)")
+        }
+        let deadline = Date().addingTimeInterval(5)
+        while received.withLock({ $0.count }) < 6 && Date() < deadline { try await Task.sleep(nanoseconds: 5_000_000) }
+        reader.close()
+        _ = try? await consumer.value
+        let got = received.withLock { $0 }
+        #expect(got.map(\.0.sequence) == Array(base + 1...base + 6))
+        #expect(got.prefix(5).map(\.0.tables) == [["a"], ["b"], ["a"], ["b"], ["a"]])
+    }
+
+    /// The delay from a commit to its arrival at a read-only handle that learns of it through the
+    /// file system (as in another process): reported (BENCHMARKS.md), not asserted.
+    @Test func readOnlyHandlesHearOfCommitsQuickly() async throws {
+        let dir = TempDir("strata-feed-latency")
+        defer { dir.cleanup() }
+        let path = dir.sub("db")
+        let writer = try Self.create(path)
+        let reader = try Database.open(path, options: .readOnly)
+        let feed = reader.commits()
+        let received = Mutex<[UInt64: Date]>([:])
+        let consumer = Task { for try await c in feed { received.withLock { $0[c.sequence] = Date() } } }
+        var committed: [UInt64: Date] = [:]
+        for i in 0..<40 {
+            try await Task.sleep(nanoseconds: 10_000_000)
+            let start = Date()  // an upper bound: the delay measured includes the commit's own fsync
+            try await writer.write { tx in try tx.append(to: "a", symbol: "s", time: Int64(i), values: [.int64(1)]) }
+            committed[try writer.snapshot().sequence] = start
+        }
+        let deadline = Date().addingTimeInterval(5)
+        while received.withLock({ $0.count }) < 40 && Date() < deadline { try await Task.sleep(nanoseconds: 5_000_000) }
+        reader.close()
+        writer.close()
+        _ = try? await consumer.value
+        let arrivals = received.withLock { $0 }
+        let delays = committed.compactMap { seq, at in arrivals[seq].map { $0.timeIntervalSince(at) * 1000 } }.sorted()
+        #expect(delays.count == 40)
+        let p50 = delays[delays.count / 2], p99 = delays[delays.count * 99 / 100]
+        print("write call to arrival at a read-only handle (inotify), fsync included: p50 \(String(format: "%.2f", p50)) ms, p99 \(String(format: "%.2f", p99)) ms, max \(String(format: "%.2f", delays.last!)) ms")
+    }
+
+    static func create(path: String) {
+        let db = try! Self.create(path)
+        db.close()
+    }
+}
