@@ -69,6 +69,37 @@ import Strata  // not @testable: only the public API a user reads in README.md
         }
     }
 
+    @Test func readmeAsyncExampleRuns() async throws {
+        let fm = FileManager.default
+        let dir = NSTemporaryDirectory() + "strata-readme-async-\(UUID().uuidString)"
+        try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? fm.removeItem(atPath: dir) }
+        let previous = fm.currentDirectoryPath
+        #expect(fm.changeCurrentDirectoryPath(dir))
+        defer { _ = fm.changeCurrentDirectoryPath(previous) }
+        var seen: [Commit] = []
+
+        // README: Async, live feeds and your own types
+        struct Bar: Decodable { let symbol: String; let ts: Date; let close: Double; let volume: Int64 }
+
+        let live = try Database.open("live.db")
+        let feed = live.commits()                                   // every commit from here on
+        try await live.write { tx in                                // runs off the caller's executor
+            try tx.createTable("bars", schema: Schema(columns: [Column("close", .float64), Column("volume", .int64)]))
+            try tx.append(to: "bars", symbol: "159363", time: 1_755_653_400_000, values: [.float64(0.981), .int64(120_000)])
+        }
+        let bars = try await live.read { snap in
+            try snap.query("SELECT symbol, ts, close, volume FROM bars", as: Bar.self)   // ts: a Date (or Int64 in the table's unit)
+        }
+        live.close()                                                // ends the feed
+        for try await commit in feed { print(commit.sequence, commit.tables) }        // 1 ["bars"]
+        // END README
+
+        for try await commit in live.commits() { seen.append(commit) }  // a closed database's feed ends at once
+        #expect(seen.isEmpty)
+        #expect(bars.count == 1 && bars[0].ts == Date(timeIntervalSince1970: 1_755_653_400) && bars[0].volume == 120_000)
+    }
+
     /// The ```swift blocks of README.md, without `import` lines and common indentation.
     static func readmeBlocks() throws -> [String] {
         let readme = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -108,7 +139,7 @@ import Strata  // not @testable: only the public API a user reads in README.md
     @Test func readmeBlocksAreThisFile() throws {
         let blocks = try Self.readmeBlocks()
         let copies = try Self.copiesInThisFile()
-        #expect(blocks.count == 3, "README.md has \(blocks.count) swift blocks; copy each new one into ReadmeTests")
+        #expect(blocks.count == 4, "README.md has \(blocks.count) swift blocks; copy each new one into ReadmeTests")
         for block in blocks {
             #expect(copies.contains(block), "README.md block not compiled by ReadmeTests:\n\(block)")
         }
