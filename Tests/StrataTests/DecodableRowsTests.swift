@@ -102,3 +102,26 @@ import Testing
         db.close()
     }
 }
+
+/// Dates at the API's edge: appended, scanned by range, and decoded, in every unit.
+@Suite struct DateEdgeTests {
+    @Test(arguments: TimeUnit.allCases) func datesGoInAndComeOut(unit: TimeUnit) throws {
+        let dir = TempDir("strata-dates")
+        defer { dir.cleanup() }
+        let db = try Database.open(dir.sub("db"))
+        let t0 = Date(timeIntervalSince1970: 1_755_653_400)
+        try db.write { tx in
+            try tx.createTable("t", schema: Schema(timeUnit: unit, columns: [Column("v", .int64)]))
+            for k in 0..<5 { try tx.append(to: "t", symbol: "s", time: t0.addingTimeInterval(Double(k) * 60), values: [.int64(Int64(k))]) }
+        }
+        let snap = try db.snapshot()
+        var seen: [Int64] = []
+        try snap.scan("t", symbol: "s", from: t0.addingTimeInterval(60), to: t0.addingTimeInterval(240)) { b in
+            seen += try b.times.map { $0 }
+        }
+        #expect(seen.map { unit.date($0) } == [1, 2, 3].map { t0.addingTimeInterval(Double($0) * 60) })
+        #expect(try snap.query("SELECT v FROM t")["v"]?.count == 5)
+        #expect(try snap.query("SELECT v FROM t")["nope"] == nil)
+        db.close()
+    }
+}

@@ -177,6 +177,11 @@ public struct QueryResult: Sendable {
 
     public subscript(row: Int, column: Int) -> ResultValue { columns[column][row] }
 
+    /// The column named `name` (the first, if several share it), or nil.
+    public subscript(name: String) -> ResultColumn? {
+        names.firstIndex { sameBytes($0, name) }.map { columns[$0] }
+    }
+
     /// The rows as arrays of values (allocates per row: for tests and small results).
     public var rows: [[ResultValue]] {
         (0..<rowCount).map { r in columns.map { $0[r] } }
