@@ -1,6 +1,7 @@
 /// Every failure Strata reports is a `StrataError`: a stable kind, one sentence a user can act on,
 /// and where it happened (file, table, symbol, block, CSV line) when that is known.
 public struct StrataError: Error, Sendable, CustomStringConvertible, Equatable {
+    /// What went wrong, which decides the CLI's exit code (1 bad input or misuse, 2 damage, 3 locked).
     public enum Kind: String, Sendable {
         /// Bad input: a malformed CSV, an unknown table, time going back, a bad argument.
         case badInput
@@ -16,14 +17,18 @@ public struct StrataError: Error, Sendable, CustomStringConvertible, Equatable {
         case io
     }
 
+    /// The class of the error.
     public var kind: Kind
+    /// What went wrong, for a person: names the file, table, column, line or block where known.
     public var message: String
 
+    /// An error of `kind` saying `message`.
     public init(_ kind: Kind, _ message: String) {
         self.kind = kind
         self.message = message
     }
 
+    /// The message.
     public var description: String { message }
 
     package static func badInput(_ message: String) -> StrataError { StrataError(.badInput, message) }

@@ -8,12 +8,15 @@ public enum Limits {
     public static let valueColumnsMax = 1_000
     /// Bytes in a symbol (UTF-8), a table name and a column name.
     public static let symbolBytesMax = 255
+    /// The longest table name, in UTF-8 bytes.
     public static let tableNameBytesMax = 64
+    /// The longest column name, in UTF-8 bytes.
     public static let columnNameBytesMax = 128
     /// Bytes in one text value (UTF-8): a block of 65,536 such values stays far below 4 GiB.
     public static let textBytesMax = 16_384
     /// Tables in one database; symbols in one table.
     public static let tablesMax = 4_096
+    /// The most symbols one table holds.
     public static let symbolsPerTableMax = 16_777_216
     /// A data file is closed for appends once it reaches this size; the next block starts a new file.
     public static let dataFileBytesTarget: UInt64 = 1 << 30
@@ -25,10 +28,12 @@ public enum Limits {
     public static let bufferedRowsMax = 1 << 20
     /// Bytes of a CSV file one import parse task takes (a section), and how many tasks run ahead of the appends.
     public static let importSectionBytes = 4 << 20
+    /// How much of a CSV file one parse task takes (the same as `importSectionBytes`).
     @available(*, deprecated, renamed: "importSectionBytes")
     public static var importChunkBytes: Int { importSectionBytes }
     /// How long opening a database read-write tries to take a writer lock that is held, before it
     /// reports the database locked (covers a descriptor briefly kept by a child process being started).
     public static let lockWaitMilliseconds = 100
+    /// How many sections of a CSV file are parsed ahead of the one being appended.
     public static let importParseAhead = 4
 }

@@ -11,6 +11,7 @@ public enum ColumnType: UInt8, Sendable, CaseIterable, CustomStringConvertible, 
         self = t
     }
 
+    /// `int64`, `float64` or `string`.
     public var description: String {
         switch self {
         case .int64: "int64"
@@ -27,6 +28,7 @@ public enum TimeUnit: UInt8, Sendable, CaseIterable, CustomStringConvertible {
     case microseconds = 3
     case nanoseconds = 4
 
+    /// The unit named `s`, `ms`, `us` or `ns`.
     public init?(name: String) {
         switch name {
         case "s": self = .seconds
@@ -37,6 +39,7 @@ public enum TimeUnit: UInt8, Sendable, CaseIterable, CustomStringConvertible {
         }
     }
 
+    /// `s`, `ms`, `us` or `ns`.
     public var description: String {
         switch self {
         case .seconds: "s"
@@ -59,12 +62,15 @@ public enum TimeUnit: UInt8, Sendable, CaseIterable, CustomStringConvertible {
 
 /// A value column of a table. Every value column may hold nulls.
 public struct Column: Sendable, Equatable {
+    /// The column's name (unique in its table, case-sensitive).
     public var name: String
+    /// The type of its values.
     public var type: ColumnType
     /// The column's id in its table, which blocks name it by: given in order when the table is
     /// created (0, 1, ...) and when a column is added, never given twice. A rename keeps it.
     public internal(set) var id: UInt32
 
+    /// A column named `name` of `type` (its id is given when the table is created or the column added).
     public init(_ name: String, _ type: ColumnType) {
         self.init(name, type, id: 0)
     }
@@ -81,11 +87,17 @@ public struct Column: Sendable, Equatable {
 /// `symbolPosition` and `timePosition` remember where the key columns stood in the imported
 /// header, so that a dump writes the columns back in the order they came in.
 public struct Schema: Sendable, Equatable {
+    /// The name of the symbol (key) column.
     public var symbolColumn: String
+    /// The name of the time column.
     public var timeColumn: String
+    /// The unit of the times: counts of it since 1970-01-01 UTC.
     public var timeUnit: TimeUnit
+    /// The value columns, in order.
     public var columns: [Column]
+    /// The place of the symbol column in the header (CSV and dumps).
     public var symbolPosition: Int
+    /// The place of the time column in the header (CSV and dumps).
     public var timePosition: Int
     /// (symbol, time) is the table's key: it keeps one row per key, and a write replaces every
     /// existing row with the same key (within one transaction, the last row written for a key wins).
@@ -120,6 +132,7 @@ public struct Schema: Sendable, Equatable {
         }
     }
 
+    /// A place in the header: the symbol, the time, or value column `c`.
     public enum Slot: Equatable, Sendable {
         case symbol
         case time
@@ -137,6 +150,7 @@ public struct Schema: Sendable, Equatable {
         return slots
     }
 
+    /// The index in `columns` of the column named `name`, or nil.
     public func columnIndex(_ name: String) -> Int? {
         columns.firstIndex { sameBytes($0.name, name) }
     }
@@ -247,6 +261,7 @@ public struct Schema: Sendable, Equatable {
         }
     }
 
+    /// Checks a symbol: 1 to 255 bytes of UTF-8, no control characters.
     public static func validateSymbol(_ symbol: String) throws(StrataError) {
         if symbol.isEmpty { throw .badInput("a symbol is empty") }
         if symbol.utf8.count > Limits.symbolBytesMax {

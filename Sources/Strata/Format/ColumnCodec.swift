@@ -499,6 +499,7 @@ enum Bitpack {
 /// Not part of the stable API (`@_spi(Benchmarks) import Strata`).
 @_spi(Benchmarks)
 public struct EncodedColumn: Sendable {
+    /// The number of values encoded.
     public let rows: Int
     /// Stored bytes (after LZ4 when it was chosen).
     public var bytes: Int { payload.count }

@@ -3,7 +3,9 @@
 public struct CSVImportOptions: Sendable {
     /// The time unit of a new table; for an existing table, must match when given.
     public var timeUnit: TimeUnit?
+    /// The header name of the symbol column.
     public var symbolColumn = "symbol"
+    /// The header name of the time column.
     public var timeColumn = "ts"
     /// A new table keeps one row per (symbol, time) (`Schema.dedup`); refused for an existing table
     /// created without it. Any write to a table with the key replaces rows with the same key.
@@ -17,6 +19,7 @@ public struct CSVImportOptions: Sendable {
     /// How much of the file one parse task takes (tests make it small to cross many section edges).
     var sectionBytes = Limits.importSectionBytes
 
+    /// Options with the defaults of `strata import`.
     public init(
         timeUnit: TimeUnit? = nil, symbolColumn: String = "symbol", timeColumn: String = "ts", dedup: Bool = false,
         types: [String: ColumnType] = [:], addColumns: Bool = false
@@ -30,9 +33,13 @@ public struct CSVImportOptions: Sendable {
     }
 }
 
+/// What an import did (CSV or Parquet).
 public struct CSVImportResult: Sendable {
+    /// Rows imported.
     public var rows: Int
+    /// Whether the import created the table.
     public var createdTable: Bool
+    /// The table's schema after the import (with any columns it added).
     public var schema: Schema
 }
 

@@ -10,13 +10,17 @@ public enum ParquetPartitioning: String, Sendable, CaseIterable {
     case symbolMonth = "symbol,month"
 }
 
+/// What `ParquetExporter.export` writes: which rows, laid out how, compressed how.
 public struct ParquetExportOptions: Sendable {
     /// The symbols to export (all when empty).
     public var symbols: [String] = []
     /// The time range [from, to) in the table's unit; `to` nil: to the last row.
     public var from: Int64 = .min
+    /// The end of the time range, exclusive (nil: to the last row).
     public var to: Int64?
+    /// One file, or a hive data set by symbol or by symbol and month.
     public var partitioning: ParquetPartitioning = .none
+    /// The page compression (zstd, LZ4_RAW or none).
     public var codec: ParquetCodec = .zstd
     /// Months are cut at local midnight of this tz database zone (UTC when nil).
     public var timeZone: String?
@@ -25,14 +29,20 @@ public struct ParquetExportOptions: Sendable {
     /// About this many bytes of values per data page (tests make it small to cross many pages).
     var pageBytes = ParquetFileWriter.pageBytes
 
+    /// The defaults: every row, one file, zstd.
     public init() {}
 }
 
+/// What an export wrote.
 public struct ParquetExportResult: Sendable {
+    /// The paths of the files written, in order.
     public var files: [String] = []
+    /// Rows written.
     public var rows = 0
+    /// Bytes written, all files together.
     public var bytes = 0
 
+    /// An empty result.
     public init() {}
 }
 
@@ -41,6 +51,7 @@ public struct ParquetExportResult: Sendable {
 /// in the files. Rows go out in symbol, then time order, one row group at a time: memory stays
 /// bounded whatever the table's size.
 public enum ParquetExporter {
+    /// Exports the rows `options` select of `table` in `snapshot` to `path` (a file or a directory, per `options.partitioning`); `progress` gets rows done and rows in all.
     public static func export(
         _ snapshot: Snapshot, table: String, to path: String, options: ParquetExportOptions = ParquetExportOptions(),
         progress: ((_ done: Int, _ total: Int) -> Void)? = nil

@@ -16,6 +16,7 @@ public enum ResultValue: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// The value as text (`null` for a null).
     public var description: String {
         switch self {
         case .null: "null"
@@ -54,6 +55,7 @@ public enum ResultColumn: Sendable {
     case float64([Double?])
     case string([String?])
 
+    /// The number of rows.
     public var count: Int {
         switch self {
         case .int64(let v): v.count
@@ -62,6 +64,7 @@ public enum ResultColumn: Sendable {
         }
     }
 
+    /// The type of the values.
     public var type: ResultType {
         switch self {
         case .int64: .int64
@@ -70,6 +73,7 @@ public enum ResultColumn: Sendable {
         }
     }
 
+    /// The value of row `row`.
     public subscript(row: Int) -> ResultValue {
         switch self {
         case .int64(let v): v[row].map(ResultValue.int) ?? .null
@@ -159,12 +163,17 @@ public enum ResultColumn: Sendable {
 
 /// The rows of a query, column by column.
 public struct QueryResult: Sendable {
+    /// The column names, in select-list order.
     public var names: [String]
+    /// The columns, in select-list order.
     public var columns: [ResultColumn]
 
+    /// The number of rows.
     public var rowCount: Int { columns.first?.count ?? 0 }
+    /// The type of each column.
     public var types: [ResultType] { columns.map(\.type) }
 
+    /// A result of these columns (of equal length).
     public init(names: [String], columns: [ResultColumn]) {
         self.names = names
         self.columns = columns
@@ -175,6 +184,7 @@ public struct QueryResult: Sendable {
         self.columns = types.map(ResultColumn.init)
     }
 
+    /// The value at `row` of `column`.
     public subscript(row: Int, column: Int) -> ResultValue { columns[column][row] }
 
     /// The column named `name` (the first, if several share it), or nil.

@@ -4,14 +4,18 @@ import Synchronization
 /// One commit of a database: its sequence number (as `Snapshot.sequence`) and the tables it changed.
 /// A compaction is a commit too (its tables are those it rewrote).
 public struct Commit: Sendable, Equatable, CustomStringConvertible {
+    /// The commit's number: `Snapshot.sequence` of the state it made.
     public let sequence: UInt64
+    /// The tables it changed, by name, sorted by their bytes.
     public let tables: [String]
 
+    /// A commit numbered `sequence` that changed `tables`.
     public init(sequence: UInt64, tables: [String]) {
         self.sequence = sequence
         self.tables = tables
     }
 
+    /// For example `commit 12 (bars, fund_shares)`.
     public var description: String { "commit \(sequence) (\(tables.joined(separator: ", ")))" }
 }
 

@@ -2,17 +2,25 @@
 public struct CompactionReport: Sendable {
     /// Tables whose blocks were rewritten.
     public var tables: [String] = []
+    /// Blocks in the compacted tables before.
     public var blocksBefore = 0
+    /// Blocks in them after.
     public var blocksAfter = 0
+    /// Bytes of their data files before.
     public var bytesBefore: UInt64 = 0
+    /// Bytes of their data files after.
     public var bytesAfter: UInt64 = 0
+    /// Bytes of the manifest before.
     public var manifestBytesBefore: UInt64 = 0
+    /// Bytes of the manifest after (a checkpoint).
     public var manifestBytesAfter: UInt64 = 0
     /// Rows decoded and encoded again (merged small blocks).
     public var rowsRewritten = 0
     /// Full blocks moved byte for byte out of a file being replaced.
     public var blocksCopied = 0
+    /// Data files the compaction replaced (deleted once no snapshot maps them).
     public var filesRemoved = 0
+    /// Data files it wrote.
     public var filesWritten = 0
     /// False when there was nothing worth doing; nothing was written then.
     public var changed = false

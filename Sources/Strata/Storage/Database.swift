@@ -2,6 +2,7 @@ import Synchronization
 
 /// How to open a database.
 public struct DatabaseOptions: Sendable {
+    /// Read-write (takes the writer lock) or read-only (takes no lock).
     public enum Mode: Sendable { case readOnly, readWrite }
 
     /// `.readWrite` takes the writer lock for as long as the database is open.
@@ -12,18 +13,21 @@ public struct DatabaseOptions: Sendable {
     public var blockRows: Int = Limits.blockRowsDefault
     /// Check each column chunk's checksum before decoding it.
     public var checkChecksums: Bool = true
+    /// The same as `checkChecksums` (the older name).
     @available(*, deprecated, renamed: "checkChecksums")
     public var verifyChecksums: Bool {
         get { checkChecksums }
         set { checkChecksums = newValue }
     }
 
+    /// Options: the mode, whether to create a missing database, rows per block.
     public init(mode: Mode = .readWrite, create: Bool = true, blockRows: Int = Limits.blockRowsDefault) {
         self.mode = mode
         self.create = create
         self.blockRows = blockRows
     }
 
+    /// A read-only handle of an existing database.
     public static let readOnly = DatabaseOptions(mode: .readOnly, create: false)
 }
 
@@ -38,6 +42,7 @@ public struct DatabaseOptions: Sendable {
 ///   hold the snapshot, also while the writer goes on. A read-only handle picks up other processes'
 ///   commits at each new snapshot.
 public final class Database: Sendable {
+    /// The database directory.
     public let path: String
     let options: DatabaseOptions
     let fs: any FileSystem

@@ -3,7 +3,9 @@
 /// after its closure returned is a `.misuse` error. The arrays it hands out are copies-on-write,
 /// so keeping one is safe.
 public struct ScanBatch {
+    /// The symbol whose rows these are.
     public let symbol: String
+    /// The rows of the block in the scan's range (index the column slices with them).
     public let rows: Range<Int>
     let block: DecodedBlock
     /// The block's generation when this batch was made; the block moves on when the scan does.
@@ -16,8 +18,10 @@ public struct ScanBatch {
         self.generation = block.generation
     }
 
+    /// The number of rows.
     public var count: Int { rows.count }
 
+    /// The rows' times, in the table's unit.
     public var times: ArraySlice<Int64> {
         get throws(StrataError) {
             try checkCurrent()
@@ -31,11 +35,13 @@ public struct ScanBatch {
         return block.types[column]
     }
 
+    /// Requested column `column`, an int64 column (null rows hold 0: see `nulls(_:)`).
     public func int64(_ column: Int) throws(StrataError) -> ArraySlice<Int64> {
         try checkColumn(column, is: .int64)
         return block.ints[column][rows]
     }
 
+    /// Requested column `column`, a float64 column (null rows hold 0: see `nulls(_:)`).
     public func float64(_ column: Int) throws(StrataError) -> ArraySlice<Double> {
         try checkColumn(column, is: .float64)
         if let scale = block.scales[column] { return ArraySlice(block.ints[column][rows].map { Double($0) / scale }) }

@@ -66,6 +66,7 @@ public struct Snapshot: Sendable {
     /// Table names, sorted.
     public var tables: [String] { catalog.tableIDs.keys.sorted().map(\.string) }
 
+    /// The schema of `table`, or nil when there is no such table.
     public func schema(of table: String) -> Schema? { state(table)?.schema }
 
     /// The symbols of a table that hold rows, in byte order of their UTF-8.

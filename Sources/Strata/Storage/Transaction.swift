@@ -107,6 +107,7 @@ public final class Transaction {
         return catalog.tableID(table).flatMap { catalog.tables[$0]?.schema }
     }
 
+    /// Creates table `name` with `schema`; refused when the name is taken or breaks the name rules.
     public func createTable(_ name: String, schema: Schema) throws(StrataError) {
         try checkLive("createTable")
         try Schema.validateTableName(name)

@@ -5,10 +5,14 @@ public struct VerifyReport: Sendable {
     public var problems: [String] = []
     /// Things that are not damage, such as an interrupted commit's leftovers, which the next writer removes.
     public var notes: [String] = []
+    /// Tables checked.
     public var tables = 0
+    /// Blocks checked.
     public var blocks = 0
+    /// Rows in them.
     public var rows = 0
 
+    /// True when nothing is wrong.
     public var isIntact: Bool { problems.isEmpty }
 }
 

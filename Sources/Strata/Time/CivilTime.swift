@@ -1,6 +1,7 @@
 /// Calendar arithmetic on the proleptic Gregorian calendar (days since 1970-01-01), after
 /// Howard Hinnant's `days_from_civil`.
 public enum CivilDate {
+    /// Days since 1970-01-01 of a proleptic Gregorian date.
     public static func daysFromCivil(_ year: Int64, _ month: Int64, _ day: Int64) -> Int64 {
         let y = month <= 2 ? year - 1 : year
         let era = (y >= 0 ? y : y - 399) / 400
@@ -11,6 +12,7 @@ public enum CivilDate {
         return era * 146_097 + doe - 719_468
     }
 
+    /// The proleptic Gregorian date of a day number since 1970-01-01.
     public static func civilFromDays(_ days: Int64) -> (year: Int64, month: Int64, day: Int64) {
         let z = days + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
@@ -36,6 +38,7 @@ public enum CivilDate {
 /// ISO-8601 date or date-time (`2025-08-20`, `2025-08-20T09:30:00+08:00`, `…T01:30:00.5Z`).
 /// Without an offset the time is UTC.
 public enum TimeParser {
+    /// A time as an integer in `unit`, or ISO-8601 text (`2025-08-20`, `2025-08-20T09:30:00+08:00`; UTC without an offset).
     public static func parse(_ text: String, unit: TimeUnit) throws(StrataError) -> Int64 {
         let bytes = Array(text.utf8)
         if case .value(let v) = bytes.withUnsafeBytes({ NumberParser.int64($0) }) { return v }

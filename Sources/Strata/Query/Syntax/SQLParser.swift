@@ -11,6 +11,7 @@
 ///
 /// Errors name the position (1-based character offset) and what was expected.
 public enum SQLParser {
+    /// Parses one SELECT of the dialect into a `Query`; a syntax error names its position.
     public static func parse(_ sql: String) throws(StrataError) -> Query {
         let tokens = try Lexer.tokens(sql)
         if tokens.count > Parser.tokensMax {
