@@ -11,18 +11,28 @@
 /// dictionary is in byte order); `first`/`last` are the codes of the first and last value; `sum` is 0.
 /// Every statistic covers the rows that are not null; the descriptor counts the null ones.
 public struct ColumnStats: Sendable, Equatable {
+    /// The least value (an Int64, or a Float64's bit pattern).
     public var min: Int64 = 0
+    /// The greatest value.
     public var max: Int64 = 0
+    /// The sum (Int64, wrapping: see `sumOverflowed`; Float64 as bits).
     public var sum: Int64 = 0
+    /// The value of the first row.
     public var first: Int64 = 0
+    /// The value of the last row.
     public var last: Int64 = 0
+    /// How many values are NaN (Float64).
     public var nanCount: UInt32 = 0
+    /// Bits: `sumOverflowedFlag`.
     public var flags: UInt32 = 0
 
+    /// Set when an Int64 sum wrapped.
     public static let sumOverflowedFlag: UInt32 = 1
 
+    /// Whether the Int64 sum wrapped (a query then decodes the block).
     public var sumOverflowed: Bool { flags & Self.sumOverflowedFlag != 0 }
 
+    /// Statistics of nothing.
     public init() {}
 
     /// The statistics of decoded Int64 values.

@@ -1,7 +1,10 @@
 /// What a database holds and what it costs on disk.
 public struct TableInfo: Sendable {
+    /// One column's storage: the time column first, then the value columns.
     public struct ColumnInfo: Sendable {
+        /// The column's name.
         public var name: String
+        /// Its type (`int64`, `float64`, `string`).
         public var type: String
         /// Stored bytes of this column's chunks across all blocks.
         public var bytes: Int
@@ -9,17 +12,27 @@ public struct TableInfo: Sendable {
         public var encodings: [String: Int]
     }
 
+    /// One symbol's rows and blocks.
     public struct SymbolInfo: Sendable {
+        /// The symbol.
         public var name: String
+        /// Its rows.
         public var rows: Int
+        /// Its blocks.
         public var blocks: Int
+        /// Its first time (nil without rows).
         public var firstTime: Int64?
+        /// Its last time (nil without rows).
         public var lastTime: Int64?
     }
 
+    /// The table's name.
     public var name: String
+    /// Its schema.
     public var schema: Schema
+    /// Its rows.
     public var rows = 0
+    /// Its blocks.
     public var blocks = 0
     /// Bytes of this table's data files: live (blocks in the index, file headers) and dead.
     public var bytes = 0
@@ -27,11 +40,15 @@ public struct TableInfo: Sendable {
     public var liveBytes = 0
     /// Bytes of blocks that late rows, deletes and rewrites replaced: reclaimed by compaction.
     public var deadBytes: Int { bytes - liveBytes }
+    /// Bytes of block headers (descriptors and statistics), within `liveBytes`.
     public var headerBytes = 0
     /// Bytes of chunks of dropped columns that blocks still hold: reclaimed by compaction.
     public var droppedColumnBytes = 0
+    /// Its data files.
     public var files = 0
+    /// Its columns' storage, the time column first.
     public var columns: [ColumnInfo] = []
+    /// Its symbols with rows, in id order.
     public var symbols: [SymbolInfo] = []
 }
 

@@ -4,21 +4,33 @@
 ///     SELECT items FROM source [ASOF JOIN table ON (symbol)] [WHERE ...] [SAMPLE BY ...]
 ///       [LATEST ON ts PARTITION BY symbol] [GROUP BY ...] [ORDER BY ...] [LIMIT n]
 public struct Query: Sendable {
+    /// The select list.
     public var items: [SelectItem]
+    /// What rows come from: a table or a subquery.
     public var source: Source
+    /// An `ASOF JOIN` of another table, if any.
     public var asofJoin: Join?
+    /// The `WHERE` conditions, all of which must hold.
     public var conditions: [Condition]
+    /// Time buckets (`SAMPLE BY`), if any.
     public var sampleBy: SampleBy?
+    /// Whether the query keeps only the last row per symbol (`LATEST ON`).
     public var latestOn = false
+    /// The `GROUP BY` keys.
     public var groupBy: [Expr] = []
+    /// The `ORDER BY` keys.
     public var orderBy: [OrderItem] = []
+    /// The most rows returned (`LIMIT`).
     public var limit: Int?
     /// As written in SQL (`ON (symbol)`, `LATEST ON ts PARTITION BY symbol`): checked against the
     /// source's symbol and time columns. nil means those columns.
     public var joinKey: String?
+    /// The time column named in `LATEST ON` (nil: the source's).
     public var latestOnColumn: String?
+    /// The column named in `PARTITION BY` (nil: the source's symbol).
     public var partitionColumn: String?
 
+    /// A query of `items` from a source, with conditions and the time-series clauses.
     public init(
         _ items: [SelectItem], from source: Source, asofJoin: Join? = nil, where conditions: [Condition] = [],
         sampleBy: SampleBy? = nil, latestOn: Bool = false, groupBy: [Expr] = [], orderBy: [OrderItem] = [], limit: Int? = nil
@@ -39,6 +51,7 @@ public struct Query: Sendable {
         self.init(items, from: .table(table, alias: nil), where: conditions)
     }
 
+    /// Where a query's rows come from.
     public indirect enum Source: Sendable {
         case table(String, alias: String?)
         case subquery(Query, alias: String?)
@@ -53,8 +66,11 @@ public struct Query: Sendable {
 
     /// `ASOF JOIN table [alias] ON (symbol)`.
     public struct Join: Sendable {
+        /// The joined table.
         public var table: String
+        /// Its alias in the query, if any.
         public var alias: String?
+        /// A join of `table` (as `alias`).
         public init(_ table: String, alias: String? = nil) {
             self.table = table
             self.alias = alias
@@ -64,13 +80,17 @@ public struct Query: Sendable {
 
 /// One item of the select list: an expression, or `*` for every column of the source.
 public struct SelectItem: Sendable {
+    /// The expression (nil for `*`).
     public var expr: Expr?
+    /// Its name in the result, if given (`AS name`).
     public var alias: String?
     /// The text the item was written as, used as its column name when it has no alias.
     public var text: String
 
+    /// `*`: every column of the source.
     public static let star = SelectItem(expr: nil, alias: nil, text: "*")
 
+    /// An output of `expr`, named `alias` (else its text).
     public init(_ expr: Expr, as alias: String? = nil) {
         self.expr = expr
         self.alias = alias
@@ -83,15 +103,18 @@ public struct SelectItem: Sendable {
         self.text = text
     }
 
+    /// The output column's name.
     public var name: String { alias ?? text }
 }
 
+/// The aggregate functions of the dialect.
 public enum AggregateFunction: String, Sendable, CaseIterable {
     case count, sum, avg, min, max, first, last, vwap
 
     var arity: Int { self == .vwap ? 2 : 1 }
 }
 
+/// The arithmetic operators of the dialect.
 public enum ArithmeticOperator: String, Sendable {
     case add = "+", subtract = "-", multiply = "*", divide = "/"
 }
@@ -108,15 +131,25 @@ public indirect enum Expr: Sendable, Hashable, CustomStringConvertible {
     case arithmetic(ArithmeticOperator, Expr, Expr)
     case negate(Expr)
 
+    /// Column `name`.
     public static func col(_ name: String) -> Expr { .column(name) }
+    /// `count(*)`.
     public static func count() -> Expr { .aggregate(.count, []) }
+    /// `count(column)`: its non-null values.
     public static func count(_ column: String) -> Expr { .aggregate(.count, [.column(column)]) }
+    /// `sum(e)`.
     public static func sum(_ e: Expr) -> Expr { .aggregate(.sum, [e]) }
+    /// `avg(e)`.
     public static func avg(_ e: Expr) -> Expr { .aggregate(.avg, [e]) }
+    /// `min(e)`.
     public static func min(_ e: Expr) -> Expr { .aggregate(.min, [e]) }
+    /// `max(e)`.
     public static func max(_ e: Expr) -> Expr { .aggregate(.max, [e]) }
+    /// `first(e)`: the value at the earliest time (nulls skipped).
     public static func first(_ e: Expr) -> Expr { .aggregate(.first, [e]) }
+    /// `last(e)`: the value at the latest time (nulls skipped).
     public static func last(_ e: Expr) -> Expr { .aggregate(.last, [e]) }
+    /// `vwap(price, volume)`: sum(price × volume) / sum(volume).
     public static func vwap(_ price: Expr, _ volume: Expr) -> Expr { .aggregate(.vwap, [price, volume]) }
 
     var hasAggregate: Bool {
@@ -128,6 +161,7 @@ public indirect enum Expr: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// As written in the dialect.
     public var description: String {
         switch self {
         case .column(let n, let q): q.map { "\($0).\(n)" } ?? n
@@ -145,6 +179,7 @@ public indirect enum Expr: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
+/// The comparison operators of the dialect.
 public enum Comparison: String, Sendable {
     case equal = "=", less = "<", lessOrEqual = "<=", greater = ">", greaterOrEqual = ">=", notEqual = "!="
 
@@ -179,6 +214,7 @@ public enum Literal: Sendable, Hashable, CustomStringConvertible {
     case float(Double)
     case string(String)
 
+    /// As written in the dialect.
     public var description: String {
         switch self {
         case .int(let v): String(v)
@@ -204,6 +240,7 @@ public enum Condition: Sendable {
     case symbols([String])
     case time(Comparison, TimeValue)
 
+    /// The symbol is `s`.
     public static func symbol(_ s: String) -> Condition { .symbols([s]) }
     /// `from <= ts < to`.
     public static func timeRange(_ from: Int64, _ to: Int64) -> [Condition] {
@@ -217,8 +254,10 @@ public struct SampleBy: Sendable {
     public var seconds: Int64
     /// Buckets start at local midnight (and whole local hours, minutes) of this zone; nil is UTC.
     public var timeZone: String?
+    /// How empty buckets are filled, per aggregate (none: left out).
     public var fill: [Fill]
 
+    /// Buckets of `seconds`, cut at local midnight of `timeZone` for whole days, filled per `fill`.
     public init(seconds: Int64, timeZone: String? = nil, fill: [Fill] = []) {
         self.seconds = seconds
         self.timeZone = timeZone
@@ -233,9 +272,13 @@ public struct SampleBy: Sendable {
     }
 }
 
+/// An `ORDER BY` key.
 public struct OrderItem: Sendable {
+    /// The expression ordered by.
     public var expr: Expr
+    /// Whether the order is descending.
     public var descending: Bool
+    /// Order by `expr`, ascending unless `descending`.
     public init(_ expr: Expr, descending: Bool = false) {
         self.expr = expr
         self.descending = descending
