@@ -45,16 +45,23 @@ import Testing
         let dir = TempDir("strata-async-cancel-body")
         defer { dir.cleanup() }
         let db = try Self.open(dir)
-        let started = Mutex(false)
+        // The body waits for the test to have cancelled the task: no timing involved.
+        let started = DispatchSemaphore(value: 0), cancelled = DispatchSemaphore(value: 0)
         let task = Task {
             try await db.write { tx in
                 try tx.append(to: "t", symbol: "a", time: 1, values: [.int64(1)])
-                started.withLock { $0 = true }
-                Thread.sleep(forTimeInterval: 0.3)
+                started.signal()
+                cancelled.wait()
             }
         }
-        while !started.withLock({ $0 }) { try await Task.sleep(nanoseconds: 1_000_000) }
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global().async {
+                started.wait()
+                c.resume()
+            }
+        }
         task.cancel()
+        cancelled.signal()
         await #expect(throws: CancellationError.self) { try await task.value }
         #expect(try db.snapshot().rowCount("t") == 0)
         // The writer is free again: the next write goes through.
@@ -66,23 +73,33 @@ import Testing
     actor Counter {
         var n = 0
         func bump() { n += 1 }
-        func slowWrite(_ db: Database) async throws {
-            try await db.write { _ in Thread.sleep(forTimeInterval: 0.3) }
+        /// A write whose body waits (up to 10 s) for `go`: true when it was let go.
+        func slowWrite(_ db: Database, inBody: DispatchSemaphore, until go: DispatchSemaphore) async throws -> Bool {
+            try await db.write { _ in
+                inBody.signal()
+                return go.wait(timeout: .now() + 10) == .success
+            }
         }
     }
 
-    /// An actor awaiting a slow write is not held by it: other calls to the actor run meanwhile.
+    /// An actor awaiting a write is not held by it: another call to the actor runs while the write's
+    /// body is still waiting (were the actor held, the body would wait out its 10 s and say so).
     @Test func aSlowWriteDoesNotHoldTheCallersActor() async throws {
         let dir = TempDir("strata-async-actor")
         defer { dir.cleanup() }
         let db = try Self.open(dir)
         let counter = Counter()
-        async let write: Void = counter.slowWrite(db)
-        try await Task.sleep(nanoseconds: 50_000_000)
-        let start = Date()
-        await counter.bump()
-        #expect(Date().timeIntervalSince(start) < 0.2, "the actor was blocked by the write")
-        try await write
+        let go = DispatchSemaphore(value: 0), inBody = DispatchSemaphore(value: 0)
+        async let released = counter.slowWrite(db, inBody: inBody, until: go)
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global().async {
+                inBody.wait()
+                c.resume()
+            }
+        }
+        await counter.bump()  // the write's body is running now
+        go.signal()
+        #expect(try await released)
         #expect(await counter.n == 1)
         db.close()
     }
