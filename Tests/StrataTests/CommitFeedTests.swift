@@ -123,3 +123,42 @@ import Testing
         db.close()
     }
 }
+
+/// `strata watch` (a read-only handle in a child process) prints every commit this process makes,
+/// in order, none skipped, across a compaction.
+@Suite struct WatchCommandTests {
+    @Test func aChildProcessSeesEveryCommit() async throws {
+        let dir = TempDir("strata-watch")
+        defer { dir.cleanup() }
+        let path = dir.sub("db")
+        let db = try CommitFeedTests.create(path)
+        let base = try db.snapshot().sequence
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: CLI.binary)
+        p.arguments = ["watch", path, "--count", "12", "--timeout", "30"]
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        // Wait until the child has subscribed (it says so on stderr).
+        var said = ""
+        while !said.contains("watching") {
+            let chunk = err.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            said += String(decoding: chunk, as: UTF8.self)
+        }
+        #expect(said.contains("after commit \(base)"), "\(said)")
+        for i in 0..<11 {
+            try await db.write { tx in try tx.append(to: i % 3 == 0 ? "b" : "a", symbol: "s", time: Int64(i), values: [.int64(1)]) }
+        }
+        _ = try await db.compact()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        db.close()
+        let lines = text.split(separator: "\n").map(String.init)
+        #expect(lines.count == 12, "\(text)")
+        let expected = (0..<11).map { i in "{\"sequence\":\(base + 1 + UInt64(i)),\"tables\":[\"\(i % 3 == 0 ? "b" : "a")\"]}" }
+        #expect(Array(lines.prefix(11)) == expected)
+        #expect(lines.last?.hasPrefix("{\"sequence\":\(base + 12),") == true, "\(lines.last ?? "")")
+    }
+}
