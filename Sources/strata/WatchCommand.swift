@@ -40,7 +40,9 @@ struct WatchCommand: ParsableCommand {
                     seen += 1
                     if let limit, seen >= limit { break }
                 }
-            } catch {}
+            } catch {
+                FileWriter.stderr.write("error: \(database): \(error)\n")
+            }
             done.signal()
         }
         _ = done.wait(timeout: timeout.map { .now() + $0 } ?? .distantFuture)

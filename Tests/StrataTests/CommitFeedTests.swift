@@ -156,7 +156,8 @@ import Testing
         p.waitUntilExit()
         db.close()
         let lines = text.split(separator: "\n").map(String.init)
-        #expect(lines.count == 12, "\(text)")
+        let errors = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(lines.count == 12, "\(text)\n\(errors)")
         let expected = (0..<11).map { i in "{\"sequence\":\(base + 1 + UInt64(i)),\"tables\":[\"\(i % 3 == 0 ? "b" : "a")\"]}" }
         #expect(Array(lines.prefix(11)) == expected)
         #expect(lines.last?.hasPrefix("{\"sequence\":\(base + 12),") == true, "\(lines.last ?? "")")

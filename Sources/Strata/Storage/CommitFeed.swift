@@ -74,6 +74,16 @@ final class CommitFeed: Sendable {
         }
     }
 
+    /// Ends every stream with `error` (the database could no longer be read).
+    func fail(_ error: any Error) {
+        let subscribers = state.withLock { s in
+            s.finished = true
+            defer { s.subscribers = [:] }
+            return Array(s.subscribers.values)
+        }
+        for sub in subscribers { sub.continuation.finish(throwing: error) }
+    }
+
     /// Ends every stream; later subscriptions end at once.
     func finish() {
         let subscribers = state.withLock { s in
@@ -142,8 +152,16 @@ extension Database {
             let watcher = DirectoryWatcher(path)
         else { return }
         DispatchQueue(label: "strata.commits.\(path)").async { [weak self] in
+            // A change notification refreshes at once; every 100 ms without one, a refresh (an fstat
+            // when nothing changed) catches anything a notification did not say.
             while let db = self, !db.isClosed {
-                if watcher.wait(timeout: 100) { _ = try? db.snapshot() }
+                _ = watcher.wait(timeout: 100)
+                do {
+                    _ = try db.snapshot()
+                } catch {
+                    if !db.isClosed { db.feed.fail(error) }
+                    return
+                }
             }
         }
     }
