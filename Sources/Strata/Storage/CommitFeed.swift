@@ -154,13 +154,20 @@ extension Database {
         DispatchQueue(label: "strata.commits.\(path)").async { [weak self] in
             // A change notification refreshes at once; every 100 ms without one, a refresh (an fstat
             // when nothing changed) catches anything a notification did not say.
+            // A refresh that fails three times in a row (not a state caught mid-change) ends the feed
+            // with its error.
+            var failures = 0
             while let db = self, !db.isClosed {
                 _ = watcher.wait(timeout: 100)
                 do {
                     _ = try db.snapshot()
+                    failures = 0
                 } catch {
-                    if !db.isClosed { db.feed.fail(error) }
-                    return
+                    failures += 1
+                    if failures == 3 && !db.isClosed {
+                        db.feed.fail(error)
+                        return
+                    }
                 }
             }
         }
