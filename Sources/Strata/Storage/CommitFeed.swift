@@ -75,23 +75,18 @@ final class CommitFeed: Sendable {
     }
 
     /// Ends every stream with `error` (the database could no longer be read).
-    func fail(_ error: any Error) {
+    func fail(_ error: any Error) { end(error) }
+
+    /// Ends every stream; later subscriptions end at once.
+    func finish() { end(nil) }
+
+    private func end(_ error: (any Error)?) {
         let subscribers = state.withLock { s in
             s.finished = true
             defer { s.subscribers = [:] }
             return Array(s.subscribers.values)
         }
         for sub in subscribers { sub.continuation.finish(throwing: error) }
-    }
-
-    /// Ends every stream; later subscriptions end at once.
-    func finish() {
-        let subscribers = state.withLock { s in
-            s.finished = true
-            defer { s.subscribers = [:] }
-            return Array(s.subscribers.values)
-        }
-        for sub in subscribers { sub.continuation.finish() }
     }
 }
 
