@@ -1,6 +1,8 @@
 /// The type of a value column.
 public enum ColumnType: UInt8, Sendable, CaseIterable, CustomStringConvertible, Codable {
+    /// 64-bit signed integers.
     case int64 = 1
+    /// IEEE 754 doubles, stored with their exact bits (NaN, -0.0 and subnormals included).
     case float64 = 2
     /// UTF-8 text, kept as bytes (compared and ordered by them).
     case string = 3
@@ -23,9 +25,13 @@ public enum ColumnType: UInt8, Sendable, CaseIterable, CustomStringConvertible, 
 
 /// The unit of a table's Int64 timestamps.
 public enum TimeUnit: UInt8, Sendable, CaseIterable, CustomStringConvertible {
+    /// Seconds (`s`).
     case seconds = 1
+    /// Milliseconds (`ms`), the default.
     case milliseconds = 2
+    /// Microseconds (`us`).
     case microseconds = 3
+    /// Nanoseconds (`ns`).
     case nanoseconds = 4
 
     /// The unit named `s`, `ms`, `us` or `ns`.
@@ -134,8 +140,11 @@ public struct Schema: Sendable, Equatable {
 
     /// A place in the header: the symbol, the time, or value column `c`.
     public enum Slot: Equatable, Sendable {
+        /// The symbol column.
         case symbol
+        /// The time column.
         case time
+        /// Value column `c` (an index into `columns`).
         case value(Int)
     }
 

@@ -7,10 +7,15 @@ import CZstd
 /// (liblz4, through `LZ4`). Strata writes UNCOMPRESSED, ZSTD and LZ4_RAW; it reads those and SNAPPY
 /// and GZIP. The Hadoop-framed LZ4 (5), LZO and BROTLI are refused.
 public enum ParquetCodec: Int32, Sendable, CaseIterable {
+    /// No compression (`none`).
     case uncompressed = 0
+    /// Snappy (read only).
     case snappy = 1
+    /// GZIP (read only).
     case gzip = 2
+    /// Zstandard (`zstd`).
     case zstd = 6
+    /// The LZ4 block format without framing (`lz4`).
     case lz4Raw = 7
 
     /// The name the CLI takes and prints.

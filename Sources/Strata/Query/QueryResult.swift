@@ -1,8 +1,12 @@
 /// One value of a query result.
 public enum ResultValue: Sendable, Equatable, CustomStringConvertible {
+    /// No value.
     case null
+    /// An integer.
     case int(Int64)
+    /// A double.
     case float(Double)
+    /// Text.
     case string(String)
 
     /// Equal values; text compares by its UTF-8 bytes, as symbols do (not as Unicode text).
@@ -37,7 +41,12 @@ public enum ResultValue: Sendable, Equatable, CustomStringConvertible {
 
 /// The type of a result column.
 public enum ResultType: String, Sendable {
-    case int64, float64, string
+    /// Integers.
+    case int64
+    /// Doubles.
+    case float64
+    /// Text.
+    case string
 
     /// The type of a stored column's values.
     init(_ type: ColumnType) {
@@ -51,8 +60,11 @@ public enum ResultType: String, Sendable {
 
 /// A column of a query result; nil is SQL null.
 public enum ResultColumn: Sendable {
+    /// Integers, nil for null.
     case int64([Int64?])
+    /// Doubles, nil for null.
     case float64([Double?])
+    /// Text, nil for null.
     case string([String?])
 
     /// The number of rows.

@@ -1,7 +1,10 @@
 /// One value of a row, for the simple row API.
 public enum Value: Sendable, Equatable {
+    /// An int64 value.
     case int64(Int64)
+    /// A float64 value.
     case float64(Double)
+    /// A text value.
     case string(String)
     /// No value (an empty CSV field; a column added after the row was written).
     case null
@@ -29,10 +32,15 @@ public enum Value: Sendable, Equatable {
 
 /// One column of a batch, for the columnar append API. The optional forms carry nulls.
 public enum ColumnValues: Sendable {
+    /// Int64 values, none null.
     case int64([Int64])
+    /// Float64 values, none null.
     case float64([Double])
+    /// Int64 values, nil for null.
     case optionalInt64([Int64?])
+    /// Float64 values, nil for null.
     case optionalFloat64([Double?])
+    /// Text values, nil for null.
     case string([String?])
 
     var count: Int {

@@ -3,7 +3,12 @@ import Synchronization
 /// How to open a database.
 public struct DatabaseOptions: Sendable {
     /// Read-write (takes the writer lock) or read-only (takes no lock).
-    public enum Mode: Sendable { case readOnly, readWrite }
+    public enum Mode: Sendable {
+        /// No writer lock; sees other processes' commits at each snapshot.
+        case readOnly
+        /// The writer lock: this handle writes.
+        case readWrite
+    }
 
     /// `.readWrite` takes the writer lock for as long as the database is open.
     public var mode: Mode = .readWrite

@@ -53,7 +53,9 @@ public struct Query: Sendable {
 
     /// Where a query's rows come from.
     public indirect enum Source: Sendable {
+        /// A table, with an optional alias.
         case table(String, alias: String?)
+        /// The rows of another query, with an optional alias.
         case subquery(Query, alias: String?)
 
         var alias: String? {
@@ -109,14 +111,36 @@ public struct SelectItem: Sendable {
 
 /// The aggregate functions of the dialect.
 public enum AggregateFunction: String, Sendable, CaseIterable {
-    case count, sum, avg, min, max, first, last, vwap
+    /// `count(*)` or `count(col)`.
+    case count
+    /// `sum`.
+    case sum
+    /// `avg`.
+    case avg
+    /// `min`.
+    case min
+    /// `max`.
+    case max
+    /// `first`: the value at the earliest time.
+    case first
+    /// `last`: the value at the latest time.
+    case last
+    /// `vwap(price, volume)`.
+    case vwap
 
     var arity: Int { self == .vwap ? 2 : 1 }
 }
 
 /// The arithmetic operators of the dialect.
 public enum ArithmeticOperator: String, Sendable {
-    case add = "+", subtract = "-", multiply = "*", divide = "/"
+    /// `+`.
+    case add = "+"
+    /// `-`.
+    case subtract = "-"
+    /// `*`.
+    case multiply = "*"
+    /// `/`.
+    case divide = "/"
 }
 
 /// An expression over a row (columns, numbers, arithmetic) or over a group (aggregates).
@@ -124,11 +148,15 @@ public enum ArithmeticOperator: String, Sendable {
 public indirect enum Expr: Sendable, Hashable, CustomStringConvertible {
     /// A column, optionally qualified by a table alias.
     case column(String, qualifier: String? = nil)
+    /// An integer literal.
     case int(Int64)
+    /// A number literal.
     case float(Double)
     /// An aggregate; `count(*)` has no arguments.
     case aggregate(AggregateFunction, [Expr])
+    /// `a op b`.
     case arithmetic(ArithmeticOperator, Expr, Expr)
+    /// `-a`.
     case negate(Expr)
 
     /// Column `name`.
@@ -181,7 +209,18 @@ public indirect enum Expr: Sendable, Hashable, CustomStringConvertible {
 
 /// The comparison operators of the dialect.
 public enum Comparison: String, Sendable {
-    case equal = "=", less = "<", lessOrEqual = "<=", greater = ">", greaterOrEqual = ">=", notEqual = "!="
+    /// `=`.
+    case equal = "="
+    /// `<`.
+    case less = "<"
+    /// `<=`.
+    case lessOrEqual = "<="
+    /// `>`.
+    case greater = ">"
+    /// `>=`.
+    case greaterOrEqual = ">="
+    /// `!=`.
+    case notEqual = "!="
 
     func holds<T: Comparable>(_ a: T, _ b: T) -> Bool {
         switch self {
@@ -197,7 +236,9 @@ public enum Comparison: String, Sendable {
 
 /// A time in a condition: in the table's unit, or ISO-8601 text converted to it when the query is planned.
 public enum TimeValue: Sendable, Hashable {
+    /// An integer in the table's unit.
     case units(Int64)
+    /// ISO-8601 text.
     case text(String)
 
     func resolve(_ unit: TimeUnit) throws(StrataError) -> Int64 {
@@ -210,8 +251,11 @@ public enum TimeValue: Sendable, Hashable {
 
 /// A literal in a condition.
 public enum Literal: Sendable, Hashable, CustomStringConvertible {
+    /// An integer.
     case int(Int64)
+    /// A number.
     case float(Double)
+    /// A quoted string.
     case string(String)
 
     /// As written in the dialect.
@@ -231,13 +275,17 @@ public enum Literal: Sendable, Hashable, CustomStringConvertible {
 /// in the table's unit or ISO-8601 text), on a value column they filter rows (numbers only).
 /// `symbols` and `time` are the same on the source's symbol and time columns, whatever their names.
 public enum Condition: Sendable {
+    /// `expr op literal`.
     case compare(Expr, Comparison, Literal)
+    /// `expr IN (literals)`.
     case isIn(Expr, [Literal])
     /// `e IS NULL`, or with `negated` `e IS NOT NULL`.
     case isNull(Expr, negated: Bool)
     /// Both ends included.
     case between(Expr, Literal, Literal)
+    /// The symbol is one of these.
     case symbols([String])
+    /// `time op value`.
     case time(Comparison, TimeValue)
 
     /// The symbol is `s`.
@@ -267,7 +315,15 @@ public struct SampleBy: Sendable {
     /// What an empty bucket between a group's first and last bucket holds. One entry applies to every
     /// aggregate; several apply to the aggregates in select-list order.
     public enum Fill: Sendable, Equatable {
-        case none, null, prev, linear
+        /// Leave empty buckets out.
+        case none
+        /// Fill with null.
+        case null
+        /// Fill with the previous bucket's value.
+        case prev
+        /// Fill by linear interpolation between the buckets around.
+        case linear
+        /// Fill with this number.
         case constant(Double)
     }
 }
