@@ -79,7 +79,9 @@ import Testing
             let r = try CLI.run(i == 5 ? ["compact", path] : ["import", path, i % 2 == 0 ? "a" : "b", csv])
             #expect(r.code == 0, "\(r.err)")
         }
-        let deadline = Date().addingTimeInterval(5)
+        // Generous: the suite's long synchronous tests can hold both cooperative threads for tens of
+        // seconds, and this test's own tasks wait for them (the loop ends as soon as all arrived).
+        let deadline = Date().addingTimeInterval(120)
         while received.withLock({ $0.count }) < 6 && Date() < deadline { try await Task.sleep(nanoseconds: 5_000_000) }
         reader.close()
         _ = try? await consumer.value
@@ -106,7 +108,9 @@ import Testing
             try await writer.write { tx in try tx.append(to: "a", symbol: "s", time: Int64(i), values: [.int64(1)]) }
             committed[try writer.snapshot().sequence] = start
         }
-        let deadline = Date().addingTimeInterval(5)
+        // Generous: the suite's long synchronous tests can hold both cooperative threads for tens of
+        // seconds, and this test's own tasks wait for them (the loop ends as soon as all arrived).
+        let deadline = Date().addingTimeInterval(120)
         while received.withLock({ $0.count }) < 40 && Date() < deadline { try await Task.sleep(nanoseconds: 5_000_000) }
         reader.close()
         writer.close()
@@ -135,7 +139,9 @@ import Testing
         let base = try db.snapshot().sequence
         let p = Process()
         p.executableURL = URL(fileURLWithPath: CLI.binary)
-        p.arguments = ["watch", path, "--count", "12", "--timeout", "30"]
+        // The timeout only bounds a failure: the suite's long synchronous tests can hold both
+        // cooperative threads, so this test's own writes may come tens of seconds late.
+        p.arguments = ["watch", path, "--count", "12", "--timeout", "300"]
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err
