@@ -33,12 +33,9 @@ final class ParquetFile {
         let size = Int(try fs.size(h))
         guard size >= 12 else { throw .badInput("\(path): not a Parquet file (\(size) bytes, too short for the PAR1 magic and a footer)") }
         region = try fs.map(h, length: size)
-        let meta: ThriftStruct
-        do {
-            meta = try region.withBytes { (b) throws(StrataError) in try Self.footer(b, path: path) }
-            leaves = try Self.schema(meta, path: path)
-            rowGroups = try Self.rowGroups(meta, leaves: leaves, fileSize: size, path: path)
-        }
+        let meta = try region.withBytes { (b) throws(StrataError) in try Self.footer(b, path: path) }
+        leaves = try Self.schema(meta, path: path)
+        rowGroups = try Self.rowGroups(meta, leaves: leaves, fileSize: size, path: path)
         var kv: [String: String] = [:]
         for item in meta.structs(5) ?? [] {
             if let k = item.string(1) { kv[k] = item.string(2) ?? "" }

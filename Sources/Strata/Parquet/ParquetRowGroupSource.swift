@@ -32,7 +32,7 @@ struct ParquetRowGroupSource {
         let target = unit.perSecond
         switch ParquetKind(file.leaves[c]) {
         case .timestamp(let p): return try Self.convert(data.ints, from: p, to: target, what: what(name))
-        case .date: return try Self.convert(data.ints.map { $0 }, from: 1, to: target, scale: 86_400, what: what(name))
+        case .date: return try Self.convert(data.ints, from: 1, to: target, scale: 86_400, what: what(name))
         case .integer(false): return data.ints
         case let kind: throw .badInput("\(what(name)): the time column holds \(ParquetImportPlan.describe(kind)), not timestamps or integers")
         }
