@@ -30,7 +30,8 @@ struct ExportCommand: ParsableCommand {
     @Option(help: "Start of the time range, inclusive.") var from: String?
     @Option(help: "End of the time range, exclusive.") var to: String?
     @Option(help: "Parquet page compression: zstd, lz4 (LZ4_RAW) or none.") var codec: String = "zstd"
-    @Option(name: .customLong("time-zone"), help: "The tz database zone months are cut in (default UTC).") var timeZone: String?
+    @Option(name: .customLong("time-zone"), help: "The tz database zone months are cut in for --partition symbol,month (default UTC).")
+    var timeZone: String?
 
     func validate() throws {
         guard let layout = ParquetPartitioning(rawValue: partition) else {
@@ -38,8 +39,6 @@ struct ExportCommand: ParsableCommand {
         }
         if ParquetCodec(writing: codec) == nil { throw ValidationError("--codec must be zstd, lz4 or none, not '\(codec)'") }
         if format == .csv && layout != .none { throw ValidationError("--partition is for Parquet; CSV is one file") }
-        if format == .csv && timeZone != nil { throw ValidationError("--time-zone cuts Parquet partitions by month; CSV has none") }
-        if timeZone != nil && layout != .symbolMonth { throw ValidationError("--time-zone is for --partition symbol,month") }
     }
 
     func run() throws {
