@@ -154,15 +154,9 @@ import Glibc
             let killed = try Self.runAndKill(args, after: delay)
             let report = Database.verify(db)
             #expect(report.isIntact, "run \(run): \(report.problems)")
-            let now = try Self.counts(db)
-            let before = Self.counts(state)
-            let after = Self.counts(next)
-            if now == after {
+            if Self.judge(now: try Self.counts(db), before: Self.counts(state), after: Self.counts(next), killed: killed,
+                          what: "run \(run) (\(args[0]))", &outcomes) {
                 state = next
-                outcomes[killed ? "killed after its commit" : "finished", default: 0] += 1
-            } else {
-                #expect(now == before, "run \(run) (\(args[0]), killed: \(killed)): neither the state before nor after")
-                outcomes["killed before its commit", default: 0] += 1
             }
         }
         print("kill -9 of out-of-order dedup imports and deletes: \(outcomes)")
@@ -223,13 +217,10 @@ import Glibc
             let snap = try Database.open(db, options: .readOnly).snapshot()
             let now = snap.schema(of: "bars")!.columns.map { "\($0.name):\($0.type)" }
             let nowRows = try Self.counts(db)
-            if now == next && nowRows == nextRows {
+            if Self.judge(now: Pair(now, nowRows), before: Pair(columns, rows), after: Pair(next, nextRows), killed: killed,
+                          what: "run \(run) (\(args[1...]))", &outcomes) {
                 columns = next
                 rows = nextRows
-                outcomes[killed ? "killed after its commit" : "finished", default: 0] += 1
-            } else {
-                #expect(now == columns && nowRows == rows, "run \(run) (\(args[1...])): neither before nor after: \(now)")
-                outcomes["killed before its commit", default: 0] += 1
             }
             // The base rows read null in every column added after them.
             if columns.count > 2 {
@@ -254,6 +245,27 @@ import Glibc
     static func split(_ column: String) -> (name: String, type: String) {
         let parts = column.split(separator: ":")
         return (String(parts[0]), String(parts[1]))
+    }
+
+    /// After a kill: the state must be the one before the killed command or the one after it. Counts
+    /// the outcome; true when the command's change is in.
+    static func judge<S: Equatable>(now: S, before: S, after: S, killed: Bool, what: String, _ outcomes: inout [String: Int]) -> Bool {
+        if now == after {
+            outcomes[killed ? "killed after its commit" : "finished", default: 0] += 1
+            return true
+        }
+        #expect(now == before, "\(what), killed: \(killed): neither the state before nor after: \(now)")
+        outcomes["killed before its commit", default: 0] += 1
+        return false
+    }
+
+    struct Pair<A: Equatable, B: Equatable>: Equatable {
+        var a: A
+        var b: B
+        init(_ a: A, _ b: B) {
+            self.a = a
+            self.b = b
+        }
     }
 
     /// Rows per table and symbol, with the sum of their times: cheap enough to check after every kill.

@@ -134,7 +134,6 @@ private struct ExportRun {
     private var buffered = 0
     /// The month the open file holds, [start, end) in the table's unit, when partitioned by month.
     private var month: (label: String, start: Int64, end: Int64)?
-    private var fileSymbol = -1
     private let background = RowGroupWriter()
 
     init(snapshot: Snapshot, table: Catalog.TableState, root: String, single: Bool, options: ParquetExportOptions, zone: ZoneRules?) {
@@ -220,7 +219,6 @@ private struct ExportRun {
         if options.partitioning != .none {
             writer?.keyValues.append((ParquetImporter.symbolPositionKey, String(table.schema.symbolPosition)))
         }
-        fileSymbol = id
         result.files.append(path)
     }
 

@@ -37,11 +37,13 @@ public enum ParquetImporter {
     ) throws(StrataError) -> CSVImportResult {
         try Schema.validateTableName(table)
         let files = try ParquetDataSet.files(path)
-        var plan = try ParquetImportPlan(files: files, root: path, table: table, options: options, tx: tx)
+        // Each footer is parsed once: for the plan (every file's columns), then for the rows.
+        var parsed: [ParquetFile] = []
+        for file in files { parsed.append(try ParquetFile(path: file.path)) }
+        var plan = try ParquetImportPlan(files: files, parsed: parsed, root: path, table: table, options: options, tx: tx)
         let total = files.reduce(0) { $0 + $1.bytes }
         var done = 0
-        for file in files {
-            let parquet = try ParquetFile(path: file.path)
+        for (file, parquet) in zip(files, parsed) {
             for g in parquet.rowGroups.indices {
                 try plan.append(parquet, rowGroup: g, partitions: file.partitions, tx: tx)
                 parquet.release(through: g)

@@ -49,10 +49,12 @@ struct ParquetImportPlan {
     private var kinds: [String: ParquetKind] = [:]
     private var derived: Set<String> = []
 
-    init(files: [ParquetDataSet.File], root: String, table: String, options: CSVImportOptions, tx: Transaction) throws(StrataError) {
+    init(
+        files: [ParquetDataSet.File], parsed: [ParquetFile], root: String, table: String, options: CSVImportOptions, tx: Transaction
+    ) throws(StrataError) {
         self.table = table
         self.options = options
-        let (order, kinds, derived) = try Self.survey(files, symbolColumn: options.symbolColumn)
+        let (order, kinds, derived) = try Self.survey(files, parsed, symbolColumn: options.symbolColumn)
         self.kinds = kinds
         self.derived = derived
         for name in options.types.keys.sorted() where kinds[name] == nil {
@@ -78,14 +80,13 @@ struct ParquetImportPlan {
     /// Every file's columns (partitions included, derived ones left out) in first-seen order, with
     /// their kinds, which must agree across files.
     private static func survey(
-        _ files: [ParquetDataSet.File], symbolColumn: String
+        _ files: [ParquetDataSet.File], _ parsed: [ParquetFile], symbolColumn: String
     ) throws(StrataError) -> ([String], [String: ParquetKind], Set<String>) {
         var order: [String] = []
         var kinds: [String: ParquetKind] = [:]
         var derived: Set<String> = []
         var symbolPosition: Int?
-        for file in files {
-            let parquet = try ParquetFile(path: file.path)
+        for (file, parquet) in zip(files, parsed) {
             if symbolPosition == nil { symbolPosition = parquet.keyValues[ParquetImporter.symbolPositionKey].flatMap { Int($0) } }
             derived.formUnion((parquet.keyValues[ParquetImporter.derivedPartitionsKey] ?? "").split(separator: ",").map(String.init))
             let partitions = file.partitions.filter { !derived.contains($0.name) }

@@ -33,7 +33,7 @@ struct ParquetChunkDecoder {
             page += 1
             var r = ThriftReader(bytes, at: pos)
             let header: ThriftStruct
-            do { header = try r.readStruct() } catch { throw Malformed("damaged page header (\(ParquetFile.message(error)))") }
+            do { header = try r.readStruct() } catch { throw Malformed("damaged page header (\(error.message))") }
             pos = r.position
             guard let type = header.int(1), let size = header.int(2), let stored = header.int(3), size >= 0, stored >= 0,
                 stored <= Int64(bytes.count - pos), size <= Int64(Self.pageBytesMax)

@@ -57,13 +57,10 @@ final class ParquetFile {
         do {
             return try r.readStruct()
         } catch {
-            throw .badInput("\(path): damaged footer (\(Self.message(error)))")
+            throw .badInput("\(path): damaged footer (\(error.message))")
         }
     }
 
-    static func message(_ e: ThriftReader.Failure) -> String {
-        switch e { case .malformed(let m): m }
-    }
 
     private static func schema(_ meta: ThriftStruct, path: String) throws(StrataError) -> [ParquetLeaf] {
         guard let elements = meta.structs(2), let root = elements.first else { throw .badInput("\(path): the footer has no schema") }

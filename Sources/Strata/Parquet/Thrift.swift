@@ -2,8 +2,8 @@
 ///
 /// Writing: a `ThriftWriter` appends fields in ascending id order; nested structs go through
 /// `structField`. Reading: `ThriftReader.readStruct` parses a whole struct into a `ThriftStruct`
-/// tree, checking every length against the bytes left and the nesting depth, so damaged or hostile
-/// input ends in an error, never a trap or a huge allocation.
+/// tree through a `ByteCursor`, checking every length against the bytes left and the nesting depth,
+/// so damaged or hostile input ends in an error, never a trap or a huge allocation.
 enum ThriftType: UInt8 {
     case stop = 0
     case boolTrue = 1
@@ -178,117 +178,88 @@ struct ThriftStruct {
 }
 
 struct ThriftReader {
-    enum Failure: Error { case malformed(String) }
+    typealias Malformed = ParquetEncoding.Malformed
 
-    let bytes: UnsafeRawBufferPointer
-    private(set) var position: Int
+    private var cursor: ByteCursor
     /// Structs and containers nest at most this deep (Parquet's metadata nests 5 deep).
     static let depthMax = 32
 
     init(_ bytes: UnsafeRawBufferPointer, at position: Int = 0) {
-        self.bytes = bytes
-        self.position = position
+        cursor = ByteCursor(bytes)
+        cursor.skip(position)
     }
 
-    private mutating func byte() throws(Failure) -> UInt8 {
-        guard position < bytes.count else { throw .malformed("ends inside a value") }
-        defer { position += 1 }
-        return bytes[position]
-    }
-
-    mutating func varint() throws(Failure) -> UInt64 {
-        var v: UInt64 = 0
-        var shift: UInt64 = 0
-        while true {
-            let b = try byte()
-            if shift == 63 && b > 1 || shift > 63 { throw .malformed("a varint is too long") }
-            v |= UInt64(b & 0x7F) << shift
-            if b & 0x80 == 0 { return v }
-            shift += 7
-        }
-    }
-
-    mutating func zigzag() throws(Failure) -> Int64 {
-        let u = try varint()
-        return Int64(bitPattern: (u >> 1) ^ (0 &- (u & 1)))
-    }
+    var position: Int { cursor.position }
 
     /// A length or count, which cannot exceed the bytes left (every element takes at least one).
-    private mutating func size() throws(Failure) -> Int {
-        let n = try varint()
-        guard n <= UInt64(bytes.count - position) else { throw .malformed("a length of \(n) runs past the end") }
+    private mutating func size() throws(Malformed) -> Int {
+        let n = try cursor.varint()
+        guard n <= UInt64(cursor.remaining) else { throw Malformed("a length of \(n) runs past the end") }
         return Int(n)
     }
 
-    mutating func readStruct(depth: Int = 0) throws(Failure) -> ThriftStruct {
-        guard depth < Self.depthMax else { throw .malformed("structs nest too deep") }
+    mutating func readStruct(depth: Int = 0) throws(Malformed) -> ThriftStruct {
+        guard depth < Self.depthMax else { throw Malformed("structs nest too deep") }
         var out = ThriftStruct()
         var last: Int16 = 0
         while true {
-            let header = try byte()
-            guard let type = ThriftType(rawValue: header & 0x0F) else { throw .malformed("unknown field type \(header & 0x0F)") }
+            let header = try cursor.byte()
+            guard let type = ThriftType(rawValue: header & 0x0F) else { throw Malformed("unknown field type \(header & 0x0F)") }
             if type == .stop { return out }
             let delta = header >> 4
             if delta != 0 {
                 let (id, overflow) = last.addingReportingOverflow(Int16(delta))
-                if overflow { throw .malformed("a field id overflows") }
+                if overflow { throw Malformed("a field id overflows") }
                 last = id
             } else {
-                let id = try zigzag()
-                guard let id16 = Int16(exactly: id) else { throw .malformed("field id \(id) out of range") }
+                let id = try cursor.zigzag()
+                guard let id16 = Int16(exactly: id) else { throw Malformed("field id \(id) out of range") }
                 last = id16
             }
             out.fields[last] = try value(type, depth: depth)
         }
     }
 
-    private mutating func value(_ type: ThriftType, depth: Int) throws(Failure) -> ThriftValue {
+    private mutating func value(_ type: ThriftType, depth: Int) throws(Malformed) -> ThriftValue {
         switch type {
         case .boolTrue: return .bool(true)
         case .boolFalse: return .bool(false)
-        case .byte: return .int(Int64(Int8(bitPattern: try byte())))
-        case .i16, .i32, .i64: return .int(try zigzag())
-        case .double:
-            guard bytes.count - position >= 8 else { throw .malformed("ends inside a double") }
-            let bits = bytes.loadUnaligned(fromByteOffset: position, as: UInt64.self)
-            position += 8
-            return .double(Double(bitPattern: UInt64(littleEndian: bits)))
-        case .binary:
-            let n = try size()
-            defer { position += n }
-            return .binary(Array(bytes[position..<position + n]))
+        case .byte: return .int(Int64(Int8(bitPattern: try cursor.byte())))
+        case .i16, .i32, .i64: return .int(try cursor.zigzag())
+        case .double: return .double(Double(bitPattern: try cursor.u64()))
+        case .binary: return .binary(Array(cursor.take(try size())))
         case .list, .set: return try list(depth: depth + 1)
         case .map: return try map(depth: depth + 1)
         case .structure: return .structure(try readStruct(depth: depth + 1))
-        case .stop: throw .malformed("a stop where a value belongs")
+        case .stop: throw Malformed("a stop where a value belongs")
         }
     }
 
-    private mutating func element(_ raw: UInt8, depth: Int) throws(Failure) -> ThriftValue {
-        guard let type = ThriftType(rawValue: raw), type != .stop else { throw .malformed("unknown element type \(raw)") }
+    private mutating func element(_ raw: UInt8, depth: Int) throws(Malformed) -> ThriftValue {
+        guard let type = ThriftType(rawValue: raw), type != .stop else { throw Malformed("unknown element type \(raw)") }
         if type == .boolTrue || type == .boolFalse {
             // In containers a bool is a byte of its own: 1 true, 0 or 2 false.
-            return .bool(try byte() == 1)
+            return .bool(try cursor.byte() == 1)
         }
         return try value(type, depth: depth)
     }
 
-    private mutating func list(depth: Int) throws(Failure) -> ThriftValue {
-        guard depth < Self.depthMax else { throw .malformed("containers nest too deep") }
-        let header = try byte()
+    private mutating func list(depth: Int) throws(Malformed) -> ThriftValue {
+        guard depth < Self.depthMax else { throw Malformed("containers nest too deep") }
+        let header = try cursor.byte()
         let count = header >> 4 == 15 ? try size() : Int(header >> 4)
-        guard count <= bytes.count - position else { throw .malformed("a list of \(count) runs past the end") }
+        guard count <= cursor.remaining else { throw Malformed("a list of \(count) runs past the end") }
         var items: [ThriftValue] = []
         items.reserveCapacity(count)
         for _ in 0..<count { items.append(try element(header & 0x0F, depth: depth)) }
         return .list(items)
     }
 
-    private mutating func map(depth: Int) throws(Failure) -> ThriftValue {
-        guard depth < Self.depthMax else { throw .malformed("containers nest too deep") }
+    private mutating func map(depth: Int) throws(Malformed) -> ThriftValue {
+        guard depth < Self.depthMax else { throw Malformed("containers nest too deep") }
         let count = try size()
         if count == 0 { return .map([]) }
-        let types = try byte()
+        let types = try cursor.byte()
         var items: [(ThriftValue, ThriftValue)] = []
         for _ in 0..<count {
             let k = try element(types >> 4, depth: depth)

@@ -211,7 +211,7 @@ public final class Database: Sendable {
                 let result = try body(tx)
                 let catalog = try tx.commit()
                 publish(catalog, manifestOffset: w.manifestLength)
-                if catalog.sequence != base.sequence {
+                if catalog.sequence != base.sequence && feed.hasSubscribers {
                     feed.publish([Commit(sequence: catalog.sequence, tables: Catalog.tables(touchedBy: tx.committedEntries, before: base, after: catalog))])
                 }
                 return result
