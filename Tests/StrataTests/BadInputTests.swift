@@ -164,6 +164,7 @@ import Glibc
         try "symbol,ts,v\na,20,1\n".write(toFile: dir.sub("good.csv"), atomically: true, encoding: .utf8)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.currentDirectoryURL = CLI.workingDirectory
         p.arguments = ["-c", "\"$0\" import \"$1\" \"$(printf 'bad\\377name')\" \"$2\"", CLI.binary, dir.sub("db"), dir.sub("good.csv")]
         let err = Pipe()
         p.standardError = err

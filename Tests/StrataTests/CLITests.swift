@@ -14,6 +14,12 @@ struct CLI {
         return dir.appendingPathComponent("strata").path
     }()
 
+    /// Where child processes start. The README tests change the process's working directory to a
+    /// temporary one and delete it afterwards, while other suites run in parallel; a child that
+    /// inherited it would start in a deleted directory (chdb's import fails there), so every
+    /// child gets this one.
+    static let workingDirectory = URL(fileURLWithPath: NSTemporaryDirectory())
+
     struct Result {
         var code: Int32
         var out: String
@@ -25,7 +31,7 @@ struct CLI {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: binary)
         p.arguments = args
-        if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
+        p.currentDirectoryURL = cwd.map { URL(fileURLWithPath: $0) } ?? workingDirectory
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err

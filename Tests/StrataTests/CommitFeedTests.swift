@@ -139,6 +139,7 @@ import Testing
         let base = try db.snapshot().sequence
         let p = Process()
         p.executableURL = URL(fileURLWithPath: CLI.binary)
+        p.currentDirectoryURL = CLI.workingDirectory
         // The timeout only bounds a failure: the suite's long synchronous tests can hold both
         // cooperative threads, so this test's own writes may come tens of seconds late.
         p.arguments = ["watch", path, "--count", "12", "--timeout", "300"]

@@ -17,6 +17,7 @@ import Glibc
     static func runAndKill(_ args: [String], after delay: Double) throws -> Bool {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: CLI.binary)
+        p.currentDirectoryURL = CLI.workingDirectory
         p.arguments = args
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice

@@ -31,6 +31,7 @@ import Testing
     static func run(_ args: [String]) -> (code: Int32, out: String, err: String) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: args[0])
+        p.currentDirectoryURL = CLI.workingDirectory
         p.arguments = Array(args.dropFirst())
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
