@@ -17,7 +17,7 @@ import Testing
         var model = Model()
         let schemas = ["t": DatabaseTests.randomSchema(&rng), "u": Schema(columns: [Column("p", .float64), Column("v", .int64)])]
         var lastTime: [String: Int64] = [:]
-        let db = try Database.open(dir.path, options: DatabaseOptions(blockRows: blockRows))
+        let db = try Database.open(dir.path, options: DatabaseOptions(blockRows: blockRows, autoCompaction: .off))
         try db.write { tx in for (name, schema) in schemas { try tx.createTable(name, schema: schema) } }
         for round in 0..<30 {
             try db.write { tx in
@@ -95,7 +95,7 @@ import Testing
     @Test func compactionMatchesBulkImport() throws {
         let dir = TempDir("strata-compact")
         defer { dir.cleanup() }
-        let options = DatabaseOptions(blockRows: 32)
+        let options = DatabaseOptions(blockRows: 32, autoCompaction: .off)
         let trickle = try Database.open(dir.sub("trickle"), options: options)
         try Self.singleRowCommits(trickle, symbols: 5, rows: 200)
         let report = try trickle.compact()
@@ -125,7 +125,7 @@ import Testing
     @Test func oldFilesStayWhileSnapshotsNeedThem() throws {
         let dir = TempDir("strata-compact")
         defer { dir.cleanup() }
-        let db = try Database.open(dir.path, options: DatabaseOptions(blockRows: 8))
+        let db = try Database.open(dir.path, options: DatabaseOptions(blockRows: 8, autoCompaction: .off))
         try Self.singleRowCommits(db, symbols: 3, rows: 20)
         let reader = try Database.open(dir.path, options: .readOnly)
         let readerBefore = try reader.snapshot()

@@ -189,6 +189,10 @@ final class FaultFileSystem: FileSystem, @unchecked Sendable {
         case drop(String)
         /// A change of a table's columns (price and volume stay the first two).
         case alter(String, Alter)
+        /// A commit of `trickleCommits[n]`: one row for each of two symbols.
+        case trickle(Int)
+        /// Auto-compaction rounds until there is nothing to do.
+        case autoCompact
     }
 
     enum Alter {
@@ -205,6 +209,10 @@ final class FaultFileSystem: FileSystem, @unchecked Sendable {
         [("keyed", "x", [5, 1, 5, 3, 8, 9, 10]), ("keyed", "y", [2])],
         [("keyed", "x", [1, 2, 9, 5]), ("keyed", "y", [2, 2, 0])],
     ]
+
+    static let trickleCommits: [[(table: String, symbol: String, times: [Int64])]] = (0..<16).map { n in
+        [("bars", "159363", [Int64(30 + n)]), ("bars", "000001", [Int64(30 + n)])]
+    }
 
     static func value(_ t: Int64) -> (Double, Int64) { (Double(t) / 1000 + 1.5, t * 100) }
 
@@ -254,6 +262,8 @@ final class FaultFileSystem: FileSystem, @unchecked Sendable {
         switch step {
         case .commit(let index): try write(db, commits[index])
         case .late(let index): try write(db, lateCommits[index])
+        case .trickle(let index): try write(db, trickleCommits[index])
+        case .autoCompact: try db.runAutoCompaction()
         case .keyed(let index): try write(db, keyedCommits[index], dedup: true)
         case .delete(let table, let symbols, let from, let to):
             try db.write { tx in _ = try tx.delete(from: table, symbols: symbols, from: from, to: to) }
@@ -285,13 +295,15 @@ final class FaultFileSystem: FileSystem, @unchecked Sendable {
                 for (table, symbol, times) in commits[index] { rows[table, default: [:]][symbol, default: []] += times }
             case .late(let index):
                 for (table, symbol, times) in lateCommits[index] { rows[table, default: [:]][symbol, default: []] += times }
+            case .trickle(let index):
+                for (table, symbol, times) in trickleCommits[index] { rows[table, default: [:]][symbol, default: []] += times }
             case .keyed(let index):
                 for (table, symbol, times) in keyedCommits[index] {
                     rows[table, default: [:]][symbol] = Array(Set(rows[table]?[symbol] ?? []).union(times))
                 }
             case .importCSV(_, let imported):
                 for (symbol, t) in imported { rows["csv", default: [:]][symbol, default: []].append(t) }
-            case .compact, .alter: break
+            case .compact, .alter, .autoCompact: break
             case .delete(let table, let symbols, let from, let to):
                 for symbol in symbols ?? Array((rows[table] ?? [:]).keys) {
                     rows[table]?[symbol]?.removeAll { time in time >= from && (to.map { time < $0 } ?? true) }
@@ -330,7 +342,16 @@ final class FaultFileSystem: FileSystem, @unchecked Sendable {
         return rows
     }
 
-    static let options = DatabaseOptions(blockRows: 4)
+    /// Auto-compaction runs only at `.autoCompact` steps (no thread: the steps stay deterministic),
+    /// merging two blocks at a time, and with sizes small enough that files are sealed, emptied and
+    /// dropped and the manifest folded within a few commits.
+    static let options: DatabaseOptions = {
+        var auto = AutoCompaction(fanIn: 2)
+        auto.inBackground = false
+        auto.fileBytes = 300
+        auto.logBytes = 1_500
+        return DatabaseOptions(blockRows: 4, autoCompaction: auto)
+    }()
 
     /// The workloads: plain commits; commits with compactions between them; CSV and Parquet imports and a compaction.
     static func workloads(_ csvDir: String) throws -> [[Step]] {
@@ -346,6 +367,12 @@ final class FaultFileSystem: FileSystem, @unchecked Sendable {
             // Columns added (text, then a number), renamed and dropped between commits, and compacted.
             [.commit(0), .alter("bars", .add("note", .string)), .commit(1), .alter("bars", .rename("note", "memo")),
              .alter("bars", .add("n", .int64)), .commit(2), .alter("bars", .drop("memo")), .compact, .commit(3)],
+            // A trickle of one-row commits, auto-compacted as it goes (merges, sealed and emptied files,
+            // manifest folds), with late rows, a delete, a column and a compaction among them.
+            [.commit(0)] + (0..<4).map { .trickle($0) } + [.autoCompact] + (4..<8).map { .trickle($0) }
+                + [.late(0), .autoCompact, .delete(table: "bars", symbols: ["000001"], from: 31, to: 33)]
+                + (8..<12).map { .trickle($0) } + [.alter("bars", .add("note", .string)), .autoCompact, .compact]
+                + (12..<16).map { .trickle($0) } + [.autoCompact],
         ]
     }
 
@@ -447,7 +474,10 @@ final class FaultFileSystem: FileSystem, @unchecked Sendable {
                         #expect(!failed, "\(what): a second failure: \(error)")
                         #expect(error.kind == .io, "\(what): \(error)")
                         failed = true
-                        if case .compact = steps[done] { done += 1 }  // nothing to redo
+                        switch steps[done] {
+                        case .compact, .autoCompact: done += 1  // nothing to redo
+                        default: break
+                        }
                         #expect(try Self.contents(try db.snapshot()) == Self.expected(steps[..<done]), "\(what)")
                         let v = Database.verify(dir.path)
                         #expect(v.isIntact, "\(what): \(v.problems)")

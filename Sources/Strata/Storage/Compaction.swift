@@ -45,7 +45,13 @@ extension Database {
     ) throws(StrataError) -> CompactionReport {
         let outcome: (CompactionReport, StrataError?)
         do {
-            outcome = try withWriter("db.compact") { w in try compact(w, table: table, progress: progress) }
+            // Never beside an auto-compaction round: they would replace the same files.
+            let work = { try self.withWriter("db.compact") { w in try self.compact(w, table: table, progress: progress) } }
+            if let c = autoCompactor {
+                outcome = try c.rounds.withLock { (_: inout RoundState) throws -> (CompactionReport, StrataError?) in try work() }
+            } else {
+                outcome = try work()
+            }
         } catch let error as StrataError {
             throw error
         } catch {
@@ -204,25 +210,6 @@ struct Compactor {
         for id in retired { catalog.files[id] = nil }
     }
 
-    /// Rows of one symbol waiting to be sealed into merged blocks.
-    private struct PendingRows {
-        var times: [Int64] = []
-        var columns: [ColumnBuffer]
-
-        mutating func append(_ d: DecodedBlock) {
-            times.append(contentsOf: d.times)
-            for slot in columns.indices { columns[slot].append(contentsOf: d.columnBuffer(slot, 0..<d.rows), 0..<d.rows) }
-        }
-
-        /// Takes the first `rows` rows out.
-        mutating func removeFirst(_ rows: Int) -> (times: [Int64], columns: [ColumnBuffer]) {
-            let out = (Array(times[0..<rows]), columns.map { $0.gather(0..<rows) })
-            times.removeFirst(rows)
-            for c in columns.indices { columns[c] = columns[c].gather(rows..<columns[c].count) }
-            return out
-        }
-    }
-
     /// Files holding a block with a chunk of a dropped column: rewriting them reclaims its bytes.
     /// Only tables that dropped a column (fewer columns than ids given) have their headers read.
     func filesWithDroppedColumns(_ t: Catalog.TableState) throws(StrataError) -> Set<UInt32> {
@@ -287,13 +274,7 @@ struct Compactor {
 
     /// Copies a full block byte for byte, after checking its header and every chunk's checksum.
     private mutating func copy(_ t: Catalog.TableState, _ symbolID: Int, _ index: Int, _ ref: BlockRef) throws(StrataError) -> BlockRef {
-        let h = try snapshot.header(t, symbol: symbolID, block: index)
-        let what = snapshot.blockContext(t, t.symbols[symbolID], block: index, ref)
-        for c in 0..<h.columnCount {
-            try h.withChunkBytes(c, checkChecksum: true, what: what) { _ in }
-        }
-        let region = try snapshot.region(ref.file)
-        let (file, offset) = try append(region.copyBytes(Int(ref.offset)..<Int(ref.offset) + Int(ref.length)), table: t.id)
+        let (file, offset) = try append(try snapshot.checkedBlockBytes(t, symbol: symbolID, block: index), table: t.id)
         var moved = ref
         moved.file = file
         moved.offset = offset
@@ -305,7 +286,7 @@ struct Compactor {
         var file = written.last(where: { $0.table == table })?.id
         if let f = file, catalog.files[f]!.length + UInt64(bytes.count) > Limits.dataFileBytesTarget { file = nil }
         if file == nil {
-            let id = max(catalog.nextFileID, snapshot.catalog.nextFileID)
+            let id = writer.newFileID(catalog)
             let h = try writer.handle(for: id, create: true)
             try writer.fs.truncate(h, to: 0)
             let header = DataFileFormat.header(fileID: id, tableID: table)
@@ -321,5 +302,37 @@ struct Compactor {
         try bytes.withBytes { (raw) throws(StrataError) in try writer.fs.write(h, raw, at: offset) }
         catalog.files[id]!.length = offset + UInt64(bytes.count)
         return (id, offset)
+    }
+}
+
+/// Rows of one symbol waiting to be sealed into merged blocks.
+struct PendingRows {
+    var times: [Int64] = []
+    var columns: [ColumnBuffer]
+
+    mutating func append(_ d: DecodedBlock) {
+        times.append(contentsOf: d.times)
+        for slot in columns.indices { columns[slot].append(contentsOf: d.columnBuffer(slot, 0..<d.rows), 0..<d.rows) }
+    }
+
+    /// Takes the first `rows` rows out.
+    mutating func removeFirst(_ rows: Int) -> (times: [Int64], columns: [ColumnBuffer]) {
+        let out = (Array(times[0..<rows]), columns.map { $0.gather(0..<rows) })
+        times.removeFirst(rows)
+        for c in columns.indices { columns[c] = columns[c].gather(rows..<columns[c].count) }
+        return out
+    }
+}
+
+extension Snapshot {
+    /// The bytes of a block, for a byte-for-byte copy, after checking its header and every chunk's checksum.
+    func checkedBlockBytes(_ t: Catalog.TableState, symbol symbolID: Int, block index: Int) throws(StrataError) -> [UInt8] {
+        let ref = t.symbols[symbolID].blocks[index]
+        let h = try header(t, symbol: symbolID, block: index)
+        let what = blockContext(t, t.symbols[symbolID], block: index, ref)
+        for c in 0..<h.columnCount {
+            try h.withChunkBytes(c, checkChecksum: true, what: what) { _ in }
+        }
+        return try region(ref.file).copyBytes(Int(ref.offset)..<Int(ref.offset) + Int(ref.length))
     }
 }

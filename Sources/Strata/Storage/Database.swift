@@ -18,6 +18,8 @@ public struct DatabaseOptions: Sendable {
     public var blockRows: Int = Limits.blockRowsDefault
     /// Check each column chunk's checksum before decoding it.
     public var checkChecksums: Bool = true
+    /// Background compaction of a read-write handle's small blocks (on by default; see `AutoCompaction`).
+    public var autoCompaction = AutoCompaction()
     /// The same as `checkChecksums` (the older name).
     @available(*, deprecated, renamed: "checkChecksums")
     public var verifyChecksums: Bool {
@@ -25,11 +27,15 @@ public struct DatabaseOptions: Sendable {
         set { checkChecksums = newValue }
     }
 
-    /// Options: the mode, whether to create a missing database, rows per block.
-    public init(mode: Mode = .readWrite, create: Bool = true, blockRows: Int = Limits.blockRowsDefault) {
+    /// Options: the mode, whether to create a missing database, rows per block, auto-compaction.
+    public init(
+        mode: Mode = .readWrite, create: Bool = true, blockRows: Int = Limits.blockRowsDefault,
+        autoCompaction: AutoCompaction = AutoCompaction()
+    ) {
         self.mode = mode
         self.create = create
         self.blockRows = blockRows
+        self.autoCompaction = autoCompaction
     }
 
     /// A read-only handle of an existing database.
@@ -58,10 +64,14 @@ public final class Database: Sendable {
     private let writingThread = Atomic<UInt>(0)
     /// Set by `close`; a `close` from inside `write` takes effect when the write ends.
     private let closed = Atomic<Bool>(false)
+    /// Set by a `close` from inside `write` or `compact`: they release the handle's resources when they end.
+    private let closeDeferred = Atomic<Bool>(false)
     /// The subscribers of `commits()`.
     let feed = CommitFeed()
     /// Whether a read-only handle's watcher of the directory runs (for `commits()`).
     let watching = Atomic<Bool>(false)
+    /// The background compaction of a read-write handle (nil when off or read-only).
+    let autoCompactor: AutoCompactor?
 
     struct ReaderState: Sendable {
         var snapshot: Snapshot
@@ -80,6 +90,11 @@ public final class Database: Sendable {
         if options.blockRows < 1 || options.blockRows > Limits.blockRowsMax {
             throw .badInput("blockRows must be within 1...\(Limits.blockRowsMax), not \(options.blockRows)")
         }
+        let auto = options.autoCompaction
+        if auto.isEnabled && !AutoCompaction.fanInRange.contains(auto.fanIn) {
+            throw .badInput("autoCompaction.fanIn must be within \(AutoCompaction.fanInRange), not \(auto.fanIn)")
+        }
+        autoCompactor = auto.isEnabled && options.mode == .readWrite ? AutoCompactor(settings: auto) : nil
         var w: Writer? = nil
         let state: ReaderState
         if options.mode == .readWrite {
@@ -102,15 +117,16 @@ public final class Database: Sendable {
     /// Reads the manifest from the start into a snapshot, for a read-only handle and for `verify` (which
     /// also wants the reason a torn tail was ignored). When a compaction in another process replaces the
     /// manifest and removes data files between our reading the manifest and mapping the files, reads again.
-    static func load(fs: any FileSystem, directory: String, checkChecksums: Bool, previous: Snapshot?) throws(StrataError)
-        -> (state: ReaderState, torn: String?)
-    {
+    static func load(
+        fs: any FileSystem, directory: String, checkChecksums: Bool, previous: Snapshot?, observe: RecordObserver? = nil
+    ) throws(StrataError) -> (state: ReaderState, torn: String?) {
         let manifestPath = directory + "/" + ManifestFormat.fileName
         var attempt = 0
         while true {
             let handle = try fs.open(manifestPath, create: false, writable: false)
             do throws(StrataError) {
-                let (catalog, offset, torn) = try readManifest(fs: fs, handle: handle, path: manifestPath, from: 0, base: Catalog())
+                let (catalog, offset, torn) = try readManifest(
+                    fs: fs, handle: handle, path: manifestPath, from: 0, base: Catalog(), observe: observe)
                 let snapshot = Snapshot.make(catalog: catalog, previous: previous, directory: directory, fs: fs, checkChecksums: checkChecksums)
                 attempt += 1
                 let replaced = try fs.identity(atPath: manifestPath) != fs.identity(handle)
@@ -134,12 +150,18 @@ public final class Database: Sendable {
     /// taken before stay readable. Called inside `write`, it takes effect when the write ends.
     public func close() {
         closed.store(true, ordering: .sequentiallyConsistent)
+        if writingThread.load(ordering: .acquiring) == System.currentThread() {
+            feed.finish()
+            closeDeferred.store(true, ordering: .sequentiallyConsistent)
+            return
+        }
+        stopAutoCompaction()  // first: a round that commits meanwhile still reaches the feed
         feed.finish()
-        if writingThread.load(ordering: .acquiring) == System.currentThread() { return }
         releaseResources()
     }
 
     private func releaseResources() {
+        stopAutoCompaction()
         writer.withLock { w in
             w?.close()
             w = nil
@@ -152,7 +174,7 @@ public final class Database: Sendable {
 
     var isClosed: Bool { closed.load(ordering: .sequentiallyConsistent) }
 
-    private func checkOpen(_ what: String) throws(StrataError) {
+    func checkOpen(_ what: String) throws(StrataError) {
         if closed.load(ordering: .sequentiallyConsistent) {
             throw .misuse("\(what) on database \(path) after close(); open it again")
         }
@@ -176,11 +198,23 @@ public final class Database: Sendable {
             defer { writingThread.store(0, ordering: .releasing) }
             result = try body(w)
         }
-        if closed.load(ordering: .sequentiallyConsistent) { releaseResources() }
+        if closeDeferred.load(ordering: .sequentiallyConsistent) { releaseResources() }
         return result!
     }
 
+    /// Stops the background compaction (waiting for a round in progress) and closes its files.
+    private func stopAutoCompaction() {
+        guard let c = autoCompactor else { return }
+        c.stop()
+        // Busy only when `close` came from inside `compact`'s progress callback: deinit closes them then.
+        _ = c.rounds.withLockIfAvailable { r in
+            for o in r.outputs.values { fs.close(o.handle) }
+            r.outputs = [:]
+        }
+    }
+
     deinit {
+        stopAutoCompaction()
         writer.withLock { $0?.close() }
         current.withLock { state in
             if let m = state.manifest { fs.close(m) }
@@ -214,6 +248,10 @@ public final class Database: Sendable {
                 if catalog.sequence != base.sequence && feed.hasSubscribers {
                     feed.publish([Commit(sequence: catalog.sequence, tables: Catalog.tables(touchedBy: tx.committedEntries, before: base, after: catalog))])
                 }
+                if let c = autoCompactor, catalog.sequence != base.sequence {
+                    c.note(tx.committedEntries)
+                    if c.settings.inBackground { c.wake(self) }
+                }
                 return result
             } catch {
                 tx.rollback()
@@ -224,7 +262,7 @@ public final class Database: Sendable {
 
     /// Makes a committed catalog the current state. Files the commit stopped referring to (a dropped
     /// table's) are retired: removed from disk when the last snapshot that maps them goes.
-    private func publish(_ catalog: Catalog, manifestOffset: UInt64) {
+    func publish(_ catalog: Catalog, manifestOffset: UInt64) {
         current.withLock { state in
             for (id, lease) in state.snapshot.leases where catalog.files[id] == nil { lease.retire() }
             state.snapshot = Snapshot.make(
@@ -234,34 +272,54 @@ public final class Database: Sendable {
     }
 
     /// Applies records another process appended to the manifest since we last looked, or reads the
-    /// manifest afresh when a compaction replaced it.
+    /// manifest afresh when a compaction replaced it. With listeners, every record applied is a commit
+    /// handed to the feed: on a replacement, first the rest of the old file, then the records of the new
+    /// one numbered past what the old one held (a checkpoint keeping its number is not a commit).
     private func refresh() throws(StrataError) {
         let commits = try current.withLock { (state) throws(StrataError) -> [Commit] in
             guard let handle = state.manifest else { return [] }
-            let before = state.snapshot.catalog
-            if try fs.identity(atPath: manifestPath) != fs.identity(handle) {
-                // Replaced by a compaction: one commit, for every table of the new checkpoint.
-                let fresh = try Database.load(fs: fs, directory: path, checkChecksums: options.checkChecksums, previous: state.snapshot).state
+            var commits: [Commit] = []
+            var replaced = try fs.identity(atPath: manifestPath) != fs.identity(handle)
+            try applyNewRecords(&state, from: handle, into: &commits)
+            // A file named by the records just read is gone: a compaction replaced the manifest after
+            // the check above, and then removed the file (never before). Read the new manifest.
+            if !replaced && state.snapshot.lacksFiles(fs: fs) {
+                replaced = try fs.identity(atPath: manifestPath) != fs.identity(handle)
+            }
+            if replaced {
+                let reached = state.snapshot.catalog.sequence
+                var later: [Commit] = []
+                let observe: RecordObserver? = feed.hasSubscribers ? { sequence, entries, old, new in
+                    // A replay that starts again (the file was replaced once more) starts the list again.
+                    if let last = later.last, sequence <= last.sequence { later.removeAll() }
+                    if sequence > reached { later.append(Commit(sequence: sequence, tables: Catalog.tables(touchedBy: entries, before: old, after: new))) }
+                } : nil
+                let fresh = try Database.load(fs: fs, directory: path, checkChecksums: options.checkChecksums, previous: state.snapshot, observe: observe).state
                 fs.close(handle)
                 state = fresh
-                let after = fresh.snapshot.catalog
-                return after.sequence > before.sequence ? [Commit(sequence: after.sequence, tables: after.tableNames)] : []
-            }
-            if try fs.size(handle) <= state.manifestOffset { return [] }
-            var commits: [Commit] = []
-            let observe: Database.RecordObserver? = feed.hasSubscribers
-                ? { sequence, entries, old, new in commits.append(Commit(sequence: sequence, tables: Catalog.tables(touchedBy: entries, before: old, after: new))) }
-                : nil
-            let (updated, newOffset, _) = try Database.readManifest(
-                fs: fs, handle: handle, path: manifestPath, from: state.manifestOffset, base: state.snapshot.catalog, observe: observe)
-            if newOffset != state.manifestOffset {
-                state.snapshot = Snapshot.make(
-                    catalog: updated, previous: state.snapshot, directory: path, fs: fs, checkChecksums: options.checkChecksums)
-                state.manifestOffset = newOffset
+                commits += later
             }
             return commits
         }
         feed.publish(commits)
+    }
+
+    /// Applies the records appended to `handle` since the state's offset (collecting them as commits
+    /// when the feed has listeners).
+    private func applyNewRecords(_ state: inout ReaderState, from handle: OpenFile, into commits: inout [Commit]) throws(StrataError) {
+        if try fs.size(handle) <= state.manifestOffset { return }
+        var found: [Commit] = []
+        let observe: RecordObserver? = feed.hasSubscribers
+            ? { sequence, entries, old, new in found.append(Commit(sequence: sequence, tables: Catalog.tables(touchedBy: entries, before: old, after: new))) }
+            : nil
+        let (updated, newOffset, _) = try Database.readManifest(
+            fs: fs, handle: handle, path: manifestPath, from: state.manifestOffset, base: state.snapshot.catalog, observe: observe)
+        if newOffset != state.manifestOffset {
+            state.snapshot = Snapshot.make(
+                catalog: updated, previous: state.snapshot, directory: path, fs: fs, checkChecksums: options.checkChecksums)
+            state.manifestOffset = newOffset
+        }
+        commits += found
     }
 
     /// Told each record a manifest replay applies: its sequence, entries, and the catalog before and after.

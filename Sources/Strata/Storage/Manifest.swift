@@ -158,14 +158,31 @@ enum ManifestCodec {
     /// number of blocks. Replaying them gives back `catalog`: tables in id order, then their symbols,
     /// files with their lengths (in the table's file order), then every symbol's blocks in time order.
     static func checkpoint(_ catalog: Catalog, firstSequence: UInt64, recordBytes: Int = 4 << 20) -> [[UInt8]] {
-        var records: [[UInt8]] = []
+        checkpointEntries(catalog, recordBytes: recordBytes).enumerated().map { i, entries in
+            encodeRecord(sequence: firstSequence + UInt64(i), entries: entries)
+        }
+    }
+
+    /// The same, numbered so that its last record has `catalog.sequence` (the state it holds keeps its
+    /// number, and the records after it in the old manifest can follow it unchanged); nil when the
+    /// sequence is too small for that.
+    static func checkpoint(endingAtSequenceOf catalog: Catalog, recordBytes: Int = 4 << 20) -> [[UInt8]]? {
+        let groups = checkpointEntries(catalog, recordBytes: recordBytes)
+        guard catalog.sequence >= UInt64(groups.count) else { return nil }
+        let first = catalog.sequence + 1 - UInt64(groups.count)
+        return groups.enumerated().map { i, entries in encodeRecord(sequence: first + UInt64(i), entries: entries) }
+    }
+
+    /// The entries of a checkpoint of `catalog`, one array per record.
+    private static func checkpointEntries(_ catalog: Catalog, recordBytes: Int) -> [[ManifestEntry]] {
+        var records: [[ManifestEntry]] = []
         var entries: [ManifestEntry] = []
         var bytes = 0
         func add(_ e: ManifestEntry, _ size: Int) {
             entries.append(e)
             bytes += size
             if bytes >= recordBytes {
-                records.append(encodeRecord(sequence: firstSequence + UInt64(records.count), entries: entries))
+                records.append(entries)
                 entries = []
                 bytes = 0
             }
@@ -189,9 +206,7 @@ enum ManifestCodec {
                 for ref in s.blocks { add(.addBlock(table: t.id, symbol: UInt32(id), ref: ref), 45) }
             }
         }
-        if !entries.isEmpty || records.isEmpty {
-            records.append(encodeRecord(sequence: firstSequence + UInt64(records.count), entries: entries))
-        }
+        if !entries.isEmpty || records.isEmpty { records.append(entries) }
         return records
     }
 

@@ -388,7 +388,7 @@ public final class Transaction {
     /// The data file the next block of `table` goes to: the table's last file while it is below the
     /// target size, else a new one.
     private func fileForAppend(_ table: UInt32, bytes: Int) throws(StrataError) -> UInt32 {
-        if let last = catalog.tables[table]!.files.last,
+        if let last = catalog.tables[table]!.files.last, !writer.closedForAppend.contains(last),
             catalog.files[last]!.length + UInt64(bytes) <= Limits.dataFileBytesTarget
                 || catalog.files[last]!.length == UInt64(DataFileFormat.headerBytes)
         {
@@ -398,7 +398,7 @@ public final class Transaction {
             }
             return last
         }
-        let id = catalog.nextFileID
+        let id = writer.newFileID(catalog)
         let h = try writer.handle(for: id, create: true)
         newFiles.append(id)
         touched.insert(id)
@@ -431,12 +431,8 @@ public final class Transaction {
         for file in live { try fs.sync(try writer.handle(for: file, create: false)) }
         if !newFiles.isEmpty { try fs.syncDirectory(writer.directory) }
         for file in live { entries.append(.fileLength(file: file, length: catalog.files[file]!.length)) }
-        try writer.upgradeManifest()
+        try writer.appendRecord(sequence: catalog.sequence + 1, entries: entries)
         catalog.sequence += 1
-        let bytes = ManifestCodec.encodeRecord(sequence: catalog.sequence, entries: entries)
-        try bytes.withBytes { (raw) throws(StrataError) in try fs.write(writer.manifest, raw, at: writer.manifestLength) }
-        try fs.sync(writer.manifest)
-        writer.manifestLength += UInt64(bytes.count)
         // Files this transaction made for a table it then dropped: no snapshot ever saw them.
         for file in newFiles where catalog.files[file] == nil {
             writer.forget(file)

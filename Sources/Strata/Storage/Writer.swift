@@ -11,6 +11,11 @@ final class Writer {
     /// Open handles of data files this writer appended to, by file id.
     private var dataFiles: [UInt32: OpenFile] = [:]
     let sealer = BlockSealer()
+    /// Data files transactions do not append to: the auto-compactor's output files and the files it
+    /// sealed (to empty them and drop them).
+    var closedForAppend: Set<UInt32> = []
+    /// File ids given out (perhaps not yet committed): new ones start at or above this.
+    private var fileIDFloor: UInt32 = 1
     private var closed = false
 
     private init(fs: any FileSystem, directory: String, lock: OpenFile, manifest: OpenFile, manifestLength: UInt64) {
@@ -179,16 +184,43 @@ final class Writer {
             try? fs.remove(path + ".new")
             throw error
         }
-        fs.close(manifest)
-        manifest = OpenFile(fd: next.fd, path: path)  // the same file, under its new name
-        manifestLength = length
-        manifestVersion = ManifestFormat.version
+        adoptManifest(next, length: length)  // the same file, under its new name
         do {
             try fs.syncDirectory(directory)
         } catch {
             return error
         }
         return nil
+    }
+
+    /// A file id no committed file and no file in the making has.
+    func newFileID(_ catalog: Catalog) -> UInt32 {
+        let id = max(catalog.nextFileID, fileIDFloor)
+        fileIDFloor = id &+ 1
+        return id
+    }
+
+    /// Appends a commit record of `entries` numbered `sequence` to the manifest and syncs it: the
+    /// commit point of a transaction or of an auto-compaction round.
+    func appendRecord(sequence: UInt64, entries: [ManifestEntry]) throws(StrataError) {
+        try upgradeManifest()
+        let bytes = ManifestCodec.encodeRecord(sequence: sequence, entries: entries)
+        do throws(StrataError) {
+            try bytes.withBytes { (raw) throws(StrataError) in try fs.write(manifest, raw, at: manifestLength) }
+            try fs.sync(manifest)
+        } catch {
+            try? fs.truncate(manifest, to: manifestLength)  // not committed: no part of it may stay
+            throw error
+        }
+        manifestLength += UInt64(bytes.count)
+    }
+
+    /// Takes `file` (synced, already renamed to `MANIFEST`) as the manifest, `length` bytes long.
+    func adoptManifest(_ file: OpenFile, length: UInt64) {
+        fs.close(manifest)
+        manifest = OpenFile(fd: file.fd, path: directory + "/" + ManifestFormat.fileName)
+        manifestLength = length
+        manifestVersion = ManifestFormat.version
     }
 
     func handle(for file: UInt32, create: Bool) throws(StrataError) -> OpenFile {
