@@ -36,10 +36,11 @@ import Testing
         #expect(all.reduce(0) { $0 + Int($1.rows) } == appended)
         #expect(zip(all, all.dropFirst()).allSatisfy { $0.lastTime + 1 == $1.firstTime })
         let classes = MergePolicy.level(UInt32(blockRows), fanIn: fanIn) + 1
-        let tail = all.reversed().prefix { Int($0.rows) < blockRows }.count
-        #expect(tail <= (fanIn - 1) * classes, "fanIn \(fanIn), blockRows \(blockRows): \(tail) small blocks at the end")
+        let tail = all.reversed().prefix { Int($0.rows) < blockRows }
+        #expect(tail.count <= (fanIn - 1) * classes, "fanIn \(fanIn), blockRows \(blockRows): \(tail.count) small blocks at the end")
+        #expect(tail.reduce(0) { $0 + Int($1.rows) } < blockRows, "fewer rows at the end than a full block")
         // Before the end, small blocks stand alone between full ones.
-        let inner = all.dropLast(tail)
+        let inner = all.dropLast(tail.count)
         #expect(zip(inner, inner.dropFirst()).allSatisfy { Int($0.rows) >= blockRows || Int($1.rows) >= blockRows })
         #expect(rewritten <= appended * (classes + 2), "fanIn \(fanIn), blockRows \(blockRows): \(rewritten) rows rewritten for \(appended)")
     }

@@ -1,6 +1,6 @@
 /// The rounds of auto-compaction (see `AutoCompaction`). A round:
 /// 1. plans, holding the writer for microseconds: the merges due at the ends of the symbols commits
-///    touched; every so often a look at the files (sealing mostly dead ones, emptying sealed ones,
+///    touched; every so often a look at the files (sealing half-dead ones, emptying sealed ones,
 ///    choosing empty ones to drop); and creates its output files;
 /// 2. merges and copies blocks into its output files from a snapshot and syncs them, without the writer;
 /// 3. commits, holding the writer for one commit record: each move whose blocks are still where
@@ -65,27 +65,36 @@ extension Database {
 
     // MARK: Planning
 
+    /// Holds the writer twice, each time for microseconds: to read the state and the files the writer
+    /// may append to, and to seal files and give out ids for new output files. Everything that walks
+    /// the blocks runs between, without it.
     private func planRound(_ c: AutoCompactor, _ r: inout RoundState) throws(StrataError) -> RoundPlan? {
-        try underWriter("auto-compaction") { (w) throws(StrataError) -> RoundPlan? in
+        let (snapshot, offset, closed) = try underWriter("auto-compaction") { (w) throws(StrataError) in
             let (snapshot, offset) = current.withLock { ($0.snapshot, $0.manifestOffset) }
-            let catalog = snapshot.catalog
-            dropStaleOutputs(&r, catalog)
-            var moves = mergeMoves(c.takeDirty(), catalog, fanIn: c.settings.fanIn)
-            let log = w.manifestLength - min(r.logStart, w.manifestLength)
-            let logDue = log >= max(c.settings.logBytes, Self.checkpointEstimate(catalog))
-            var fold = logDue
-            var drop: Set<UInt32> = []
-            if logDue || w.manifestLength >= r.manifestAtFilePass + max(c.settings.logBytes / 16, 1) {
-                r.manifestAtFilePass = w.manifestLength
-                let pass = filePass(catalog, w, c.settings, &r)
-                moves += relocations(pass.relocate, catalog, besides: moves)
-                fold = fold || pass.emptyBytes >= max(c.settings.fileBytes, pass.liveBytes / 16)
-                drop = pass.empty
-            }
-            if moves.isEmpty && !fold { return nil }
-            try prepareOutputs(moves, catalog, w, &r)
-            return RoundPlan(snapshot: snapshot, manifestOffset: offset, moves: moves, checkpoint: fold, dropFiles: drop)
+            return (snapshot, offset, w.closedForAppend)
         }
+        let catalog = snapshot.catalog
+        dropStaleOutputs(&r, catalog)
+        var moves = mergeMoves(c.takeDirty(), catalog, fanIn: c.settings.fanIn)
+        let logDue = offset - min(r.logStart, offset) >= max(c.settings.logBytes, Self.checkpointEstimate(catalog))
+        var fold = logDue
+        var pass = FilePass()
+        if logDue || offset >= r.manifestAtFilePass + max(c.settings.logBytes / 16, 1) {
+            r.manifestAtFilePass = offset
+            pass = filePass(catalog, closed: closed, c.settings, &r)
+            moves += relocations(pass.relocate, catalog, besides: moves)
+            fold = fold || pass.emptyBytes >= max(c.settings.fileBytes, pass.liveBytes / 32)
+        }
+        if moves.isEmpty && !fold && pass.close.isEmpty { return nil }
+        let missing = missingOutputs(moves, &r)
+        let ids = try underWriter("auto-compaction") { (w) throws(StrataError) -> [UInt32] in
+            w.closedForAppend.formUnion(pass.close)
+            let ids = missing.map { _ in w.newFileID(catalog) }
+            w.closedForAppend.formUnion(ids)
+            return ids
+        }
+        try createOutputs(zip(missing, ids), &r)
+        return RoundPlan(snapshot: snapshot, manifestOffset: offset, moves: moves, checkpoint: fold, dropFiles: pass.empty)
     }
 
     /// About how many bytes a checkpoint of `catalog` takes.
@@ -120,8 +129,10 @@ extension Database {
         return moves
     }
 
-    /// What a look at the files found: files to empty, bytes of empty files, live bytes in all.
+    /// What a look at the files found: files no longer to append to, files to empty, empty files
+    /// (and their bytes), live bytes in all.
     private struct FilePass {
+        var close: Set<UInt32> = []
         var relocate: Set<UInt32> = []
         var empty: Set<UInt32> = []
         var emptyBytes: UInt64 = 0
@@ -129,33 +140,35 @@ extension Database {
     }
 
     /// Seals the files being appended to (the writer's and the compactor's) once they are half dead
-    /// and past `fileBytes`; chooses sealed files a quarter live or less to empty; counts empty ones.
-    private func filePass(_ catalog: Catalog, _ w: Writer, _ settings: AutoCompaction, _ r: inout RoundState) -> FilePass {
+    /// and past `fileBytes`; chooses sealed files half live or less to empty; counts empty ones.
+    /// `closed`: the files transactions do not append to.
+    private func filePass(_ catalog: Catalog, closed: Set<UInt32>, _ settings: AutoCompaction, _ r: inout RoundState) -> FilePass {
         var live: [UInt32: UInt64] = [:]
         var pass = FilePass()
         for t in catalog.tables.values {
             for s in t.symbols { for b in s.blocks { live[b.file, default: 0] += UInt64(b.length) } }
         }
+        let fileBytes = max(settings.fileBytes, live.values.reduce(0, +) / 64)
         let outputs = Dictionary(r.outputs.map { ($0.value.id, $0.key) }, uniquingKeysWith: { a, _ in a })
         for t in catalog.tables.values {
-            let target = t.files.last.flatMap { w.closedForAppend.contains($0) ? nil : $0 }
+            let target = t.files.last.flatMap { closed.contains($0) ? nil : $0 }
             for f in t.files {
                 guard let length = catalog.files[f]?.length else { continue }
                 let used = length - min(length, UInt64(DataFileFormat.headerBytes))
                 let l = min(live[f] ?? 0, used)
                 pass.liveBytes += l
                 if f == target || outputs[f] != nil {
-                    if used >= settings.fileBytes && (used - l) * 2 >= used {
-                        w.closedForAppend.insert(f)
+                    if used >= fileBytes && (used - l) * 2 >= used {
+                        pass.close.insert(f)
                         if let key = outputs[f] { fs.close(r.outputs.removeValue(forKey: key)!.handle) }
                     }
                     continue
                 }
-                w.closedForAppend.insert(f)
+                if !closed.contains(f) { pass.close.insert(f) }
                 if l == 0 {
                     pass.empty.insert(f)
                     pass.emptyBytes += length
-                } else if used >= settings.fileBytes && l * 4 <= used {
+                } else if used >= fileBytes && l * 2 <= used {
                     pass.relocate.insert(f)
                 }
             }
@@ -180,29 +193,36 @@ extension Database {
         return moves
     }
 
-    /// Creates the output files the moves need (a new file id is given out under the writer lock).
-    private func prepareOutputs(_ moves: [BlockMove], _ catalog: Catalog, _ w: Writer, _ r: inout RoundState) throws(StrataError) {
+    /// The output files the moves need that do not exist yet.
+    private func missingOutputs(_ moves: [BlockMove], _ r: inout RoundState) -> [OutputKey] {
+        var missing: [OutputKey] = []
         for m in moves {
             let rows = m.old.reduce(0) { $0 + Int($1.rows) }
             var kinds: [Bool] = []
             if rows >= options.blockRows { kinds.append(true) }
             if rows % options.blockRows != 0 && (m.merge || rows < options.blockRows) { kinds.append(false) }
-            for full in kinds where r.outputs[OutputKey(table: m.key.table, full: full)] == nil {
-                let id = w.newFileID(catalog)
-                w.closedForAppend.insert(id)
-                let name = path + "/" + Catalog.dataFileName(id)
-                let h = try fs.open(name, create: true, writable: true)
-                do {
-                    try fs.truncate(h, to: 0)
-                    try DataFileFormat.header(fileID: id, tableID: m.key.table).withBytes { (b) throws(StrataError) in try fs.write(h, b, at: 0) }
-                } catch {
-                    fs.close(h)
-                    try? fs.remove(name)
-                    throw error
-                }
-                r.outputs[OutputKey(table: m.key.table, full: full)] = MergeOutput(
-                    id: id, table: m.key.table, handle: h, committed: nil, length: UInt64(DataFileFormat.headerBytes))
+            for full in kinds {
+                let key = OutputKey(table: m.key.table, full: full)
+                if r.outputs[key] == nil && !missing.contains(key) { missing.append(key) }
             }
+        }
+        return missing
+    }
+
+    /// Creates output files (their ids given out under the writer lock) with their headers.
+    private func createOutputs(_ files: some Sequence<(OutputKey, UInt32)>, _ r: inout RoundState) throws(StrataError) {
+        for (key, id) in files {
+            let name = path + "/" + Catalog.dataFileName(id)
+            let h = try fs.open(name, create: true, writable: true)
+            do {
+                try fs.truncate(h, to: 0)
+                try DataFileFormat.header(fileID: id, tableID: key.table).withBytes { (b) throws(StrataError) in try fs.write(h, b, at: 0) }
+            } catch {
+                fs.close(h)
+                try? fs.remove(name)
+                throw error
+            }
+            r.outputs[key] = MergeOutput(id: id, table: key.table, handle: h, committed: nil, length: UInt64(DataFileFormat.headerBytes))
         }
     }
 }

@@ -24,11 +24,12 @@ public struct AutoCompaction: Sendable, Equatable {
     public var fanIn: Int
     /// False runs no thread: rounds run only when `runAutoCompaction()` is called (tests do).
     var inBackground = true
-    /// Files smaller than this are not sealed or emptied to reclaim space.
-    var fileBytes: UInt64 = 1 << 20
+    /// Files smaller than this (or than 1/64 of the live bytes, when more) are not sealed or emptied
+    /// to reclaim space.
+    var fileBytes: UInt64 = 256 << 10
     /// How far the manifest may grow past its last checkpoint before it is folded into a new one
     /// (at least the size of a checkpoint).
-    var logBytes: UInt64 = 1 << 20
+    var logBytes: UInt64 = 256 << 10
 
     /// Auto-compaction on or off, merging `fanIn` blocks at a time.
     public init(isEnabled: Bool = true, fanIn: Int = 16) {
@@ -61,7 +62,7 @@ enum MergePolicy {
     static func run(_ blocks: BlockList, blockRows: Int, fanIn: Int) -> Range<Int>? {
         var start = blocks.count
         while start > 0 && Int(blocks[start - 1].rows) < blockRows { start -= 1 }
-        if let run = tailRun(blocks, from: start, fanIn: fanIn) { return run }
+        if let run = tailRun(blocks, from: start, fanIn: fanIn, blockRows: blockRows) { return run }
         var end = start
         while end > 0 && Int(blocks[end - 1].rows) >= blockRows { end -= 1 }
         var first = end
@@ -70,9 +71,10 @@ enum MergePolicy {
     }
 
     /// In the trailing small blocks: first a block larger in class than the ones before it, merged
-    /// with them (so classes never grow towards the end); else `fanIn` blocks of one class, merged
-    /// with the smaller ones after them.
-    private static func tailRun(_ blocks: BlockList, from start: Int, fanIn: Int) -> Range<Int>? {
+    /// with them (so classes never grow towards the end); else `fanIn` blocks of one class, or blocks
+    /// of a class and the smaller ones after them that hold a full block's rows, merged with the
+    /// smaller ones after them (so the trailing small blocks hold fewer rows than a full block).
+    private static func tailRun(_ blocks: BlockList, from start: Int, fanIn: Int, blockRows: Int) -> Range<Int>? {
         let levels = (start..<blocks.count).map { level(blocks[$0].rows, fanIn: fanIn) }
         for i in levels.indices.dropFirst().reversed() where levels[i] > levels[i - 1] {
             var j = i - 1
@@ -81,12 +83,13 @@ enum MergePolicy {
         }
         for target in 0...(levels.max() ?? 0) {
             var i = levels.count
-            var atTarget = 0
+            var atTarget = 0, rows = 0
             while i > 0 && levels[i - 1] <= target {
                 if levels[i - 1] == target { atTarget += 1 }
+                rows += Int(blocks[start + i - 1].rows)
                 i -= 1
             }
-            if atTarget >= fanIn { return (start + i)..<blocks.count }
+            if atTarget >= fanIn || (rows >= blockRows && i < levels.count - 1) { return (start + i)..<blocks.count }
         }
         return nil
     }

@@ -118,7 +118,9 @@ extension Database {
     /// writes and compactions, and, on a read-only handle, from the process that writes the database
     /// (seen through the file system's change notifications, within milliseconds, without polling;
     /// commits that process made since this handle last looked come first). A compaction by the
-    /// other process arrives as one commit naming every table.
+    /// other process arrives as the commit(s) of its checkpoint, naming every table; an
+    /// auto-compaction round as a commit naming the table it merged (its manifest folds keep the
+    /// sequence and are no commit).
     ///
     /// The stream buffers: a consumer that reads slowly never holds up the writer and still gets
     /// every commit. It ends when the database is closed. Read-write handles see only their own
