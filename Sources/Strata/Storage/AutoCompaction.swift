@@ -7,8 +7,9 @@ import Synchronization
 /// default) the handle merges them in the background, on a thread of its own:
 /// - blocks at the end of a symbol that are below `blockRows` rows are merged `fanIn` at a time, by
 ///   size (`fanIn` blocks of under `fanIn` rows make one; `fanIn` of those make one of under
-///   `fanIn`² rows; and so on up to full blocks), so a row is rewritten only a few times and a symbol
-///   keeps at most about `fanIn` small blocks per size class;
+///   `fanIn`² rows; and so on up to full blocks), so a row is rewritten only a few times, a symbol
+///   keeps at most about `fanIn` small blocks per size class, and they hold fewer rows than a full
+///   block;
 /// - merged blocks go to files of the compactor's own (full blocks and small ones apart), files left
 ///   mostly dead are emptied, and the manifest's log is folded into a checkpoint that leaves out
 ///   the emptied files.
@@ -106,7 +107,8 @@ struct SymbolKey: Hashable, Sendable {
 final class AutoCompactor: Sendable {
     let settings: AutoCompaction
     private let dirty = Mutex<Set<SymbolKey>>([])
-    private let control = Mutex<(started: Bool, stopping: Bool)>((false, false))
+    private let started = Atomic<Bool>(false)
+    private let stopping = Atomic<Bool>(false)
     private let wake = DispatchSemaphore(value: 0)
     private let exited = DispatchSemaphore(value: 0)
     /// The thread running rounds (0 before it starts).
@@ -132,16 +134,13 @@ final class AutoCompactor: Sendable {
 
     func markDirty(_ keys: some Sequence<SymbolKey>) { dirty.withLock { $0.formUnion(keys) } }
 
-    var isStopping: Bool { control.withLock { $0.stopping } }
+    var isStopping: Bool { stopping.load(ordering: .acquiring) }
 
     /// Wakes the thread (starting it the first time) to run rounds until there is nothing to do.
+    /// (A thread started just as `stop` runs finds it stopping before its first round.)
     func wake(_ db: Database) {
-        let start = control.withLock { c -> Bool in
-            if c.stopping || c.started { return false }
-            c.started = true
-            return true
-        }
-        if start {
+        if isStopping { return }
+        if started.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged {
             // The thread holds the database weakly: a handle nobody holds (and did not close) goes away.
             DispatchQueue(label: "strata.autocompaction.\(db.path)").async { [weak db] in self.loop { [weak db] in db } }
         }
@@ -162,11 +161,8 @@ final class AutoCompactor: Sendable {
     /// Stops the thread, waiting for a round in progress (it gives up at its next step) unless
     /// called on the thread itself.
     func stop() {
-        let started = control.withLock { c -> Bool in
-            defer { c.stopping = true }
-            return c.started && !c.stopping
-        }
-        guard started else { return }
+        if stopping.exchange(true, ordering: .acquiringAndReleasing) { return }  // stopped before
+        guard started.load(ordering: .acquiring) else { return }
         wake.signal()
         if thread.load(ordering: .acquiring) != System.currentThread() { exited.wait() }
     }
