@@ -45,6 +45,26 @@ import Testing
         #expect(rewritten <= appended * (classes + 2), "fanIn \(fanIn), blockRows \(blockRows): \(rewritten) rows rewritten for \(appended)")
     }
 
+    /// A long history of one-row blocks (written without auto-compaction, reopened with it): a round
+    /// looks only at the last `fanIn` × 16 blocks, so the work stays bounded and soon ends; the
+    /// history before is `compact`'s.
+    @Test func aLongHistoryIsMergedFromItsEndInBoundedSteps() {
+        var blocks = BlockList((0..<10_000).map { BlockRef(file: 1, offset: 0, length: 1, rows: 1, firstTime: Int64($0), lastTime: Int64($0)) })
+        var rounds = 0
+        while let run = MergePolicy.run(blocks, blockRows: 64, fanIn: 4), rounds < 1_000 {
+            #expect(run.lowerBound >= blocks.count - 4 * 16)
+            let rows = run.reduce(0) { $0 + Int(blocks[$1].rows) }, first = blocks[run.lowerBound].firstTime
+            let out = stride(from: 0, to: rows, by: 64).map { k in
+                BlockRef(file: 1, offset: 0, length: 1, rows: UInt32(min(64, rows - k)), firstTime: first + Int64(k), lastTime: first + Int64(min(64, rows - k) + k - 1))
+            }
+            blocks.replaceSubrange(run, with: out)
+            rounds += 1
+        }
+        #expect(rounds >= 1 && rounds < 10)
+        #expect(Array(blocks).reduce(0) { $0 + Int($1.rows) } == 10_000)
+        #expect(blocks.last?.rows == 64)
+    }
+
     static let schema = Schema(columns: [Column("price", .float64), Column("volume", .int64), Column("side", .string)])
 
     /// One row for each symbol at minute `r` (side null every seventh row).

@@ -60,14 +60,17 @@ enum MergePolicy {
     /// The blocks to merge now, if any: among the symbol's trailing blocks below `blockRows` rows, see
     /// `tailRun`. Otherwise the run of small blocks just before the trailing full ones, when it has two or more:
     /// a commit of full blocks ended it, so it gets no more and is merged whole.
+    /// Only the last `fanIn` × 16 blocks are looked at (far more than the policy leaves small), so a
+    /// round's work stays bounded on a long history, such as one written without auto-compaction.
     static func run(_ blocks: BlockList, blockRows: Int, fanIn: Int) -> Range<Int>? {
+        let floor = max(0, blocks.count - fanIn * 16)
         var start = blocks.count
-        while start > 0 && Int(blocks[start - 1].rows) < blockRows { start -= 1 }
+        while start > floor && Int(blocks[start - 1].rows) < blockRows { start -= 1 }
         if let run = tailRun(blocks, from: start, fanIn: fanIn, blockRows: blockRows) { return run }
         var end = start
-        while end > 0 && Int(blocks[end - 1].rows) >= blockRows { end -= 1 }
+        while end > floor && Int(blocks[end - 1].rows) >= blockRows { end -= 1 }
         var first = end
-        while first > 0 && Int(blocks[first - 1].rows) < blockRows { first -= 1 }
+        while first > floor && Int(blocks[first - 1].rows) < blockRows { first -= 1 }
         return end - first >= 2 && end < start ? first..<end : nil
     }
 
@@ -206,7 +209,7 @@ struct BlockMove {
     var valid = true
 }
 
-/// What a round plans under the writer lock and carries out without it.
+/// What a round planned, from one snapshot: carried out without the writer lock.
 struct RoundPlan {
     let snapshot: Snapshot
     let manifestOffset: UInt64
