@@ -32,13 +32,56 @@ struct QueryCommand: ParsableCommand {
     var repetitions: Int = 1
 
     func run() throws {
+        guard repetitions >= 1 else { throw ValidationError("--repeat must be at least 1") }
+        try Self.run(database: database, sql: sql, format: format, timing: timing, repetitions: repetitions)
+    }
+
+    /// The arguments of `strata query` read by hand when they are plainly valid: two positional
+    /// arguments and the options above, each once (`--format F`, `--format=F`, `--timing`,
+    /// `--repeat N`, `--repeat=N` with N ≥ 1). A script runs one `strata query` process per question,
+    /// and ArgumentParser's reflection over the options was over half of a point query's process
+    /// (BENCHMARKS.md). Anything else (help, an error, a dash-led positional) returns nil and goes
+    /// through ArgumentParser, so its messages and exit codes stay as they are.
+    static func plainArguments(_ args: [String]) -> (database: String, sql: String, format: Format?, timing: Bool, repetitions: Int)? {
+        var positional: [String] = []
+        var format: Format? = nil, timing = false, repetitions: Int? = nil
+        var i = 0
+        func value(_ name: String) -> String? {
+            let arg = args[i]
+            if arg.hasPrefix(name + "=") { return String(arg.dropFirst(name.count + 1)) }
+            guard arg == name, i + 1 < args.count else { return nil }
+            i += 1
+            return args[i]
+        }
+        while i < args.count {
+            let arg = args[i]
+            if arg == "--timing" {
+                if timing { return nil }
+                timing = true
+            } else if arg == "--format" || arg.hasPrefix("--format=") {
+                guard format == nil, let v = value("--format"), let f = Format(rawValue: v) else { return nil }
+                format = f
+            } else if arg == "--repeat" || arg.hasPrefix("--repeat=") {
+                guard repetitions == nil, let v = value("--repeat"), let n = Int(v), n >= 1 else { return nil }
+                repetitions = n
+            } else if arg.hasPrefix("-") {
+                return nil
+            } else {
+                positional.append(arg)
+            }
+            i += 1
+        }
+        guard positional.count == 2 else { return nil }
+        return (positional[0], positional[1], format, timing, repetitions ?? 1)
+    }
+
+    static func run(database: String, sql: String, format: Format?, timing: Bool, repetitions: Int) throws {
         let query = try SQLParser.parse(sql)
         let db = try Database.open(database, options: .readOnly)
         let snap = try db.snapshot()
-        let format = self.format ?? (System.isTerminal(1) ? .table : .csv)
+        let format = format ?? (System.isTerminal(1) ? .table : .csv)
         let out = FileWriter.standardOutput()
         var printer = ResultPrinter(format: format, out: out)
-        guard repetitions >= 1 else { throw ValidationError("--repeat must be at least 1") }
         var times: [Double] = []
         for _ in 1..<repetitions {
             let start = now()

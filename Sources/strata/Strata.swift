@@ -15,6 +15,11 @@ struct StrataCommand: ParsableCommand {
 
     static func main() {
         do {
+            let args = Array(CommandLine.arguments.dropFirst())
+            if args.first == "query", let q = QueryCommand.plainArguments(Array(args.dropFirst())) {
+                try QueryCommand.run(database: q.database, sql: q.sql, format: q.format, timing: q.timing, repetitions: q.repetitions)
+                return
+            }
             var command = try parseAsRoot()
             try command.run()
         } catch let error as StrataError {

@@ -104,6 +104,34 @@ struct CLI {
         #expect(unknown.code == 1 && unknown.err.contains("no table named nope"))
     }
 
+    /// `strata query` reads plainly valid arguments by hand and everything else through
+    /// ArgumentParser: both give the same rows, and the errors and exit codes are ArgumentParser's.
+    @Test func queryArgumentsReadEitherWayAgree() throws {
+        let dir = TempDir("strata-cli-query")
+        defer { dir.cleanup() }
+        #expect(try CLI.run(["generate", dir.sub("data"), "--preset", "tiny"]).code == 0)
+        let db = dir.sub("p.db")
+        #expect(try CLI.run(["import", db, "bars", dir.sub("data/bars_1m.csv")]).code == 0)
+        let sql = "SELECT symbol, count(*), sum(volume) FROM bars GROUP BY symbol"
+        for format in ["csv", "jsonl", "table"] {
+            let byHand = try CLI.run(["query", db, sql, "--format", format, "--repeat=2"])
+            let reordered = try CLI.run(["query", "--format=\(format)", "--repeat", "2", db, sql])
+            let parsed = try CLI.run(["query", "--format", format, "--repeat", "2", "--", db, sql])  // "--": ArgumentParser's way
+            #expect(byHand.code == 0 && byHand.out.count > 40, "\(byHand.err)")
+            #expect(byHand.out == reordered.out && byHand.out == parsed.out && parsed.code == 0, "\(format): \(parsed.err)")
+        }
+        let timed = try CLI.run(["query", db, sql, "--timing"])
+        #expect(timed.err.hasPrefix("time: ") && timed.err.hasSuffix(" ms\n"))
+        for bad in [["--repeat", "0"], ["--format", "xml"], ["--repeat=x"], ["--bogus"], ["--timing", "--format"]] {
+            let r = try CLI.run(["query", db, sql] + bad)
+            #expect(r.code == 1 && r.err.hasPrefix("error: "), "\(bad): \(r.code) \(r.err)")
+        }
+        #expect(try CLI.run(["query", db]).code == 1)
+        #expect(try CLI.run(["query", db, sql, "extra"]).code == 1)
+        let help = try CLI.run(["query", "--help"])
+        #expect(help.code == 0 && help.out.contains("USAGE: strata query"))
+    }
+
     @Test func valuesComeBackExactly() throws {
         let dir = TempDir("strata-cli")
         defer { dir.cleanup() }
