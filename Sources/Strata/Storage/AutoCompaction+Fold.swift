@@ -5,7 +5,10 @@ extension Database {
     /// than the checkpoint's records, or a commit touched a file to drop meanwhile.
     func foldManifest(_ plan: RoundPlan, _ r: inout RoundState) throws(StrataError) -> Bool {
         let (snapshot, offset) = current.withLock { ($0.snapshot, $0.manifestOffset) }
-        let drop = plan.dropFiles.filter { snapshot.catalog.files[$0] != nil }.subtracting(Self.filesWithBlocks(snapshot.catalog))
+        // Empty in the plan's snapshot, and closed to appends since: still empty while their length
+        // is the plan's (checked again under the lock below).
+        let planned = plan.snapshot.catalog.files
+        let drop = plan.dropFiles.filter { snapshot.catalog.files[$0] != nil && snapshot.catalog.files[$0]?.length == planned[$0]?.length }
         guard let records = ManifestCodec.checkpoint(endingAtSequenceOf: Self.removing(drop, from: snapshot.catalog)) else {
             r.logStart = offset  // too young a database to fold; look again after as much log as this
             return false
@@ -23,8 +26,7 @@ extension Database {
             try fs.sync(next)
             let outcome = try underWriter("auto-compaction") { (w) throws(StrataError) -> (done: Bool, late: StrataError?) in
                 let now = current.withLock { $0.snapshot.catalog }
-                // Nothing appends to these files, so an unchanged length means still no block in them.
-                let unchanged = drop.allSatisfy { now.files[$0]?.length == snapshot.catalog.files[$0]?.length }
+                let unchanged = drop.allSatisfy { now.files[$0]?.length == planned[$0]?.length }
                 guard unchanged, w.manifestLength >= offset else { return (false, nil) }
                 try appendTail(of: w, from: offset, to: next, at: &length)
                 try fs.rename(newPath, to: manifestPath)
@@ -65,15 +67,6 @@ extension Database {
         try tail.withBytes { (b) throws(StrataError) in try fs.write(file, b, at: length) }
         length += UInt64(count)
         try fs.sync(file)
-    }
-
-    /// The files some block of `catalog` lies in.
-    static func filesWithBlocks(_ catalog: Catalog) -> Set<UInt32> {
-        var files: Set<UInt32> = []
-        for t in catalog.tables.values {
-            for s in t.symbols { for b in s.blocks { files.insert(b.file) } }
-        }
-        return files
     }
 
     /// `catalog` without the files `ids` (the id floor keeps their ids from being given again).

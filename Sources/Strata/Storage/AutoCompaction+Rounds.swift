@@ -76,7 +76,8 @@ extension Database {
         let catalog = snapshot.catalog
         dropStaleOutputs(&r, catalog)
         var moves = mergeMoves(c.takeDirty(), catalog, fanIn: c.settings.fanIn)
-        let logDue = offset - min(r.logStart, offset) >= max(c.settings.logBytes, Self.checkpointEstimate(catalog))
+        let log = offset - min(r.logStart, offset)
+        let logDue = log >= c.settings.logBytes && log >= Self.checkpointEstimate(catalog)  // the estimate walks the symbols
         var fold = logDue
         var pass = FilePass()
         if logDue || offset >= r.manifestAtFilePass + max(c.settings.logBytes / 16, 1) {

@@ -280,10 +280,10 @@ public final class Database: Sendable {
             guard let handle = state.manifest else { return [] }
             var commits: [Commit] = []
             var replaced = try fs.identity(atPath: manifestPath) != fs.identity(handle)
-            try applyNewRecords(&state, from: handle, into: &commits)
+            let applied = try applyNewRecords(&state, from: handle, into: &commits)
             // A file named by the records just read is gone: a compaction replaced the manifest after
             // the check above, and then removed the file (never before). Read the new manifest.
-            if !replaced && state.snapshot.lacksFiles(fs: fs) {
+            if !replaced && applied && state.snapshot.lacksFiles(fs: fs) {
                 replaced = try fs.identity(atPath: manifestPath) != fs.identity(handle)
             }
             if replaced {
@@ -305,21 +305,21 @@ public final class Database: Sendable {
     }
 
     /// Applies the records appended to `handle` since the state's offset (collecting them as commits
-    /// when the feed has listeners).
-    private func applyNewRecords(_ state: inout ReaderState, from handle: OpenFile, into commits: inout [Commit]) throws(StrataError) {
-        if try fs.size(handle) <= state.manifestOffset { return }
+    /// when the feed has listeners); false when there were none.
+    private func applyNewRecords(_ state: inout ReaderState, from handle: OpenFile, into commits: inout [Commit]) throws(StrataError) -> Bool {
+        if try fs.size(handle) <= state.manifestOffset { return false }
         var found: [Commit] = []
         let observe: RecordObserver? = feed.hasSubscribers
             ? { sequence, entries, old, new in found.append(Commit(sequence: sequence, tables: Catalog.tables(touchedBy: entries, before: old, after: new))) }
             : nil
         let (updated, newOffset, _) = try Database.readManifest(
             fs: fs, handle: handle, path: manifestPath, from: state.manifestOffset, base: state.snapshot.catalog, observe: observe)
-        if newOffset != state.manifestOffset {
-            state.snapshot = Snapshot.make(
-                catalog: updated, previous: state.snapshot, directory: path, fs: fs, checkChecksums: options.checkChecksums)
-            state.manifestOffset = newOffset
-        }
         commits += found
+        if newOffset == state.manifestOffset { return false }
+        state.snapshot = Snapshot.make(
+            catalog: updated, previous: state.snapshot, directory: path, fs: fs, checkChecksums: options.checkChecksums)
+        state.manifestOffset = newOffset
+        return true
     }
 
     /// Told each record a manifest replay applies: its sequence, entries, and the catalog before and after.
