@@ -44,33 +44,39 @@ struct ByteReader {
 
     var remaining: Int { bytes.count - offset }
 
-    mutating func need(_ n: Int) throws(StrataError) {
-        if n < 0 || n > remaining {
-            throw .damaged("\(what()): truncated at byte \(offset) (needed \(n) more bytes, \(remaining) left)")
-        }
+    /// Inlined into every read (a manifest replay reads six fields a block); the message is built
+    /// out of line, only when the bytes run out.
+    @inline(__always)
+    func need(_ n: Int) throws(StrataError) {
+        if n < 0 || n > remaining { throw truncated(needing: n) }
     }
 
-    mutating func u8() throws(StrataError) -> UInt8 {
+    @inline(never)
+    private func truncated(needing n: Int) -> StrataError {
+        .damaged("\(what()): truncated at byte \(offset) (needed \(n) more bytes, \(remaining) left)")
+    }
+
+    @inline(__always) mutating func u8() throws(StrataError) -> UInt8 {
         try need(1)
         defer { offset += 1 }
         return bytes[offset]
     }
-    mutating func u16() throws(StrataError) -> UInt16 {
+    @inline(__always) mutating func u16() throws(StrataError) -> UInt16 {
         try need(2)
         defer { offset += 2 }
         return UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt16.self))
     }
-    mutating func u32() throws(StrataError) -> UInt32 {
+    @inline(__always) mutating func u32() throws(StrataError) -> UInt32 {
         try need(4)
         defer { offset += 4 }
         return UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
     }
-    mutating func u64() throws(StrataError) -> UInt64 {
+    @inline(__always) mutating func u64() throws(StrataError) -> UInt64 {
         try need(8)
         defer { offset += 8 }
         return UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
     }
-    mutating func i64() throws(StrataError) -> Int64 { Int64(bitPattern: try u64()) }
+    @inline(__always) mutating func i64() throws(StrataError) -> Int64 { Int64(bitPattern: try u64()) }
     mutating func string(maxBytes: Int) throws(StrataError) -> String {
         let n = Int(try u32())
         if n > maxBytes { throw .damaged("\(what()): string of \(n) bytes at byte \(offset - 4) exceeds \(maxBytes)") }

@@ -25,6 +25,62 @@ struct Catalog: Sendable {
 
         /// The id of a symbol, matched by its bytes.
         func symbolID(_ symbol: String) -> UInt32? { symbolIDs[ByteString(symbol)] }
+
+        mutating func addSymbol(_ name: String, id: UInt32, what: () -> String) throws(StrataError) {
+            let key = ByteString(name)
+            if Int(id) != symbols.count || symbolIDs[key] != nil {
+                throw .damaged("\(what()): symbol \(name) has out-of-order or duplicate id \(id)")
+            }
+            symbols.append(SymbolState(name: name))
+            symbolIDs[key] = id
+        }
+
+        /// Appends a block to a symbol's index. Called through `tables.values[index]`, so the table
+        /// is edited in place: a copy of this value held across the edit would copy every symbol's
+        /// state, and the dictionary's optional subscript costs hundreds of instructions a call.
+        mutating func addBlock(_ ref: BlockRef, symbol: UInt32, what: () -> String) throws(StrataError) {
+            guard Int(symbol) < symbols.count else {
+                throw .damaged("\(what()): block names unknown table id \(id) or symbol id \(symbol)")
+            }
+            let previous = symbols[Int(symbol)].blocks.last
+            if !Self.isValid(ref) || (previous.map { ref.firstTime < $0.lastTime } ?? false) {
+                throw .damaged("\(what()): block of \(symbols[Int(symbol)].name) in \(name) is out of time order or has \(ref.rows) rows")
+            }
+            symbols[Int(symbol)].blocks.append(ref)
+            symbols[Int(symbol)].rows += Int(ref.rows)
+        }
+
+        /// Replaces blocks `at ..< at + removing` of a symbol with `refs` (files checked by the caller).
+        mutating func replaceBlocks(
+            _ symbol: UInt32, at: Int, removing: Int, _ refs: [BlockRef], what: () -> String
+        ) throws(StrataError) {
+            guard Int(symbol) < symbols.count else {
+                throw .damaged("\(what()): replacement names unknown table id \(id) or symbol id \(symbol)")
+            }
+            let s = Int(symbol), count = symbols[s].blocks.count
+            guard at >= 0, removing >= 0, at + removing <= count else {
+                throw .damaged("\(what()): replacement of blocks \(at)..<\(at + removing) of \(symbols[s].name) in \(name), which has \(count)")
+            }
+            var previous = at > 0 ? symbols[s].blocks[at - 1].lastTime : Int64.min
+            let next = at + removing < count ? symbols[s].blocks[at + removing].firstTime : Int64.max
+            for ref in refs {
+                if !Self.isValid(ref) || ref.firstTime < previous {
+                    throw .damaged("\(what()): block of \(symbols[s].name) in \(name) is out of time order or has \(ref.rows) rows")
+                }
+                previous = ref.lastTime
+            }
+            if next < previous {
+                throw .damaged("\(what()): replacement blocks of \(symbols[s].name) in \(name) overlap the block after them")
+            }
+            var removedRows = 0
+            for i in at..<at + removing { removedRows += Int(symbols[s].blocks[i].rows) }
+            let addedRows = refs.reduce(0) { $0 + Int($1.rows) }
+            symbols[s].replaceBlocks(at..<at + removing, with: refs, rows: addedRows - removedRows)
+        }
+
+        private static func isValid(_ ref: BlockRef) -> Bool {
+            ref.rows > 0 && ref.rows <= UInt32(Limits.blockRowsMax) && ref.firstTime <= ref.lastTime
+        }
     }
 
     struct FileState: Sendable {
@@ -55,7 +111,12 @@ struct Catalog: Sendable {
 
     /// Applies one commit record's entries, checking every reference; damage is reported, never trusted.
     mutating func apply(_ entries: [ManifestEntry], what: () -> String) throws(StrataError) {
+        var checked: CheckedBlockPlace? = nil
         for entry in entries {
+            switch entry {
+            case .addBlock, .fileLength: break
+            default: checked = nil  // the entry may change tables or files
+            }
             switch entry {
             case .createTable(let id, let name, let schema):
                 if tables[id] != nil || tableIDs[ByteString(name)] != nil {
@@ -65,12 +126,8 @@ struct Catalog: Sendable {
                 tableIDs[ByteString(name)] = id
                 tableIDFloor = max(tableIDFloor, id &+ 1)
             case .addSymbol(let table, let id, let name):
-                guard tables[table] != nil else { throw .damaged("\(what()): symbol \(name) names unknown table id \(table)") }
-                if Int(id) != tables[table]!.symbols.count || tables[table]!.symbolIDs[ByteString(name)] != nil {
-                    throw .damaged("\(what()): symbol \(name) has out-of-order or duplicate id \(id)")
-                }
-                tables[table]!.symbols.append(SymbolState(name: name))
-                tables[table]!.symbolIDs[ByteString(name)] = id
+                guard let t = tables.index(forKey: table) else { throw .damaged("\(what()): symbol \(name) names unknown table id \(table)") }
+                try tables.values[t].addSymbol(name, id: id, what: what)
             case .addFile(let id, let table):
                 guard tables[table] != nil, files[id] == nil else {
                     throw .damaged("\(what()): file id \(id) is added twice or names unknown table id \(table)")
@@ -79,20 +136,7 @@ struct Catalog: Sendable {
                 tables[table]!.files.append(id)
                 fileIDFloor = max(fileIDFloor, id &+ 1)
             case .addBlock(let table, let symbol, let ref):
-                guard let t = tables[table], Int(symbol) < t.symbols.count else {
-                    throw .damaged("\(what()): block names unknown table id \(table) or symbol id \(symbol)")
-                }
-                guard let f = files[ref.file], f.table == table else {
-                    throw .damaged("\(what()): block names file id \(ref.file), which is not a file of table \(t.name)")
-                }
-                let previous = t.symbols[Int(symbol)].blocks.last
-                if ref.rows == 0 || ref.rows > UInt32(Limits.blockRowsMax) || ref.firstTime > ref.lastTime
-                    || (previous.map { ref.firstTime < $0.lastTime } ?? false)
-                {
-                    throw .damaged("\(what()): block of \(t.symbols[Int(symbol)].name) in \(t.name) is out of time order or has \(ref.rows) rows")
-                }
-                tables[table]!.symbols[Int(symbol)].blocks.append(ref)
-                tables[table]!.symbols[Int(symbol)].rows += Int(ref.rows)
+                try addBlock(ref, table: table, symbol: symbol, checked: &checked, what: what)
             case .fileLength(let file, let length):
                 guard files[file] != nil else { throw .damaged("\(what()): length given for unknown file id \(file)") }
                 files[file]!.length = length
@@ -115,37 +159,45 @@ struct Catalog: Sendable {
         try checkBlocksInsideFiles(entries, what: what)
     }
 
-    /// Replaces blocks `at ..< at + removing` of a symbol with `refs`, checking that the symbol's
-    /// blocks stay in time order and every new block is valid and in a file of the table. Reads what
-    /// it checks into locals first, so the symbol's index is edited in place, not copied.
+    /// The table and file of the last block a record added, both checked: a record adds most of
+    /// its blocks to one table and file, which need not be looked up again.
+    private struct CheckedBlockPlace {
+        var table: UInt32
+        var index: Dictionary<UInt32, TableState>.Index
+        var file: UInt32
+    }
+
+    private mutating func addBlock(
+        _ ref: BlockRef, table: UInt32, symbol: UInt32, checked: inout CheckedBlockPlace?, what: () -> String
+    ) throws(StrataError) {
+        if checked?.table != table || checked?.file != ref.file {
+            guard let t = tables.index(forKey: table) else {
+                throw .damaged("\(what()): block names unknown table id \(table) or symbol id \(symbol)")
+            }
+            try checkFile(of: ref, table: table, what: what)
+            checked = CheckedBlockPlace(table: table, index: t, file: ref.file)
+        }
+        try tables.values[checked!.index].addBlock(ref, symbol: symbol, what: what)
+    }
+
+    /// Replaces blocks `at ..< at + removing` of a symbol with `refs`, checking that every new block
+    /// is in a file of the table and that the symbol's blocks stay in time order.
     private mutating func replaceBlocks(
         _ table: UInt32, _ symbol: UInt32, at: Int, removing: Int, _ refs: [BlockRef], what: () -> String
     ) throws(StrataError) {
-        guard let t = tables[table], Int(symbol) < t.symbols.count else {
+        guard let t = tables.index(forKey: table) else {
             throw .damaged("\(what()): replacement names unknown table id \(table) or symbol id \(symbol)")
         }
-        let name = t.name, symbolName = t.symbols[Int(symbol)].name, count = t.symbols[Int(symbol)].blocks.count
-        guard at >= 0, removing >= 0, at + removing <= count else {
-            throw .damaged("\(what()): replacement of blocks \(at)..<\(at + removing) of \(symbolName) in \(name), which has \(count)")
+        for ref in refs { try checkFile(of: ref, table: table, what: what) }
+        try tables.values[t].replaceBlocks(symbol, at: at, removing: removing, refs, what: what)
+    }
+
+    /// Checks that a block's file belongs to its table.
+    private func checkFile(of ref: BlockRef, table: UInt32, what: () -> String) throws(StrataError) {
+        guard let f = files[ref.file], f.table == table else {
+            let name = tables[table]?.name ?? "id \(table)"
+            throw .damaged("\(what()): block names file id \(ref.file), which is not a file of table \(name)")
         }
-        var previous = at > 0 ? t.symbols[Int(symbol)].blocks[at - 1].lastTime : Int64.min
-        let next = at + removing < count ? t.symbols[Int(symbol)].blocks[at + removing].firstTime : Int64.max
-        var removedRows = 0
-        for i in at..<at + removing { removedRows += Int(t.symbols[Int(symbol)].blocks[i].rows) }
-        for ref in refs {
-            guard let f = files[ref.file], f.table == table else {
-                throw .damaged("\(what()): block names file id \(ref.file), which is not a file of table \(name)")
-            }
-            if ref.rows == 0 || ref.rows > UInt32(Limits.blockRowsMax) || ref.firstTime > ref.lastTime || ref.firstTime < previous {
-                throw .damaged("\(what()): block of \(symbolName) in \(name) is out of time order or has \(ref.rows) rows")
-            }
-            previous = ref.lastTime
-        }
-        if next < previous {
-            throw .damaged("\(what()): replacement blocks of \(symbolName) in \(name) overlap the block after them")
-        }
-        let addedRows = refs.reduce(0) { $0 + Int($1.rows) }
-        tables[table]!.symbols[Int(symbol)].replaceBlocks(at..<at + removing, with: refs, rows: addedRows - removedRows)
     }
 
     /// Takes a table's new columns (its unit and key stay). The entry was checked when read (ids
@@ -165,19 +217,20 @@ struct Catalog: Sendable {
     }
 
     private func checkBlocksInsideFiles(_ entries: [ManifestEntry], what: () -> String) throws(StrataError) {
-        for entry in entries {
-            let refs: [BlockRef]
-            switch entry {
-            case .addBlock(_, _, let ref): refs = [ref]
-            case .replaceBlocks(_, _, _, _, let r): refs = r
-            default: continue
+        var last: FileState? = nil  // blocks of a record are mostly in one file: look it up once
+        func check(_ ref: BlockRef) throws(StrataError) {
+            if last?.id != ref.file { last = files[ref.file] }
+            // A later entry of the record may have dropped the table and its files.
+            guard let file = last, file.id == ref.file else { return }
+            if ref.offset + UInt64(ref.length) > file.length {
+                throw .damaged("\(what()): block at \(ref.offset)+\(ref.length) lies past the committed length of \(Catalog.dataFileName(ref.file))")
             }
-            for ref in refs {
-                // A later entry of the record may have dropped the table and its files.
-                guard let file = files[ref.file] else { continue }
-                if ref.offset + UInt64(ref.length) > file.length {
-                    throw .damaged("\(what()): block at \(ref.offset)+\(ref.length) lies past the committed length of \(Catalog.dataFileName(ref.file))")
-                }
+        }
+        for entry in entries {
+            switch entry {
+            case .addBlock(_, _, let ref): try check(ref)
+            case .replaceBlocks(_, _, _, _, let refs): for ref in refs { try check(ref) }
+            default: continue
             }
         }
     }

@@ -252,6 +252,7 @@ enum ManifestCodec {
             UnsafeRawBufferPointer(rebasing: bytes[ManifestFormat.recordHeaderBytes..<total]),
             what: { "\(path), record at offset \(fileOffset)" })
         var entries: [ManifestEntry] = []
+        entries.reserveCapacity(bodyLength / 48)  // a block entry takes 45 bytes
         while body.remaining > 0 {
             entries.append(try readEntry(&body))
         }
