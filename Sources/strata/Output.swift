@@ -32,7 +32,7 @@ final class FileWriter {
 
     /// The shortest text that parses back to the same bits (`0.30000000000000004`, `-0.0`, `5e-324`).
     func double(_ d: Double, json: Bool = false) {
-        file.append(json && !d.isFinite ? "null" : d.description)
+        if json && !d.isFinite { file.append("null") } else { file.append(shortest: d) }
     }
 
     func endRecord() {

@@ -133,6 +133,15 @@ struct ResultPrinter {
         }
     }
 
+    /// Writes a column's cell of a row as CSV: the column's case is matched once a batch.
+    private static func csvCells(_ column: ResultColumn, _ out: FileWriter) -> (Int) -> Void {
+        switch column {
+        case .int64(let v): { row in if let x = v[row] { out.int(x) } }
+        case .float64(let v): { row in if let x = v[row] { out.double(x) } }
+        case .string(let v): { row in if let s = v[row] { out.write(csvField(s)) } }
+        }
+    }
+
     mutating func print(_ r: QueryResult) {
         switch format {
         case .csv:
@@ -141,10 +150,11 @@ struct ResultPrinter {
                 out.endRecord()
                 headerDone = true
             }
+            let cells = r.columns.map { Self.csvCells($0, out) }
             for row in 0..<r.rowCount {
-                for c in r.columns.indices {
+                for c in cells.indices {
                     if c > 0 { out.byte(UInt8(ascii: ",")) }
-                    out.write(Self.text(r[row, c], table: false))
+                    cells[c](row)
                 }
                 out.endRecord()
             }

@@ -28,6 +28,36 @@ import Testing
         #expect(rows == 6)
     }
 
+    /// The output's fast decimal path writes what `description` writes, for decimals of every
+    /// scale and size, both signs, the edges of the fast range, and random bit patterns.
+    @Test func numbersAreWrittenAsDescriptionWritesThem() throws {
+        let dir = TempDir("strata-numbers")
+        defer { dir.cleanup() }
+        var rng = SplitMix(seed: 0x5EED)
+        var values: [Double] = [0, -0.0, .nan, .infinity, -.infinity, .leastNonzeroMagnitude, .greatestFiniteMagnitude,
+                                1e-3, 1e-3.nextDown, 1e-3.nextUp, 1e15, 1e15.nextDown, 999_999_999_999_999, 0.1 + 0.2, 5e-324]
+        for _ in 0..<40_000 {
+            let digits = Int64(rng.next() % 1_000_000_000_000_000_000 >> (rng.next() % 60))
+            let scale = Double(sign: .plus, exponent: 0, significand: 1) * pow(10, Double(rng.next() % 19))
+            let v = Double(digits) / scale
+            values.append(rng.next() % 2 == 0 ? v : -v)
+            values.append(Double(bitPattern: rng.next()))
+            values.append(v.nextUp)
+        }
+        let path = dir.sub("numbers.txt")
+        let out = try OutputFile(creating: path)
+        for v in values {
+            out.append(shortest: v)
+            out.append(UInt8(ascii: "\n"))
+        }
+        try out.finish()
+        let written = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+        for (i, v) in values.enumerated() where written[i] != v.description {
+            Issue.record("\(v.bitPattern): wrote \(written[i]), description \(v.description)")
+            break
+        }
+    }
+
     @Test func symbolsAndNamesCompareAsBytes() throws {
         let dir = TempDir("strata-bytes")
         defer { dir.cleanup() }

@@ -107,14 +107,54 @@ package final class OutputFile {
 
     /// `v` in decimal.
     package func append(decimal v: Int64) {
-        if v < 0 { buffer.append(UInt8(ascii: "-")) }
-        var m = v.magnitude
-        let start = buffer.count
-        repeat {
-            buffer.append(UInt8(ascii: "0") + UInt8(m % 10))
-            m /= 10
-        } while m > 0
-        buffer[start...].reverse()
+        appendDecimal(v.magnitude, fractionDigits: nil, negative: v < 0)
+    }
+
+    /// `d` exactly as `d.description` writes it: the shortest text that reads back to the same bits.
+    /// Values of at most 15 significant digits between 0.001 and 10^15 (prices, amounts) take a
+    /// fast path: the smallest k with `round(d × 10^k) / 10^k == d` gives the digits, since two
+    /// decimals of at most 15 digits never read as the same double; others go through `description`.
+    package func append(shortest d: Double) {
+        let a = d.magnitude
+        if a >= 1e-3 && a < 1e15 {
+            var scale = 1.0
+            for k in 0...18 {
+                let x = (a * scale).rounded()
+                if x >= 1e15 { break }
+                if x / scale == a {
+                    appendDecimal(UInt64(x), fractionDigits: k, negative: d < 0)
+                    return
+                }
+                scale *= 10
+            }
+        }
+        append(d.description)
+    }
+
+    /// `m / 10^k` in decimal with k digits after the point (at least one: `12.0`), or `m` alone
+    /// when k is nil. The text is put together in a 24-byte value on the stack, backwards, and
+    /// appended at once (byte by byte, the buffer's checks cost more than the digits).
+    private func appendDecimal(_ m: UInt64, fractionDigits k: Int?, negative: Bool) {
+        var text: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        let count = withUnsafeMutableBytes(of: &text) { p in
+            var m = m, at = p.count
+            func put(_ b: UInt8) { at -= 1; p[at] = b }
+            if let k {
+                if k == 0 { put(UInt8(ascii: "0")) }
+                for _ in 0..<k {
+                    put(UInt8(ascii: "0") + UInt8(m % 10))
+                    m /= 10
+                }
+                put(UInt8(ascii: "."))
+            }
+            repeat {
+                put(UInt8(ascii: "0") + UInt8(m % 10))
+                m /= 10
+            } while m > 0
+            if negative { put(UInt8(ascii: "-")) }
+            return p.count - at
+        }
+        withUnsafeBytes(of: &text) { p in buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: p[(p.count - count)...])) }
     }
 
     /// Writes the buffer when it has grown past its flush size.
