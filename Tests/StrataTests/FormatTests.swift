@@ -33,6 +33,17 @@ import Testing
                         }
                     }
                     #expect(out == values, "type \(type) regime \(regime) n \(n) encoding \(enc.summary)")
+                    // A scan that ends inside the block finishes only a prefix: the same values.
+                    for limit in Set([0, 1, n / 2, n - 1, Int(rng.next() % UInt64(n + 1))]) where limit < n {
+                        var prefix = [Int64](repeating: 0, count: n)
+                        try payload.withUnsafeBytes { stored in
+                            try prefix.withUnsafeMutableBufferPointer { p in
+                                try ColumnCodec.decode(
+                                    stored, encoding: enc, rawLength: raw, rows: n, limit: limit, into: p, scratch: &decodeScratch, what: { "test" })
+                            }
+                        }
+                        #expect(prefix[..<limit] == values[..<limit], "limit \(limit) of \(n), encoding \(enc.summary)")
+                    }
                 }
             }
         }

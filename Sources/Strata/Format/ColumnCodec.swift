@@ -233,10 +233,14 @@ enum ColumnCodec {
     /// Decodes one chunk into `out` (`rows` values: Int64 values or Float64 bit patterns).
     /// `scratch` holds the LZ4 output. Throws on any inconsistency; never traps on bad bytes.
     /// With `descale` false, a decimal chunk is left as its scaled integers (value × 10^scale).
+    /// With `limit`, only values `0 ..< limit` are finished (a scan that ends inside the block);
+    /// the bytes are checked as for all `rows`, and the unpacking stops at the miniblock that holds
+    /// the last one wanted.
     static func decode(
-        _ stored: UnsafeRawBufferPointer, encoding: Encoding, rawLength: Int, rows: Int,
+        _ stored: UnsafeRawBufferPointer, encoding: Encoding, rawLength: Int, rows: Int, limit: Int? = nil,
         into out: UnsafeMutableBufferPointer<Int64>, scratch: inout [UInt8], descale: Bool = true, what: () -> String
     ) throws(StrataError) {
+        let limit = min(limit ?? rows, rows)
         precondition(out.count >= rows)
         if encoding.flags & ~Encoding.knownFlags != 0 {
             throw .damaged("\(what()): unknown encoding flags \(encoding.flags)")
@@ -254,19 +258,21 @@ enum ColumnCodec {
             }
             if !ok { throw .damaged("\(what()): LZ4 data does not decompress to \(rawLength) bytes") }
             try scratch.withBytes { (raw) throws(StrataError) in
-                try unpack(UnsafeRawBufferPointer(rebasing: raw[0..<rawLength]), encoding: encoding, rows: rows, into: out, descale: descale, what: what)
+                try unpack(
+                    UnsafeRawBufferPointer(rebasing: raw[0..<rawLength]), encoding: encoding, rows: rows, limit: limit, into: out,
+                    descale: descale, what: what)
             }
         } else {
             if stored.count != rawLength {
                 throw .damaged("\(what()): stored length \(stored.count) is not the raw length \(rawLength)")
             }
-            try unpack(stored, encoding: encoding, rows: rows, into: out, descale: descale, what: what)
+            try unpack(stored, encoding: encoding, rows: rows, limit: limit, into: out, descale: descale, what: what)
         }
     }
 
-    /// Undoes steps 5 to 1 on `rows * 8` raw bytes.
+    /// Undoes steps 5 to 1 on `rows * 8` raw bytes, for values `0 ..< limit` (at least).
     private static func unpack(
-        _ raw: UnsafeRawBufferPointer, encoding: Encoding, rows n: Int, into out: UnsafeMutableBufferPointer<Int64>,
+        _ raw: UnsafeRawBufferPointer, encoding: Encoding, rows n: Int, limit: Int, into out: UnsafeMutableBufferPointer<Int64>,
         descale: Bool, what: () -> String
     ) throws(StrataError) {
         let zigzag = encoding.has(Encoding.zigzag)
@@ -278,23 +284,23 @@ enum ColumnCodec {
             let ok: Bool
             // One loop per combination, the divisor 1 (most columns) as a constant.
             switch (zigzag, mode, d == 1) {
-            case (true, .delta, true): ok = Bitpack.unpack(raw, count: n, into: out) { step($0, &acc, zigzag: true, divisor: 1, mode: .delta) }
-            case (true, .delta, false): ok = Bitpack.unpack(raw, count: n, into: out) { step($0, &acc, zigzag: true, divisor: d, mode: .delta) }
-            case (true, .xor, _): ok = Bitpack.unpack(raw, count: n, into: out) { step($0, &acc, zigzag: true, divisor: d, mode: .xor) }
-            case (true, .none, true): ok = Bitpack.unpack(raw, count: n, into: out) { step($0, &acc, zigzag: true, divisor: 1, mode: .none) }
-            case (true, .none, false): ok = Bitpack.unpack(raw, count: n, into: out) { step($0, &acc, zigzag: true, divisor: d, mode: .none) }
-            case (false, .delta, true): ok = Bitpack.unpack(raw, count: n, into: out) { step($0, &acc, zigzag: false, divisor: 1, mode: .delta) }
-            case (false, .delta, false): ok = Bitpack.unpack(raw, count: n, into: out) { step($0, &acc, zigzag: false, divisor: d, mode: .delta) }
-            case (false, .xor, _): ok = Bitpack.unpack(raw, count: n, into: out) { step($0, &acc, zigzag: false, divisor: d, mode: .xor) }
-            case (false, .none, true): ok = Bitpack.unpack(raw, count: n, into: out) { step($0, &acc, zigzag: false, divisor: 1, mode: .none) }
-            case (false, .none, false): ok = Bitpack.unpack(raw, count: n, into: out) { step($0, &acc, zigzag: false, divisor: d, mode: .none) }
+            case (true, .delta, true): ok = Bitpack.unpack(raw, count: n, limit: limit, into: out) { step($0, &acc, zigzag: true, divisor: 1, mode: .delta) }
+            case (true, .delta, false): ok = Bitpack.unpack(raw, count: n, limit: limit, into: out) { step($0, &acc, zigzag: true, divisor: d, mode: .delta) }
+            case (true, .xor, _): ok = Bitpack.unpack(raw, count: n, limit: limit, into: out) { step($0, &acc, zigzag: true, divisor: d, mode: .xor) }
+            case (true, .none, true): ok = Bitpack.unpack(raw, count: n, limit: limit, into: out) { step($0, &acc, zigzag: true, divisor: 1, mode: .none) }
+            case (true, .none, false): ok = Bitpack.unpack(raw, count: n, limit: limit, into: out) { step($0, &acc, zigzag: true, divisor: d, mode: .none) }
+            case (false, .delta, true): ok = Bitpack.unpack(raw, count: n, limit: limit, into: out) { step($0, &acc, zigzag: false, divisor: 1, mode: .delta) }
+            case (false, .delta, false): ok = Bitpack.unpack(raw, count: n, limit: limit, into: out) { step($0, &acc, zigzag: false, divisor: d, mode: .delta) }
+            case (false, .xor, _): ok = Bitpack.unpack(raw, count: n, limit: limit, into: out) { step($0, &acc, zigzag: false, divisor: d, mode: .xor) }
+            case (false, .none, true): ok = Bitpack.unpack(raw, count: n, limit: limit, into: out) { step($0, &acc, zigzag: false, divisor: 1, mode: .none) }
+            case (false, .none, false): ok = Bitpack.unpack(raw, count: n, limit: limit, into: out) { step($0, &acc, zigzag: false, divisor: d, mode: .none) }
             }
             if !ok { throw .damaged("\(what()): bit-packed data is malformed") }
         } else if encoding.has(Encoding.shuffle) {
             guard let src = raw.baseAddress, let dst = out.baseAddress else { return }
-            Self.unshuffle(src, n, into: dst)
+            Self.unshuffle(src, n, limit: limit, into: dst)
         } else {
-            for j in 0..<n {
+            for j in 0..<limit {
                 out[j] = Int64(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: j * 8, as: UInt64.self)))
             }
         }
@@ -302,27 +308,28 @@ enum ColumnCodec {
         // one loop per combination so that no flag is tested per value; then step 1 in a second pass.
         if !encoding.has(Encoding.bitpack) {
             switch (zigzag, mode) {
-            case (true, .delta): integers(out, n, zigzag: true, divisor: d, mode: .delta)
-            case (true, .xor): integers(out, n, zigzag: true, divisor: d, mode: .xor)
-            case (true, .none): integers(out, n, zigzag: true, divisor: d, mode: .none)
-            case (false, .delta): integers(out, n, zigzag: false, divisor: d, mode: .delta)
-            case (false, .xor): integers(out, n, zigzag: false, divisor: d, mode: .xor)
-            case (false, .none): if d != 1 { integers(out, n, zigzag: false, divisor: d, mode: .none) }
+            case (true, .delta): integers(out, limit, zigzag: true, divisor: d, mode: .delta)
+            case (true, .xor): integers(out, limit, zigzag: true, divisor: d, mode: .xor)
+            case (true, .none): integers(out, limit, zigzag: true, divisor: d, mode: .none)
+            case (false, .delta): integers(out, limit, zigzag: false, divisor: d, mode: .delta)
+            case (false, .xor): integers(out, limit, zigzag: false, divisor: d, mode: .xor)
+            case (false, .none): if d != 1 { integers(out, limit, zigzag: false, divisor: d, mode: .none) }
             }
         }
-        if descale && encoding.has(Encoding.decimal) { Self.descale(out, n, powersOfTen[Int(encoding.scale)]) }
+        if descale && encoding.has(Encoding.decimal) { Self.descale(out, limit, powersOfTen[Int(encoding.scale)]) }
     }
 
     /// Undoes the byte shuffle: eight values at a time, the 8 × 8 byte matrix (one word from each
     /// byte plane) is transposed in registers, in three rounds of swaps (bytes, pairs, quads).
-    private static func unshuffle(_ src: UnsafeRawPointer, _ n: Int, into dst: UnsafeMutablePointer<Int64>) {
+    /// Values `0 ..< limit` of the `n`.
+    private static func unshuffle(_ src: UnsafeRawPointer, _ n: Int, limit: Int, into dst: UnsafeMutablePointer<Int64>) {
         @inline(__always) func swap(_ a: inout UInt64, _ b: inout UInt64, _ shift: UInt64, _ mask: UInt64) {
             let t = ((a &>> shift) ^ b) & mask
             b ^= t
             a ^= t &<< shift
         }
         var j = 0
-        while j + 8 <= n {
+        while j + 8 <= limit {
             @inline(__always) func plane(_ i: Int) -> UInt64 {
                 UInt64(littleEndian: src.loadUnaligned(fromByteOffset: i * n + j, as: UInt64.self))
             }
@@ -351,7 +358,7 @@ enum ColumnCodec {
             j += 8
         }
         let bytes = src.assumingMemoryBound(to: UInt8.self)
-        while j < n {
+        while j < limit {
             var w: UInt64 = 0
             for i in 0..<8 { w |= UInt64(bytes[i * n + j]) &<< UInt64(8 * i) }
             dst[j] = Int64(bitPattern: w)
@@ -441,17 +448,19 @@ enum Bitpack {
     }
 
     /// Unpacks `count` values, each passed through `finish` in order; false when the bytes do not
-    /// hold exactly that many.
+    /// hold exactly that many. With `limit`, stops after the miniblock that holds value `limit - 1`
+    /// (the bytes read so far are checked; the rest are not read).
     @inline(__always)
     static func unpack(
-        _ raw: UnsafeRawBufferPointer, count n: Int, into out: UnsafeMutableBufferPointer<Int64>,
+        _ raw: UnsafeRawBufferPointer, count n: Int, limit: Int? = nil, into out: UnsafeMutableBufferPointer<Int64>,
         _ finish: (UInt64) -> Int64
     ) -> Bool {
+        let limit = min(limit ?? n, n)
         var pos = 0
         var i = 0
         // One miniblock's bytes, copied with 16 bytes of zero padding so every load stays in bounds.
         var local = [UInt64](repeating: 0, count: Encoding.miniblockValues + 2)
-        while i < n {
+        while i < limit {
             let c = min(Encoding.miniblockValues, n - i)
             guard pos < raw.count else { return false }
             let w = Int(raw[pos])
@@ -491,7 +500,7 @@ enum Bitpack {
             pos += bytes
             i += c
         }
-        return pos == raw.count
+        return limit < n || pos == raw.count
     }
 }
 

@@ -21,10 +21,14 @@ final class DecodedBlock {
     var scratch: [UInt8] = []
     /// Decoded values before nulls are spread out, and null row numbers.
     private var present: [Int64] = []
+    /// Rows a scan wants, set after the time column is decoded: number and time columns without
+    /// nulls are finished only for rows `0 ..< wanted`; `end(at:)` then ends the block there.
+    var wanted = Int.max
 
     func reset(rows: Int, columns: [Int], schema: Schema) {
         generation &+= 1
         self.rows = rows
+        wanted = .max
         if times.count < rows { times = [Int64](repeating: 0, count: rows) }
         if times.count != rows { times.removeLast(times.count - rows) }
         // Keyed on the types too: the same column indices of another table may have other types.
@@ -49,6 +53,13 @@ final class DecodedBlock {
                 Self.resize(&strings[slot], rows, "")
             }
         }
+    }
+
+    /// Ends the block after row `limit - 1` (times and `rows`; the value columns keep their length).
+    func end(at limit: Int) {
+        precondition(limit >= 0 && limit <= rows)
+        rows = limit
+        times.removeLast(times.count - limit)
     }
 
     /// Marks batches made from this block stale (at the end of a scan).
@@ -110,9 +121,11 @@ final class DecodedBlock {
         if chunk.type == .string { dictionaries[slot] = try ChunkParts.decodeDictionary(parts, scratch: &scratch, what: what) }
         let count = rows - nullCount
         if nullCount == 0 {
+            // Text codes are all looked up below: they are decoded whole.
+            let limit = chunk.type == .string ? nil : wanted
             try withColumn(slot) { (p) throws(StrataError) in
                 try ColumnCodec.decode(
-                    parts.values, encoding: chunk.encoding, rawLength: Int(chunk.rawLength), rows: count, into: p,
+                    parts.values, encoding: chunk.encoding, rawLength: Int(chunk.rawLength), rows: count, limit: limit, into: p,
                     scratch: &scratch, descale: descale, what: what)
             }
         } else {

@@ -142,29 +142,33 @@ public struct Snapshot: Sendable {
     /// Float64 columns whose flag in `scaled` is set are left as scaled integers when they are
     /// decimal-encoded in this block (`DecodedBlock.scales`).
     func decode(
-        _ t: Catalog.TableState, symbol symbolID: Int, block index: Int, columns: [Int], scaled: [Bool]? = nil, into out: DecodedBlock
+        _ t: Catalog.TableState, symbol symbolID: Int, block index: Int, columns: [Int], scaled: [Bool]? = nil,
+        through: Int64 = .max, into out: DecodedBlock
     ) throws(StrataError) -> BlockHeader {
         let h = try header(t, symbol: symbolID, block: index)
         let ref = t.symbols[symbolID].blocks[index]
         // The error context is made once per block and holds three strings: a local function capturing
         // `self` and `t` copied both (retains on storage shared by the scan threads) at every chunk.
         try Self.decodeChunks(
-            h, t.schema, columns: columns, scaled: scaled, checkChecksums: checkChecksums, into: out,
+            h, t.schema, columns: columns, scaled: scaled, through: through, checkChecksums: checkChecksums, into: out,
             what: blockContext(t, t.symbols[symbolID], block: index, ref))
         return h
     }
 
     /// Decodes the chunks of a parsed block: the time column, then the value columns `columns`
-    /// (schema indices, as all null where the block has no chunk for them).
+    /// (schema indices, as all null where the block has no chunk for them). With `through`, the
+    /// block ends at its last row at or before that time: a scan that ends inside the block decodes
+    /// the values of the rows it reads, not the rest.
     static func decodeChunks(
-        _ h: BlockHeader, _ schema: Schema, columns: [Int], scaled: [Bool]? = nil, checkChecksums: Bool, into out: DecodedBlock,
-        what: () -> String
+        _ h: BlockHeader, _ schema: Schema, columns: [Int], scaled: [Bool]? = nil, through: Int64 = .max,
+        checkChecksums: Bool, into out: DecodedBlock, what: () -> String
     ) throws(StrataError) {
         out.reset(rows: h.rows, columns: columns, schema: schema)
         let time = h.chunk(0)
         try h.withChunkBytes(0, checkChecksum: checkChecksums, what: what) { (bytes) throws(StrataError) in
             try out.decodeTimes(bytes, time, what: what)
         }
+        if h.lastTime > through { out.wanted = out.times.partitionPoint { $0 > through } }
         for (slot, c) in columns.enumerated() {
             guard let k = h.chunkIndex(columnID: schema.columns[c].id, hint: c + 1) else {
                 out.setAllNull(slot)
@@ -177,6 +181,7 @@ public struct Snapshot: Sendable {
                 try out.decodeColumn(slot, bytes, chunk, descale: !keepScaled, what: what)
             }
         }
+        if out.wanted < out.rows { out.end(at: out.wanted) }
     }
 
     /// The dictionary of text chunk `c` of a parsed block, without decoding its codes.
@@ -232,7 +237,7 @@ public struct Snapshot: Sendable {
         let s = t.symbols[symbolID]
         var i = Snapshot.firstBlock(s.blocks, from: from)
         while i < s.blocks.count, s.blocks[i].firstTime <= last {
-            _ = try decode(t, symbol: symbolID, block: i, columns: columns, into: decoded)
+            _ = try decode(t, symbol: symbolID, block: i, columns: columns, through: last, into: decoded)
             let ref = s.blocks[i]
             let lo = ref.firstTime >= from ? 0 : decoded.times.partitionPoint { $0 >= from }
             let hi = ref.lastTime <= last ? decoded.rows : decoded.times.partitionPoint { $0 > last }

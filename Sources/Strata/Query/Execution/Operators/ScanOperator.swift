@@ -56,7 +56,7 @@ extension Plan {
             }
             let whole = ref.firstTime >= lo && ref.lastTime <= hi
             if whole && predicatesHold, try stats(ref, index, header) { continue }
-            _ = try snapshot.decode(t, symbol: id, block: index, columns: columnIndices, scaled: scaledColumns, into: context.decoded)
+            _ = try snapshot.decode(t, symbol: id, block: index, columns: columnIndices, scaled: scaledColumns, through: hi, into: context.decoded)
             let d = context.decoded
             let rlo = ref.firstTime >= lo ? 0 : d.times.partitionPoint { $0 >= lo }
             let rhi = ref.lastTime <= hi ? d.rows : d.times.partitionPoint { $0 > hi }
