@@ -29,8 +29,7 @@ final class DecodedBlock {
         generation &+= 1
         self.rows = rows
         wanted = .max
-        if times.count < rows { times = [Int64](repeating: 0, count: rows) }
-        if times.count != rows { times.removeLast(times.count - rows) }
+        Self.resize(&times, rows, 0)  // in place: `end(at:)` shortened it, keeping its capacity
         // Keyed on the types too: the same column indices of another table may have other types.
         if columnIndices != columns || !columns.indices.allSatisfy({ types[$0] == schema.columns[columns[$0]].type }) {
             columnIndices = columns
