@@ -29,9 +29,12 @@ let package = Package(
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CSnappy", pkgConfig: "snappy", providers: [.apt(["libsnappy-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // The bit-unpacking kernel (C, so the compiler unrolls it per bit width). Only
+        // Sources/Strata/Format/ColumnCodec.swift imports it.
+        .target(name: "CStrataKernels"),
         .target(
             name: "Strata",
-            dependencies: ["CLZ4", "CZstd", "CSnappy", "CZlib"],
+            dependencies: ["CLZ4", "CZstd", "CSnappy", "CZlib", "CStrataKernels"],
             exclude: ["Parquet/FORMAT-NOTES.md"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),

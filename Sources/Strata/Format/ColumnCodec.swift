@@ -1,3 +1,5 @@
+import CStrataKernels
+
 /// How one column chunk of a block is encoded. The pipeline, applied in this order when encoding
 /// (Format.md, "Column encodings"):
 ///
@@ -279,22 +281,8 @@ enum ColumnCodec {
         let d = encoding.divisor
         let mode: Accumulate = encoding.has(Encoding.delta) ? .delta : encoding.has(Encoding.xor) ? .xor : .none
         if encoding.has(Encoding.bitpack) {
-            // Steps 5 to 2 fused: each value is finished as it is unpacked.
-            var acc: Int64 = 0
-            let ok: Bool
-            // One loop per combination, the divisor 1 (most columns) as a constant.
-            switch (zigzag, mode, d == 1) {
-            case (true, .delta, true): ok = Bitpack.unpack(raw, count: n, limit: limit, into: out) { step($0, &acc, zigzag: true, divisor: 1, mode: .delta) }
-            case (true, .delta, false): ok = Bitpack.unpack(raw, count: n, limit: limit, into: out) { step($0, &acc, zigzag: true, divisor: d, mode: .delta) }
-            case (true, .xor, _): ok = Bitpack.unpack(raw, count: n, limit: limit, into: out) { step($0, &acc, zigzag: true, divisor: d, mode: .xor) }
-            case (true, .none, true): ok = Bitpack.unpack(raw, count: n, limit: limit, into: out) { step($0, &acc, zigzag: true, divisor: 1, mode: .none) }
-            case (true, .none, false): ok = Bitpack.unpack(raw, count: n, limit: limit, into: out) { step($0, &acc, zigzag: true, divisor: d, mode: .none) }
-            case (false, .delta, true): ok = Bitpack.unpack(raw, count: n, limit: limit, into: out) { step($0, &acc, zigzag: false, divisor: 1, mode: .delta) }
-            case (false, .delta, false): ok = Bitpack.unpack(raw, count: n, limit: limit, into: out) { step($0, &acc, zigzag: false, divisor: d, mode: .delta) }
-            case (false, .xor, _): ok = Bitpack.unpack(raw, count: n, limit: limit, into: out) { step($0, &acc, zigzag: false, divisor: d, mode: .xor) }
-            case (false, .none, true): ok = Bitpack.unpack(raw, count: n, limit: limit, into: out) { step($0, &acc, zigzag: false, divisor: 1, mode: .none) }
-            case (false, .none, false): ok = Bitpack.unpack(raw, count: n, limit: limit, into: out) { step($0, &acc, zigzag: false, divisor: d, mode: .none) }
-            }
+            // Steps 5 to 2 fused: each miniblock is finished as it is unpacked.
+            let ok = Bitpack.unpack(raw, count: n, limit: limit, into: out, zigzag: zigzag, divisor: d, mode: mode)
             if !ok { throw .damaged("\(what()): bit-packed data is malformed") }
         } else if encoding.has(Encoding.shuffle) {
             guard let src = raw.baseAddress, let dst = out.baseAddress else { return }
@@ -366,7 +354,7 @@ enum ColumnCodec {
         }
     }
 
-    private enum Accumulate { case none, delta, xor }
+    enum Accumulate { case none, delta, xor }
 
     /// Zigzag, divisor, then delta or xor, on `n` values in place.
     @inline(__always)
@@ -380,7 +368,7 @@ enum ColumnCodec {
 
     /// Steps 4 to 2 on one value.
     @inline(__always)
-    private static func step(_ u: UInt64, _ acc: inout Int64, zigzag: Bool, divisor d: Int64, mode: Accumulate) -> Int64 {
+    static func step(_ u: UInt64, _ acc: inout Int64, zigzag: Bool, divisor d: Int64, mode: Accumulate) -> Int64 {
         var v = zigzag ? Int64(bitPattern: u &>> 1) ^ (0 &- Int64(bitPattern: u & 1)) : Int64(bitPattern: u)
         v = v &* d
         switch mode {
@@ -447,19 +435,22 @@ enum Bitpack {
         }
     }
 
-    /// Unpacks `count` values, each passed through `finish` in order; false when the bytes do not
-    /// hold exactly that many. With `limit`, stops after the miniblock that holds value `limit - 1`
-    /// (the bytes read so far are checked; the rest are not read).
-    @inline(__always)
+    /// Unpacks `count` values and finishes each (zigzag, times `divisor`, then a running sum or
+    /// xor); false when the bytes do not hold exactly that many. With `limit`, stops after the
+    /// miniblock that holds value `limit - 1` (the bytes read so far are checked, the rest not read).
+    /// Full miniblocks of 1 to 56 bits with 8 readable bytes after them (all but the last of a
+    /// chunk, mostly) go to the C kernel, which unrolls on the width; the rest through `step`.
     static func unpack(
         _ raw: UnsafeRawBufferPointer, count n: Int, limit: Int? = nil, into out: UnsafeMutableBufferPointer<Int64>,
-        _ finish: (UInt64) -> Int64
+        zigzag: Bool, divisor d: Int64, mode: ColumnCodec.Accumulate
     ) -> Bool {
         let limit = min(limit ?? n, n)
+        let finish = (zigzag ? UInt32(STRATA_FINISH_ZIGZAG) : 0)
+            | (mode == .delta ? UInt32(STRATA_FINISH_DELTA) : mode == .xor ? UInt32(STRATA_FINISH_XOR) : 0)
+        var acc: Int64 = 0
         var pos = 0
         var i = 0
-        // One miniblock's bytes, copied with 16 bytes of zero padding so every load stays in bounds.
-        var local = [UInt64](repeating: 0, count: Encoding.miniblockValues + 2)
+        var padded: [UInt8] = []
         while i < limit {
             let c = min(Encoding.miniblockValues, n - i)
             guard pos < raw.count else { return false }
@@ -468,39 +459,42 @@ enum Bitpack {
             guard w <= 64 else { return false }
             let bytes = (c * w + 7) / 8
             guard pos + bytes <= raw.count else { return false }
-            if w == 0 {
-                for k in 0..<c { out[i + k] = finish(0) }
-            } else if w <= 56 && pos + bytes + 8 <= raw.count, let base = raw.baseAddress, let dst = out.baseAddress {
-                // The common case: every value lies in one 8-byte load, and the load stays inside `raw`.
-                let src = base + pos
-                let to = dst + i
-                let mask: UInt64 = (1 &<< UInt64(w)) &- 1
-                var bit = 0
-                for k in 0..<c {
-                    let v = UInt64(littleEndian: src.loadUnaligned(fromByteOffset: bit &>> 3, as: UInt64.self)) &>> UInt64(bit & 7)
-                    to[k] = finish(v & mask)
-                    bit &+= w
+            if c == Encoding.miniblockValues && w >= 1 && w <= 56, let base = raw.baseAddress, let dst = out.baseAddress {
+                if pos + bytes + 8 <= raw.count {
+                    strata_unpack128(base.assumingMemoryBound(to: UInt8.self) + pos, UInt32(w), dst + i, finish, d, &acc)
+                } else {
+                    // The chunk's last miniblock: its bytes copied to where 8 zero bytes follow them.
+                    if padded.isEmpty { padded = [UInt8](repeating: 0, count: 56 * 16 + 8) }
+                    padded.withUnsafeMutableBytes { p in
+                        p.copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[pos..<pos + bytes]))
+                        for z in bytes..<bytes + 8 { p[z] = 0 }
+                        strata_unpack128(p.baseAddress!.assumingMemoryBound(to: UInt8.self), UInt32(w), dst + i, finish, d, &acc)
+                    }
                 }
             } else {
-                local.withUnsafeMutableBytes { buf in
-                    buf.initializeMemory(as: UInt8.self, repeating: 0)
-                    buf.copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[pos..<pos + bytes]))
-                    let mask: UInt64 = w == 64 ? ~0 : (1 &<< UInt64(w)) &- 1
-                    for k in 0..<c {
-                        let bit = k * w
-                        let byte = bit >> 3, shift = UInt64(bit & 7)
-                        var v = UInt64(littleEndian: buf.loadUnaligned(fromByteOffset: byte, as: UInt64.self)) &>> shift
-                        if shift > 0 && Int(shift) + w > 64 {
-                            v |= UInt64(buf[byte + 8]) &<< (64 &- shift)
-                        }
-                        out[i + k] = finish(v & mask)
-                    }
+                for k in 0..<c {
+                    out[i + k] = ColumnCodec.step(value(raw, at: pos, k * w, w), &acc, zigzag: zigzag, divisor: d, mode: mode)
                 }
             }
             pos += bytes
             i += c
         }
         return limit < n || pos == raw.count
+    }
+
+    /// The `w`-bit value at bit `bit` of the bytes from `start` (w ≤ 64; reads no byte past the value's).
+    private static func value(_ raw: UnsafeRawBufferPointer, at start: Int, _ bit: Int, _ w: Int) -> UInt64 {
+        var v: UInt64 = 0
+        var got = 0
+        var b = bit
+        while got < w {
+            let byte = UInt64(raw[start + b >> 3]) &>> UInt64(b & 7)
+            let take = min(8 - (b & 7), w - got)
+            v |= (byte & ((1 &<< UInt64(take)) &- 1)) &<< UInt64(got)
+            got += take
+            b += take
+        }
+        return v
     }
 }
 

@@ -1,0 +1,23 @@
+// Strata's decode kernels in C: the one place where the compiler is given constant bit widths
+// to unroll on. Called only from Sources/Strata/Format/ColumnCodec.swift (Bitpack.unpack).
+#ifndef STRATA_KERNELS_H
+#define STRATA_KERNELS_H
+
+#include <stdint.h>
+
+/// Finishing steps applied to each unpacked value, in this order: zigzag, times the divisor,
+/// then a running sum or a running xor (not both).
+enum {
+    STRATA_FINISH_ZIGZAG = 1,
+    STRATA_FINISH_DELTA = 2,
+    STRATA_FINISH_XOR = 4,
+};
+
+/// Unpacks one full miniblock of 128 values of `width` bits (1 ... 56), least significant bit
+/// first, from `in`, finishes each (the flags above, with `divisor` and the running value
+/// `*acc`, which is updated) and stores them at `out`. `in` must have 16 × width + 8 readable
+/// bytes (the packed bytes and 8 more): every value is read with one 8-byte load.
+void strata_unpack128(const uint8_t *in, unsigned width, int64_t *out, unsigned finish, int64_t divisor,
+                      int64_t *acc);
+
+#endif

@@ -1,0 +1,80 @@
+#include "strata_kernels.h"
+
+#include <string.h>
+
+static inline uint64_t load64(const uint8_t *p) {
+    uint64_t v;
+    memcpy(&v, p, 8);  // little-endian hosts only (x86-64, arm64): the format is little-endian
+    return v;
+}
+
+// Eight values of width W start at a whole byte (8 × W bits = W bytes), so within a group of
+// eight every offset and shift is a constant.
+#define VALUE(J, W) ((load64(in + ((J) * (W)) / 8) >> (((J) * (W)) % 8)) & mask)
+#define DEFINE_UNPACK(W)                                                   \
+    static void unpack128_##W(const uint8_t *in, uint64_t *out) {          \
+        const uint64_t mask = (UINT64_C(1) << (W)) - 1;                    \
+        for (int g = 0; g < 16; g++, in += (W), out += 8) {                \
+            out[0] = VALUE(0, W);                                          \
+            out[1] = VALUE(1, W);                                          \
+            out[2] = VALUE(2, W);                                          \
+            out[3] = VALUE(3, W);                                          \
+            out[4] = VALUE(4, W);                                          \
+            out[5] = VALUE(5, W);                                          \
+            out[6] = VALUE(6, W);                                          \
+            out[7] = VALUE(7, W);                                          \
+        }                                                                  \
+    }
+
+DEFINE_UNPACK(1) DEFINE_UNPACK(2) DEFINE_UNPACK(3) DEFINE_UNPACK(4) DEFINE_UNPACK(5) DEFINE_UNPACK(6)
+DEFINE_UNPACK(7) DEFINE_UNPACK(8) DEFINE_UNPACK(9) DEFINE_UNPACK(10) DEFINE_UNPACK(11) DEFINE_UNPACK(12)
+DEFINE_UNPACK(13) DEFINE_UNPACK(14) DEFINE_UNPACK(15) DEFINE_UNPACK(16) DEFINE_UNPACK(17) DEFINE_UNPACK(18)
+DEFINE_UNPACK(19) DEFINE_UNPACK(20) DEFINE_UNPACK(21) DEFINE_UNPACK(22) DEFINE_UNPACK(23) DEFINE_UNPACK(24)
+DEFINE_UNPACK(25) DEFINE_UNPACK(26) DEFINE_UNPACK(27) DEFINE_UNPACK(28) DEFINE_UNPACK(29) DEFINE_UNPACK(30)
+DEFINE_UNPACK(31) DEFINE_UNPACK(32) DEFINE_UNPACK(33) DEFINE_UNPACK(34) DEFINE_UNPACK(35) DEFINE_UNPACK(36)
+DEFINE_UNPACK(37) DEFINE_UNPACK(38) DEFINE_UNPACK(39) DEFINE_UNPACK(40) DEFINE_UNPACK(41) DEFINE_UNPACK(42)
+DEFINE_UNPACK(43) DEFINE_UNPACK(44) DEFINE_UNPACK(45) DEFINE_UNPACK(46) DEFINE_UNPACK(47) DEFINE_UNPACK(48)
+DEFINE_UNPACK(49) DEFINE_UNPACK(50) DEFINE_UNPACK(51) DEFINE_UNPACK(52) DEFINE_UNPACK(53) DEFINE_UNPACK(54)
+DEFINE_UNPACK(55) DEFINE_UNPACK(56)
+
+typedef void (*unpack_fn)(const uint8_t *, uint64_t *);
+static const unpack_fn unpackers[57] = {
+    0, unpack128_1, unpack128_2, unpack128_3, unpack128_4, unpack128_5, unpack128_6, unpack128_7,
+    unpack128_8, unpack128_9, unpack128_10, unpack128_11, unpack128_12, unpack128_13, unpack128_14,
+    unpack128_15, unpack128_16, unpack128_17, unpack128_18, unpack128_19, unpack128_20, unpack128_21,
+    unpack128_22, unpack128_23, unpack128_24, unpack128_25, unpack128_26, unpack128_27, unpack128_28,
+    unpack128_29, unpack128_30, unpack128_31, unpack128_32, unpack128_33, unpack128_34, unpack128_35,
+    unpack128_36, unpack128_37, unpack128_38, unpack128_39, unpack128_40, unpack128_41, unpack128_42,
+    unpack128_43, unpack128_44, unpack128_45, unpack128_46, unpack128_47, unpack128_48, unpack128_49,
+    unpack128_50, unpack128_51, unpack128_52, unpack128_53, unpack128_54, unpack128_55, unpack128_56,
+};
+
+static inline int64_t unzigzag(uint64_t u) { return (int64_t)(u >> 1) ^ -(int64_t)(u & 1); }
+
+void strata_unpack128(const uint8_t *in, unsigned width, int64_t *out, unsigned finish, int64_t divisor,
+                      int64_t *acc) {
+    uint64_t *raw = (uint64_t *)out;
+    if (width == 0 || width > 56) {
+        memset(out, 0, 128 * sizeof(int64_t));
+    } else {
+        unpackers[width](in, raw);
+    }
+    // One loop per combination, so no flag is tested per value; the first two vectorise.
+    // Arithmetic wraps (unsigned), as the format says.
+    if ((finish & STRATA_FINISH_ZIGZAG) && divisor == 1) {
+        for (int k = 0; k < 128; k++) out[k] = unzigzag(raw[k]);
+    } else if (finish & STRATA_FINISH_ZIGZAG) {
+        for (int k = 0; k < 128; k++) out[k] = (int64_t)((uint64_t)unzigzag(raw[k]) * (uint64_t)divisor);
+    } else if (divisor != 1) {
+        for (int k = 0; k < 128; k++) out[k] = (int64_t)(raw[k] * (uint64_t)divisor);
+    }
+    if (finish & STRATA_FINISH_DELTA) {
+        uint64_t a = (uint64_t)*acc;
+        for (int k = 0; k < 128; k++) { a += (uint64_t)out[k]; out[k] = (int64_t)a; }
+        *acc = (int64_t)a;
+    } else if (finish & STRATA_FINISH_XOR) {
+        uint64_t a = (uint64_t)*acc;
+        for (int k = 0; k < 128; k++) { a ^= (uint64_t)out[k]; out[k] = (int64_t)a; }
+        *acc = (int64_t)a;
+    }
+}
