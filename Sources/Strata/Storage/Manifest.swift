@@ -240,9 +240,8 @@ enum ManifestCodec {
             }
             throw .damaged("\(path): bad record header at offset \(fileOffset)")
         }
-        var copy = [UInt8](UnsafeRawBufferPointer(rebasing: bytes[0..<total]))
-        for i in 0..<8 { copy[ManifestFormat.recordHashOffset + i] = 0 }
-        if XXH64.hash(copy) != storedHash {
+        let record = UnsafeRawBufferPointer(rebasing: bytes[0..<total])
+        if XXH64.hash(record, zeroingWordAt: ManifestFormat.recordHashOffset) != storedHash {
             if total == bytes.count || bytes[total...].allSatisfy({ $0 == 0 }) {
                 return .tornTail(reason: "a torn last record at offset \(fileOffset)")
             }
