@@ -101,6 +101,21 @@ CSV
     $STRATA compact "$out/compacted-values" >/dev/null
     dbs="$dbs values compacted-values"
 fi
+if [ "$version" -ge 4 ]; then
+    # 6. predicted (format 4): turnover stored as its difference from volume x (high + low) / 2;
+    #    then the volume column dropped (the old blocks keep its chunk, which their turnover needs)
+    #    and rows added without it; the same compacted (blocks rewritten without the volume).
+    $STRATA generate "$work/gen4" --symbols 2 --days 3 --seed 11 >/dev/null
+    printf 'symbol,ts,open,high,low,close,amount\n' > "$work/late.csv"
+    tail -n +2 "$work/gen4/bars_1m.csv" | tail -5 | awk -F, -v OFS=, '{ $2 = sprintf("%.0f", $2 + 86400000 * 30); print $1, $2, $3, $4, $5, $6, $8 }' >> "$work/late.csv"
+    for db in predicted predicted-compacted; do
+        $STRATA import "$out/$db" bars "$work/gen4/bars_1m.csv" >/dev/null
+        $STRATA alter "$out/$db" bars --drop-column volume >/dev/null
+        $STRATA import "$out/$db" bars "$work/late.csv" >/dev/null
+    done
+    $STRATA compact "$out/predicted-compacted" >/dev/null
+    dbs="$dbs predicted predicted-compacted"
+fi
 
 for db in $dbs; do
     rm -f "$out/$db/LOCK"

@@ -75,6 +75,65 @@ import Testing
         #expect(si.min == 1 && si.max == .max)
     }
 
+    /// Bars-shaped blocks: turnover is stored as residuals from volume × (high + low) / 2, and reads
+    /// back exactly, whole, up to any row, as scaled integers or values, with the columns it is
+    /// predicted from read or not; a prediction naming an unusable column is damage, not a crash.
+    @Test(arguments: 0..<4)
+    func predictedChunksReadBackExactly(seed: UInt64) throws {
+        var rng = SplitMix(seed: seed &+ 77)
+        let rows = [8_192, 1_000, 240, 129][Int(seed)]
+        var price = 2_500 + Int64(rng.next() % 1_000)
+        var cols = Array(repeating: [Int64](), count: 6)  // open high low close volume amount
+        for _ in 0..<rows {
+            let o = price, c = price + Int64(rng.next() % 21) - 10
+            let h = max(o, c) + Int64(rng.next() % 5), l = min(o, c) - Int64(rng.next() % 5)
+            let v = Int64(rng.next() % 5_000) * 100
+            let vwap = Double(l) + Double(rng.next() % 1_000) / 1_000 * Double(h - l)  // in [low, high], tenths of a tick
+            let amount = (Double(v) * vwap / 100).rounded() / 10  // yuan, one decimal
+            for (k, x) in [o, h, l, c].enumerated() { cols[k].append(Int64(bitPattern: (Double(x) / 1_000).bitPattern)) }
+            cols[4].append(v)
+            cols[5].append(Int64(bitPattern: amount.bitPattern))
+            price = max(c, 100)
+        }
+        let times = (0..<rows).map { Int64($0) * 60_000 }
+        let types: [ColumnType] = [.float64, .float64, .float64, .float64, .int64, .float64]
+        var encoder = BlockEncoder()
+        let bytes = encoder.encode(
+            tableID: 1, symbolID: 0, times: times, columns: cols.map { ColumnBuffer(bits: $0) }, ids: [0, 1, 2, 3, 4, 5], types: types)
+        var schema = Schema(columns: (0..<6).map { Column("c\($0)", types[$0], id: UInt32($0)) })
+        schema.nextColumnID = 6
+        let region = MappedRegion.copying(bytes)
+        let h = try BlockHeader.parse(region, at: 0)
+        try withExtendedLifetime(region) {
+            #expect(h.chunk(6).encoding.has(Encoding.predicted), "turnover predicted: \(h.chunk(6).encoding.summary)")
+            let out = DecodedBlock()
+            for (columns, scaled) in [([5], nil), ([0, 1, 2, 3, 4, 5], nil), ([5, 4, 1, 2], [false, false, true, true]), ([1, 5], [true, true])] {
+                for through in [Int64.max, times[rows / 2], times[0], times[rows - 1] - 1] {
+                    try Snapshot.decodeChunks(h, schema, columns: columns, scaled: scaled, through: through, checkChecksums: true, into: out, what: { "test" })
+                    let n = times.partitionPoint { $0 > through }
+                    #expect(out.rows == n)
+                    let slot = columns.firstIndex(of: 5)!
+                    let expected = cols[5][..<n].map { Double(bitPattern: UInt64(bitPattern: $0)) }
+                    let got = out.scales[slot].map { s in out.ints[slot][..<n].map { Double($0) / s } } ?? Array(out.floats[slot][..<n])
+                    #expect(got.map(\.bitPattern) == expected.map(\.bitPattern), "columns \(columns) through \(through)")
+                }
+            }
+        }
+        // The prediction part names a column the block lacks, then the time column: damage.
+        let start = h.offset + h.headerBytes + Int(h.chunk(6).offset)
+        for id: UInt32 in [9, 0xFFFF_FFFF] {
+            var damaged = bytes
+            withUnsafeBytes(of: id.littleEndian) { for i in 0..<4 { damaged[start + i] = $0[i] } }
+            let r = MappedRegion.copying(damaged)
+            let d = try BlockHeader.parse(r, at: 0)
+            #expect(throws: StrataError.self) {
+                try withExtendedLifetime(r) {
+                    try Snapshot.decodeChunks(d, schema, columns: [5], checkChecksums: false, into: DecodedBlock(), what: { "test" })
+                }
+            }
+        }
+    }
+
     @Test func blockHeaderChecksumCoversEveryByte() throws {
         var encoder = BlockEncoder()
         let times: [Int64] = (0..<100).map { Int64($0) * 60_000 }

@@ -116,6 +116,12 @@ struct BlockEncoder {
     private var scratch = EncoderScratch()
     private var payload: [UInt8] = []
     private var present: [Int64] = []
+    /// This block's columns so far that a prediction can use: decimal columns without nulls (their
+    /// scaled integers) and int64 columns without nulls (indices into `columns`).
+    private var decimals: [(id: UInt32, scale: Int, ints: [UInt64])] = []
+    private var counts: [(id: UInt32, column: Int)] = []
+    private var target: [UInt64] = []
+    private var trial: [UInt8] = []
 
     /// Encodes rows [0, count) of `times` and the value columns `columns`, with ids `ids` (ascending)
     /// and types `types`. A column whose every row is null gets no chunk.
@@ -129,8 +135,10 @@ struct BlockEncoder {
         var descriptors: [ChunkDescriptor] = []
         descriptors.reserveCapacity(columns.count + 1)
         descriptors.append(encodeTimes(times))
+        decimals.removeAll(keepingCapacity: true)
+        counts.removeAll(keepingCapacity: true)
         for c in columns.indices {
-            if let d = encodeColumn(columns[c], id: ids[c], type: types[c], rows: rows) { descriptors.append(d) }
+            if let d = encodeColumn(columns, c, id: ids[c], type: types[c], rows: rows) { descriptors.append(d) }
         }
         pad()
         return assemble(descriptors, tableID: tableID, symbolID: symbolID, times: times)
@@ -152,7 +160,8 @@ struct BlockEncoder {
 
     /// One value column's chunk: its null rows' numbers, its dictionary (text), then its values
     /// (the non-null ones; a text column's codes into the dictionary). Nil when every row is null.
-    private mutating func encodeColumn(_ column: ColumnBuffer, id: UInt32, type: ColumnType, rows: Int) -> ChunkDescriptor? {
+    private mutating func encodeColumn(_ columns: [ColumnBuffer], _ c: Int, id: UInt32, type: ColumnType, rows: Int) -> ChunkDescriptor? {
+        let column = columns[c]
         pad()
         let start = payload.count
         var nullRows: [Int64] = []
@@ -171,14 +180,77 @@ struct BlockEncoder {
             for r in 0..<rows where !column.nulls[r] { present.append(column.bits[r]) }
         }
         pad()
-        let (stats, encoding, raw) = present.withUnsafeBufferPointer { v in
+        let valuesStart = payload.count
+        var (stats, encoding, raw) = present.withUnsafeBufferPointer { v in
             let (encoding, raw) = ColumnCodec.encode(v, kind: ColumnCodec.Kind(type), scratch: &scratch, payload: &payload)
             return (ColumnStats.compute(v, type: type), encoding, raw)
+        }
+        if nullRows.isEmpty && type == .int64 { counts.append((id, c)) }
+        if nullRows.isEmpty && type == .float64 && encoding.has(Encoding.decimal) {
+            if let (e, r) = predict(columns, scale: Int(encoding.scale), replacing: valuesStart) {
+                (encoding, raw) = (e, r)
+            } else {
+                decimals.append((id, Int(encoding.scale), scratch.ints))
+            }
         }
         let hash = payload.withUnsafeBytes { XXH64.hash(UnsafeRawBufferPointer(rebasing: $0[start...])) }
         return ChunkDescriptor(
             type: type, encoding: encoding, rawLength: UInt32(raw), storedLength: UInt32(payload.count - start),
             offset: UInt32(start), hash: hash, stats: stats, columnID: id, nullCount: UInt32(nullRows.count))
+    }
+
+    /// Tries to store the decimal column just encoded (its scaled integers in `scratch.ints`, its
+    /// chunk from `start` on) as residuals from a prediction of earlier columns: when its chunk
+    /// takes over 1.5 bytes a value, each count column and each pair of decimal columns is tried
+    /// on the first 1,024 rows (bits a value, bit-packed), and the best one kept when its residuals
+    /// take less room than the chunk. Returns the new encoding, or nil (the chunk stays).
+    private mutating func predict(_ columns: [ColumnBuffer], scale k: Int, replacing start: Int) -> (Encoding, Int)? {
+        let rows = scratch.ints.count
+        guard payload.count - start > rows * 3 / 2, !counts.isEmpty, !decimals.isEmpty else { return nil }
+        target = scratch.ints
+        var best: (Prediction, cost: Int)? = nil
+        for v in counts {
+            for i in decimals.indices {
+                for j in i..<decimals.count {
+                    let cost = residualBits(columns[v.column].bits, decimals[i], decimals[j], k: k, rows: min(rows, 1_024))
+                    if best == nil || cost < best!.cost { best = (Prediction(count: v.id, first: decimals[i].id, second: decimals[j].id), cost) }
+                }
+            }
+        }
+        guard let (p, _) = best else { return nil }
+        let v = columns[counts.first { $0.id == p.count }!.column].bits
+        let a = decimals.first { $0.id == p.first }!, b = decimals.first { $0.id == p.second }!
+        let (f1, f2) = Prediction.factors(target: k, a.scale, b.scale)
+        scratch.ints.removeAll(keepingCapacity: true)
+        for r in 0..<rows {
+            let predicted = Prediction.value(v[r], Int64(bitPattern: a.ints[r]), Int64(bitPattern: b.ints[r]), f1, f2)
+            scratch.ints.append(UInt64(bitPattern: Int64(bitPattern: target[r]) &- predicted))
+        }
+        trial.removeAll(keepingCapacity: true)
+        p.write(to: &trial)
+        let (encoding, raw) = ColumnCodec.encodePredicted(scale: k, scratch: &scratch, payload: &trial)
+        guard trial.count < payload.count - start else { return nil }
+        payload.replaceSubrange(start..., with: trial)
+        return (encoding, raw)
+    }
+
+    /// Bits the residuals of the first `rows` rows take bit-packed (zigzag, per 128 values).
+    private func residualBits(
+        _ v: [Int64], _ a: (id: UInt32, scale: Int, ints: [UInt64]), _ b: (id: UInt32, scale: Int, ints: [UInt64]), k: Int, rows: Int
+    ) -> Int {
+        let (f1, f2) = Prediction.factors(target: k, a.scale, b.scale)
+        var bits = 0
+        var r = 0
+        while r < rows {
+            var any: UInt64 = 0
+            for i in r..<min(r + Encoding.miniblockValues, rows) {
+                let e = Int64(bitPattern: target[i]) &- Prediction.value(v[i], Int64(bitPattern: a.ints[i]), Int64(bitPattern: b.ints[i]), f1, f2)
+                any |= UInt64(bitPattern: (e << 1) ^ (e >> 63))
+            }
+            bits += (64 - any.leadingZeroBitCount) * min(Encoding.miniblockValues, rows - r)
+            r += Encoding.miniblockValues
+        }
+        return bits
     }
 
     private func assemble(_ descriptors: [ChunkDescriptor], tableID: UInt32, symbolID: UInt32, times: [Int64]) -> [UInt8] {

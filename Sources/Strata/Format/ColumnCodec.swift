@@ -22,7 +22,9 @@ struct Encoding: Equatable, Sendable {
     static let lz4: UInt8 = 16
     static let decimal: UInt8 = 32
     static let bitpack: UInt8 = 64
-    static let knownFlags: UInt8 = 127
+    /// The values are residuals from a prediction made of other columns of the block (`Prediction`).
+    static let predicted: UInt8 = 128
+    static let knownFlags: UInt8 = 255
     static let miniblockValues = 128
 
     /// Largest pre-LZ4 length of a chunk of `rows` values.
@@ -32,6 +34,7 @@ struct Encoding: Equatable, Sendable {
 
     var summary: String {
         var parts: [String] = []
+        if has(Self.predicted) { parts.append("predicted") }
         if has(Self.decimal) { parts.append("decimal(\(scale))") }
         if has(Self.delta) { parts.append("delta") }
         if has(Self.xor) { parts.append("xor") }
@@ -113,27 +116,43 @@ enum ColumnCodec {
     static func encode(
         _ values: UnsafeBufferPointer<Int64>, kind: Kind, scratch: inout EncoderScratch, payload: inout [UInt8]
     ) -> (Encoding, rawLength: Int) {
-        var rawLength = values.count * 8
         var base: UInt8 = 0
         var scale: UInt8 = 0
         var candidates: [(UInt8, Bool)]  // (step-2 flag, use gcd)
         if kind == .float64, let k = decimalScale(values, into: &scratch.ints) {
             base = Encoding.decimal
             scale = UInt8(k)
-            candidates = [
-                (Encoding.delta | Encoding.bitpack, true), (Encoding.delta | Encoding.shuffle, true), (Encoding.shuffle, true),
-            ]
+            candidates = integerCandidates
         } else {
             scratch.ints.removeAll(keepingCapacity: true)
             scratch.ints.append(contentsOf: values.lazy.map { UInt64(bitPattern: $0) })
             switch kind {
             case .float64: candidates = [(0, false), (Encoding.xor | Encoding.shuffle, false)]
             case .time: candidates = [(Encoding.delta, true), (Encoding.delta | Encoding.shuffle, true)]
-            case .int64:
-                candidates = [(Encoding.delta | Encoding.bitpack, true), (Encoding.delta | Encoding.shuffle, true), (Encoding.shuffle, true)]
+            case .int64: candidates = integerCandidates
             case .codes: candidates = [(Encoding.bitpack, false), (Encoding.delta | Encoding.bitpack, true)]
             }
         }
+        return encodeCandidates(candidates, base: base, scale: scale, scratch: &scratch, payload: &payload)
+    }
+
+    /// The candidate encodings of decimal and integer columns.
+    static let integerCandidates: [(UInt8, Bool)] = [
+        (Encoding.delta | Encoding.bitpack, true), (Encoding.delta | Encoding.shuffle, true), (Encoding.shuffle, true),
+    ]
+
+    /// Encodes the integers in `scratch.ints` (a decimal column's residuals from a prediction) with
+    /// the flags `decimal` and `predicted` at scale `scale`.
+    static func encodePredicted(scale: Int, scratch: inout EncoderScratch, payload: inout [UInt8]) -> (Encoding, rawLength: Int) {
+        encodeCandidates(
+            integerCandidates, base: Encoding.decimal | Encoding.predicted, scale: UInt8(scale), scratch: &scratch, payload: &payload)
+    }
+
+    /// Tries each candidate on `scratch.ints` and appends the smallest result to `payload`.
+    private static func encodeCandidates(
+        _ candidates: [(UInt8, Bool)], base: UInt8, scale: UInt8, scratch: inout EncoderScratch, payload: inout [UInt8]
+    ) -> (Encoding, rawLength: Int) {
+        var rawLength = scratch.ints.count * 8
         var best: Encoding? = nil
         scratch.best.removeAll(keepingCapacity: true)
         for (flags, useGCD) in candidates {
@@ -238,14 +257,16 @@ enum ColumnCodec {
     /// With `limit`, only values `0 ..< limit` are finished (a scan that ends inside the block);
     /// the bytes are checked as for all `rows`, and the unpacking stops at the miniblock that holds
     /// the last one wanted.
+    /// A predicted chunk (`residuals`) decodes to its residuals, the caller adds the prediction.
     static func decode(
         _ stored: UnsafeRawBufferPointer, encoding: Encoding, rawLength: Int, rows: Int, limit: Int? = nil,
-        into out: UnsafeMutableBufferPointer<Int64>, scratch: inout [UInt8], descale: Bool = true, what: () -> String
+        into out: UnsafeMutableBufferPointer<Int64>, scratch: inout [UInt8], descale: Bool = true, residuals: Bool = false,
+        what: () -> String
     ) throws(StrataError) {
         let limit = min(limit ?? rows, rows)
         precondition(out.count >= rows)
-        if encoding.flags & ~Encoding.knownFlags != 0 {
-            throw .damaged("\(what()): unknown encoding flags \(encoding.flags)")
+        if encoding.has(Encoding.predicted) != residuals {
+            throw .damaged("\(what()): a prediction where none can be, or none where one must be")
         }
         if encoding.divisor < 1 { throw .damaged("\(what()): divisor \(encoding.divisor) is not positive") }
         if Int(encoding.scale) > Limits.decimalScaleMax { throw .damaged("\(what()): decimal scale \(encoding.scale) too large") }

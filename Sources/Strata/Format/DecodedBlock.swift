@@ -21,6 +21,9 @@ final class DecodedBlock {
     var scratch: [UInt8] = []
     /// Decoded values before nulls are spread out, and null row numbers.
     private var present: [Int64] = []
+    /// The three columns a predicted chunk names, and the LZ4 output of theirs.
+    private var references: ([Int64], [Int64], [Int64]) = ([], [], [])
+    var referenceScratch: [UInt8] = []
     /// Rows a scan wants, set after the time column is decoded: number and time columns without
     /// nulls are finished only for rows `0 ..< wanted`; `end(at:)` then ends the block there.
     var wanted = Int.max
@@ -137,6 +140,52 @@ final class DecodedBlock {
             spread(slot)
         }
         if chunk.type == .string { try lookUpStrings(slot, what: what) }
+    }
+
+    /// Decodes a predicted chunk (Format.md, "Predicted chunks") into slot `slot`: its residuals,
+    /// plus the prediction from the three columns it names, which `reference` decodes (returning a
+    /// decimal column's scale).
+    func decodePredicted(
+        _ slot: Int, _ bytes: UnsafeRawBufferPointer, _ chunk: ChunkDescriptor, descale: Bool, what: () -> String,
+        reference: (UInt32, inout [Int64]) throws(StrataError) -> Int
+    ) throws(StrataError) {
+        if chunk.type != .float64 || !chunk.encoding.has(Encoding.decimal) || chunk.nullCount > 0
+            || bytes.count < Prediction.partBytes
+        {
+            throw .damaged("\(what()): a prediction where none can be")
+        }
+        let p = try Prediction.read(bytes, what: what)
+        let limit = min(wanted, rows)
+        let count = try reference(p.count, &references.0)
+        let scale1 = try reference(p.first, &references.1)
+        let scale2 = try reference(p.second, &references.2)
+        if count != -1 || scale1 < 0 || scale2 < 0 { throw .damaged("\(what()): a prediction names columns it cannot use") }
+        let k = Int(chunk.encoding.scale)
+        let (f1, f2) = Prediction.factors(target: k, scale1, scale2)
+        let divide = descale ? powersOfTen[k] : nil
+        try withColumn(slot) { (out) throws(StrataError) in
+            try ColumnCodec.decode(
+                UnsafeRawBufferPointer(rebasing: bytes[Prediction.partBytes...]), encoding: chunk.encoding, rawLength: Int(chunk.rawLength),
+                rows: rows, limit: limit, into: out, scratch: &scratch, descale: false, residuals: true, what: what)
+            let (v, a, b) = references
+            if let divide {
+                for r in 0..<limit {
+                    let t = out[r] &+ Prediction.value(v[r], a[r], b[r], f1, f2)
+                    out[r] = Int64(bitPattern: (Double(t) / divide).bitPattern)
+                }
+            } else {
+                for r in 0..<limit { out[r] = out[r] &+ Prediction.value(v[r], a[r], b[r], f1, f2) }
+            }
+        }
+    }
+
+    /// Copies slot `slot`'s integers (rows up to `wanted`) into `buffer`.
+    func copyInts(_ slot: Int, into buffer: inout [Int64]) {
+        if buffer.count < rows { buffer = [Int64](repeating: 0, count: rows) }
+        let n = min(wanted, rows)
+        buffer.withUnsafeMutableBufferPointer { dst in
+            ints[slot].withUnsafeBufferPointer { src in _ = dst.update(fromContentsOf: src[0..<n]) }
+        }
     }
 
     /// Moves the decoded values (in `present`) to their rows, leaving 0 in the null rows.

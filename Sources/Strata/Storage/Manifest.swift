@@ -6,9 +6,11 @@ enum ManifestFormat {
     static let fileMagic: [UInt8] = Array("STRATAMF".utf8)
     /// Version 2 added the entries that rewrite history (replace blocks, table key, drop table, id
     /// floors); version 3 text columns, nulls and changing columns (version 2 blocks, the columns
-    /// entry). An older manifest is read as it is and upgraded in place before this build's first commit.
-    static let version: UInt32 = 3
-    static let versionsRead: ClosedRange<UInt32> = 1...3
+    /// entry); version 4 predicted chunks (encoding flag 128: turnover stored as its difference from
+    /// volume × (high + low) / 2). An older manifest is read as it is and upgraded in place before
+    /// this build's first commit.
+    static let version: UInt32 = 4
+    static let versionsRead: ClosedRange<UInt32> = 1...4
     static let fileHeaderBytes = 16
     static let recordMagic: UInt32 = 0x3152_4D53  // "SMR1"
     static let recordHeaderBytes = 24

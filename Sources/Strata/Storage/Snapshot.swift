@@ -169,6 +169,7 @@ public struct Snapshot: Sendable {
             try out.decodeTimes(bytes, time, what: what)
         }
         if h.lastTime > through { out.wanted = out.times.partitionPoint { $0 > through } }
+        var predicted: [(slot: Int, chunk: Int)] = []
         for (slot, c) in columns.enumerated() {
             guard let k = h.chunkIndex(columnID: schema.columns[c].id, hint: c + 1) else {
                 out.setAllNull(slot)
@@ -177,11 +178,64 @@ public struct Snapshot: Sendable {
             let chunk = h.chunk(k)
             let keepScaled = scaled?[slot] == true && chunk.type == .float64 && chunk.encoding.has(Encoding.decimal)
             out.scales[slot] = keepScaled ? powersOfTen[Int(chunk.encoding.scale)] : nil
+            if chunk.encoding.has(Encoding.predicted) {
+                predicted.append((slot, k))  // after the columns it may take from
+                continue
+            }
             try h.withChunkBytes(k, checkChecksum: checkChecksums, what: what) { (bytes) throws(StrataError) in
                 try out.decodeColumn(slot, bytes, chunk, descale: !keepScaled, what: what)
             }
         }
+        for (slot, k) in predicted {
+            let chunk = h.chunk(k)
+            try h.withChunkBytes(k, checkChecksum: checkChecksums, what: what) { (bytes) throws(StrataError) in
+                try out.decodePredicted(slot, bytes, chunk, descale: out.scales[slot] == nil, what: what) { (id, buffer) throws(StrataError) in
+                    let scale = try referenceScale(h, id, what: what)
+                    // A column the query reads is taken as decoded: counts, and prices kept scaled.
+                    if let s = columns.indices.first(where: { schema.columns[columns[$0]].id == id }), out.nulls[s].isEmpty,
+                        scale < 0 ? out.types[s] == .int64 : out.scales[s] == powersOfTen[scale]
+                    {
+                        out.copyInts(s, into: &buffer)
+                    } else {
+                        try decodeReference(
+                            h, id, into: &buffer, limit: out.wanted, scratch: &out.referenceScratch, checkChecksums: checkChecksums, what: what)
+                    }
+                    return scale
+                }
+            }
+        }
         if out.wanted < out.rows { out.end(at: out.wanted) }
+    }
+
+    /// The scale of the decimal column `id` a prediction names, or -1 for an int64 column; throws
+    /// when the block has no such column or it cannot be used (nulls, a prediction of its own).
+    static func referenceScale(_ h: BlockHeader, _ id: UInt32, what: () -> String) throws(StrataError) -> Int {
+        guard let k = h.chunkIndex(columnID: id) else { throw .damaged("\(what()): a prediction names column id \(id), which the block lacks") }
+        let d = h.chunk(k)
+        if d.nullCount > 0 || d.encoding.has(Encoding.predicted) || d.type == .string
+            || (d.type == .float64 && !d.encoding.has(Encoding.decimal))
+        {
+            throw .damaged("\(what()): a prediction names column id \(id), which it cannot use")
+        }
+        return d.type == .float64 ? Int(d.encoding.scale) : -1
+    }
+
+    /// Decodes the column `id` a prediction names (checked by `referenceScale`), rows up to `limit`,
+    /// into `buffer`: an int64 column's values or a decimal column's scaled integers.
+    static func decodeReference(
+        _ h: BlockHeader, _ id: UInt32, into buffer: inout [Int64], limit: Int, scratch: inout [UInt8], checkChecksums: Bool,
+        what: () -> String
+    ) throws(StrataError) {
+        let k = h.chunkIndex(columnID: id)!
+        let d = h.chunk(k)
+        if buffer.count < h.rows { buffer = [Int64](repeating: 0, count: h.rows) }
+        try h.withChunkBytes(k, checkChecksum: checkChecksums, what: what) { (bytes) throws(StrataError) in
+            try buffer.withUnsafeMutableBufferPointer { (p) throws(StrataError) in
+                try ColumnCodec.decode(
+                    bytes, encoding: d.encoding, rawLength: Int(d.rawLength), rows: h.rows, limit: limit, into: p,
+                    scratch: &scratch, descale: false, what: what)
+            }
+        }
     }
 
     /// The dictionary of text chunk `c` of a parsed block, without decoding its codes.
