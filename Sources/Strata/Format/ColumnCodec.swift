@@ -293,6 +293,40 @@ enum ColumnCodec {
         }
     }
 
+    /// The time column of a block a scan leaves before its end (its last time past `through`):
+    /// when the chunk is delta (+ divisor, zigzag) + LZ4 with nothing else, only an estimate of the
+    /// rows up to `through` is decompressed (by the time range, assuming rows spread evenly, plus
+    /// 1,024) and summed. Returns the rows at or before `through` when they all lie in that prefix;
+    /// nil when the estimate falls short or the encoding is another (then decode it whole).
+    static func decodeTimesPrefix(
+        _ stored: UnsafeRawBufferPointer, encoding: Encoding, rawLength: Int, rows: Int, first: Int64, last: Int64,
+        through: Int64, into out: UnsafeMutableBufferPointer<Int64>, scratch: inout [UInt8]
+    ) -> Int? {
+        let other = Encoding.knownFlags & ~(Encoding.delta | Encoding.zigzag | Encoding.lz4)
+        guard encoding.has(Encoding.delta), encoding.has(Encoding.lz4), encoding.flags & other == 0, rawLength == rows * 8,
+            through >= first, through < last
+        else { return nil }
+        let share = (Double(through) - Double(first)) / (Double(last) - Double(first))
+        guard share.isFinite else { return nil }
+        let prefix = min(rows, Int(min(max(share, 0), 1) * Double(rows)) + 1_024)
+        if prefix >= rows { return nil }
+        if scratch.count < rawLength { scratch = [UInt8](repeating: 0, count: rawLength) }
+        let zigzag = encoding.has(Encoding.zigzag), d = encoding.divisor
+        return scratch.withUnsafeMutableBytes { raw -> Int? in
+            guard LZ4.decompressPrefix(stored, prefix * 8, into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<rawLength])) else { return nil }
+            var acc: Int64 = 0
+            @inline(__always) func sum(zigzag: Bool) {
+                for j in 0..<prefix {
+                    let u = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: j * 8, as: UInt64.self))
+                    out[j] = step(u, &acc, zigzag: zigzag, divisor: d, mode: .delta)
+                }
+            }
+            if zigzag { sum(zigzag: true) } else { sum(zigzag: false) }
+            let n = partitionPoint(in: 0..<prefix) { out[$0] > through }
+            return n < prefix ? n : nil
+        }
+    }
+
     /// Undoes steps 5 to 1 on `rows * 8` raw bytes, for values `0 ..< limit` (at least).
     private static func unpack(
         _ raw: UnsafeRawBufferPointer, encoding: Encoding, rows n: Int, limit: Int, into out: UnsafeMutableBufferPointer<Int64>,

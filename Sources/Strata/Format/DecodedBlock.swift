@@ -88,10 +88,25 @@ final class DecodedBlock {
         }
     }
 
-    /// Decodes the time chunk's `bytes` into `times`.
-    func decodeTimes(_ bytes: UnsafeRawBufferPointer, _ chunk: ChunkDescriptor, what: () -> String) throws(StrataError) {
-        try times.withUnsafeMutableBufferPointer { (p) throws(StrataError) in
+    /// Decodes the time chunk's `bytes` into `times` and sets `wanted` to the rows at or before
+    /// `through`; a block the scan leaves early may have only those decoded (`decodeTimesPrefix`).
+    func decodeTimes(
+        _ bytes: UnsafeRawBufferPointer, _ chunk: ChunkDescriptor, first: Int64, last: Int64, through: Int64, what: () -> String
+    ) throws(StrataError) {
+        let prefix = try times.withUnsafeMutableBufferPointer { (p) throws(StrataError) -> Int? in
+            if last > through, let n = ColumnCodec.decodeTimesPrefix(
+                bytes, encoding: chunk.encoding, rawLength: Int(chunk.rawLength), rows: rows, first: first, last: last,
+                through: through, into: p, scratch: &scratch)
+            {
+                return n
+            }
             try ColumnCodec.decode(bytes, encoding: chunk.encoding, rawLength: Int(chunk.rawLength), rows: rows, into: p, scratch: &scratch, what: what)
+            return nil
+        }
+        if let prefix {
+            wanted = prefix
+        } else if last > through {
+            wanted = times.partitionPoint { $0 > through }
         }
     }
 

@@ -26,4 +26,14 @@ enum LZ4 {
             Int32(source.count), Int32(destination.count))
         return Int(n) == destination.count
     }
+
+    /// Decompresses the first `count` bytes of what `source` expands to into `destination` (which
+    /// holds all of it); false when the input is malformed or expands to fewer.
+    static func decompressPrefix(_ source: UnsafeRawBufferPointer, _ count: Int, into destination: UnsafeMutableRawBufferPointer) -> Bool {
+        guard count > 0, count <= destination.count, let src = source.baseAddress, let dst = destination.baseAddress else { return false }
+        let n = LZ4_decompress_safe_partial(
+            src.assumingMemoryBound(to: CChar.self), dst.assumingMemoryBound(to: CChar.self),
+            Int32(source.count), Int32(count), Int32(destination.count))
+        return Int(n) >= count
+    }
 }

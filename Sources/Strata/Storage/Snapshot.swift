@@ -166,9 +166,8 @@ public struct Snapshot: Sendable {
         out.reset(rows: h.rows, columns: columns, schema: schema)
         let time = h.chunk(0)
         try h.withChunkBytes(0, checkChecksum: checkChecksums, what: what) { (bytes) throws(StrataError) in
-            try out.decodeTimes(bytes, time, what: what)
+            try out.decodeTimes(bytes, time, first: h.firstTime, last: h.lastTime, through: through, what: what)
         }
-        if h.lastTime > through { out.wanted = out.times.partitionPoint { $0 > through } }
         var predicted: [(slot: Int, chunk: Int)] = []
         for (slot, c) in columns.enumerated() {
             guard let k = h.chunkIndex(columnID: schema.columns[c].id, hint: c + 1) else {
