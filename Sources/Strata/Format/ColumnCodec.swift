@@ -66,31 +66,37 @@ struct EncoderScratch {
 enum ColumnCodec {
     /// Finds the smallest decimal scale at which every value is exactly Int64 / 10^scale,
     /// writing the scaled integers into `out`; nil when there is none (NaN, ±inf, -0.0, too many digits).
+    /// One pass at the scale found so far; a value that needs a larger one raises it and starts over
+    /// (at most `Limits.decimalScaleMax` times, mostly once: the first prices may end in a zero).
     static func decimalScale(_ values: UnsafeBufferPointer<Int64>, into out: inout [UInt64]) -> Int? {
         out.removeAll(keepingCapacity: true)
         var k = 0
-        for bits in values {
-            let v = Double(bitPattern: UInt64(bitPattern: bits))
-            while !exactAtScale(v, k) {
+        var i = 0
+        while i < values.count {
+            let v = Double(bitPattern: UInt64(bitPattern: values[i]))
+            if let x = scaled(v, k) {
+                out.append(UInt64(bitPattern: x))
+                i += 1
+                continue
+            }
+            repeat {
                 k += 1
                 if k > Limits.decimalScaleMax { return nil }
-            }
-        }
-        let p = powersOfTen[k]
-        for bits in values {
-            let v = Double(bitPattern: UInt64(bitPattern: bits))
-            guard exactAtScale(v, k) else { return nil }
-            out.append(UInt64(bitPattern: Int64((v * p).rounded())))
+            } while scaled(v, k) == nil
+            out.removeAll(keepingCapacity: true)
+            i = 0
         }
         return k
     }
 
+    /// `v` × 10^k as an integer when `Double(x) / 10^k` gives back exactly `v` (never for -0.0).
     @inline(__always)
-    static func exactAtScale(_ v: Double, _ k: Int) -> Bool {
+    static func scaled(_ v: Double, _ k: Int) -> Int64? {
         let p = powersOfTen[k]
         let s = (v * p).rounded()
-        guard s.isFinite, abs(s) < 9_007_199_254_740_992 else { return false }  // 2^53
-        return (Double(Int64(s)) / p).bitPattern == v.bitPattern  // also rejects -0.0
+        guard s.isFinite, abs(s) < 9_007_199_254_740_992 else { return nil }  // 2^53
+        let x = Int64(s)
+        return (Double(x) / p).bitPattern == v.bitPattern ? x : nil
     }
 
     /// What a chunk holds, which decides the candidate encodings the writer tries.
