@@ -325,6 +325,44 @@ import Testing
         db.close()
     }
 
+    /// Many groups over many symbols (a share of the worker pool finishes its groups a few thousand
+    /// at a time): every group once, in symbol then time order, with its sum and count.
+    @Test func manyGroupsBySymbolComeOutWholeAndInOrder() throws {
+        let dir = TempDir("strata-groups")
+        defer { dir.cleanup() }
+        let db = try Database.open(dir.path, options: DatabaseOptions(autoCompaction: .off))
+        var rng = SplitMix(seed: 9)
+        var expected: [String: [Int64: (sum: Int64, count: Int64)]] = [:]
+        let symbols = (0..<21).map { String(format: "S%02d", ($0 * 7) % 21) }  // appended out of name order
+        try db.write { tx in
+            try tx.createTable("t", schema: Schema(columns: [Column("v", .int64)]))
+            for s in symbols {
+                var time: Int64 = 0
+                for _ in 0..<3_000 {
+                    time += Int64(1 + rng.next() % 3) * 1_000
+                    let v = Int64(rng.next() % 1_000)
+                    try tx.append(to: "t", symbol: s, time: time, values: [.int64(v)])
+                    let bucket = time - time % 2_000
+                    let old = expected[s, default: [:]][bucket] ?? (0, 0)
+                    expected[s, default: [:]][bucket] = (old.sum + v, old.count + 1)
+                }
+            }
+        }
+        let r = try db.snapshot().query("SELECT symbol, ts, sum(v), count(*) FROM t SAMPLE BY 2s")
+        var rows: [(String, Int64, Int64, Int64)] = []
+        for i in 0..<r.rowCount {
+            guard case .string(let s) = r[i, 0], case .int(let t) = r[i, 1], case .int(let sum) = r[i, 2], case .int(let n) = r[i, 3] else {
+                Issue.record("row \(i) has unexpected values")
+                return
+            }
+            rows.append((s, t, sum, n))
+        }
+        let want = expected.keys.sorted().flatMap { s in expected[s]!.keys.sorted().map { (s, $0, expected[s]![$0]!.sum, expected[s]![$0]!.count) } }
+        #expect(rows.count == want.count)
+        #expect(rows.elementsEqual(want) { $0 == $1 }, "groups differ or are out of order")
+        db.close()
+    }
+
     @Test func errorsNameThePositionOrTheThing() throws {
         let dir = TempDir("strata-qerr")
         defer { dir.cleanup() }

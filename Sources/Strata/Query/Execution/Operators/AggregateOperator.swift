@@ -5,6 +5,9 @@ extension Plan {
     func executeAggregation(_ a: AggregationPlan) throws(StrataError) -> QueryResult {
         let specs = a.aggregates
         var table = GroupTable(width: specs.count)
+        if let t = self.table, a.bySymbol, a.fill.isEmpty || a.fill == [.none] {
+            return timeRangeEmpty ? try finish(a, table) : try aggregateBySymbol(a, t)
+        }
         if let t = self.table {
             if !timeRangeEmpty {
                 let parts = try parallel(tableSymbols(t)) { (share) throws(StrataError) -> GroupTable in
@@ -28,6 +31,37 @@ extension Plan {
             try consume(a, try relationBatch(ScanContext()), table)
         }
         return try finish(a, table)
+    }
+
+    /// Groups that start with the symbol are finished as their symbols are (a symbol's groups are
+    /// complete once its blocks are read), a few thousand groups at a time: the memory held is the
+    /// result, not the aggregation states of every group (about 1.1 KB a group for daily bars).
+    /// Symbols are scanned in byte order in contiguous shares, so the finished parts, in order,
+    /// are in the order `finish` gives one table.
+    private func aggregateBySymbol(_ a: AggregationPlan, _ t: Catalog.TableState) throws(StrataError) -> QueryResult {
+        let parts = try parallel(tableSymbols(t)) { (share) throws(StrataError) -> QueryResult in
+            var g = GroupTable(width: a.aggregates.count)
+            var done = QueryResult(names: allNames, types: types)
+            let context = ScanContext()
+            for (id, name) in share {
+                _ = try scanSymbol(t, id, name, context, stats: { (ref, index, header) throws(StrataError) in
+                    if !a.statsAnswerable { return false }
+                    return try fromStats(a, g, t, id, name, ref, index, header)
+                }) { (b) throws(StrataError) in
+                    try consume(a, b, g)
+                    return true
+                }
+                if g.keys.count >= 4_096 {
+                    done.append(try finish(a, g))
+                    g = GroupTable(width: a.aggregates.count)
+                }
+            }
+            done.append(try finish(a, g))
+            return done
+        }
+        var result = QueryResult(names: allNames, types: types)
+        for p in parts { result.append(p) }
+        return result
     }
 
     /// Answers a whole block from its statistics when its group is one key; false to decode it.
