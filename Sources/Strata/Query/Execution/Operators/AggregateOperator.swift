@@ -39,7 +39,7 @@ extension Plan {
     /// Symbols are scanned in byte order in contiguous shares, so the finished parts, in order,
     /// are in the order `finish` gives one table.
     private func aggregateBySymbol(_ a: AggregationPlan, _ t: Catalog.TableState) throws(StrataError) -> QueryResult {
-        let parts = try parallel(tableSymbols(t)) { (share) throws(StrataError) -> QueryResult in
+        var parts = try parallel(tableSymbols(t)) { (share) throws(StrataError) -> QueryResult in
             var g = GroupTable(width: a.aggregates.count)
             var done = QueryResult(names: allNames, types: types)
             let context = ScanContext()
@@ -60,7 +60,10 @@ extension Plan {
             return done
         }
         var result = QueryResult(names: allNames, types: types)
-        for p in parts { result.append(p) }
+        for k in parts.indices {
+            result.append(parts[k])
+            parts[k] = QueryResult(names: allNames, types: types)  // let it go: one copy at a time
+        }
         return result
     }
 
