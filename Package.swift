@@ -30,7 +30,7 @@ let package = Package(
         .systemLibrary(name: "CSnappy", pkgConfig: "snappy", providers: [.apt(["libsnappy-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // The bit-unpacking kernel (C, so the compiler unrolls it per bit width). Only
-        // Sources/Strata/Format/ColumnCodec.swift imports it.
+        // Sources/Strata/Format/Bitpack.swift imports it.
         .target(name: "CStrataKernels"),
         .target(
             name: "Strata",

@@ -1,5 +1,5 @@
 // Strata's decode kernels in C: the one place where the compiler is given constant bit widths
-// to unroll on. Called only from Sources/Strata/Format/ColumnCodec.swift (Bitpack.unpack).
+// to unroll on. Called only from Sources/Strata/Format/Bitpack.swift (Bitpack.unpack).
 #ifndef STRATA_KERNELS_H
 #define STRATA_KERNELS_H
 

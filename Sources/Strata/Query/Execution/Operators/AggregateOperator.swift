@@ -13,15 +13,7 @@ extension Plan {
                 let parts = try parallel(tableSymbols(t)) { (share) throws(StrataError) -> GroupTable in
                     let g = GroupTable(width: specs.count)
                     let context = ScanContext()
-                    for (id, name) in share {
-                        _ = try scanSymbol(t, id, name, context, stats: { (ref, index, header) throws(StrataError) in
-                            if !a.statsAnswerable { return false }
-                            return try fromStats(a, g, t, id, name, ref, index, header)
-                        }) { (b) throws(StrataError) in
-                            try consume(a, b, g)
-                            return true
-                        }
-                    }
+                    for (id, name) in share { try fold(a, t, id, name, context, into: g) }
                     return g
                 }
                 table = parts[0]
@@ -44,13 +36,7 @@ extension Plan {
             var done = QueryResult(names: allNames, types: types)
             let context = ScanContext()
             for (id, name) in share {
-                _ = try scanSymbol(t, id, name, context, stats: { (ref, index, header) throws(StrataError) in
-                    if !a.statsAnswerable { return false }
-                    return try fromStats(a, g, t, id, name, ref, index, header)
-                }) { (b) throws(StrataError) in
-                    try consume(a, b, g)
-                    return true
-                }
+                try fold(a, t, id, name, context, into: g)
                 if g.keys.count >= 4_096 {
                     done.append(try finish(a, g))
                     g = GroupTable(width: a.aggregates.count)
@@ -65,6 +51,19 @@ extension Plan {
             parts[k] = QueryResult(names: allNames, types: types)  // let it go: one copy at a time
         }
         return result
+    }
+
+    /// Folds one symbol's rows into `g`: blocks its statistics answer, the rest decoded.
+    private func fold(
+        _ a: AggregationPlan, _ t: Catalog.TableState, _ id: Int, _ name: String, _ context: ScanContext, into g: GroupTable
+    ) throws(StrataError) {
+        _ = try scanSymbol(t, id, name, context, stats: { (ref, index, header) throws(StrataError) in
+            if !a.statsAnswerable { return false }
+            return try fromStats(a, g, t, id, name, ref, index, header)
+        }) { (b) throws(StrataError) in
+            try consume(a, b, g)
+            return true
+        }
     }
 
     /// Answers a whole block from its statistics when its group is one key; false to decode it.
