@@ -315,8 +315,17 @@ package enum System {
     }
 }
 
-/// The C math library, for the sample-data generator.
+/// The C math library, for the sample-data generator and the dialect's scalar functions.
 package enum CMath {
+    package static func log10(_ x: Double) -> Double {
+        #if canImport(Glibc)
+        Glibc.log10(x)
+        #elseif canImport(Musl)
+        Musl.log10(x)
+        #else
+        Darwin.log10(x)
+        #endif
+    }
     package static func exp(_ x: Double) -> Double {
         #if canImport(Glibc)
         Glibc.exp(x)

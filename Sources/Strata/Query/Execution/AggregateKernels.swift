@@ -13,15 +13,17 @@ struct AggregateSpec {
     var args: [ResolvedExpr]
     /// Set by the planner: the slot of the time column, for first/last.
     var timeSlot: Int?
+    /// quantile_cont, quantile_disc: the position q (median: 0.5).
+    var quantile = 0.5
     /// The aggregate as written, for messages.
     var text: String
 
     var type: ResultType {
         switch function {
         case .count: .int64
-        case .avg, .vwap: .float64
+        case .avg, .vwap, .weightedAvg, .twap, .stddev, .stddevSamp, .stddevPop, .variance, .varSamp, .varPop, .median, .quantileCont: .float64
         case .sum: args[0].type == .int64 ? .int64 : .float64
-        case .min, .max, .first, .last: args[0].type
+        case .min, .max, .first, .last, .quantileDisc, .quantile: args[0].type
         }
     }
 
@@ -29,7 +31,7 @@ struct AggregateSpec {
     /// time column excepted: the statistics hold its range only).
     func fromStats(timeSlot: Int?) -> Bool {
         if args.isEmpty { return true }
-        guard args.count == 1, let s = args[0].slot, function != .vwap else { return false }
+        guard [.count, .sum, .avg, .min, .max, .first, .last].contains(function), args.count == 1, let s = args[0].slot else { return false }
         return !(s == timeSlot && (function == .sum || function == .avg))
     }
 }
@@ -61,7 +63,7 @@ extension AggregateSpec {
     /// Folds rows [lo, hi) of the batch into `s`. `arg` and `arg2` are the evaluated arguments,
     /// `times` the time column (for first/last).
     func update(
-        _ s: inout AggregateState, from lo: Int, to hi: Int, _ arg: Vec?, _ arg2: Vec?, times: Vec?, sorted: Bool, texts: inout [String]
+        _ s: inout AggregateState, from lo: Int, to hi: Int, _ arg: Vec?, _ arg2: Vec?, times: Vec?, sorted: Bool, side: inout SideValues
     ) {
         guard let v = arg else {  // count(*)
             s.n += Int64(hi - lo)
@@ -70,9 +72,12 @@ extension AggregateSpec {
         switch function {
         case .count: updateCount(&s, lo, hi, v)
         case .sum, .avg: updateSum(&s, lo, hi, v)
-        case .min, .max: updateExtreme(&s, lo, hi, v, min: function == .min, texts: &texts)
-        case .first, .last: updateFirstOrLast(&s, lo, hi, v, times, sorted: sorted, first: function == .first, texts: &texts)
-        case .vwap: updateVwap(&s, lo, hi, price: v, volume: arg2!)
+        case .min, .max: updateExtreme(&s, lo, hi, v, min: function == .min, texts: &side.texts)
+        case .first, .last: updateFirstOrLast(&s, lo, hi, v, times, sorted: sorted, first: function == .first, texts: &side.texts)
+        case .vwap, .weightedAvg: updateVwap(&s, lo, hi, price: v, volume: arg2!)
+        case .twap: updateTwap(&s, lo, hi, v, times!)
+        case .stddev, .stddevSamp, .stddevPop, .variance, .varSamp, .varPop: updateSpread(&s, lo, hi, v)
+        case .median, .quantileCont, .quantileDisc, .quantile: collect(&s, lo, hi, v, &side.lists)
         }
     }
 
@@ -272,16 +277,20 @@ extension AggregateSpec {
             if !s.has || firstTime < s.ts { s.has = true; s.ts = firstTime; s.bits = st.first }
         case .last:
             if !s.has || lastTime >= s.ts { s.has = true; s.ts = lastTime; s.bits = st.last }
-        case .vwap: preconditionFailure("vwap is not answered from statistics")
+        default: preconditionFailure("\(function.rawValue) is not answered from statistics")
         }
     }
 
     /// Combines `b` into `a`, where `b` saw rows after `a` (later symbols). Text values are in
     /// `texts` (a's table) and `otherTexts` (b's).
-    func merge(_ a: inout AggregateState, _ b: AggregateState, texts: inout [String], otherTexts: [String]) {
+    func merge(_ a: inout AggregateState, _ b: AggregateState, side: inout SideValues, other: SideValues) {
+        let otherTexts = other.texts
         switch function {
         case .count: a.n += b.n
-        case .sum, .avg, .vwap:
+        case .twap: Self.mergeTwap(&a, b)
+        case .stddev, .stddevSamp, .stddevPop, .variance, .varSamp, .varPop: Self.mergeSpread(&a, b)
+        case .median, .quantileCont, .quantileDisc, .quantile: Self.mergeLists(&a, b, &side.lists, other.lists)
+        case .sum, .avg, .vwap, .weightedAvg:
             a.n += b.n
             a.i += b.i
             a.f += b.f
@@ -291,7 +300,7 @@ extension AggregateSpec {
             let isMin = function == .min
             if args[0].type == .string {
                 let x = otherTexts[Int(b.bits)]
-                if !a.has || (isMin ? utf8Less(x, texts[Int(a.bits)]) : utf8Less(texts[Int(a.bits)], x)) { Self.setText(&a, x, &texts) }
+                if !a.has || (isMin ? utf8Less(x, side.texts[Int(a.bits)]) : utf8Less(side.texts[Int(a.bits)], x)) { Self.setText(&a, x, &side.texts) }
             } else if !a.has {
                 a = b
             } else if args[0].type == .int64 {
@@ -303,22 +312,31 @@ extension AggregateSpec {
         case .first, .last:
             guard b.has && (!a.has || (function == .first ? b.ts < a.ts : b.ts >= a.ts)) else { return }
             a.ts = b.ts
-            if args[0].type == .string { Self.setText(&a, otherTexts[Int(b.bits)], &texts) } else { a.bits = b.bits }
+            if args[0].type == .string { Self.setText(&a, otherTexts[Int(b.bits)], &side.texts) } else { a.bits = b.bits }
             a.has = true
         }
     }
 
     /// A state of this aggregate taken from another group table whose `texts` are appended after
     /// `offset` values of this one's.
-    func rebased(_ s: AggregateState, textOffset offset: Int) -> AggregateState {
+    func rebased(_ s: AggregateState, textOffset offset: Int, listOffset: Int) -> AggregateState {
+        if s.has && function.isOrderStatistic {
+            var s = s
+            s.bits += Int64(listOffset)
+            return s
+        }
         guard s.has, args.first?.type == .string, [.min, .max, .first, .last].contains(function) else { return s }
         var s = s
         s.bits += Int64(offset)
         return s
     }
 
-    func result(_ s: AggregateState, name: String, texts: [String]) throws(StrataError) -> ResultValue {
+    func result(_ s: AggregateState, name: String, side: SideValues) throws(StrataError) -> ResultValue {
+        let texts = side.texts
         switch function {
+        case .twap: return Self.twapResult(s)
+        case .stddev, .stddevSamp, .stddevPop, .variance, .varSamp, .varPop: return spreadResult(s)
+        case .median, .quantileCont, .quantileDisc, .quantile: return orderStatistic(s, side.lists)
         case .count: return .int(s.n)
         case .sum:
             if s.n == 0 { return .null }
@@ -337,7 +355,7 @@ extension AggregateSpec {
             case .float64: return .float(Double(bitPattern: UInt64(bitPattern: s.bits)))
             case .string: return .string(texts[Int(s.bits)])
             }
-        case .vwap:
+        case .vwap, .weightedAvg:
             return s.n == 0 || s.f2 == 0 ? .null : .float(s.f / s.f2)
         }
     }

@@ -126,12 +126,50 @@ indirect enum ResolvedExpr {
     /// After aggregation: the value of aggregate `i` or group key `i`.
     case aggregate(Int, ResultType)
     case key(Int, ResultType)
+    /// A null of the type its context gives it.
+    case null(ResultType)
+    case text(String)
+    case function(ScalarFunction, [ResolvedExpr], ResultType)
+    case caseWhen([(ResolvedCondition, ResolvedExpr)], ResolvedExpr?, ResultType)
+    /// The session of `calendar` at the time the expression gives.
+    case session(TradingCalendar, ResolvedExpr, TimeUnit)
 
     var type: ResultType {
         switch self {
         case .slot(_, let t), .arithmetic(_, _, _, let t), .negate(_, let t), .aggregate(_, let t), .key(_, let t): t
+        case .null(let t), .function(_, _, let t), .caseWhen(_, _, let t): t
         case .int: .int64
         case .float: .float64
+        case .text, .session: .string
+        }
+    }
+
+    /// The expressions directly inside this one.
+    var children: [ResolvedExpr] {
+        switch self {
+        case .slot, .int, .float, .aggregate, .key, .null, .text: []
+        case .arithmetic(_, let a, let b, _): [a, b]
+        case .negate(let a, _): [a]
+        case .function(_, let args, _): args
+        case .caseWhen(let whens, let otherwise, _): whens.flatMap { $0.0.exprs + [$0.1] } + (otherwise.map { [$0] } ?? [])
+        case .session(_, let t, _): [t]
+        }
+    }
+
+    /// The same expression with aggregate `i` read from slot `aggregateSlot(i)` and key `j` from
+    /// `keySlot(j)`: outputs over groups evaluate as row expressions over the groups' columns.
+    func overGroups(aggregateSlot: (Int) -> Int, keySlot: (Int) -> Int) -> ResolvedExpr {
+        func map(_ e: ResolvedExpr) -> ResolvedExpr { e.overGroups(aggregateSlot: aggregateSlot, keySlot: keySlot) }
+        switch self {
+        case .aggregate(let i, let t): return .slot(aggregateSlot(i), t)
+        case .key(let j, let t): return .slot(keySlot(j), t)
+        case .slot, .int, .float, .null, .text: return self
+        case .arithmetic(let op, let a, let b, let t): return .arithmetic(op, map(a), map(b), t)
+        case .negate(let a, let t): return .negate(map(a), t)
+        case .function(let f, let args, let t): return .function(f, args.map(map), t)
+        case .caseWhen(let whens, let otherwise, let t):
+            return .caseWhen(whens.map { ($0.0.mapExprs(map), map($0.1)) }, otherwise.map(map), t)
+        case .session(let c, let time, let u): return .session(c, map(time), u)
         }
     }
 
@@ -141,14 +179,8 @@ indirect enum ResolvedExpr {
     }
 
     func slots(into set: inout Set<Int>) {
-        switch self {
-        case .slot(let s, _): set.insert(s)
-        case .arithmetic(_, let a, let b, _):
-            a.slots(into: &set)
-            b.slots(into: &set)
-        case .negate(let a, _): a.slots(into: &set)
-        case .int, .float, .aggregate, .key: break
-        }
+        if case .slot(let s, _) = self { set.insert(s) }
+        for c in children { c.slots(into: &set) }
     }
 }
 
@@ -244,29 +276,13 @@ enum Evaluator {
                 }
             }
             return Vec(.floats(out[...]), valid: valid?[...])
+        case .null(let t): return Vec.nulls(t, b.count)
+        case .text(let s): return Vec(.string(s))
+        case .function(let f, let args, let t): return try function(f, args, t, b)
+        case .caseWhen(let whens, let otherwise, let t): return try caseWhen(whens, otherwise, t, b)
+        case .session(let calendar, let time, let unit): return try session(calendar, time, unit, b)
         case .aggregate, .key:
             preconditionFailure("aggregate values are evaluated per group")
-        }
-    }
-
-    /// Evaluates an expression over one group's aggregates and keys.
-    static func scalar(_ e: ResolvedExpr, aggregates: [ResultValue], keys: [ResultValue]) throws(StrataError) -> ResultValue {
-        switch e {
-        case .aggregate(let i, _): return aggregates[i]
-        case .key(let i, _): return keys[i]
-        case .int(let v): return .int(v)
-        case .float(let v): return .float(v)
-        case .negate(let a, _):
-            switch try scalar(a, aggregates: aggregates, keys: keys) {
-            case .int(let v):
-                if v == .min { throw Arithmetic.overflow(.subtract) }
-                return .int(-v)
-            case .float(let d): return .float(-d)
-            default: return .null
-            }
-        case .arithmetic(let op, let l, let r, _):
-            return try Arithmetic.apply(op, try scalar(l, aggregates: aggregates, keys: keys), try scalar(r, aggregates: aggregates, keys: keys))
-        case .slot: preconditionFailure("row values are evaluated per batch")
         }
     }
 }

@@ -54,8 +54,8 @@ final class GroupTable {
     private var lastSymbol: (key: GroupKey, number: Int)?
     var keys: [GroupKey] = []
     var states: [AggregateState] = []
-    /// Text values of min/max/first/last states (their `bits` index it).
-    var texts: [String] = []
+    /// Text values and value lists of the states that need them.
+    var side = SideValues()
     let width: Int
     private let blank: [AggregateState]
 
@@ -139,12 +139,15 @@ final class GroupTable {
     func merge(_ other: GroupTable, _ specs: [AggregateSpec], disjoint: Bool) {
         if disjoint {
             keys.append(contentsOf: other.keys)
-            if other.texts.isEmpty {
+            if other.side.texts.isEmpty && other.side.lists.isEmpty {
                 states.append(contentsOf: other.states)
             } else {
-                let offset = texts.count
-                for (i, state) in other.states.enumerated() { states.append(specs[i % width].rebased(state, textOffset: offset)) }
-                texts.append(contentsOf: other.texts)
+                let offset = side.texts.count, listOffset = side.lists.count
+                for (i, state) in other.states.enumerated() {
+                    states.append(specs[i % width].rebased(state, textOffset: offset, listOffset: listOffset))
+                }
+                side.texts.append(contentsOf: other.side.texts)
+                side.lists.append(contentsOf: other.side.lists)
             }
             for k in other.keys { _ = symbolNumber(k) }
             last = nil
@@ -154,8 +157,16 @@ final class GroupTable {
         for (g, k) in other.keys.enumerated() {
             let mine = group(k)
             for (a, spec) in specs.enumerated() {
-                spec.merge(&states[mine * width + a], other.states[g * width + a], texts: &texts, otherTexts: other.texts)
+                spec.merge(&states[mine * width + a], other.states[g * width + a], side: &side, other: other.side)
             }
         }
     }
+}
+
+/// What aggregate states keep outside themselves, so that a state stays a plain value: the text of
+/// min/max/first/last of text, and the values of median and quantiles (a state's `bits` index them).
+struct SideValues {
+    var texts: [String] = []
+    /// Int64 values, or Float64 bit patterns.
+    var lists: [[Int64]] = []
 }

@@ -31,6 +31,10 @@ extension Plan {
     var allNames: [String] { names + (visible..<types.count).map { "_order\($0)" } }
 
     func execute(batchRows: Int, _ body: (QueryResult) throws(StrataError) -> Void) throws(StrataError) {
+        if let w = windowStage {
+            try executeWindows(w, batchRows: batchRows, body)
+            return
+        }
         var result: QueryResult
         if let a = aggregation {
             result = try executeAggregation(a)

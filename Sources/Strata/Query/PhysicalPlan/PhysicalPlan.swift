@@ -9,6 +9,7 @@ enum KeyKind {
 struct AggregationPlan {
     var keys: [KeyKind] = []
     var keyExprs: [Expr] = []
+    var keyTypes: [ResultType] = []
     var extras: [ResolvedExpr] = []
     var bySymbol = false
     var aggregates: [AggregateSpec] = []
@@ -50,6 +51,9 @@ struct Plan {
     var columnIndices: [Int] = []
     /// Per value column: true when only aggregates read it, so a decimal column may stay scaled integers.
     var scaledColumns: [Bool]?
+    /// Window functions: the rows come from this stage's inner plan (the layout is its columns and
+    /// the windows'); nil for plans without windows.
+    var windowStage: WindowStage?
 
     mutating func restrictSymbols(_ list: [String]) {
         let set = Set(list.map(ByteString.init))

@@ -11,11 +11,20 @@ extension Planner {
             if o { throw .badInput("SAMPLE BY interval is too large") }
             a.bucketer = Bucketer(step: step, perSecond: unit.perSecond, zone: try s.timeZone.map { (z) throws(StrataError) in try ZoneRules.load(z) })
             a.fill = s.fill
+            if let name = s.session {
+                try alignToSession(name, s, layout, &a, &plan)
+            }
         }
         try groupKeys(q, items, layout, &a)
         var outputs = OutputResolver(planner: self, layout: layout)
         for item in items { a.outputs.append(try outputs.resolve(item.expr!, &a)) }
         try Self.checkAggregates(a)
+        if let twap = a.aggregates.first(where: { $0.function == .twap }) {
+            let oneSymbol = plan.symbolFilter.map { $0.subtracting(plan.excludedSymbols).count <= 1 } ?? (plan.table?.symbols.count ?? 2 <= 1)
+            guard plan.table != nil, layout.timeSlot != nil, a.bySymbol || oneSymbol else {
+                throw .badInput("\(twap.text) weights values by time within one symbol's rows: group by the symbol (or pick one), from a table")
+            }
+        }
         a.statsAnswerable = plan.join == nil && a.extras.isEmpty && a.aggregates.allSatisfy { $0.fromStats(timeSlot: layout.timeSlot) }
         a.countsOnly = a.aggregates.allSatisfy { $0.function == .count && $0.args.isEmpty }
         if !a.fill.isEmpty && a.fill != [.none] {
@@ -51,8 +60,20 @@ extension Planner {
                 a.extras.append(b)
             }
             a.keyExprs.append(e)
+            a.keyTypes.append(b.type)
         }
         a.bySymbol = a.keys.contains { if case .symbol = $0 { true } else { false } }
+    }
+
+    /// `ALIGN TO SESSION 'CAL'`: buckets cut from session starts; rows outside sessions filtered out.
+    private func alignToSession(_ name: String, _ s: SampleBy, _ layout: SourceLayout, _ a: inout AggregationPlan, _ plan: inout Plan) throws(StrataError) {
+        if s.timeZone != nil { throw .badInput("ALIGN TO SESSION uses the calendar's time zone: leave out TIME ZONE") }
+        if !s.fill.isEmpty && s.fill != [.none] { throw .badInput("FILL is not supported with ALIGN TO SESSION") }
+        let session = try resolveRow(.session(name), layout)
+        if case .session(let calendar, _, _) = session { a.bucketer!.calendar = calendar }
+        let inSession = Predicate(expr: session, test: .null(false))
+        plan.predicates.append(inSession)
+        plan.leftPredicates.append(inSession)
     }
 
     private static func checkAggregates(_ a: AggregationPlan) throws(StrataError) {
@@ -81,17 +102,14 @@ private struct OutputResolver {
         switch e {
         case .aggregate(let f, let args):
             return try aggregate(e, f, args, &a)
-        case .arithmetic(let op, let l, let r):
-            let x = try resolve(l, &a), y = try resolve(r, &a)
-            return .arithmetic(op, x, y, try Arithmetic.resultType(op, x.type, y.type, e.description))
-        case .negate(let x):
-            let b = try resolve(x, &a)
-            if b.type == .string { throw .badInput("cannot negate text in \(e)") }
-            return .negate(b, b.type)
-        case .int(let v): return .int(v)
-        case .float(let v): return .float(v)
         case .column(let n, _):
             throw .badInput("column \(n) must be aggregated or listed in GROUP BY")
+        case .session:
+            throw .badInput("\(e) must be listed in GROUP BY to be selected with aggregates")
+        case .window(let w):
+            throw .badInput("window function \(w.function.name)() is not allowed here: \(e)")
+        default:
+            return try planner.combine(e) { (child) throws(StrataError) in try resolve(child, &a) }
         }
     }
 
@@ -103,6 +121,12 @@ private struct OutputResolver {
         }
         if let i = aggregateExprs.firstIndex(of: e) { return .aggregate(i, a.aggregates[i].type) }
         var resolved: [ResolvedExpr] = []
+        var args = args
+        var q = 0.5
+        if [.quantileCont, .quantileDisc, .quantile].contains(f) {
+            q = try Self.quantilePosition(args[1], e)
+            args.removeLast()
+        }
         for arg in args {
             if arg.hasAggregate { throw .badInput("aggregates cannot be nested: \(e)") }
             let b = try planner.resolveRow(arg, layout)
@@ -112,7 +136,19 @@ private struct OutputResolver {
             resolved.append(b)
         }
         aggregateExprs.append(e)
-        a.aggregates.append(AggregateSpec(function: f, args: resolved, timeSlot: layout.timeSlot, text: e.description))
+        a.aggregates.append(AggregateSpec(function: f, args: resolved, timeSlot: layout.timeSlot, quantile: q, text: e.description))
         return .aggregate(aggregateExprs.count - 1, a.aggregates.last!.type)
+    }
+
+    /// The q of quantile_cont/quantile_disc: a constant from 0 to 1.
+    static func quantilePosition(_ arg: Expr, _ e: Expr) throws(StrataError) -> Double {
+        let q: Double
+        switch arg {
+        case .int(let v): q = Double(v)
+        case .float(let v): q = v
+        default: throw .badInput("the position in \(e) must be a constant number from 0 to 1")
+        }
+        guard q >= 0 && q <= 1 else { throw .badInput("the position in \(e) must be from 0 to 1, not \(q)") }
+        return q
     }
 }

@@ -62,6 +62,9 @@ struct Planner {
     let snapshot: Snapshot
 
     func plan(_ q: Query) throws(StrataError) -> Plan {
+        if q.items.contains(where: { $0.expr?.hasWindow == true }) || q.orderBy.contains(where: { $0.expr.hasWindow }) {
+            return try planWithWindows(q)
+        }
         var layout = SourceLayout()
         var table: Catalog.TableState? = nil
         var relation: QueryResult? = nil
@@ -154,18 +157,92 @@ struct Planner {
         case .column(let name, let q):
             let (slot, type) = try layout.resolve(name, q)
             return .slot(slot, type)
+        case .aggregate(let f, _):
+            throw .badInput("aggregate \(f.rawValue)() is not allowed here: \(e)")
+        case .window(let w):
+            throw .badInput("window function \(w.function.name)() is not allowed here: \(e)")
+        case .session(let name):
+            guard let t = layout.timeSlot else { throw .badInput("SESSION '\(name)' needs a time column") }
+            let calendar = try TradingCalendar.load(name, databaseDirectory: snapshot.directory)
+            return .session(calendar, .slot(t, .int64), layout.timeUnit ?? .milliseconds)
+        default:
+            return try combine(e) { (child) throws(StrataError) in try resolveRow(child, layout) }
+        }
+    }
+
+    /// Resolves the operators, functions and literals of `e`, with its operands resolved by `operand`
+    /// (against rows, or against groups' aggregates and keys).
+    func combine(_ e: Expr, _ operand: (Expr) throws(StrataError) -> ResolvedExpr) throws(StrataError) -> ResolvedExpr {
+        switch e {
         case .int(let v): return .int(v)
         case .float(let v): return .float(v)
+        case .null: return .null(.float64)
+        case .text(let t): return .text(t)
         case .negate(let a):
-            let b = try resolveRow(a, layout)
+            let b = try operand(a)
             if b.type == .string { throw .badInput("cannot negate text in \(e)") }
             return .negate(b, b.type)
         case .arithmetic(let op, let l, let r):
-            let a = try resolveRow(l, layout), b = try resolveRow(r, layout)
+            let a = try operand(l), b = try operand(r)
             return .arithmetic(op, a, b, try Arithmetic.resultType(op, a.type, b.type, e.description))
-        case .aggregate(let f, _):
-            throw .badInput("aggregate \(f.rawValue)() is not allowed here: \(e)")
+        case .function(let f, let args):
+            return try function(f, args.map { (a) throws(StrataError) in try operand(a) }, e)
+        case .caseWhen(let whens, let otherwise):
+            var branches: [(ResolvedCondition, ResolvedExpr)] = []
+            for w in whens { branches.append((try condition(w.condition, operand), try operand(w.value))) }
+            let other = try otherwise.map { (x) throws(StrataError) in try operand(x) }
+            let t = try Self.commonType(branches.map(\.1) + (other.map { [$0] } ?? []), e)
+            return .caseWhen(branches.map { ($0.0, Self.typed($0.1, t)) }, other.map { Self.typed($0, t) }, t)
+        case .column, .aggregate, .window, .session:
+            return try operand(e)
         }
+    }
+
+    private func function(_ f: ScalarFunction, _ args: [ResolvedExpr], _ e: Expr) throws(StrataError) -> ResolvedExpr {
+        if f == .coalesce {
+            let t = try Self.commonType(args, e)
+            return .function(f, args.map { Self.typed($0, t) }, t)
+        }
+        if args[0].type == .string { throw .badInput("\(f.rawValue)() needs a number, and \(e) is given text") }
+        if f == .round && args.count == 2 {
+            switch args[1] {
+            case .int, .float: break
+            default: throw .badInput("round(x, n) takes a constant number of places: \(e)")
+            }
+        }
+        let keepsInt = [.abs, .floor, .ceil, .round].contains(f) && args[0].type == .int64
+        return .function(f, args, keepsInt ? .int64 : .float64)
+    }
+
+    private func condition(_ c: BoolExpr, _ operand: (Expr) throws(StrataError) -> ResolvedExpr) throws(StrataError) -> ResolvedCondition {
+        switch c {
+        case .compare(let l, let op, let r):
+            var a = try operand(l), b = try operand(r)
+            if case .null = a { a = .null(b.type) }
+            if case .null = b { b = .null(a.type) }
+            if (a.type == .string) != (b.type == .string) { throw .badInput("cannot compare text with a number in \(c)") }
+            return .compare(a, op, b)
+        case .isNull(let a, let negated): return .isNull(try operand(a), negated: negated)
+        case .and(let a, let b): return .and(try condition(a, operand), try condition(b, operand))
+        case .or(let a, let b): return .or(try condition(a, operand), try condition(b, operand))
+        case .not(let a): return .not(try condition(a, operand))
+        }
+    }
+
+    /// The type of values from several branches: text, or numbers (Int64 when all are); nulls take it.
+    static func commonType(_ values: [ResolvedExpr], _ e: Expr) throws(StrataError) -> ResultType {
+        let typed = values.filter { if case .null = $0 { false } else { true } }.map(\.type)
+        if typed.isEmpty { return .float64 }
+        if typed.contains(.string) {
+            if typed.contains(where: { $0 != .string }) { throw .badInput("\(e) mixes text and numbers") }
+            return .string
+        }
+        return typed.allSatisfy { $0 == .int64 } ? .int64 : .float64
+    }
+
+    static func typed(_ v: ResolvedExpr, _ t: ResultType) -> ResolvedExpr {
+        if case .null = v { return .null(t) }
+        return v
     }
 
     private func shape(_ q: Query, into plan: inout Plan) throws(StrataError) {
@@ -187,10 +264,40 @@ struct Planner {
         if let limit = q.limit, limit < 0 { throw .badInput("LIMIT must not be negative") }
         plan.limit = q.limit
         plan.latest = q.latestOn
-        // ORDER BY items that are not output columns become hidden columns.
+        let (order, hidden) = try Self.orderKeys(q.orderBy, items)
+        plan.order = order
+        plan.names = items.map(\.name)
+        let all = items + hidden
+        if aggregating {
+            plan.aggregation = try aggregation(q, all, &plan)
+            plan.types = plan.aggregation!.outputs.map(\.type)
+        } else {
+            plan.rowItems = []
+            for item in all { plan.rowItems.append(try resolveRow(item.expr!, layout)) }
+            plan.types = plan.rowItems.map(\.type)
+        }
+        plan.visible = items.count
+    }
+
+    /// The select list of a window stage: row expressions over its layout, ORDER BY and LIMIT.
+    func shapeRows(_ q: Query, _ items: [SelectItem], into plan: inout Plan) throws(StrataError) {
+        if let limit = q.limit, limit < 0 { throw .badInput("LIMIT must not be negative") }
+        plan.limit = q.limit
+        let (order, hidden) = try Self.orderKeys(q.orderBy, items)
+        plan.order = order
+        plan.names = items.map(\.name)
+        plan.rowItems = []
+        for item in items + hidden { plan.rowItems.append(try resolveRow(item.expr!, plan.layout)) }
+        plan.types = plan.rowItems.map(\.type)
+        plan.visible = items.count
+    }
+
+    /// ORDER BY keys as columns of the result: a position, an alias, an item's expression or name;
+    /// other expressions become hidden columns after the items.
+    private static func orderKeys(_ orderBy: [OrderItem], _ items: [SelectItem]) throws(StrataError) -> ([(Int, Bool)], [SelectItem]) {
         var hidden: [SelectItem] = []
         var order: [(Int, Bool)] = []
-        for o in q.orderBy {
+        for o in orderBy {
             if case .int(let k) = o.expr {
                 guard k >= 1 && k <= items.count else { throw .badInput("ORDER BY \(k): there are \(items.count) columns") }
                 order.append((Int(k) - 1, o.descending))
@@ -205,18 +312,7 @@ struct Planner {
                 hidden.append(SelectItem(o.expr))
             }
         }
-        plan.order = order
-        plan.names = items.map(\.name)
-        let all = items + hidden
-        if aggregating {
-            plan.aggregation = try aggregation(q, all, &plan)
-            plan.types = plan.aggregation!.outputs.map(\.type)
-        } else {
-            plan.rowItems = []
-            for item in all { plan.rowItems.append(try resolveRow(item.expr!, layout)) }
-            plan.types = plan.rowItems.map(\.type)
-        }
-        plan.visible = items.count
+        return (order, hidden)
     }
 
     private func starColumns(_ plan: Plan) -> [(name: String, qualifier: String?, display: String)] {

@@ -18,7 +18,7 @@ public enum SQLParser {
             throw .badInput("the query has \(tokens.count) tokens; at most \(Parser.tokensMax) are allowed")
         }
         var p = Parser(tokens, sql: sql)
-        let q = try p.query()
+        let q = try p.statement()
         if p.peek.kind == .symbol(";") { p.advance() }
         guard p.peek.kind == .end else { throw p.error("expected the end of the query") }
         return q
@@ -34,11 +34,15 @@ struct Parser {
     static let tokensMax = 10_000
     let text: [Unicode.Scalar]
 
+    /// Words that are never a name in an expression or a table's place: the ones the grammar
+    /// needs there. Every other word of the dialect (TIME, ZONE, SAMPLE, LATEST, ROWS, ...) is a
+    /// keyword only where a clause expects it, and a name elsewhere; `"quoted"` names are always names.
     static let reserved: Set<String> = [
-        "SELECT", "FROM", "WHERE", "AND", "OR", "NOT", "ASOF", "JOIN", "ON", "SAMPLE", "BY", "ALIGN", "TO", "CALENDAR",
-        "TIME", "ZONE", "FILL", "LATEST", "PARTITION", "GROUP", "ORDER", "ASC", "DESC", "LIMIT", "AS", "IN", "BETWEEN",
-        "LEFT", "INNER", "OUTER", "HAVING", "UNION", "WITH", "DISTINCT", "CROSS", "SPLICE", "LT",
+        "SELECT", "FROM", "WHERE", "AND", "OR", "NOT", "AS", "CASE", "WHEN", "THEN", "ELSE", "END", "IS", "IN", "BETWEEN",
+        "OVER", "NULL", "DISTINCT", "HAVING", "UNION", "JOIN", "ON", "GROUP", "ORDER", "LIMIT", "WINDOW", "ASOF", "LIKE",
     ]
+    /// Words that start a clause after a table or an expression: not taken as an alias without AS.
+    static let clauseWords: Set<String> = reserved.union(["SAMPLE", "LATEST", "LEFT", "RIGHT", "INNER", "OUTER", "CROSS", "FULL", "SPLICE", "LT"])
 
     init(_ tokens: [Token], sql: String) {
         self.tokens = tokens
@@ -74,10 +78,10 @@ struct Parser {
         guard acceptSymbol(s) else { throw error("expected '\(s)'") }
     }
 
-    /// A name that is not a keyword, or a "quoted" one; nil (nothing consumed) otherwise.
-    mutating func acceptName() -> String? {
+    /// A name (a word not in `excluded`, or a "quoted" one); nil (nothing consumed) otherwise.
+    mutating func acceptName(excluding excluded: Set<String> = reserved) -> String? {
         switch peek.kind {
-        case .word(let w) where !Self.reserved.contains(w.uppercased()):
+        case .word(let w) where !excluded.contains(w.uppercased()):
             advance()
             return w
         case .quotedName(let w):
@@ -92,13 +96,23 @@ struct Parser {
         return n
     }
 
-    /// An optional alias: `AS name` or a bare name that is not a keyword.
+    /// An optional alias: `AS name` (any word) or a bare name that does not start a clause.
     mutating func alias() throws(StrataError) -> String? {
-        if accept("AS") { return try name("an alias after AS") }
-        return acceptName()
+        if accept("AS") {
+            guard let n = acceptName(excluding: []) else { throw error("expected an alias after AS") }
+            return n
+        }
+        return acceptName(excluding: Self.clauseWords)
     }
 
     // MARK: Query
+
+    mutating func statement() throws(StrataError) -> Query {
+        let explain = accept("EXPLAIN")
+        var q = try query()
+        q.explain = explain
+        return q
+    }
 
     mutating func query() throws(StrataError) -> Query {
         try expect("SELECT")
@@ -128,6 +142,17 @@ struct Parser {
             repeat { q.groupBy.append(try expr()) } while acceptSymbol(",")
         }
         if peek.keyword == "HAVING" { throw unsupported("HAVING: filter the grouped rows in an outer SELECT ... WHERE") }
+        if accept("WINDOW") {
+            repeat {
+                let n = try name("a window name after WINDOW")
+                try expect("AS")
+                try expectSymbol("(")
+                let spec = try windowSpec()
+                try expectSymbol(")")
+                if q.windows.contains(where: { $0.name == n }) { throw .badInput("window \(n) is defined twice") }
+                q.windows.append((n, spec))
+            } while acceptSymbol(",")
+        }
         try orderByAndLimit(into: &q)
         return q
     }
@@ -201,15 +226,8 @@ struct Parser {
         guard case .integer(let n) = peek.kind, n > 0 else { throw error("expected an interval such as 1h or 15m after SAMPLE BY") }
         advance()
         guard case .word(let unit) = peek.kind else { throw error("expected a unit (s, m, h or d) after \(n)") }
-        let seconds: Int64
-        switch unit {
-        case "s": seconds = 1
-        case "m": seconds = 60
-        case "h": seconds = 3600
-        case "d": seconds = 86_400
-        case "M", "y", "w": throw unsupported("SAMPLE BY in \(unit == "M" ? "months" : unit == "y" ? "years" : "weeks"); use s, m, h or d")
-        default: throw error("expected a unit (s, m, h or d)")
-        }
+        if ["M", "y", "w"].contains(unit) { throw unsupported("SAMPLE BY in \(unit == "M" ? "months" : unit == "y" ? "years" : "weeks"); use s, m, h or d") }
+        guard let seconds = Self.unitSeconds(unit) else { throw error("expected a unit (s, m, h or d)") }
         advance()
         let (total, o) = n.multipliedReportingOverflow(by: seconds)
         if o { throw .badInput("SAMPLE BY interval is too large") }
@@ -222,6 +240,12 @@ struct Parser {
             } else if accept("ALIGN") {
                 try expect("TO")
                 if accept("FIRST") || peek.keyword == "FIRST" { throw unsupported("ALIGN TO FIRST OBSERVATION") }
+                if accept("SESSION") {
+                    guard case .string(let c) = peek.kind else { throw error("expected a calendar name in quotes, such as 'XSHG'") }
+                    advance()
+                    s.session = c
+                    continue
+                }
                 try expect("CALENDAR")
                 if accept("TIME") {
                     try expect("ZONE")
@@ -283,7 +307,7 @@ struct Parser {
         }
     }
 
-    private mutating func comparison() -> Comparison? {
+    mutating func comparison() -> Comparison? {
         guard case .symbol(let s) = peek.kind, let c = Comparison(rawValue: s) else { return nil }
         advance()
         return c
@@ -340,106 +364,5 @@ struct Parser {
         guard let op = comparison() else { throw error("expected a comparison (=, <, <=, >, >=, !=), IN, BETWEEN or IS [NOT] NULL") }
         guard atLiteral else { throw error("expected a number or a quoted string to compare with") }
         return .compare(e, op, try literal())
-    }
-
-    // MARK: Expressions
-
-    mutating func expr() throws(StrataError) -> Expr {
-        try chain([("+", .add), ("-", .subtract)]) { (p) throws(StrataError) in try p.term() }
-    }
-
-    private mutating func term() throws(StrataError) -> Expr {
-        try chain([("*", .multiply), ("/", .divide)]) { (p) throws(StrataError) in try p.factor() }
-    }
-
-    /// A left-associative chain `operand (op operand)*`. Each operator deepens the tree by one level
-    /// too (evaluation recurses on it), so long chains count against the nesting limit.
-    private mutating func chain(
-        _ operators: [(String, ArithmeticOperator)], _ operand: (inout Parser) throws(StrataError) -> Expr
-    ) throws(StrataError) -> Expr {
-        let saved = depth
-        defer { depth = saved }
-        var e = try operand(&self)
-        while true {
-            guard let op = operators.first(where: { peek.kind == .symbol($0.0) })?.1 else { return e }
-            advance()
-            try deepen()
-            e = .arithmetic(op, e, try operand(&self))
-        }
-    }
-
-    private mutating func deepen() throws(StrataError) {
-        if depth >= Self.depthMax { throw error("nesting no deeper than \(Self.depthMax) levels") }
-        depth += 1
-    }
-
-    /// Enters one level of nesting for `body`.
-    private mutating func nested<T>(_ body: (inout Parser) throws(StrataError) -> T) throws(StrataError) -> T {
-        try deepen()
-        defer { depth -= 1 }
-        return try body(&self)
-    }
-
-    private mutating func factor() throws(StrataError) -> Expr {
-        try nested { (p) throws(StrataError) in try p.unnestedFactor() }
-    }
-
-    private mutating func unnestedFactor() throws(StrataError) -> Expr {
-        if acceptSymbol("-") {
-            switch peek.kind {
-            case .integer(let v):
-                advance()
-                return .int(-v)
-            case .number(let d, _):
-                advance()
-                return .float(-d)
-            default: return .negate(try factor())
-            }
-        }
-        if acceptSymbol("+") { return try factor() }
-        if acceptSymbol("(") {
-            if peek.keyword == "SELECT" { throw unsupported("a subquery inside an expression") }
-            let e = try expr()
-            try expectSymbol(")")
-            return e
-        }
-        switch peek.kind {
-        case .integer(let v):
-            advance()
-            return .int(v)
-        case .number(let d, _):
-            advance()
-            return .float(d)
-        case .string:
-            throw error("expected a column, a number or an aggregate (text is allowed in WHERE only)")
-        case .word(let w) where tokens[at + 1].kind == .symbol("("):
-            let fnAt = peek
-            advance()
-            advance()
-            guard let f = AggregateFunction(rawValue: w.lowercased()) else {
-                throw .badInput("unknown function \(w)() at position \(fnAt.start + 1) (supported: \(AggregateFunction.allCases.map { "\($0.rawValue)()" }.joined(separator: ", ")))")
-            }
-            if f == .count && acceptSymbol("*") {
-                try expectSymbol(")")
-                return .aggregate(.count, [])
-            }
-            if peek.keyword == "DISTINCT" { throw unsupported("\(w)(DISTINCT ...)") }
-            var args: [Expr] = []
-            if peek.kind != .symbol(")") {
-                repeat { args.append(try expr()) } while acceptSymbol(",")
-            }
-            try expectSymbol(")")
-            if args.count != f.arity {
-                throw .badInput("\(f.rawValue)() at position \(fnAt.start + 1) takes \(f.arity == 1 ? "one argument" : "\(f.arity) arguments"), not \(args.count)")
-            }
-            return .aggregate(f, args)
-        default:
-            let first = try name("a column, a number or an aggregate")
-            if acceptSymbol(".") {
-                let column = try name("a column name after '\(first).'")
-                return .column(column, qualifier: first)
-            }
-            return .column(first)
-        }
     }
 }

@@ -29,6 +29,10 @@ public struct Query: Sendable {
     public var latestOnColumn: String?
     /// The column named in `PARTITION BY` (nil: the source's symbol).
     public var partitionColumn: String?
+    /// Named windows (`WINDOW name AS (...)`), in the order written.
+    public var windows: [(name: String, spec: WindowSpec)] = []
+    /// `EXPLAIN`: describe the plan instead of returning rows.
+    public var explain = false
 
     /// A query of `items` from a source, with conditions and the time-series clauses.
     public init(
@@ -127,8 +131,205 @@ public enum AggregateFunction: String, Sendable, CaseIterable {
     case last
     /// `vwap(price, volume)`.
     case vwap
+    /// `weighted_avg(x, w)`: sum(x × w) / sum(w), the same as `vwap`.
+    case weightedAvg = "weighted_avg"
+    /// `twap(x)`: the time-weighted average of a step function that holds each value until the
+    /// next row's time (rows of one symbol, in time order).
+    case twap
+    /// `stddev` (sample, as `stddev_samp`), `stddev_samp`, `stddev_pop`.
+    case stddev, stddevSamp = "stddev_samp", stddevPop = "stddev_pop"
+    /// `variance` (sample, as `var_samp`), `var_samp`, `var_pop`.
+    case variance, varSamp = "var_samp", varPop = "var_pop"
+    /// `median(x)`: the interpolated middle value, as `quantile_cont(x, 0.5)`.
+    case median
+    /// `quantile_cont(x, q)`: interpolated between the two values around position q·(n−1).
+    case quantileCont = "quantile_cont"
+    /// `quantile_disc(x, q)` and its alias `quantile(x, q)`: the value at position ⌈q·n⌉ − 1 (at least 0).
+    case quantileDisc = "quantile_disc", quantile
 
-    var arity: Int { self == .vwap ? 2 : 1 }
+    var arity: Int {
+        switch self {
+        case .vwap, .weightedAvg, .quantileCont, .quantileDisc, .quantile: 2
+        default: 1
+        }
+    }
+
+    /// Sample or population variance and deviation.
+    var isSpread: Bool { [.stddev, .stddevSamp, .stddevPop, .variance, .varSamp, .varPop].contains(self) }
+    /// Aggregates that keep every value of a group (exact order statistics).
+    var isOrderStatistic: Bool { [.median, .quantileCont, .quantileDisc, .quantile].contains(self) }
+}
+
+/// The scalar functions of the dialect. Outside a function's domain (`ln` or `sqrt` of a negative
+/// number, `ln(0)` excepted, which is -inf) the result is null, as it is for a null argument.
+public enum ScalarFunction: String, Sendable, CaseIterable {
+    /// The natural logarithm.
+    case ln
+    /// The base-10 logarithm.
+    case log10
+    /// e to the power x.
+    case exp
+    /// The absolute value (an Int64 stays Int64).
+    case abs
+    /// The square root.
+    case sqrt
+    /// `round(x [, n])`: half away from zero, to n decimal places (n < 0: to tens, hundreds...).
+    case round
+    /// The largest integer not above x (an Int64 stays Int64).
+    case floor
+    /// The smallest integer not below x (an Int64 stays Int64).
+    case ceil
+    /// `coalesce(a, b, ...)`: the first argument that is not null.
+    case coalesce
+
+    var arityRange: ClosedRange<Int> {
+        switch self {
+        case .round: 1...2
+        case .coalesce: 1...64
+        default: 1...1
+        }
+    }
+}
+
+/// The window functions of the dialect (besides the aggregates `avg`, `sum`, `min`, `max`,
+/// `count`, `stddev`, `variance` and their sample/population forms, which take a frame).
+public enum WindowFunction: String, Sendable, CaseIterable {
+    /// `lag(x [, offset [, default]])`: x of the row `offset` (1) rows before, in the partition.
+    case lag
+    /// `lead(x [, offset [, default]])`: x of the row `offset` (1) rows after, in the partition.
+    case lead
+    /// `first_value(x)`: x of the frame's first row.
+    case firstValue = "first_value"
+    /// `last_value(x)`: x of the frame's last row.
+    case lastValue = "last_value"
+    /// `row_number()`: 1, 2, ... in the partition.
+    case rowNumber = "row_number"
+    /// `ema(x, alpha)` with 0 < alpha ≤ 1, or `ema(x, n)` with an integer n ≥ 1 (alpha = 2 / (n + 1)):
+    /// e = x for the partition's first value, then e = alpha·x + (1 − alpha)·e. A null leaves e as it is.
+    case ema
+}
+
+/// A window: `OVER (...)` or `OVER name` or `OVER (name ROWS ...)`.
+public struct WindowSpec: Sendable, Hashable {
+    /// A named window (`WINDOW name AS (...)`) this one starts from.
+    public var base: String?
+    /// `PARTITION BY` expressions.
+    public var partitionBy: [Expr]
+    /// `ORDER BY` keys.
+    public var orderBy: [WindowOrder]
+    /// The frame, if written.
+    public var frame: WindowFrame?
+
+    /// A window over these partitions and order, with an optional frame.
+    public init(base: String? = nil, partitionBy: [Expr] = [], orderBy: [WindowOrder] = [], frame: WindowFrame? = nil) {
+        self.base = base
+        self.partitionBy = partitionBy
+        self.orderBy = orderBy
+        self.frame = frame
+    }
+}
+
+/// An ORDER BY key of a window.
+public struct WindowOrder: Sendable, Hashable {
+    /// The expression ordered by.
+    public var expr: Expr
+    /// Whether the order is descending.
+    public var descending: Bool
+    /// Order by `expr`.
+    public init(_ expr: Expr, descending: Bool = false) {
+        self.expr = expr
+        self.descending = descending
+    }
+}
+
+/// A window frame: `ROWS` or `RANGE` between two bounds.
+public struct WindowFrame: Sendable, Hashable {
+    /// ROWS counts rows; RANGE measures the ORDER BY key (a time, with an interval).
+    public enum Kind: String, Sendable, Hashable { case rows = "ROWS", range = "RANGE" }
+    /// One end of the frame. Offsets are rows (ROWS) or the key's units (RANGE; intervals are
+    /// converted to the time column's unit when planned).
+    public enum Bound: Sendable, Hashable {
+        case unboundedPreceding
+        case preceding(Int64)
+        /// n seconds before, for RANGE over a time column (`RANGE '5m' PRECEDING`).
+        case precedingSeconds(Int64)
+        case currentRow
+        case following(Int64)
+        case followingSeconds(Int64)
+        case unboundedFollowing
+    }
+
+    /// ROWS or RANGE.
+    public var kind: Kind
+    /// The first row of the frame.
+    public var start: Bound
+    /// The last row of the frame.
+    public var end: Bound
+
+    /// A frame of `kind` from `start` to `end` (both included).
+    public init(_ kind: Kind, from start: Bound, to end: Bound = .currentRow) {
+        self.kind = kind
+        self.start = start
+        self.end = end
+    }
+}
+
+/// A call of a window function or an aggregate `OVER` a window.
+public struct WindowCall: Sendable, Hashable {
+    /// What is computed.
+    public enum Function: Sendable, Hashable {
+        case window(WindowFunction)
+        case aggregate(AggregateFunction)
+
+        var name: String {
+            switch self {
+            case .window(let f): f.rawValue
+            case .aggregate(let f): f.rawValue
+            }
+        }
+    }
+
+    /// The function.
+    public var function: Function
+    /// Its arguments (`count(*)` has none).
+    public var args: [Expr]
+    /// The window.
+    public var window: WindowSpec
+
+    /// `function(args) OVER window`.
+    public init(_ function: Function, _ args: [Expr], over window: WindowSpec) {
+        self.function = function
+        self.args = args
+        self.window = window
+    }
+}
+
+/// A condition inside an expression (`CASE WHEN`): comparisons joined by AND, OR and NOT, with
+/// SQL's three-valued logic (a comparison with null is unknown; CASE takes unknown as false).
+public indirect enum BoolExpr: Sendable, Hashable {
+    /// `a op b`.
+    case compare(Expr, Comparison, Expr)
+    /// `e IS NULL`, or with `negated` `e IS NOT NULL`.
+    case isNull(Expr, negated: Bool)
+    /// Both hold.
+    case and(BoolExpr, BoolExpr)
+    /// Either holds.
+    case or(BoolExpr, BoolExpr)
+    /// It does not hold.
+    case not(BoolExpr)
+}
+
+/// One `WHEN condition THEN value` of a CASE.
+public struct WhenClause: Sendable, Hashable {
+    /// The condition.
+    public var condition: BoolExpr
+    /// The value when it holds.
+    public var value: Expr
+    /// `WHEN condition THEN value`.
+    public init(_ condition: BoolExpr, then value: Expr) {
+        self.condition = condition
+        self.value = value
+    }
 }
 
 /// The arithmetic operators of the dialect.
@@ -158,6 +359,19 @@ public indirect enum Expr: Sendable, Hashable, CustomStringConvertible {
     case arithmetic(ArithmeticOperator, Expr, Expr)
     /// `-a`.
     case negate(Expr)
+    /// `NULL`.
+    case null
+    /// A text literal (`'abc'`), as a value.
+    case text(String)
+    /// A scalar function.
+    case function(ScalarFunction, [Expr])
+    /// `CASE WHEN c THEN v ... [ELSE e] END`.
+    case caseWhen([WhenClause], otherwise: Expr?)
+    /// A window function or an aggregate over a window.
+    case window(WindowCall)
+    /// `SESSION 'CAL'` (or `session('CAL')`): the name of the trading session of calendar CAL in
+    /// which the row's time falls, or null outside every session.
+    case session(String)
 
     /// Column `name`.
     public static func col(_ name: String) -> Expr { .column(name) }
@@ -180,13 +394,27 @@ public indirect enum Expr: Sendable, Hashable, CustomStringConvertible {
     /// `vwap(price, volume)`: sum(price × volume) / sum(volume).
     public static func vwap(_ price: Expr, _ volume: Expr) -> Expr { .aggregate(.vwap, [price, volume]) }
 
-    var hasAggregate: Bool {
+    /// The expressions directly inside this one (a window's partition and order keys included).
+    var children: [Expr] {
         switch self {
-        case .aggregate: true
-        case .arithmetic(_, let a, let b): a.hasAggregate || b.hasAggregate
-        case .negate(let a): a.hasAggregate
-        case .column, .int, .float: false
+        case .column, .int, .float, .null, .text, .session: []
+        case .aggregate(_, let args), .function(_, let args): args
+        case .arithmetic(_, let a, let b): [a, b]
+        case .negate(let a): [a]
+        case .caseWhen(let whens, let otherwise): whens.flatMap { $0.condition.exprs + [$0.value] } + (otherwise.map { [$0] } ?? [])
+        case .window(let w): w.args + w.window.partitionBy + w.window.orderBy.map(\.expr)
         }
+    }
+
+    var hasAggregate: Bool {
+        if case .aggregate = self { return true }
+        if case .window(let w) = self { return w.args.contains { $0.hasAggregate } }
+        return children.contains { $0.hasAggregate }
+    }
+
+    var hasWindow: Bool {
+        if case .window = self { return true }
+        return children.contains { $0.hasWindow }
     }
 
     /// As written in the dialect.
@@ -198,6 +426,13 @@ public indirect enum Expr: Sendable, Hashable, CustomStringConvertible {
         case .aggregate(let f, let args): args.isEmpty && f == .count ? "count(*)" : "\(f.rawValue)(\(args.map(\.description).joined(separator: ", ")))"
         case .arithmetic(let op, let a, let b): "\(a.parenthesised) \(op.rawValue) \(b.parenthesised)"
         case .negate(let a): "-\(a.parenthesised)"
+        case .null: "NULL"
+        case .text(let t): "'\(t.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "''"))'"
+        case .function(let f, let args): "\(f.rawValue)(\(args.map(\.description).joined(separator: ", ")))"
+        case .caseWhen(let whens, let otherwise):
+            "CASE " + whens.map { "WHEN \($0.condition) THEN \($0.value) " }.joined() + (otherwise.map { "ELSE \($0) " } ?? "") + "END"
+        case .window(let w): "\(w.function.name)(\(w.args.isEmpty && w.function == .aggregate(.count) ? "*" : w.args.map(\.description).joined(separator: ", "))) OVER (\(w.window))"
+        case .session(let c): "SESSION '\(c)'"
         }
     }
 
@@ -304,6 +539,9 @@ public struct SampleBy: Sendable {
     public var timeZone: String?
     /// How empty buckets are filled, per aggregate (none: left out).
     public var fill: [Fill]
+    /// `ALIGN TO SESSION 'CAL'`: buckets start at each trading session's start of calendar CAL and
+    /// never span a break; rows outside every session are left out.
+    public var session: String?
 
     /// Buckets of `seconds`, cut at local midnight of `timeZone` for whole days, filled per `fill`.
     public init(seconds: Int64, timeZone: String? = nil, fill: [Fill] = []) {
@@ -338,5 +576,54 @@ public struct OrderItem: Sendable {
     public init(_ expr: Expr, descending: Bool = false) {
         self.expr = expr
         self.descending = descending
+    }
+}
+
+extension BoolExpr: CustomStringConvertible {
+    var exprs: [Expr] {
+        switch self {
+        case .compare(let a, _, let b): [a, b]
+        case .isNull(let a, _): [a]
+        case .and(let a, let b), .or(let a, let b): a.exprs + b.exprs
+        case .not(let a): a.exprs
+        }
+    }
+
+    /// As written in the dialect.
+    public var description: String {
+        switch self {
+        case .compare(let a, let op, let b): "\(a) \(op.rawValue) \(b)"
+        case .isNull(let a, let negated): "\(a) IS \(negated ? "NOT " : "")NULL"
+        case .and(let a, let b): "(\(a) AND \(b))"
+        case .or(let a, let b): "(\(a) OR \(b))"
+        case .not(let a): "NOT (\(a))"
+        }
+    }
+}
+
+extension WindowSpec: CustomStringConvertible {
+    /// As written in the dialect.
+    public var description: String {
+        var parts: [String] = []
+        if let base { parts.append(base) }
+        if !partitionBy.isEmpty { parts.append("PARTITION BY " + partitionBy.map(\.description).joined(separator: ", ")) }
+        if !orderBy.isEmpty { parts.append("ORDER BY " + orderBy.map { "\($0.expr)\($0.descending ? " DESC" : "")" }.joined(separator: ", ")) }
+        if let frame { parts.append("\(frame.kind.rawValue) BETWEEN \(frame.start) AND \(frame.end)") }
+        return parts.joined(separator: " ")
+    }
+}
+
+extension WindowFrame.Bound: CustomStringConvertible {
+    /// As written in the dialect.
+    public var description: String {
+        switch self {
+        case .unboundedPreceding: "UNBOUNDED PRECEDING"
+        case .preceding(let n): "\(n) PRECEDING"
+        case .precedingSeconds(let s): "'\(s)s' PRECEDING"
+        case .currentRow: "CURRENT ROW"
+        case .following(let n): "\(n) FOLLOWING"
+        case .followingSeconds(let s): "'\(s)s' FOLLOWING"
+        case .unboundedFollowing: "UNBOUNDED FOLLOWING"
+        }
     }
 }

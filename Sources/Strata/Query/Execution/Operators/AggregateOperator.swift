@@ -110,7 +110,7 @@ extension Plan {
         case .sum, .avg: if spec.args[0].type == .int64 && stats.sumOverflowed { return nil }
         case .first, .last: if nulls > 0 || spec.args[0].type == .string { return nil }
         case .min, .max: if spec.args[0].type == .string { return nil }
-        case .count, .vwap: break
+        default: break
         }
         return BlockInput(stats: stats, values: h.rows - nulls)
     }
@@ -129,15 +129,15 @@ extension Plan {
         let runs = (simple ? Self.bucketRuns(a, b, times, g) : nil)
             ?? Self.groupRuns(a, b, times: times, symbols: symbolVec, extras: extras, g)
         let width = g.width
-        // The text values are moved out for the loop (and back): passing the table's own array inout
+        // The side values are moved out for the loop (and back): passing the table's own arrays inout
         // would check exclusive access at every run.
-        var texts = g.texts
-        g.texts = []
-        defer { g.texts = texts }
+        var side = g.side
+        g.side = SideValues()
+        defer { g.side = side }
         for (k, spec) in a.aggregates.enumerated() {
             let (x, y) = args[k]
             for run in runs {
-                spec.update(&g.states[run.group * width + k], from: run.lo, to: run.hi, x, y, times: times, sorted: b.sorted, texts: &texts)
+                spec.update(&g.states[run.group * width + k], from: run.lo, to: run.hi, x, y, times: times, sorted: b.sorted, side: &side)
             }
         }
     }
@@ -148,7 +148,7 @@ extension Plan {
         for spec in a.aggregates {
             var x = try spec.args.first.map { (e) throws(StrataError) in try Evaluator.eval(e, b) }
             var y = try spec.args.count > 1 ? Evaluator.eval(spec.args[1], b) : nil
-            if spec.function == .vwap {
+            if spec.function == .vwap || spec.function == .weightedAvg {
                 x = x.map { Vec(.floats($0.floatValues(b.count)), valid: $0.valid) }
                 y = y.map { Vec(.floats($0.floatValues(b.count)), valid: $0.valid) }
             }
@@ -219,52 +219,47 @@ extension Plan {
 
     func finish(_ a: AggregationPlan, _ g: GroupTable) throws(StrataError) -> QueryResult {
         let specs = a.aggregates
-        var result = QueryResult(names: allNames, types: types)
         if g.keys.isEmpty && a.keys.isEmpty {
             _ = g.group(GroupKey(symbol: "", bucket: 0, extras: []))
         }
         let groups = Self.orderedGroups(g)
+        var keys = groups.map { g.keys[$0] }
+        var aggregates: [ResultColumn] = []
         if a.bucketer != nil, !a.fill.isEmpty, a.fill != [.none] {
-            return try finishWithFill(a, g, groups)
-        }
-        // Column by column: an output that is an aggregate or a key is read straight from the groups.
-        for (c, out) in a.outputs.enumerated() {
-            switch out {
-            case .aggregate(let k, _):
-                let spec = specs[k]
-                result.columns[c] = try ResultColumn(out.type, count: groups.count) { (r) throws(StrataError) in
-                    try spec.result(g.states[groups[r] * g.width + k], name: spec.text, texts: g.texts)
-                }
-            case .key(let j, _):
-                let kind = a.keys[j]
-                result.columns[c] = try ResultColumn(out.type, count: groups.count) { (r) throws(StrataError) in
-                    Self.keyValue(kind, g.keys[groups[r]], a)
-                }
-            default:
-                result.columns[c] = try ResultColumn(out.type, count: groups.count) { (r) throws(StrataError) in
-                    let gi = groups[r]
-                    let keyValues = a.keys.map { Self.keyValue($0, g.keys[gi], a) }
-                    return try Evaluator.scalar(out, aggregates: try Self.aggregateValues(a, g, gi), keys: keyValues)
-                }
+            // FILL works on rows: the groups' values, then the inserted buckets.
+            var rows: [[ResultValue]] = []
+            for gi in groups { rows.append(try Self.aggregateValues(a, g, gi)) }
+            (keys, rows) = try Self.fill(keys, rows, a, a.bucketer!.step)
+            for (k, spec) in specs.enumerated() { aggregates.append(try ResultColumn(spec.type, count: rows.count) { rows[$0][k] }) }
+        } else {
+            for (k, spec) in specs.enumerated() {
+                aggregates.append(try ResultColumn(spec.type, count: groups.count) { (r) throws(StrataError) in
+                    try spec.result(g.states[groups[r] * g.width + k], name: spec.text, side: g.side)
+                })
             }
         }
-        return result
+        return try outputs(a, keys, aggregates)
     }
 
-    /// FILL works on rows: the groups' values, then the inserted buckets, then the outputs.
-    private func finishWithFill(_ a: AggregationPlan, _ g: GroupTable, _ groups: [Int]) throws(StrataError) -> QueryResult {
+    /// The output columns over the groups: an aggregate or a key is taken as it is; any other
+    /// expression is evaluated over the groups' aggregate and key columns as rows.
+    private func outputs(_ a: AggregationPlan, _ keys: [GroupKey], _ aggregates: [ResultColumn]) throws(StrataError) -> QueryResult {
         var result = QueryResult(names: allNames, types: types)
-        var values: [[ResultValue]] = []
-        var keys: [GroupKey] = []
-        for gi in groups {
-            values.append(try Self.aggregateValues(a, g, gi))
-            keys.append(g.keys[gi])
+        var keyColumns: [ResultColumn] = []
+        for (j, kind) in a.keys.enumerated() {
+            keyColumns.append(try ResultColumn(a.keyTypes[j], count: keys.count) { Self.keyValue(kind, keys[$0], a) })
         }
-        (keys, values) = try Self.fill(keys, values, a, a.bucketer!.step)
-        for (key, row) in zip(keys, values) {
-            let keyValues = a.keys.map { Self.keyValue($0, key, a) }
-            for (c, out) in a.outputs.enumerated() {
-                result.columns[c].append(try Evaluator.scalar(out, aggregates: row, keys: keyValues))
+        var groupRows: Batch? = nil
+        for (c, out) in a.outputs.enumerated() {
+            switch out {
+            case .aggregate(let k, _): result.columns[c] = aggregates[k]
+            case .key(let j, _): result.columns[c] = keyColumns[j]
+            default:
+                if groupRows == nil {
+                    groupRows = Batch(count: keys.count, symbol: nil, columns: (aggregates + keyColumns).map { Vec($0) }, sorted: false)
+                }
+                let e = out.overGroups(aggregateSlot: { $0 }, keySlot: { aggregates.count + $0 })
+                Self.append(try Evaluator.eval(e, groupRows!), count: keys.count, to: &result.columns[c])
             }
         }
         return result
@@ -290,7 +285,7 @@ extension Plan {
     private static func aggregateValues(_ a: AggregationPlan, _ g: GroupTable, _ gi: Int) throws(StrataError) -> [ResultValue] {
         var row: [ResultValue] = []
         for (k, spec) in a.aggregates.enumerated() {
-            row.append(try spec.result(g.states[gi * g.width + k], name: spec.text, texts: g.texts))
+            row.append(try spec.result(g.states[gi * g.width + k], name: spec.text, side: g.side))
         }
         return row
     }

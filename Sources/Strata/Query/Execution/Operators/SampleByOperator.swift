@@ -3,10 +3,13 @@
 
 /// Time buckets of SAMPLE BY: `step` units wide, aligned to the epoch on the local clock of `zone`
 /// (UTC when nil). Keys are bucket starts on the local clock; `start` converts one to a time.
+/// With a trading calendar (`ALIGN TO SESSION`), buckets are cut from each session's start instead,
+/// and keys are times (the rows outside every session are filtered out before).
 struct Bucketer {
     var step: Int64
     var perSecond: Int64
     var zone: ZoneRules?
+    var calendar: TradingCalendar? = nil
 
     func offset(at t: Int64) -> Int64 {
         guard let zone else { return 0 }
@@ -15,12 +18,17 @@ struct Bucketer {
 
     @inline(__always)
     func bucket(_ t: Int64) -> Int64 {
+        if let calendar {
+            var cursor = TradingCalendar.Cursor()
+            return calendar.bucket(t, step: step, perSecond: perSecond, cursor: &cursor) ?? .min
+        }
         let local = t &+ offset(at: t)
         return floorDiv(local, step) &* step
     }
 
     /// The offset (in units) in force for every time in [first, last], if there is one.
     func fixedOffset(from first: Int64, through last: Int64) -> Int64? {
+        if calendar != nil { return nil }
         guard let zone else { return 0 }
         let span = zone.stableSpan(at: floorDiv(first, perSecond))
         return span.contains(floorDiv(last, perSecond)) ? zone.offset(at: floorDiv(first, perSecond)) * perSecond : nil
@@ -29,6 +37,11 @@ struct Bucketer {
     /// Local bucket starts of times in order or not; the zone is consulted once per stable stretch.
     func buckets(_ times: ArraySlice<Int64>) -> [Int64] {
         var out = [Int64](repeating: 0, count: times.count)
+        if let calendar {
+            var cursor = TradingCalendar.Cursor()
+            for (k, t) in times.enumerated() { out[k] = calendar.bucket(t, step: step, perSecond: perSecond, cursor: &cursor) ?? .min }
+            return out
+        }
         guard let zone else {
             for (k, t) in times.enumerated() { out[k] = floorDiv(t, step) &* step }
             return out
@@ -48,7 +61,7 @@ struct Bucketer {
 
     /// The time a local bucket start stands for.
     func start(_ local: Int64) -> Int64 {
-        guard let zone else { return local }
+        guard let zone, calendar == nil else { return local }
         let sec = floorDiv(local, perSecond)
         return zone.utc(ofLocal: sec) * perSecond + floorMod(local, perSecond)
     }
