@@ -35,7 +35,8 @@ extension AggregateSpec {
         let population = function == .stddevPop || function == .varPop
         let divisor = population ? s.n : s.n - 1
         if divisor < 1 { return .null }
-        let variance = Swift.max(0, s.f2 / Double(divisor))
+        let raw = s.f2 / Double(divisor)
+        let variance = raw < 0 ? 0 : raw  // NaN stays NaN
         return .float(function == .variance || function == .varSamp || function == .varPop ? variance : variance.squareRoot())
     }
 
