@@ -40,7 +40,13 @@ extension Planner {
     /// SAMPLE BY bucket, or an extra expression evaluated per row.
     private func groupKeys(_ q: Query, _ items: [SelectItem], _ layout: SourceLayout, _ a: inout AggregationPlan) throws(StrataError) {
         var keyExprs: [Expr] = []
-        for e in q.groupBy where !keyExprs.contains(e) {
+        for written in q.groupBy {
+            // A select item's alias names its expression, unless a column has that name.
+            var e = written
+            if case .column(let n, nil) = written, (try? layout.resolve(n, nil)) == nil, let item = items.first(where: { $0.alias == n }) {
+                e = item.expr!
+            }
+            if keyExprs.contains(e) { continue }
             if e.hasAggregate { throw .badInput("GROUP BY \(e): cannot group by an aggregate") }
             keyExprs.append(e)
         }
