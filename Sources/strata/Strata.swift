@@ -10,7 +10,7 @@ struct StrataCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "strata",
         abstract: "An embedded columnar time-series store for market data.",
-        subcommands: [ImportCommand.self, DumpCommand.self, QueryCommand.self, InfoCommand.self, VerifyCommand.self, CompactCommand.self, DeleteCommand.self, DropCommand.self, AlterCommand.self, ExportCommand.self, WatchCommand.self, GenerateCommand.self, BenchCommand.self]
+        subcommands: [ImportCommand.self, DumpCommand.self, QueryCommand.self, ShellCommand.self, InfoCommand.self, VerifyCommand.self, CompactCommand.self, DeleteCommand.self, DropCommand.self, AlterCommand.self, ExportCommand.self, WatchCommand.self, GenerateCommand.self, BenchCommand.self]
     )
 
     static func main() {

@@ -209,3 +209,19 @@ package enum LocalFiles {
         try makeDirectory(path)
     }
 }
+
+extension PosixFileSystem {
+    /// A small file's bytes (at most 4 MB), or nil: for the tools' own files (the shell's history).
+    package static func readSmall(_ path: String) -> [UInt8]? {
+        PosixFileSystem().readSmallFile(path, limit: 1 << 22)
+    }
+
+    /// Replaces a small file's bytes, best effort (not durable): for the tools' own files.
+    package static func writeSmall(_ path: String, _ bytes: [UInt8]) {
+        let fs = PosixFileSystem()
+        guard let h = try? fs.open(path, create: true, writable: true) else { return }
+        defer { fs.close(h) }
+        try? fs.truncate(h, to: 0)
+        _ = bytes.withUnsafeBytes { try? fs.write(h, $0, at: 0) }
+    }
+}

@@ -89,7 +89,7 @@ final class MappedRegion: @unchecked Sendable {
 }
 
 /// The real file system, through the C library.
-struct PosixFileSystem: FileSystem {
+package struct PosixFileSystem: FileSystem {
     private static func error(_ what: String, _ path: String) -> StrataError {
         let code = errno
         let text = String(cString: strerror(code))
@@ -303,6 +303,55 @@ package enum System {
     /// Whether the descriptor is a terminal. The corresponding C function is `isatty`.
     package static func isTerminal(_ fd: Int32) -> Bool { isatty(fd) != 0 }
 
+    /// Reads what is there (up to the buffer's size) from a descriptor: the count, 0 at the end,
+    /// nil on an error. Retried when a signal interrupts it. The corresponding C function is `read`.
+    package static func read(_ fd: Int32, into buffer: inout [UInt8]) -> Int? {
+        while true {
+            let n = buffer.withUnsafeMutableBytes { Glibc_read(fd, $0.baseAddress, $0.count) }
+            if n >= 0 { return n }
+            if errno != EINTR { return nil }
+        }
+    }
+
+    /// An environment variable. The corresponding C function is `getenv`.
+    package static func environment(_ name: String) -> String? {
+        getenv(name).map { String(cString: $0) }
+    }
+
+    /// Puts a terminal into raw mode (bytes as typed, no echo, no signals from keys) and returns
+    /// the settings to restore, or nil when the descriptor is not a terminal. The C functions are
+    /// `tcgetattr`, `cfmakeraw` and `tcsetattr`.
+    package static func rawTerminal(_ fd: Int32) -> TerminalSettings? {
+        var saved = termios()
+        guard tcgetattr(fd, &saved) == 0 else { return nil }
+        var raw = saved
+        cfmakeraw(&raw)
+        raw.c_oflag |= tcflag_t(OPOST)  // keep "\n" -> "\r\n" on output
+        guard tcsetattr(fd, TCSADRAIN, &raw) == 0 else { return nil }  // keeps what was typed ahead
+        return TerminalSettings(fd: fd, saved: saved)
+    }
+}
+
+/// A terminal's settings before `System.rawTerminal`, put back by `restore`.
+package struct TerminalSettings {
+    let fd: Int32
+    let saved: termios
+
+    package func restore() {
+        var s = saved
+        _ = tcsetattr(fd, TCSADRAIN, &s)
+    }
+}
+
+#if canImport(Glibc)
+private func Glibc_read(_ fd: Int32, _ p: UnsafeMutableRawPointer?, _ n: Int) -> Int { Glibc.read(fd, p, n) }
+#elseif canImport(Musl)
+private func Glibc_read(_ fd: Int32, _ p: UnsafeMutableRawPointer?, _ n: Int) -> Int { Musl.read(fd, p, n) }
+#else
+private func Glibc_read(_ fd: Int32, _ p: UnsafeMutableRawPointer?, _ n: Int) -> Int { Darwin.read(fd, p, n) }
+#endif
+
+extension System {
     /// Ends the process with `code`. The corresponding C function is `exit`.
     package static func exit(_ code: Int32) -> Never {
         #if canImport(Glibc)

@@ -22,6 +22,10 @@ extension Snapshot {
     /// table size. Aggregates, LATEST ON and ORDER BY collect their rows first.
     public func query(_ q: Query, batchRows: Int = 65_536, _ body: (QueryResult) throws(StrataError) -> Void) throws(StrataError) {
         let plan = try Planner(snapshot: self).plan(q)
+        if q.explain {
+            try body(try plan.explain())
+            return
+        }
         try plan.execute(batchRows: max(1, batchRows), body)
     }
 }

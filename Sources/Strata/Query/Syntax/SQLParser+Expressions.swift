@@ -332,10 +332,12 @@ extension Parser {
 }
 
 extension String {
-    var trimmingSpaces: String {
+    /// Without the spaces, tabs and line breaks at either end.
+    package var trimmingSpaces: String {
+        func blank(_ c: Character) -> Bool { c == " " || c == "\t" || c == "\n" || c == "\r" || c == "\r\n" }
         var s = Substring(self)
-        while s.first == " " { s.removeFirst() }
-        while s.last == " " { s.removeLast() }
+        while let c = s.first, blank(c) { s.removeFirst() }
+        while let c = s.last, blank(c) { s.removeLast() }
         return String(s)
     }
 }

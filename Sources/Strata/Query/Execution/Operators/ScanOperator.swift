@@ -5,6 +5,9 @@
 /// Per-worker scratch: the decoded block and the joined table's rows of the current symbol.
 final class ScanContext {
     let decoded = DecodedBlock()
+    /// EXPLAIN: count what the scan would do with each block instead of decoding it.
+    var dryRun = false
+    var blocksSkipped = 0, blocksFromStats = 0, blocksDecoded = 0
     var rightSymbol: String?
     var rightTimes: [Int64] = []
     var rightColumns: [Vec] = []
@@ -51,11 +54,19 @@ extension Plan {
                     if v == .none { none = true }
                     if v != .all { all = false }
                 }
-                if none { continue }
+                if none {
+                    context.blocksSkipped += 1
+                    continue
+                }
                 predicatesHold = all
             }
             let whole = ref.firstTime >= lo && ref.lastTime <= hi
-            if whole && predicatesHold, try stats(ref, index, header) { continue }
+            if whole && predicatesHold, try stats(ref, index, header) {
+                context.blocksFromStats += 1
+                continue
+            }
+            context.blocksDecoded += 1
+            if context.dryRun { continue }
             _ = try snapshot.decode(t, symbol: id, block: index, columns: columnIndices, scaled: scaledColumns, through: hi, into: context.decoded)
             let d = context.decoded
             let rlo = ref.firstTime >= lo ? 0 : d.times.partitionPoint { $0 >= lo }
