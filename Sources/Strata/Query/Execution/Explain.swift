@@ -28,7 +28,8 @@ extension Plan {
             let read = [t.schema.timeColumn] + valueColumns.map { t.schema.columns[$0.column].name }
             lines.append(indent + "  columns read: " + read.joined(separator: ", "))
         } else {
-            lines.append(indent + "scan the rows of a subquery (\(relation?.rowCount ?? 0) rows)")
+            lines.append(indent + "the rows of a subquery, as it gives them:")
+            relation?.plan.describe(into: &lines, indent: indent + "  ")
         }
         if !predicates.isEmpty { lines.append(indent + "  filters: \(predicates.count) value condition\(predicates.count == 1 ? "" : "s") (blocks skipped or kept whole by their statistics where they can be)") }
         if let j = join { lines.append(indent + "  ASOF JOIN \(j.table.name): the last row at or before each row's time, per symbol") }

@@ -140,23 +140,42 @@ struct WindowKernel {
             extremes(f == .min, rows, x, lo, hi, &out)
             return
         }
-        var acc = SlidingSums(ints: x.isIntLike && (f == .sum || f == .avg || f == .count))
-        let ints = acc.ints ? x.intValues(batch.count) : []
-        let floats = acc.ints ? [] : x.floatValues(batch.count)
-        acc.shift = rows.lazy.filter { x.isValid($0) }.map { acc.ints ? 0 : floats[floats.startIndex + $0] }.first { $0.isFinite } ?? 0
+        var acc = SlidingSums(ints: x.isIntLike && (f == .sum || f == .avg || f == .count), squares: f != .sum && f != .avg && f != .count)
+        if acc.ints {
+            let v = x.intValues(batch.count)
+            try slide(rows, x, lo, hi, &acc, &out, f) { (a, r, sign) in sign > 0 ? a.add(v[v.startIndex + r]) : a.remove(v[v.startIndex + r]) }
+        } else {
+            let v = x.floatValues(batch.count)
+            acc.shift = rows.lazy.filter { x.isValid($0) }.map { v[v.startIndex + $0] }.first { $0.isFinite } ?? 0
+            try slide(rows, x, lo, hi, &acc, &out, f) { (a, r, sign) in a.add(v[v.startIndex + r], sign: sign) }
+        }
+    }
+
+    /// Moves the frame along the partition: values enter up to each row's frame end and leave up to
+    /// its start; the result of each row written straight into the column.
+    @inline(__always)
+    private func slide(
+        _ rows: [Int], _ x: Vec, _ lo: [Int], _ hi: [Int], _ acc: inout SlidingSums, _ out: inout WindowColumn, _ f: AggregateFunction,
+        _ move: (inout SlidingSums, Int, Int) -> Void
+    ) throws(StrataError) {
         var enter = 0, leave = 0
+        let allValid = x.valid == nil
         for (i, r) in rows.enumerated() {
             while enter < hi[i] {
                 let s = rows[enter]
-                if x.isValid(s) { if acc.ints { acc.add(ints[ints.startIndex + s]) } else { acc.add(floats[floats.startIndex + s], sign: 1) } }
+                if allValid || x.isValid(s) { move(&acc, s, 1) }
                 enter += 1
             }
             while leave < lo[i] {
                 let s = rows[leave]
-                if x.isValid(s) { if acc.ints { acc.remove(ints[ints.startIndex + s]) } else { acc.add(floats[floats.startIndex + s], sign: -1) } }
+                if allValid || x.isValid(s) { move(&acc, s, -1) }
                 leave += 1
             }
-            out.set(r, try acc.result(f, step.text))
+            if out.type == .float64 {
+                if let d = acc.real(f) { out.floats[r] = d; out.valid[r] = true }
+            } else {
+                out.set(r, try acc.result(f, step.text))
+            }
         }
     }
 
@@ -207,13 +226,18 @@ struct WindowKernel {
 /// the values less the partition's first value and of their squares.
 private struct SlidingSums {
     let ints: Bool
+    /// Whether the squares are summed too (variance and deviation).
+    let squared: Bool
     var count = 0
     var total: Int128 = 0
     var shift = 0.0
     var sum = 0.0, sumC = 0.0, squares = 0.0, squaresC = 0.0
     var nan = 0, plusInf = 0, minusInf = 0
 
-    init(ints: Bool) { self.ints = ints }
+    init(ints: Bool, squares: Bool) {
+        self.ints = ints
+        self.squared = squares
+    }
 
     mutating func add(_ v: Int64) {
         total += Int128(v)
@@ -232,7 +256,7 @@ private struct SlidingSums {
         if v == -.infinity { minusInf += sign; return }
         let d = v - shift
         Self.neumaier(&sum, &sumC, sign > 0 ? d : -d)
-        Self.neumaier(&squares, &squaresC, sign > 0 ? d * d : -(d * d))
+        if squared { Self.neumaier(&squares, &squaresC, sign > 0 ? d * d : -(d * d)) }
     }
 
     @inline(__always)
@@ -240,6 +264,20 @@ private struct SlidingSums {
         let t = s + x
         if Swift.abs(s) >= Swift.abs(x) { c += (s - t) + x } else { c += (x - t) + s }
         s = t
+    }
+
+    /// A Float64 result (avg, sum of Float64, deviations), nil for null.
+    @inline(__always)
+    func real(_ f: AggregateFunction) -> Double? {
+        if count == 0 { return nil }
+        if ints { return f == .avg ? Double(total) / Double(count) : Double(total) }
+        if nan == 0 && plusInf == 0 && minusInf == 0 {
+            let n = Double(count), s = sum + sumC
+            if f == .avg { return s / n + shift }
+            if f == .sum { return s + shift * n }
+        }
+        guard case .float(let d) = try? result(f, "") else { return nil }
+        return d
     }
 
     func result(_ f: AggregateFunction, _ text: String) throws(StrataError) -> ResultValue {

@@ -26,7 +26,7 @@ struct Plan {
     let snapshot: Snapshot
     var layout: SourceLayout
     var table: Catalog.TableState?
-    var relation: QueryResult?
+    var relation: Relation?
     var join: JoinSide?
     var symbolName: String?
     var timeName: String?
@@ -126,4 +126,10 @@ struct Plan {
 
     var timeRangeEmpty: Bool { lo > hi }
     var timeRangeAll: Bool { lo == .min && hi == .max }
+}
+
+/// A subquery as a source: its plan, run when the outer query reads it.
+final class Relation {
+    let plan: Plan
+    init(plan: Plan) { self.plan = plan }
 }

@@ -67,7 +67,7 @@ struct Planner {
         }
         var layout = SourceLayout()
         var table: Catalog.TableState? = nil
-        var relation: QueryResult? = nil
+        var relation: Relation? = nil
         switch q.source {
         case .table(let name, let alias):
             table = try tableSource(name, alias: alias, &layout)
@@ -108,22 +108,17 @@ struct Planner {
         return t
     }
 
-    /// A subquery as the source: planned once and run to completion; the outer query reads its rows.
-    private func subquerySource(_ inner: Query, alias: String?, _ layout: inout SourceLayout) throws(StrataError) -> QueryResult {
+    /// A subquery as the source: planned here, run when the outer query reads its rows (batch by batch).
+    private func subquerySource(_ inner: Query, alias: String?, _ layout: inout SourceLayout) throws(StrataError) -> Relation {
         let innerPlan = try Planner(snapshot: snapshot).plan(inner)
-        var rows: QueryResult? = nil
-        try innerPlan.execute(batchRows: .max) { (batch) throws(StrataError) in
-            if rows == nil { rows = batch } else { rows!.append(batch) }
-        }
-        let r = rows!
         layout.leftAlias = alias
         layout.timeUnit = innerPlan.layout.timeUnit
-        for (name, type) in zip(r.names, r.types) {
+        for (name, type) in zip(innerPlan.names, innerPlan.types.prefix(innerPlan.visible)) {
             let slot = layout.add(alias, name, type)
             if innerPlan.symbolName.map({ sameBytes($0, name) }) == true && type == .string { layout.symbolSlot = slot }
             if innerPlan.timeName.map({ sameBytes($0, name) }) == true && type == .int64 { layout.timeSlot = slot }
         }
-        return r
+        return Relation(plan: innerPlan)
     }
 
     /// The right side of an ASOF JOIN: its time and value columns take the next slots; its symbol

@@ -20,7 +20,8 @@ extension Plan {
                 for p in parts.dropFirst() { table.merge(p, specs, disjoint: a.bySymbol) }
             }
         } else {
-            try consume(a, try relationBatch(ScanContext()), table)
+            let context = ScanContext()
+            try relationBatches(context) { (b) throws(StrataError) in try consume(a, b, table) }
         }
         return try finish(a, table)
     }

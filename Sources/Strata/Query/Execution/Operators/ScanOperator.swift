@@ -22,7 +22,10 @@ extension Plan {
                 if try !scanSymbol(t, id, name, context, stats: { (_, _, _) throws(StrataError) in false }, body) { return }
             }
         } else {
-            _ = try body(try relationBatch(context))
+            var going = true
+            try relationBatches(context) { (b) throws(StrataError) in
+                if going { going = try body(b) }
+            }
         }
     }
 
@@ -138,8 +141,24 @@ extension Plan {
         return rows.count == b.count ? b : b.filtered(rows)
     }
 
+    /// The subquery's rows in batches as it gives them, restricted to the symbols and time range of
+    /// the conditions, with the join and filters applied.
+    func relationBatches(_ context: ScanContext, _ body: (Batch) throws(StrataError) -> Void) throws(StrataError) {
+        try relation!.plan.execute(batchRows: 65_536) { (r) throws(StrataError) in
+            try body(try relationBatch(r, context))
+        }
+    }
+
+    /// Every row of the subquery in one batch (LATEST ON needs them together).
     func relationBatch(_ context: ScanContext) throws(StrataError) -> Batch {
-        let r = relation!
+        var all: QueryResult? = nil
+        try relation!.plan.execute(batchRows: .max) { (r) throws(StrataError) in
+            if all == nil { all = r } else { all!.append(r) }
+        }
+        return try relationBatch(all!, context)
+    }
+
+    private func relationBatch(_ r: QueryResult, _ context: ScanContext) throws(StrataError) -> Batch {
         var vecs = [Vec?](repeating: nil, count: layout.slotTypes.count)
         for (k, c) in r.columns.enumerated() { vecs[k] = Vec(c) }
         var batch = Batch(count: r.rowCount, symbol: nil, columns: vecs, sorted: false)

@@ -6,43 +6,37 @@ extension Plan {
     func executeWindows(_ w: WindowStage, batchRows: Int, _ body: (QueryResult) throws(StrataError) -> Void) throws(StrataError) {
         var sink = WindowSink(plan: self, batchRows: batchRows)
         if w.streams {
-            // Rows by symbol: every partition but the last one seen is complete.
-            var pending = QueryResult(names: w.inner.allNames, types: w.inner.types)
-            try w.inner.execute(batchRows: 65_536) { (chunk) throws(StrataError) in
-                pending.append(chunk)
-                let cut = Self.lastPartitionStart(pending, w.partition)
-                if cut > 0 {
-                    let done = Array(0..<cut), rest = Array(cut..<pending.rowCount)
-                    try sink.take(try windowRows(w, QueryResult(names: pending.names, columns: pending.columns.map { $0.gather(done) }), sorted: true), body)
-                    pending = QueryResult(names: pending.names, columns: pending.columns.map { $0.gather(rest) })
+            // A table's rows by symbol: a partition ends where the scan moves to the next symbol.
+            var rows = PartitionRows(w.inner.types)
+            var symbol: Int32 = -1
+            try w.inner.scanAll { (b) throws(StrataError) in
+                if b.symbolID != symbol && rows.count > 0 {
+                    try sink.take(try windowRows(w, rows.take(), sorted: true), body)
                 }
+                symbol = b.symbolID
+                for (k, item) in w.inner.rowItems.enumerated() { rows.columns[k].append(try Evaluator.eval(item, b), b.count) }
+                rows.count += b.count
+                return !sink.full
             }
-            if pending.rowCount > 0 { try sink.take(try windowRows(w, pending, sorted: true), body) }
+            if rows.count > 0 && !sink.full { try sink.take(try windowRows(w, rows.take(), sorted: true), body) }
         } else {
             var all: QueryResult? = nil
             try w.inner.execute(batchRows: .max) { (chunk) throws(StrataError) in
                 if all == nil { all = chunk } else { all!.append(chunk) }
             }
-            try sink.take(try windowRows(w, all!, sorted: false), body)
+            let r = all!
+            let batch = Batch(count: r.rowCount, symbol: nil, columns: r.columns.map { Vec($0) }, sorted: false)
+            try sink.take(try windowRows(w, batch, sorted: false), body)
         }
         try sink.finish(body)
     }
 
-    /// The first row of the last partition in `r` (rows in partition order).
-    private static func lastPartitionStart(_ r: QueryResult, _ partition: [Int]) -> Int {
-        var k = r.rowCount - 1
-        if k < 0 { return 0 }
-        let last = partition.map { r.columns[$0][k] }
-        while k > 0, partition.indices.allSatisfy({ r.columns[partition[$0]][k - 1] == last[$0] }) { k -= 1 }
-        return k
-    }
-
     /// The select list over rows of the inner plan with their windows, in window order.
-    private func windowRows(_ w: WindowStage, _ rows: QueryResult, sorted: Bool) throws(StrataError) -> QueryResult {
-        let n = rows.rowCount
-        var batch = Batch(count: n, symbol: nil, columns: rows.columns.map { Vec($0) }, sorted: false)
+    private func windowRows(_ w: WindowStage, _ rows: Batch, sorted: Bool) throws(StrataError) -> QueryResult {
+        let n = rows.count
+        var batch = rows
         let order = sorted ? Array(0..<n) : Self.windowOrder(rows, w)
-        let parts = Self.partitions(rows, order, w.partition)
+        let parts = sorted ? (n == 0 ? [] : [0..<n]) : Self.partitions(rows, order, w.partition)
         for step in w.steps {
             batch.columns.append(try WindowKernel(step: step, batch: batch, order: order, orderKeys: w.order).compute(parts))
         }
@@ -53,30 +47,103 @@ extension Plan {
     }
 
     /// Row numbers sorted by the partition keys, then the order keys (stable).
-    private static func windowOrder(_ r: QueryResult, _ w: WindowStage) -> [Int] {
-        var order = Array(0..<r.rowCount)
+    private static func windowOrder(_ b: Batch, _ w: WindowStage) -> [Int] {
+        var order = Array(0..<b.count)
         let keys = w.partition.map { ($0, false) } + w.order.map { ($0.slot, $0.descending) }
         if keys.isEmpty { return order }
-        order.sort { a, b in
+        order.sort { x, y in
             for (c, desc) in keys {
-                let x = r.columns[c][a], y = r.columns[c][b]
-                if less(x, y) { return !desc }
-                if less(y, x) { return desc }
+                let p = b.columns[c]!.value(x), q = b.columns[c]!.value(y)
+                if less(p, q) { return !desc }
+                if less(q, p) { return desc }
             }
-            return a < b
+            return x < y
         }
         return order
     }
 
     /// Ranges of `order` whose rows share their partition keys.
-    private static func partitions(_ r: QueryResult, _ order: [Int], _ partition: [Int]) -> [Range<Int>] {
+    private static func partitions(_ b: Batch, _ order: [Int], _ partition: [Int]) -> [Range<Int>] {
         var parts: [Range<Int>] = []
         var start = 0
-        for k in 1..<max(1, order.count + 1) where k == order.count || partition.contains(where: { r.columns[$0][order[k]] != r.columns[$0][order[k - 1]] }) {
+        for k in 1..<max(1, order.count + 1) where k == order.count || partition.contains(where: { b.columns[$0]!.value(order[k]) != b.columns[$0]!.value(order[k - 1]) }) {
             parts.append(start..<k)
             start = k
         }
         return order.isEmpty ? [] : parts
+    }
+}
+
+/// One partition's rows of the inner plan, gathered batch by batch into columns.
+private struct PartitionRows {
+    var columns: [VecBuilder]
+    var count = 0
+
+    init(_ types: [ResultType]) { columns = types.map(VecBuilder.init) }
+
+    /// The rows gathered so far as a batch; empties the builders.
+    mutating func take() -> Batch {
+        let b = Batch(count: count, symbol: nil, columns: columns.indices.map { columns[$0].take() }, sorted: true)
+        count = 0
+        return b
+    }
+}
+
+/// A column built by appending vectors; a text column that holds one value throughout (a table's
+/// symbol) stays one value.
+struct VecBuilder {
+    let type: ResultType
+    private var ints: [Int64] = []
+    private var floats: [Double] = []
+    private var strings: [String] = []
+    private var valid: [Bool] = []
+    private var hasNull = false
+    private var constant: String?
+    private var count = 0
+
+    init(_ type: ResultType) { self.type = type }
+
+    mutating func append(_ v: Vec, _ n: Int) {
+        if type == .string, v.valid == nil, case .string(let s) = v.values, count == 0 || constant.map({ sameBytes($0, s) }) == true {
+            constant = s
+            count += n
+            return
+        }
+        if let c = constant {  // no longer one value: spell it out
+            strings = [String](repeating: c, count: count)
+            constant = nil
+        }
+        if let mask = v.valid {
+            if !hasNull { valid = [Bool](repeating: true, count: count); hasNull = true }
+            valid.append(contentsOf: mask)
+        } else if hasNull {
+            valid.append(contentsOf: repeatElement(true, count: n))
+        }
+        switch type {
+        case .int64: ints.append(contentsOf: v.intValues(n))
+        case .float64: floats.append(contentsOf: v.floatValues(n))
+        case .string: for r in 0..<n { strings.append(v.isValid(r) ? v.text(r) : "") }
+        }
+        count += n
+    }
+
+    mutating func take() -> Vec {
+        defer {
+            ints.removeAll(keepingCapacity: true)
+            floats.removeAll(keepingCapacity: true)
+            strings.removeAll(keepingCapacity: true)
+            valid.removeAll(keepingCapacity: true)
+            hasNull = false
+            constant = nil
+            count = 0
+        }
+        let mask: ArraySlice<Bool>? = hasNull ? valid[...] : nil
+        if let c = constant { return Vec(.string(c)) }
+        switch type {
+        case .int64: return Vec(.ints(ints[...]), valid: mask)
+        case .float64: return Vec(.floats(floats[...]), valid: mask)
+        case .string: return Vec(.strings(strings[...]), valid: mask)
+        }
     }
 }
 
@@ -94,6 +161,9 @@ private struct WindowSink {
         self.batchRows = batchRows
         self.held = QueryResult(names: plan.allNames, types: plan.types)
     }
+
+    /// Enough rows for LIMIT without ORDER BY: the rest need not be read.
+    var full: Bool { plan.order.isEmpty && plan.limit.map { emitted + held.rowCount >= $0 } == true }
 
     mutating func take(_ rows: QueryResult, _ body: (QueryResult) throws(StrataError) -> Void) throws(StrataError) {
         held.append(rows)
