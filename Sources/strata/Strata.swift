@@ -14,6 +14,7 @@ struct StrataCommand: ParsableCommand {
     )
 
     static func main() {
+        System.keepFreedMemory()
         do {
             let args = Array(CommandLine.arguments.dropFirst())
             if args.first == "query", let q = QueryCommand.plainArguments(Array(args.dropFirst())) {

@@ -1,5 +1,6 @@
 // Strata's decode kernels in C: the one place where the compiler is given constant bit widths
-// to unroll on. Called only from Sources/Strata/Format/Bitpack.swift (Bitpack.unpack).
+// to unroll on. Called only from Sources/Strata/Format/Bitpack.swift (Bitpack.unpack). And the
+// C allocator's tuning, which Swift cannot reach (strata_allocator.c).
 #ifndef STRATA_KERNELS_H
 #define STRATA_KERNELS_H
 
@@ -19,5 +20,9 @@ enum {
 /// bytes (the packed bytes and 8 more): every value is read with one 8-byte load.
 void strata_unpack128(const uint8_t *in, unsigned width, int64_t *out, unsigned finish, int64_t divisor,
                       int64_t *acc);
+
+/// Has glibc's allocator keep freed memory for reuse rather than return it to the system after
+/// every large free (no effect with other C libraries).
+void strata_keep_freed_memory(void);
 
 #endif

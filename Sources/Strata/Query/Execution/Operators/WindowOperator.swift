@@ -5,20 +5,21 @@
 extension Plan {
     func executeWindows(_ w: WindowStage, batchRows: Int, _ body: (QueryResult) throws(StrataError) -> Void) throws(StrataError) {
         var sink = WindowSink(plan: self, batchRows: batchRows)
-        if w.streams {
-            // A table's rows by symbol: a partition ends where the scan moves to the next symbol.
-            var rows = PartitionRows(w.inner.types)
-            var symbol: Int32 = -1
-            try w.inner.scanAll { (b) throws(StrataError) in
-                if b.symbolID != symbol && rows.count > 0 {
-                    try sink.take(try windowRows(w, rows.take(), sorted: true), body)
+        if w.streams, let t = w.inner.table {
+            // A table's rows by symbol, each symbol a partition: as many symbols at a time as there
+            // are cores, each computed on its own, handed on in symbol order.
+            let symbols = w.inner.timeRangeEmpty ? [] : w.inner.tableSymbols(t)
+            var start = 0
+            while start < symbols.count && !sink.full {
+                let round = Array(symbols[start..<min(symbols.count, start + System.processorCount)])
+                start += round.count
+                let parts = try parallel(round) { (share) throws(StrataError) -> [QueryResult] in
+                    var out: [QueryResult] = []
+                    for (id, name) in share { out.append(try windowPartition(w, t, id, name)) }
+                    return out
                 }
-                symbol = b.symbolID
-                for (k, item) in w.inner.rowItems.enumerated() { rows.columns[k].append(try Evaluator.eval(item, b), b.count) }
-                rows.count += b.count
-                return !sink.full
+                for part in parts { for r in part { try sink.take(r, body) } }
             }
-            if rows.count > 0 && !sink.full { try sink.take(try windowRows(w, rows.take(), sorted: true), body) }
         } else {
             var all: QueryResult? = nil
             try w.inner.execute(batchRows: .max) { (chunk) throws(StrataError) in
@@ -29,6 +30,17 @@ extension Plan {
             try sink.take(try windowRows(w, batch, sorted: false), body)
         }
         try sink.finish(body)
+    }
+
+    /// One symbol of a table as a partition: its rows gathered from the scan's batches, then windowed.
+    private func windowPartition(_ w: WindowStage, _ t: Catalog.TableState, _ id: Int, _ name: String) throws(StrataError) -> QueryResult {
+        var rows = PartitionRows(w.inner.types)
+        _ = try w.inner.scanSymbol(t, id, name, ScanContext(), stats: { (_, _, _) throws(StrataError) in false }) { (b) throws(StrataError) in
+            for (k, item) in w.inner.rowItems.enumerated() { rows.columns[k].append(try Evaluator.eval(item, b), b.count) }
+            rows.count += b.count
+            return true
+        }
+        return try windowRows(w, rows.take(), sorted: true)
     }
 
     /// The select list over rows of the inner plan with their windows, in window order.
