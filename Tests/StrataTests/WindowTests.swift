@@ -227,6 +227,26 @@ import Testing
         try db.close()
     }
 
+    /// LATEST ON with aggregates: the aggregates run over the latest row of each symbol.
+    @Test(arguments: 0..<3)
+    func latestOnWithAggregates(seed: UInt64) throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        let (db, rows) = try Self.fixture(seed: seed, path: dir.sub("db"))
+        let snap = try db.snapshot()
+        let cut = rows.map(\.ts).sorted()[rows.count / 2]
+        let r = try snap.query("SELECT symbol, last(v), count(*), max(ts) FROM t WHERE ts <= \(cut) LATEST ON ts PARTITION BY symbol")
+        var want: [[ResultValue]] = []
+        for s in Self.symbols {
+            guard let last = rows.filter({ $0.symbol == s && $0.ts <= cut }).last else { continue }
+            want.append([.string(s), last.v.map { .int($0) } ?? .null, .int(1), .int(last.ts)])
+        }
+        #expect(r.rows == want)
+        let total = try snap.query("SELECT count(*) AS n, sum(v) FROM t WHERE ts <= \(cut) LATEST ON ts PARTITION BY symbol")
+        #expect(total.rows == [[.int(Int64(want.count)), want.compactMap { if case .int(let x) = $0[1] { x } else { nil } }.isEmpty ? .null : .int(want.compactMap { if case .int(let x) = $0[1] { x } else { nil } }.reduce(0, +))]])
+        try db.close()
+    }
+
     @Test func windowMistakesAreNamed() throws {
         let dir = TempDir()
         defer { dir.cleanup() }

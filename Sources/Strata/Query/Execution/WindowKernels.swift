@@ -21,11 +21,7 @@ struct WindowKernel {
             case .window(.rowNumber):
                 for (i, r) in rows.enumerated() { out.set(r, .int(Int64(i + 1))) }
             case .window(.lag), .window(.lead):
-                let shift = step.function == .window(.lag) ? -step.offset : step.offset
-                for (i, r) in rows.enumerated() {
-                    let j = i + shift
-                    out.set(r, j >= 0 && j < rows.count ? arg!.value(rows[j]) : (fallback?.value(r) ?? .null))
-                }
+                shifted(rows, arg!, fallback, by: step.function == .window(.lag) ? -step.offset : step.offset, &out)
             case .window(.ema):
                 ema(rows, arg!, &out)
             case .window(.firstValue), .window(.lastValue):
@@ -38,6 +34,24 @@ struct WindowKernel {
             }
         }
         return out.vec
+    }
+
+    /// lag and lead: the value `shift` rows away in the partition, else the default (or null).
+    private func shifted(_ rows: [Int], _ x: Vec, _ fallback: Vec?, by shift: Int, _ out: inout WindowColumn) {
+        if out.type == .float64 && fallback == nil {
+            let p = x.floatValues(batch.count)
+            for (i, r) in rows.enumerated() {
+                let j = i + shift
+                guard j >= 0 && j < rows.count, x.isValid(rows[j]) else { continue }
+                out.floats[r] = p[p.startIndex + rows[j]]
+                out.valid[r] = true
+            }
+            return
+        }
+        for (i, r) in rows.enumerated() {
+            let j = i + shift
+            out.set(r, j >= 0 && j < rows.count ? x.value(rows[j]) : (fallback?.value(r) ?? .null))
+        }
     }
 
     private func ema(_ rows: [Int], _ x: Vec, _ out: inout WindowColumn) {

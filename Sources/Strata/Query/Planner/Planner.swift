@@ -65,6 +65,9 @@ struct Planner {
         if q.items.contains(where: { $0.expr?.hasWindow == true }) || q.orderBy.contains(where: { $0.expr.hasWindow }) {
             return try planWithWindows(q)
         }
+        if q.latestOn && (q.sampleBy != nil || !q.groupBy.isEmpty || q.items.contains(where: { $0.expr?.hasAggregate == true })) {
+            return try plan(Self.latestRowsFirst(q))
+        }
         var layout = SourceLayout()
         var table: Catalog.TableState? = nil
         var relation: Relation? = nil
@@ -94,6 +97,21 @@ struct Planner {
         let scaled = plan.scaledSlots
         plan.scaledColumns = scaled.isEmpty ? nil : plan.valueColumns.map { scaled.contains($0.slot) }
         return plan
+    }
+
+    /// LATEST ON with aggregates: the latest rows first (a subquery), then the aggregates over them.
+    private static func latestRowsFirst(_ q: Query) -> Query {
+        var inner = Query([.star], from: q.source, asofJoin: q.asofJoin, where: q.conditions, latestOn: true)
+        inner.joinKey = q.joinKey
+        inner.latestOnColumn = q.latestOnColumn
+        inner.partitionColumn = q.partitionColumn
+        var outer = q
+        outer.source = .subquery(inner, alias: q.source.alias)
+        outer.asofJoin = nil
+        outer.joinKey = nil
+        outer.conditions = []
+        outer.latestOn = false
+        return outer
     }
 
     /// A table as the source: slots for its symbol, time and value columns.
@@ -252,7 +270,6 @@ struct Planner {
         }
         if items.isEmpty { throw .badInput("the select list is empty") }
         let aggregating = q.sampleBy != nil || !q.groupBy.isEmpty || items.contains { $0.expr!.hasAggregate }
-        if q.latestOn && aggregating { throw .badInput("LATEST ON cannot be combined with aggregates, SAMPLE BY or GROUP BY") }
         if q.latestOn && layout.symbolSlot == nil { throw .badInput("LATEST ON needs a symbol column to partition by") }
         if q.sampleBy != nil && layout.timeSlot == nil { throw .badInput("SAMPLE BY needs a time column") }
         if let s = q.sampleBy, s.seconds <= 0 { throw .badInput("SAMPLE BY needs a positive interval") }
