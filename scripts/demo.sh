@@ -28,5 +28,18 @@ run_query "market value of 159363 in the last minutes of 2024-01-04: each close 
      WHERE b.symbol = '159363' AND b.ts >= '2024-01-04T14:55:00+08:00' AND b.ts < '2024-01-04T15:00:00+08:00'"
 run_query "turnover by symbol over the whole table, from block statistics (top 5)" \
     "SELECT symbol, count(*) AS bars, sum(amount) AS turnover FROM bars GROUP BY symbol ORDER BY turnover DESC LIMIT 5"
+run_query "daily returns and a 20-day moving average of the close, per ETF (window functions over daily closes; first 5)" \
+    "SELECT symbol, ts, close, close / lag(close) OVER w - 1 AS ret, avg(close) OVER (w ROWS 19 PRECEDING) AS ma20
+     FROM (SELECT symbol, ts, last(close) AS close FROM bars SAMPLE BY 1d ALIGN TO CALENDAR TIME ZONE 'Asia/Shanghai')
+     WINDOW w AS (PARTITION BY symbol ORDER BY ts) LIMIT 5"
+run_query "30-minute candles of 159363 that never straddle the lunch break, with VWAP and TWAP (first 8)" \
+    "SELECT symbol, ts, first(open), max(high), min(low), last(close), sum(volume), vwap(close, volume), twap(close)
+     FROM bars WHERE symbol = '159363' SAMPLE BY 30m ALIGN TO SESSION 'XSHG' LIMIT 8"
+run_query "rolling 60-minute volatility of one-minute log returns of 588730, afternoon session only (first 5 with a value)" \
+    "SELECT ts, vol FROM (SELECT ts, stddev(ln(close / lag(close) OVER w)) OVER (w ROWS 59 PRECEDING) AS vol
+     FROM bars WHERE symbol = '588730' AND SESSION 'XSHG' = 'afternoon' WINDOW w AS (PARTITION BY symbol ORDER BY ts))
+     WHERE vol IS NOT NULL LIMIT 5"
+run_query "the plan of a sum over one symbol (EXPLAIN)" \
+    "EXPLAIN SELECT sum(volume) FROM bars WHERE symbol = '159363'"
 $STRATA info sample/prices.db
 $STRATA verify sample/prices.db

@@ -269,3 +269,57 @@ struct CLI {
         #expect(d.code == 2)
     }
 }
+
+/// The quants' questions of the README (issue 17) through the command line, on generated data.
+@Suite struct QuantQuestionsTests {
+    @Test func readmeWindowAndSessionQueriesRun() throws {
+        let dir = TempDir("strata-quant")
+        defer { dir.cleanup() }
+        #expect(try CLI.run(["generate", dir.sub("data"), "--preset", "tiny"]).code == 0)
+        let db = dir.sub("prices.db")
+        #expect(try CLI.run(["import", db, "bars", dir.sub("data/bars_1m.csv")]).code == 0)
+        func csv(_ sql: String) throws -> [[String]] {
+            let r = try CLI.run(["query", db, sql, "--format", "csv"])
+            #expect(r.code == 0, "\(sql): \(r.err)")
+            return r.out.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        }
+        let daily = try csv("""
+            SELECT symbol, ts, close, close / lag(close) OVER w - 1 AS ret, avg(close) OVER (w ROWS 19 PRECEDING) AS ma20
+            FROM (SELECT symbol, ts, last(close) AS close FROM bars SAMPLE BY 1d ALIGN TO CALENDAR TIME ZONE 'Asia/Shanghai')
+            WINDOW w AS (PARTITION BY symbol ORDER BY ts)
+            """)
+        #expect(daily[0] == ["symbol", "ts", "close", "ret", "ma20"])
+        var previous: [String: (Double, [Double])] = [:]
+        for row in daily.dropFirst() {
+            let close = Double(row[2])!
+            if let (p, window) = previous[row[0]] {
+                #expect(abs(Double(row[3])! - (close / p - 1)) < 1e-12)
+                let w = Array((window + [close]).suffix(20))
+                #expect(abs(Double(row[4])! - w.reduce(0, +) / Double(w.count)) < 1e-9)
+                previous[row[0]] = (close, w)
+            } else {
+                #expect(row[3] == "", "the first day of a symbol has no return")
+                previous[row[0]] = (close, [close])
+            }
+        }
+        let candles = try csv("""
+            SELECT symbol, ts, first(open), max(high), min(low), last(close), sum(volume), vwap(close, volume), twap(close)
+            FROM bars WHERE symbol = '159363' SAMPLE BY 30m ALIGN TO SESSION 'XSHG'
+            """)
+        #expect(candles.count > 8)
+        for row in candles.dropFirst() {
+            let local = (Int64(row[1])! / 60_000 + 480) % 1440  // minutes after local midnight
+            #expect([570, 600, 630, 660, 780, 810, 840, 870].contains(local), "a bucket starts at \(local / 60):\(local % 60)")
+        }
+        let vol = try csv("""
+            SELECT ts, stddev(ln(close / lag(close) OVER w)) OVER (w ROWS 59 PRECEDING) AS vol
+            FROM bars WHERE symbol = '588730' AND SESSION 'XSHG' = 'afternoon' WINDOW w AS (PARTITION BY symbol ORDER BY ts)
+            """)
+        #expect(vol.count > 100)
+        for row in vol.dropFirst() {
+            let local = (Int64(row[0])! / 60_000 + 480) % 1440
+            #expect(local >= 780 && local < 900, "afternoon rows only")
+            if let v = Double(row[1]) { #expect(v >= 0) }
+        }
+    }
+}
