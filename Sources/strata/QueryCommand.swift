@@ -7,13 +7,17 @@ struct QueryCommand: ParsableCommand {
         commandName: "query",
         abstract: "Run a query in Strata's SQL dialect (modelled on QuestDB's).",
         discussion: """
-            SELECT item [, item]... FROM source [alias] [ASOF JOIN table [alias] ON (symbol)] \
+            [EXPLAIN] SELECT item [, item]... FROM source [alias] [ASOF JOIN table [alias] ON (symbol)] \
             [WHERE condition [AND condition]...] \
-            [SAMPLE BY n{s|m|h|d} [ALIGN TO CALENDAR [TIME ZONE 'Area/City']] [FILL(NONE|NULL|PREV|LINEAR|constant)]] \
-            [LATEST ON ts PARTITION BY symbol] [GROUP BY column [, column]...] \
+            [SAMPLE BY n{s|m|h|d} [ALIGN TO CALENDAR [TIME ZONE 'Area/City'] | ALIGN TO SESSION 'CAL'] [FILL(NONE|NULL|PREV|LINEAR|constant)]] \
+            [LATEST ON ts PARTITION BY symbol] [GROUP BY expr [, expr]...] [WINDOW name AS (window) [, ...]] \
             [ORDER BY expr [ASC|DESC] [, ...]] [LIMIT n]
 
-            Aggregates: count(*), count(col), sum, avg, min, max, first, last (by time), vwap(price, volume). \
+            Aggregates: count(*), count(col), sum, avg, min, max, first, last (by time), vwap(price, volume), \
+            weighted_avg, twap, stddev, stddev_pop, variance, var_pop, median, quantile_cont, quantile_disc. \
+            Windows: lag, lead, first_value, last_value, row_number, ema and the aggregates OVER (PARTITION BY ... \
+            ORDER BY ... ROWS|RANGE ...). Functions: ln, log10, exp, sqrt, abs, floor, ceil, round, coalesce, \
+            CASE WHEN, SESSION 'CAL'. \
             Times in conditions are integers in the table's unit or ISO-8601 strings. \
             Output: table (aligned; the default on a terminal), csv (the default otherwise; null is an empty \
             field) or jsonl (one object per row, keys in select-list order; null, NaN and infinities as null).
