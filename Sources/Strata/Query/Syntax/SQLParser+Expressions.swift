@@ -217,6 +217,18 @@ extension Parser {
 
     // MARK: Windows
 
+    /// `expr [ASC|DESC] [, ...]` after ORDER BY.
+    mutating func orderItems() throws(StrataError) -> [OrderItem] {
+        var items: [OrderItem] = []
+        repeat {
+            let e = try expr()
+            var desc = false
+            if accept("DESC") { desc = true } else { _ = accept("ASC") }
+            items.append(OrderItem(e, descending: desc))
+        } while acceptSymbol(",")
+        return items
+    }
+
     /// `OVER name` or `OVER ([name] [PARTITION BY ...] [ORDER BY ...] [frame])`.
     private mutating func over() throws(StrataError) -> WindowSpec {
         if !acceptSymbol("(") {
@@ -240,12 +252,7 @@ extension Parser {
         }
         if accept("ORDER") {
             try expect("BY")
-            repeat {
-                let e = try expr()
-                var desc = false
-                if accept("DESC") { desc = true } else { _ = accept("ASC") }
-                spec.orderBy.append(WindowOrder(e, descending: desc))
-            } while acceptSymbol(",")
+            spec.orderBy = try orderItems()
         }
         if peek.keyword == "ROWS" || peek.keyword == "RANGE" {
             let kind: WindowFrame.Kind = peek.keyword == "ROWS" ? .rows : .range

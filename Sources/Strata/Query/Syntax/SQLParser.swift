@@ -207,12 +207,7 @@ struct Parser {
     private mutating func orderByAndLimit(into q: inout Query) throws(StrataError) {
         if accept("ORDER") {
             try expect("BY")
-            repeat {
-                let e = try expr()
-                var desc = false
-                if accept("DESC") { desc = true } else { _ = accept("ASC") }
-                q.orderBy.append(OrderItem(e, descending: desc))
-            } while acceptSymbol(",")
+            q.orderBy = try orderItems()
         }
         if accept("LIMIT") {
             guard case .integer(let n) = peek.kind else { throw error("expected a row count after LIMIT") }

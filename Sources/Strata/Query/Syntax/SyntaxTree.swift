@@ -216,29 +216,16 @@ public struct WindowSpec: Sendable, Hashable {
     /// `PARTITION BY` expressions.
     public var partitionBy: [Expr]
     /// `ORDER BY` keys.
-    public var orderBy: [WindowOrder]
+    public var orderBy: [OrderItem]
     /// The frame, if written.
     public var frame: WindowFrame?
 
     /// A window over these partitions and order, with an optional frame.
-    public init(base: String? = nil, partitionBy: [Expr] = [], orderBy: [WindowOrder] = [], frame: WindowFrame? = nil) {
+    public init(base: String? = nil, partitionBy: [Expr] = [], orderBy: [OrderItem] = [], frame: WindowFrame? = nil) {
         self.base = base
         self.partitionBy = partitionBy
         self.orderBy = orderBy
         self.frame = frame
-    }
-}
-
-/// An ORDER BY key of a window.
-public struct WindowOrder: Sendable, Hashable {
-    /// The expression ordered by.
-    public var expr: Expr
-    /// Whether the order is descending.
-    public var descending: Bool
-    /// Order by `expr`.
-    public init(_ expr: Expr, descending: Bool = false) {
-        self.expr = expr
-        self.descending = descending
     }
 }
 
@@ -566,8 +553,8 @@ public struct SampleBy: Sendable {
     }
 }
 
-/// An `ORDER BY` key.
-public struct OrderItem: Sendable {
+/// An `ORDER BY` key (of the query or of a window).
+public struct OrderItem: Sendable, Hashable {
     /// The expression ordered by.
     public var expr: Expr
     /// Whether the order is descending.
