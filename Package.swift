@@ -1,6 +1,18 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
+// The fuzz targets (scripts/fuzz.sh): an executable that hands its inputs to libFuzzer's driver, built
+// with the fuzzer and address sanitizers; it exists only when STRATA_FUZZ is set, in the fuzz build
+// folder, so `swift build` and `swift test` never see it.
+let fuzzTargets: [Target] = Context.environment["STRATA_FUZZ"] == nil ? [] : [
+    .executableTarget(
+        name: "StrataFuzz",
+        dependencies: ["Strata"],
+        swiftSettings: [.swiftLanguageMode(.v6), .unsafeFlags(["-sanitize=fuzzer,address"])],
+        linkerSettings: [.unsafeFlags(["-sanitize=fuzzer,address"])]
+    )
+]
+
 let package = Package(
     name: "strata",
     // Built and tested on Linux. The Apple platforms are where Synchronization (Mutex, Atomic) is
@@ -64,5 +76,5 @@ let package = Package(
             dependencies: ["Strata"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
-    ]
+    ] + fuzzTargets
 )

@@ -297,6 +297,16 @@ struct BlockEncoder {
 }
 
 extension BlockHeader {
+    /// Writes the header checksum a block at the start of `bytes` should carry (the fuzz target's
+    /// way past the checksum, to reach the checks behind it). Nothing when the header is too short.
+    package static func sealChecksum(_ bytes: inout [UInt8]) {
+        guard bytes.count >= BlockFormat.fixedHeaderBytes else { return }
+        let headerBytes = Int(UInt32(bytes[4]) | UInt32(bytes[5]) << 8 | UInt32(bytes[6]) << 16 | UInt32(bytes[7]) << 24)
+        guard headerBytes >= BlockFormat.headerHashOffset + 8, headerBytes <= bytes.count else { return }
+        let hash = bytes.withUnsafeBytes { XXH64.hash(UnsafeRawBufferPointer(rebasing: $0[0..<headerBytes]), zeroingWordAt: BlockFormat.headerHashOffset) }
+        for k in 0..<8 { bytes[BlockFormat.headerHashOffset + k] = UInt8(truncatingIfNeeded: hash >> (8 * UInt64(k))) }
+    }
+
     /// Parses and checks the header of the block at `offset` in the first `end` bytes of `region`.
     /// Checks the magic, the lengths against `end`, the header checksum and every column descriptor;
     /// does not touch the payload. Error messages say what is wrong; the caller puts where (file,

@@ -323,6 +323,9 @@ package enum System {
         strata_keep_freed_memory()
     }
 
+    /// This process's id. The corresponding C function is `getpid`.
+    package static var processID: Int32 { getpid() }
+
     /// An environment variable. The corresponding C function is `getenv`.
     package static func environment(_ name: String) -> String? {
         getenv(name).map { String(cString: $0) }

@@ -33,7 +33,7 @@ package struct ZoneRules: Sendable {
         PosixFileSystem().readSmallFile(path, limit: 1 << 20)
     }
 
-    private static func parse(_ name: String, _ b: [UInt8]) -> ZoneRules? {
+    static func parse(_ name: String, _ b: [UInt8]) -> ZoneRules? {
         func be(_ at: Int, _ n: Int) -> Int64? {
             guard at >= 0, at + n <= b.count else { return nil }
             var v: UInt64 = 0
