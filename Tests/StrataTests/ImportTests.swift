@@ -8,6 +8,19 @@ import Testing
 /// imported with section sizes that cut the file everywhere. The parallel section parser and the serial
 /// reader must agree with the model, and report a bad row at the same line.
 @Suite struct ImportTests {
+    /// A spreadsheet's CSV starts with a UTF-8 byte order mark: it is not part of the first name.
+    @Test func byteOrderMarkIsNotAName() throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        try "\u{FEFF}symbol,ts,close\nA,1,1.5\n".write(toFile: dir.sub("bom.csv"), atomically: true, encoding: .utf8)
+        let db = try Database.open(dir.sub("db"))
+        _ = try CSVImporter.importFile(dir.sub("bom.csv"), into: "t", database: db)
+        let snap = try db.snapshot()
+        #expect(snap.schema(of: "t")?.symbolColumn == "symbol")
+        #expect(try snap.query("SELECT symbol, close FROM t").rows == [[.string("A"), .float(1.5)]])
+        db.close()
+    }
+
     struct Model {
         var csv = ""
         /// Per symbol: time and each value column's bits, in file order.

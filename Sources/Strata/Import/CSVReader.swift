@@ -39,6 +39,8 @@ struct CSVReader {
         if region.withBytes({ $0.prefix(65_536).contains(0) }) {
             throw .badInput("\(path) looks like a binary file (it contains NUL bytes), not CSV")
         }
+        // A UTF-8 byte order mark (spreadsheets write one) is not part of the first column's name.
+        if region.withBytes({ $0.count >= 3 && $0[0] == 0xEF && $0[1] == 0xBB && $0[2] == 0xBF }) { position = 3 }
     }
 
     var atEnd: Bool { position >= region.count }

@@ -8,7 +8,7 @@ package enum FuzzTarget: String, CaseIterable, Sendable {
     case block
     /// A commit log's bytes → a catalog, or an error.
     case manifest
-    /// A database directory (a manifest and one data file) → opened, verified and scanned.
+    /// A database directory (a manifest and data files) → opened, verified and scanned.
     case database
     /// A CSV file → imported into a fresh table.
     case csv
@@ -47,8 +47,7 @@ enum FuzzRuns {
     static func inDirectory(_ body: (String) throws(StrataError) -> Void) throws(StrataError) {
         let root = (fs.isDirectory("/dev/shm") ? "/dev/shm" : "/tmp") + "/strata-fuzz-\(System.processID)"
         if !fs.isDirectory(root) { try fs.makeDirectory(root) }
-        let dir = root + "/input"
-        removeTree(dir)
+        let dir = root + "/input-\(UInt64.random(in: 0...UInt64.max))"  // tests replay targets in parallel
         try fs.makeDirectory(dir)
         defer { removeTree(dir) }
         try body(dir)
@@ -104,12 +103,17 @@ enum FuzzRuns {
         for t in snap.tables { _ = snap.schema(of: t) }
     }
 
-    /// Input: a u16 (little-endian) manifest length, the manifest, then data file 1.
+    /// Input: files, each a u32 (little-endian) length and its bytes: the manifest, then data
+    /// files 1, 2, ... (a length past the end takes what is left).
     static func database(_ bytes: [UInt8], _ dir: String) throws(StrataError) {
-        guard bytes.count >= 2 else { return }
-        let n = min(bytes.count - 2, Int(bytes[0]) | Int(bytes[1]) << 8)
-        try write(Array(bytes[2..<(2 + n)]), to: dir + "/MANIFEST")
-        try write(Array(bytes[(2 + n)...]), to: dir + "/" + Catalog.dataFileName(1))
+        var at = 0, k = 0
+        while at + 4 <= bytes.count && k < 16 {
+            let n = min(bytes.count - at - 4, Int(bytes[at]) | Int(bytes[at + 1]) << 8 | Int(bytes[at + 2]) << 16 | Int(bytes[at + 3]) << 24)
+            let name = k == 0 ? "MANIFEST" : Catalog.dataFileName(UInt32(k))
+            try write(Array(bytes[(at + 4)..<(at + 4 + n)]), to: dir + "/" + name)
+            at += 4 + n
+            k += 1
+        }
         _ = Database.verify(dir)
         let db = try Database.open(dir, options: .readOnly)
         defer { db.close() }

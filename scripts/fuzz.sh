@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Coverage-guided fuzzing of every parser of input Strata did not write (libFuzzer, with AddressSanitizer).
+#   scripts/fuzz.sh --list                  the targets
+#   scripts/fuzz.sh [TARGET [SECONDS]]      fuzz one target (default 60 s), or every target in turn
+#   scripts/fuzz.sh --runs N [TARGET]       N executions per target instead of a time (CI: a few thousand)
+# Builds Sources/StrataFuzz into .build-fuzz (its own folder: the normal build never has the sanitizer
+# flags). Seeds: Tests/Fuzz/Corpus/TARGET (copied into .build-fuzz/corpus/TARGET, where new inputs
+# go), words: Tests/Fuzz/strata.dict. A trap, an out-of-bounds access, a hang (-timeout) or too much
+# memory (-rss_limit_mb) is a finding: it is saved under .build-fuzz/findings/TARGET/, the script
+# says how to minimise it, and exits 1. A finding becomes a regression test by committing its
+# minimised input to Tests/Fuzz/Crashes/TARGET/ (FuzzReplayTests replays them).
+# Prints per target: executions, coverage features, corpus size; and the total executions.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+targets=(block manifest database csv sql parquet tzif time calendar)
+if [ "${1:-}" = "--list" ]; then printf '%s\n' "${targets[@]}"; exit 0; fi
+runs=""
+if [ "${1:-}" = "--runs" ]; then runs=$2; shift 2; fi
+chosen=("${targets[@]}")
+seconds=${2:-60}
+if [ $# -ge 1 ]; then
+    if [[ ! " ${targets[*]} " =~ " $1 " ]]; then echo "unknown target $1 (${targets[*]})" >&2; exit 1; fi
+    chosen=("$1")
+fi
+scripts/deps.sh
+linker=()
+if command -v ld.lld >/dev/null 2>&1 || [ -x "$(dirname "$(command -v swift)")/ld.lld" ]; then
+    linker=(-Xswiftc -use-ld=lld)  # gold fails on the sanitizers' objects
+fi
+mkdir -p .build-fuzz
+if ! STRATA_FUZZ=1 swift build -c release --product StrataFuzz --scratch-path .build-fuzz \
+    -Xswiftc -sanitize=fuzzer,address "${linker[@]}" >.build-fuzz/build.log 2>&1; then
+    grep -E "error" .build-fuzz/build.log | head -20 >&2
+    exit 1
+fi
+fuzzer=.build-fuzz/release/StrataFuzz
+total=0
+failed=0
+for target in "${chosen[@]}"; do
+    corpus=.build-fuzz/corpus/$target findings=.build-fuzz/findings/$target
+    mkdir -p "$corpus" "$findings"
+    cp -n Tests/Fuzz/Corpus/"$target"/* "$corpus"/ 2>/dev/null || true
+    limit=(-max_total_time="$seconds")
+    [ -n "$runs" ] && limit=(-runs="$runs")
+    log=.build-fuzz/$target.log
+    set +e
+    STRATA_FUZZ_TARGET=$target ASAN_OPTIONS=detect_leaks=0:symbolize=1 "$fuzzer" "$corpus" \
+        -dict=Tests/Fuzz/strata.dict -timeout=10 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
+        -artifact_prefix="$findings/" "${limit[@]}" >"$log" 2>&1
+    status=$?
+    set -e
+    execs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | awk '{print $2}' | tail -1 || true)
+    line=$(grep -E '^#[0-9]+[[:space:]]+(DONE|pulse|NEW|REDUCE|INITED)' "$log" | tail -1 || true)
+    ft=$(echo "$line" | grep -o 'ft: [0-9]*' | awk '{print $2}' || true)
+    corp=$(echo "$line" | grep -o 'corp: [0-9]*' | awk '{print $2}' || true)
+    total=$((total + ${execs:-0}))
+    if [ $status -ne 0 ]; then
+        failed=1
+        artifact=$(grep -o "Test unit written to [^ ]*" "$log" | tail -1 | awk '{print $5}' || true)
+        echo "$target: FINDING after ${execs:-?} executions: ${artifact:-see $log}" >&2
+        grep -E "ERROR|SUMMARY|Fatal error|panic" "$log" | head -5 >&2
+        echo "  minimise: STRATA_FUZZ_TARGET=$target $fuzzer -minimize_crash=1 -runs=10000 $artifact" >&2
+        echo "  then commit it to Tests/Fuzz/Crashes/$target/ and fix it" >&2
+    else
+        printf '%-9s %12s executions  %7s features  %6s inputs in the corpus\n' "$target" "${execs:-0}" "${ft:-?}" "${corp:-?}"
+    fi
+done
+echo "total: $total executions"
+exit $failed
