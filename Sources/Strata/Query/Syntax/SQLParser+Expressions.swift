@@ -71,7 +71,7 @@ extension Parser {
         case .string(let t):
             advance()
             return .text(t)
-        case .word(let w) where tokens[at + 1].kind == .symbol("("):
+        case .word(let w) where token(after: 1).kind == .symbol("("):
             return try call(w)
         case .word where peek.keyword == "NULL":
             advance()
@@ -80,7 +80,7 @@ extension Parser {
             advance()
             return try caseWhen()
         case .word where peek.keyword == "SESSION":
-            if case .string(let c) = tokens[at + 1].kind {
+            if case .string(let c) = token(after: 1).kind {
                 advance()
                 advance()
                 return .session(c)
@@ -202,7 +202,7 @@ extension Parser {
             try expect("AND")
             return .and(.compare(a, .greaterOrEqual, lo), .compare(a, .lessOrEqual, try expr()))
         }
-        let negatedIn = peek.keyword == "NOT" && tokens[at + 1].kind == .word("IN") || tokens[at + 1].keyword == "IN" && peek.keyword == "NOT"
+        let negatedIn = peek.keyword == "NOT" && token(after: 1).keyword == "IN"
         if negatedIn { advance() }
         if accept("IN") {
             try expectSymbol("(")

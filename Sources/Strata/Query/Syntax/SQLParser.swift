@@ -50,6 +50,8 @@ struct Parser {
     }
 
     var peek: Token { tokens[at] }
+    /// The token `k` places on (the end of the query past it).
+    func token(after k: Int) -> Token { tokens[min(at + k, tokens.count - 1)] }
     mutating func advance() { if at < tokens.count - 1 { at += 1 } }
 
     func error(_ expected: String) -> StrataError {
@@ -294,7 +296,7 @@ struct Parser {
         switch peek.kind {
         case .integer, .number, .string: true
         case .symbol("-"):
-            switch tokens[at + 1].kind {
+            switch token(after: 1).kind {
             case .integer, .number: true
             default: false
             }
