@@ -41,10 +41,10 @@ for target in "${chosen[@]}"; do
     mkdir -p "$corpus" "$findings"
     cp -n Tests/Fuzz/Corpus/"$target"/* "$corpus"/ 2>/dev/null || true
     limit=(-max_total_time="$seconds")
-    [ -n "$runs" ] && limit=(-runs="$runs")
+    [ -n "$runs" ] && limit=(-runs="$runs" -seed=1)  # the same inputs each time: CI is repeatable
     log=.build-fuzz/$target.log
     set +e
-    STRATA_FUZZ_TARGET=$target ASAN_OPTIONS=detect_leaks=0:symbolize=1 "$fuzzer" "$corpus" \
+    STRATA_FUZZ_TARGET=$target ASAN_OPTIONS=detect_leaks=0:symbolize=1 SWIFT_BACKTRACE=enable=no "$fuzzer" "$corpus" \
         -dict=Tests/Fuzz/strata.dict -timeout=10 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
         -artifact_prefix="$findings/" "${limit[@]}" >"$log" 2>&1
     status=$?

@@ -1,29 +1,40 @@
 #!/usr/bin/env bash
 # The long reliability job (the test suite runs each part briefly):
-#   1. the corruption fuzzer, STRATA_FUZZ_TRIALS damaged copies per seed over STRATA_FUZZ_SEEDS seeds;
-#   2. kill -9 of strata import and strata compact, STRATA_KILL_RUNS times each;
-#   3. the Thread Sanitizer over the concurrency, compaction, database and crash tests;
-#   4. the compaction target: STRATA_COMPACTION_TARGET commits of one row to each of 50 symbols;
-#   5. writes in any order against the reference model over STRATA_ANYORDER_SEEDS seeds;
-#   6. the auto-compaction target: STRATA_AUTO_COMPACTION_TARGET commits of one row to each of 50
-#      symbols with no compact(), with and without auto-compaction, against a bulk import.
-# Usage: scripts/reliability.sh [fuzz|kill|tsan|target|anyorder|autotarget]...   (all when none is named)
+#   fuzzers   every libFuzzer target (scripts/fuzz.sh) for STRATA_FUZZ_EXECS executions (10^7 each);
+#   corrupt   the corruption fuzzer: STRATA_FUZZ_TRIALS damaged copies per seed over STRATA_FUZZ_SEEDS
+#             seeds, of a database written here and of the golden databases of every format version
+#             (31,250 x 16 x 2 = 10^6 damaged copies);
+#   kill      kill -9 of every kind of write (CSV and Parquet imports, first imports, out-of-order and
+#             dedup imports, deletes, alter, add-columns, compaction, auto-compaction), STRATA_KILL_RUNS
+#             times each (150: over 1,000 kills);
+#   asan      the whole test suite under AddressSanitizer;
+#   tsan      the whole test suite under ThreadSanitizer;
+#   target    the compaction target: STRATA_COMPACTION_TARGET commits of one row to each of 50 symbols;
+#   anyorder  writes in any order against the reference model over STRATA_ANYORDER_SEEDS seeds;
+#   autotarget the auto-compaction target: STRATA_AUTO_COMPACTION_TARGET commits of one row to each of
+#             50 symbols with no compact(), with and without auto-compaction, against a bulk import.
+# Usage: scripts/reliability.sh [fuzzers|corrupt|kill|asan|tsan|target|anyorder|autotarget]...   (all when none is named)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
 parts=("$@")
-[ ${#parts[@]} -eq 0 ] && parts=(fuzz kill tsan target anyorder autotarget)
+[ ${#parts[@]} -eq 0 ] && parts=(fuzzers corrupt kill asan tsan target anyorder autotarget)
 for part in "${parts[@]}"; do
     case "$part" in
-    fuzz)
-        STRATA_FUZZ_TRIALS=${STRATA_FUZZ_TRIALS:-5000} STRATA_FUZZ_SEEDS=${STRATA_FUZZ_SEEDS:-8} \
+    fuzzers)
+        scripts/fuzz.sh --runs "${STRATA_FUZZ_EXECS:-10000000}" ;;
+    corrupt|fuzz)
+        STRATA_FUZZ_TRIALS=${STRATA_FUZZ_TRIALS:-31250} STRATA_FUZZ_SEEDS=${STRATA_FUZZ_SEEDS:-16} \
             swift test -c release --filter CorruptionTests 2>&1 | grep -E "fuzzer|passed|failed|error|Fatal" ;;
     kill)
         swift build -c release --product strata
-        STRATA_KILL_RUNS=${STRATA_KILL_RUNS:-100} swift test -c release --filter KillTests 2>&1 | grep -E "kill -9|passed|failed|error|Fatal" ;;
+        STRATA_KILL_RUNS=${STRATA_KILL_RUNS:-150} swift test -c release --filter KillTests 2>&1 | grep -E "kill -9|passed|failed|error|Fatal" ;;
+    asan)
+        swift build --product strata --sanitize=address --build-path .build-asan
+        swift test --sanitize=address --build-path .build-asan 2>&1 | tee /tmp/strata-asan.log | grep -E "Test run with|failed|AddressSanitizer" ;;
     tsan)
-        swift test --sanitize=thread --build-path .build-tsan \
-            --filter "ConcurrencyTests|CompactionTests|DatabaseTests|CrashTests|MisuseTests|AnyOrderTests|AutoCompactionTests|CommitFeedTests" 2>&1 | tee /tmp/strata-tsan.log | grep -E "concurrency:|passed after|failed|ThreadSanitizer" ;;
+        swift build --product strata --sanitize=thread --build-path .build-tsan
+        swift test --sanitize=thread --build-path .build-tsan 2>&1 | tee /tmp/strata-tsan.log | grep -E "Test run with|failed|ThreadSanitizer" ;;
     target)
         STRATA_COMPACTION_TARGET=${STRATA_COMPACTION_TARGET:-100000} \
             swift test -c release --filter CompactionTargetTests 2>&1 | grep -E -A5 "compaction target|failed|error" ;;
@@ -32,6 +43,6 @@ for part in "${parts[@]}"; do
     autotarget)
         STRATA_AUTO_COMPACTION_TARGET=${STRATA_AUTO_COMPACTION_TARGET:-100000} \
             swift test -c release --filter CompactionTargetTests 2>&1 | grep -E -A4 "auto-compaction target|failed|error" ;;
-    *) echo "unknown part $part (fuzz, kill, tsan, target, anyorder, autotarget)" >&2; exit 1 ;;
+    *) echo "unknown part $part (fuzzers, corrupt, kill, asan, tsan, target, anyorder, autotarget)" >&2; exit 1 ;;
     esac
 done
