@@ -30,7 +30,7 @@ fi
 mkdir -p .build-fuzz
 if ! STRATA_FUZZ=1 swift build -c release --product StrataFuzz --scratch-path .build-fuzz \
     -Xswiftc -sanitize=fuzzer,address "${linker[@]}" >.build-fuzz/build.log 2>&1; then
-    grep -E "error" .build-fuzz/build.log | head -20 >&2
+    grep -aE "error" .build-fuzz/build.log | head -20 >&2
     exit 1
 fi
 fuzzer=.build-fuzz/release/StrataFuzz
@@ -49,16 +49,16 @@ for target in "${chosen[@]}"; do
         -artifact_prefix="$findings/" "${limit[@]}" >"$log" 2>&1
     status=$?
     set -e
-    execs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | awk '{print $2}' | tail -1 || true)
-    line=$(grep -E '^#[0-9]+[[:space:]]+(DONE|pulse|NEW|REDUCE|INITED)' "$log" | tail -1 || true)
-    ft=$(echo "$line" | grep -o 'ft: [0-9]*' | awk '{print $2}' || true)
-    corp=$(echo "$line" | grep -o 'corp: [0-9]*' | awk '{print $2}' || true)
+    execs=$(grep -ao 'stat::number_of_executed_units: [0-9]*' "$log" | awk '{print $2}' | tail -1 || true)
+    line=$(grep -aE '^#[0-9]+[[:space:]]+(DONE|pulse|NEW|REDUCE|INITED)' "$log" | tail -1 || true)
+    ft=$(echo "$line" | grep -ao 'ft: [0-9]*' | awk '{print $2}' || true)
+    corp=$(echo "$line" | grep -ao 'corp: [0-9]*' | awk '{print $2}' || true)
     total=$((total + ${execs:-0}))
     if [ $status -ne 0 ]; then
         failed=1
-        artifact=$(grep -o "Test unit written to [^ ]*" "$log" | tail -1 | awk '{print $5}' || true)
+        artifact=$(grep -ao "Test unit written to [^ ]*" "$log" | tail -1 | awk '{print $5}' || true)
         echo "$target: FINDING after ${execs:-?} executions: ${artifact:-see $log}" >&2
-        grep -E "ERROR|SUMMARY|Fatal error|panic" "$log" | head -5 >&2
+        grep -aE "ERROR|SUMMARY|Fatal error|panic" "$log" | head -5 >&2
         echo "  minimise: STRATA_FUZZ_TARGET=$target $fuzzer -minimize_crash=1 -runs=10000 $artifact" >&2
         echo "  then commit it to Tests/Fuzz/Crashes/$target/ and fix it" >&2
     else

@@ -152,17 +152,17 @@ private struct PosixRule: Sendable {
         }
         func number() -> Int64? {
             let n = b.prefix { $0 >= 0x30 && $0 <= 0x39 }
-            guard !n.isEmpty else { return nil }
+            guard !n.isEmpty, n.count <= 3 else { return nil }  // every field of the rule fits in 3 digits
             b = b.dropFirst(n.count)
             return Int64(String(decoding: n, as: UTF8.self))
         }
         func clock() -> Int64? {  // [+-]hh[:mm[:ss]]
             var sign: Int64 = 1
             if b.first == UInt8(ascii: "-") { sign = -1; b = b.dropFirst() } else if b.first == UInt8(ascii: "+") { b = b.dropFirst() }
-            guard let h = number() else { return nil }
+            guard let h = number(), h <= 167 else { return nil }  // RFC 8536 allows -167 to 167 hours
             var v = h * 3600
-            if b.first == UInt8(ascii: ":") { b = b.dropFirst(); guard let m = number() else { return nil }; v += m * 60 }
-            if b.first == UInt8(ascii: ":") { b = b.dropFirst(); guard let sec = number() else { return nil }; v += sec }
+            if b.first == UInt8(ascii: ":") { b = b.dropFirst(); guard let m = number(), m < 60 else { return nil }; v += m * 60 }
+            if b.first == UInt8(ascii: ":") { b = b.dropFirst(); guard let sec = number(), sec < 60 else { return nil }; v += sec }
             return sign * v
         }
         func eat(_ c: Character) -> Bool {
@@ -171,7 +171,9 @@ private struct PosixRule: Sendable {
             return true
         }
         func date() -> DateRule? {
-            guard eat("M"), let m = number(), eat("."), let w = number(), eat("."), let d = number() else { return nil }
+            guard eat("M"), let m = number(), (1...12).contains(m), eat("."), let w = number(), (1...5).contains(w), eat("."),
+                let d = number(), (0...6).contains(d)
+            else { return nil }
             var time: Int64 = 7200
             if b.first == UInt8(ascii: "/") { b = b.dropFirst(); guard let t = clock() else { return nil }; time = t }
             return DateRule(month: m, week: w, weekday: d, time: time)
