@@ -175,6 +175,7 @@ public struct Snapshot: Sendable {
                 continue
             }
             let chunk = h.chunk(k)
+            if Int(chunk.encoding.scale) > Limits.decimalScaleMax { throw .damaged("\(what()): decimal scale \(chunk.encoding.scale) too large") }
             let keepScaled = scaled?[slot] == true && chunk.type == .float64 && chunk.encoding.has(Encoding.decimal)
             out.scales[slot] = keepScaled ? powersOfTen[Int(chunk.encoding.scale)] : nil
             if chunk.encoding.has(Encoding.predicted) {
@@ -212,7 +213,7 @@ public struct Snapshot: Sendable {
         guard let k = h.chunkIndex(columnID: id) else { throw .damaged("\(what()): a prediction names column id \(id), which the block lacks") }
         let d = h.chunk(k)
         if d.nullCount > 0 || d.encoding.has(Encoding.predicted) || d.type == .string
-            || (d.type == .float64 && !d.encoding.has(Encoding.decimal))
+            || (d.type == .float64 && !d.encoding.has(Encoding.decimal)) || Int(d.encoding.scale) > Limits.decimalScaleMax
         {
             throw .damaged("\(what()): a prediction names column id \(id), which it cannot use")
         }
