@@ -120,7 +120,8 @@ extension Database {
     /// commits that process made since this handle last looked come first). A compaction by the
     /// other process arrives as the commit(s) of its checkpoint, naming every table; an
     /// auto-compaction round as a commit naming the table it merged (its manifest folds keep the
-    /// sequence and are no commit).
+    /// sequence and are no commit). Commits the other process folded into a checkpoint before this
+    /// handle read them each still arrive, naming the tables of that checkpoint.
     ///
     /// The stream buffers: a consumer that reads slowly never holds up the writer and still gets
     /// every commit. It ends when the database is closed. Read-write handles see only their own

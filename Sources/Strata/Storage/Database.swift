@@ -292,7 +292,16 @@ public final class Database: Sendable {
                 let observe: RecordObserver? = feed.hasSubscribers ? { sequence, entries, old, new in
                     // A replay that starts again (the file was replaced once more) starts the list again.
                     if let last = later.last, sequence <= last.sequence { later.removeAll() }
-                    if sequence > reached { later.append(Commit(sequence: sequence, tables: Catalog.tables(touchedBy: entries, before: old, after: new))) }
+                    guard sequence > reached else { return }
+                    let tables = Catalog.tables(touchedBy: entries, before: old, after: new)
+                    // Commits folded into this checkpoint before this handle read them (the file was
+                    // replaced twice since it looked): each still arrives, with the checkpoint's tables.
+                    var missing = (later.last?.sequence ?? reached) + 1
+                    while missing < sequence {
+                        later.append(Commit(sequence: missing, tables: tables))
+                        missing += 1
+                    }
+                    later.append(Commit(sequence: sequence, tables: tables))
                 } : nil
                 let fresh = try Database.load(fs: fs, directory: path, checkChecksums: options.checkChecksums, previous: state.snapshot, observe: observe).state
                 fs.close(handle)
