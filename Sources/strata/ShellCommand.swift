@@ -87,10 +87,9 @@ struct Shell {
         if pending.isEmpty && trimmed.isEmpty { return true }
         pending.append(line)
         let text = pending.joined(separator: "\n")
-        for statement in Self.complete(text) {
-            run(statement)
-        }
-        if let rest = Self.remainder(text) { pending = rest.trimmingSpaces.isEmpty ? [] : [rest] } else { pending = [] }
+        let (statements, rest) = Self.split(text)
+        for statement in statements { run(statement) }
+        pending = rest.map { $0.trimmingSpaces.isEmpty ? [] : [$0] } ?? []
         return true
     }
 
@@ -101,12 +100,8 @@ struct Shell {
         out.flush()
     }
 
-    /// Statements ended by ';' (outside quotes and comments) in `text`.
-    static func complete(_ text: String) -> [String] { split(text).statements }
-
-    /// What follows the last ';', or nil when nothing does.
-    static func remainder(_ text: String) -> String? { split(text).rest }
-
+    /// The statements ended by ';' (outside quotes and comments) in `text`, and what follows the
+    /// last ';' (nil when nothing does).
     private static func split(_ text: String) -> (statements: [String], rest: String?) {
         var statements: [String] = []
         var current = String.UnicodeScalarView()
