@@ -3,6 +3,9 @@
 #   scripts/fuzz.sh --list                  the targets
 #   scripts/fuzz.sh [TARGET [SECONDS]]      fuzz one target (default 60 s), or every target in turn
 #   scripts/fuzz.sh --runs N [TARGET]       N executions per target instead of a time (CI: a few thousand)
+#   scripts/fuzz.sh --jobs J ...            J targets at a time (one core each; the long job uses 2)
+# STRATA_FUZZ_WORK names another folder for corpora, findings and logs (the long job's, so that a
+# short run beside it neither rebuilds its fuzzer nor mixes their logs).
 # Builds Sources/StrataFuzz into .build-fuzz (its own folder: the normal build never has the sanitizer
 # flags). Seeds: Tests/Fuzz/Corpus/TARGET (copied into .build-fuzz/corpus/TARGET, where new inputs
 # go), words: Tests/Fuzz/strata.dict. A trap, an out-of-bounds access, a hang (-timeout) or too much
@@ -12,10 +15,13 @@
 # Prints per target: executions, coverage features, corpus size; and the total executions.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-targets=(block manifest database csv sql parquet tzif time calendar)
+targets=(csv parquet database sql manifest block calendar tzif time)  # slowest first: --jobs balances
 if [ "${1:-}" = "--list" ]; then printf '%s\n' "${targets[@]}"; exit 0; fi
-runs=""
-if [ "${1:-}" = "--runs" ]; then runs=$2; shift 2; fi
+runs="" jobs=1
+while [ $# -ge 2 ] && [[ "$1" == --runs || "$1" == --jobs ]]; do
+    if [ "$1" = "--runs" ]; then runs=$2; else jobs=$2; fi
+    shift 2
+done
 chosen=("${targets[@]}")
 seconds=${2:-60}
 if [ $# -ge 1 ]; then
@@ -33,37 +39,55 @@ if ! STRATA_FUZZ=1 swift build -c release --product StrataFuzz --scratch-path .b
     grep -aE "error" .build-fuzz/build.log | head -20 >&2
     exit 1
 fi
+work=${STRATA_FUZZ_WORK:-.build-fuzz}
 fuzzer=.build-fuzz/release/StrataFuzz
-total=0
-failed=0
-for target in "${chosen[@]}"; do
-    corpus=.build-fuzz/corpus/$target findings=.build-fuzz/findings/$target
+if [ "$work" != .build-fuzz ]; then
+    mkdir -p "$work" && cp .build-fuzz/release/StrataFuzz "$work"/StrataFuzz && fuzzer=$work/StrataFuzz
+fi
+# Runs one target; its summary line goes to $work/TARGET.summary, exit status 1 on a finding.
+fuzz_one() {
+    local target=$1 corpus=$work/corpus/$1 findings=$work/findings/$1 log=$work/$1.log
     mkdir -p "$corpus" "$findings"
     cp -n Tests/Fuzz/Corpus/"$target"/* "$corpus"/ 2>/dev/null || true
-    limit=(-max_total_time="$seconds")
+    local limit=(-max_total_time="$seconds")
     [ -n "$runs" ] && limit=(-runs="$runs" -seed=1)  # the same inputs each time: CI is repeatable
-    log=.build-fuzz/$target.log
-    set +e
-    STRATA_FUZZ_TARGET=$target ASAN_OPTIONS=detect_leaks=0:symbolize=1 SWIFT_BACKTRACE=enable=no "$fuzzer" "$corpus" \
+    local status=0
+    # Small allocation stacks and quarantine: a finding is replayed with the defaults to see it whole.
+    STRATA_FUZZ_TARGET=$target ASAN_OPTIONS=detect_leaks=0:malloc_context_size=2:quarantine_size_mb=32 \
+        SWIFT_BACKTRACE=enable=no "$fuzzer" "$corpus" \
         -dict=Tests/Fuzz/strata.dict -timeout=10 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
-        -artifact_prefix="$findings/" "${limit[@]}" >"$log" 2>&1
-    status=$?
-    set -e
+        -artifact_prefix="$findings/" "${limit[@]}" >"$log" 2>&1 || status=$?
+    local execs line ft corp
     execs=$(grep -ao 'stat::number_of_executed_units: [0-9]*' "$log" | awk '{print $2}' | tail -1 || true)
     line=$(grep -aE '^#[0-9]+[[:space:]]+(DONE|pulse|NEW|REDUCE|INITED)' "$log" | tail -1 || true)
     ft=$(echo "$line" | grep -ao 'ft: [0-9]*' | awk '{print $2}' || true)
     corp=$(echo "$line" | grep -ao 'corp: [0-9]*' | awk '{print $2}' || true)
-    total=$((total + ${execs:-0}))
+    echo "${execs:-0}" >"$work"/"$target".execs
     if [ $status -ne 0 ]; then
-        failed=1
+        local artifact
         artifact=$(grep -ao "Test unit written to [^ ]*" "$log" | tail -1 | awk '{print $5}' || true)
-        echo "$target: FINDING after ${execs:-?} executions: ${artifact:-see $log}" >&2
-        grep -aE "ERROR|SUMMARY|Fatal error|panic" "$log" | head -5 >&2
-        echo "  minimise: STRATA_FUZZ_TARGET=$target $fuzzer -minimize_crash=1 -runs=10000 $artifact" >&2
-        echo "  then commit it to Tests/Fuzz/Crashes/$target/ and fix it" >&2
-    else
-        printf '%-9s %12s executions  %7s features  %6s inputs in the corpus\n' "$target" "${execs:-0}" "${ft:-?}" "${corp:-?}"
+        {
+            echo "$target: FINDING after ${execs:-?} executions: ${artifact:-see $log}"
+            grep -aE "ERROR|SUMMARY|Fatal error|panic" "$log" | head -5
+            echo "  minimise: STRATA_FUZZ_TARGET=$target $fuzzer -minimize_crash=1 -runs=10000 $artifact"
+            echo "  then commit it to Tests/Fuzz/Crashes/$target/ and fix it"
+        } >"$work"/"$target".summary
+        return 1
     fi
+    printf '%-9s %12s executions  %7s features  %6s inputs in the corpus\n' "$target" "${execs:-0}" "${ft:-?}" "${corp:-?}" \
+        >"$work"/"$target".summary
+}
+for target in "${chosen[@]}"; do
+    rm -f "$work"/"$target".summary "$work"/"$target".execs
+    while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n || true; done
+    fuzz_one "$target" &
+done
+wait || true
+total=0 failed=0
+for target in "${chosen[@]}"; do
+    if [ ! -s "$work"/"$target".summary ]; then echo "$target: did not finish (see $work/$target.log)" >&2; failed=1; continue; fi
+    if grep -q FINDING "$work"/"$target".summary; then cat "$work"/"$target".summary >&2; failed=1; else cat "$work"/"$target".summary; fi
+    total=$((total + $(cat "$work"/"$target".execs)))
 done
 echo "total: $total executions"
 exit $failed
