@@ -96,6 +96,32 @@ import Testing
         #expect(got.prefix(5).map(\.0.tables) == [["a"], ["b"], ["a"], ["b"], ["a"]])
     }
 
+    /// A read-only handle that last looked before two compactions (the manifest replaced twice, the
+    /// commits between folded into checkpoints it never read): each of those commits still arrives,
+    /// in order. Deterministic: the handle has no watcher until `commits()`, which looks once.
+    @Test func commitsFoldedIntoCheckpointsBeforeAReaderLookedArrive() async throws {
+        let dir = TempDir("strata-feed-folded")
+        defer { dir.cleanup() }
+        let path = dir.sub("db")
+        let writer = try Self.create(path)
+        let reader = try Database.open(path, options: .readOnly)
+        let base = try reader.snapshot().sequence
+        for round in 0..<3 {
+            for i in 0..<4 {
+                try await writer.write { tx in try tx.append(to: i % 2 == 0 ? "a" : "b", symbol: "s", time: Int64(round * 10 + i), values: [.int64(1)]) }
+            }
+            if round < 2 { #expect(try await writer.compact().changed) }
+        }
+        let last = try writer.snapshot().sequence
+        let feed = reader.commits()  // subscribes at the old view, then reads the twice-replaced manifest
+        reader.close()
+        writer.close()
+        var got: [Commit] = []
+        for try await c in feed { got.append(c) }
+        #expect(got.map(\.sequence) == Array(base + 1...last))
+        #expect(got.suffix(4).map(\.tables) == [["a"], ["b"], ["a"], ["b"]])  // after the last checkpoint: as written
+    }
+
     /// The delay from a commit to its arrival at a read-only handle that learns of it through the
     /// file system (as in another process): reported (BENCHMARKS.md), not asserted.
     @Test func readOnlyHandlesHearOfCommitsQuickly() async throws {
