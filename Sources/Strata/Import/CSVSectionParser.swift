@@ -72,6 +72,14 @@ struct CSVSectionParser: Sendable {
     ) -> Bool {
         for (k, slot) in slots.enumerated() {
             let start = i
+            // Most fields are plain numbers (the time, prices, counts): read in one pass with their end.
+            let numeric = slot == -2 || (slot >= 0 && types[slot] != .string)
+            if numeric, let (bits, end) = NumberParser.plain(b, at: i, decimal: slot >= 0 && types[slot] == .float64) {
+                guard let next = Self.pastSeparator(b, at: end, last: k + 1 == slots.count) else { return false }
+                if slot == -2 { time = bits } else { columns[slot].append(bits) }
+                i = next
+                continue
+            }
             i = Self.fieldEnd(b, from: i)
             let field = UnsafeRawBufferPointer(rebasing: b[start..<i])
             guard let next = Self.pastSeparator(b, at: i, last: k + 1 == slots.count) else { return false }

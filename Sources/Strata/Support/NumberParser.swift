@@ -36,6 +36,43 @@ enum NumberParser {
         return .value(Int64(magnitude))
     }
 
+    /// A plain number at `start` of `b` (an optional `-`, digits, for `decimal` at most one `.`)
+    /// that ends at a CSV separator (`,`, a line end, or the end of `b`), read in the same pass that
+    /// finds its end: the value `int64` or `double` gives that field, and the offset past its last
+    /// character. Nil for anything else (a sign `+`, spaces, quotes, exponents, 16 digits or more),
+    /// which the general path then reads.
+    @inline(__always)
+    static func plain(_ b: UnsafeRawBufferPointer, at start: Int, decimal: Bool) -> (bits: Int64, end: Int)? {
+        let n = b.count
+        var i = start
+        let negative = i < n && b[i] == UInt8(ascii: "-")
+        if negative { i += 1 }
+        var mantissa: UInt64 = 0
+        var count = 0, fraction = -1
+        while i < n {
+            let d = b[i] &- UInt8(ascii: "0")
+            if d <= 9 {
+                mantissa = mantissa &* 10 &+ UInt64(d)
+                count += 1
+                if fraction >= 0 { fraction += 1 }
+            } else if decimal && b[i] == UInt8(ascii: ".") && fraction < 0 {
+                fraction = 0
+            } else {
+                break
+            }
+            i += 1
+        }
+        // At most 15 digits in all: exact in a Double and in an Int64, and within double()'s fast path.
+        guard count > 0, count <= 15 else { return nil }
+        if i < n {
+            let c = b[i]
+            guard c == UInt8(ascii: ",") || c == UInt8(ascii: "\n") || c == UInt8(ascii: "\r") else { return nil }
+        }
+        if !decimal { return (negative ? -Int64(mantissa) : Int64(mantissa), i) }
+        let v = Double(mantissa) / exactPowers[max(fraction, 0)]
+        return (Int64(bitPattern: (negative ? -v : v).bitPattern), i)
+    }
+
     /// True when the field is an integer by its characters (sign and digits only).
     static func looksIntegral(_ raw: UnsafeRawBufferPointer) -> Bool {
         var digits = 0
