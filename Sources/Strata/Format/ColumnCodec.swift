@@ -59,6 +59,7 @@ struct EncoderScratch {
     var shuffled: [UInt8] = []
     var compressed: [UInt8] = []
     var best: [UInt8] = []
+    var sample: [UInt64] = []
 }
 
 enum ColumnCodec {
@@ -152,10 +153,29 @@ enum ColumnCodec {
             integerCandidates, base: Encoding.decimal | Encoding.predicted, scale: UInt8(scale), scratch: &scratch, payload: &payload)
     }
 
-    /// Tries each candidate on `scratch.ints` and appends the smallest result to `payload`.
+    /// Values a chunk's first rows give to choose its encoding by; chunks of fewer than twice as
+    /// many try every candidate whole.
+    static let sampleValues = 1_024
+
+    /// Tries each candidate on `scratch.ints` and appends the smallest result to `payload`. A long
+    /// chunk tries them on its first `sampleValues` values and encodes whole only the one that was
+    /// smallest there (a function of the values alone, so the same rows give the same bytes
+    /// whichever way they were written).
     private static func encodeCandidates(
         _ candidates: [(UInt8, Bool)], base: UInt8, scale: UInt8, scratch: inout EncoderScratch, payload: inout [UInt8]
     ) -> (Encoding, rawLength: Int) {
+        var candidates = candidates
+        if candidates.count > 1 && scratch.ints.count >= 2 * sampleValues {
+            scratch.sample.removeAll(keepingCapacity: true)
+            scratch.sample.append(contentsOf: scratch.ints.prefix(sampleValues))
+            var smallest = Int.max
+            for candidate in candidates {
+                var enc = Encoding(flags: base | candidate.0, scale: scale)
+                transform(scratch.sample, encoding: &enc, useGCD: candidate.1, into: &scratch.transformed)
+                let size = pack(scratch.transformed, encoding: &enc, scratch: &scratch).count
+                if size < smallest { (smallest, candidates) = (size, [candidate]) }
+            }
+        }
         var rawLength = scratch.ints.count * 8
         var best: Encoding? = nil
         scratch.best.removeAll(keepingCapacity: true)
