@@ -44,25 +44,51 @@ fuzzer=.build-fuzz/release/StrataFuzz
 if [ "$work" != .build-fuzz ]; then
     mkdir -p "$work" && cp .build-fuzz/release/StrataFuzz "$work"/StrataFuzz && fuzzer=$work/StrataFuzz
 fi
+# With STRATA_FUZZ_RESUME=1 (the long job), --runs N is each target's total over any number of
+# runs: $work/ledger keeps a line per run (target, commit, executions, features, corpus, date, how it
+# ended), a target starts with what is left (and a seed of its own, not the first run's inputs
+# again), and a run stopped with SIGINT (pkill -INT StrataFuzz) records what it did.
+ledger=$work/ledger
+done_before() {  # executions of target $1 in the ledger
+    [ -f "$ledger" ] || { echo 0; return; }
+    awk -v t="$1" '$1 == t { n += $3 } END { print n + 0 }' "$ledger"
+}
 # Runs one target; its summary line goes to $work/TARGET.summary, exit status 1 on a finding.
 fuzz_one() {
     local target=$1 corpus=$work/corpus/$1 findings=$work/findings/$1 log=$work/$1.log
     mkdir -p "$corpus" "$findings"
     cp -n Tests/Fuzz/Corpus/"$target"/* "$corpus"/ 2>/dev/null || true
-    local limit=(-max_total_time="$seconds")
+    local limit=(-max_total_time="$seconds") before=0
     [ -n "$runs" ] && limit=(-runs="$runs" -seed=1)  # the same inputs each time: CI is repeatable
-    local status=0
+    if [ -n "$runs" ] && [ "${STRATA_FUZZ_RESUME:-}" = 1 ]; then
+        before=$(done_before "$target")
+        if [ "$before" -ge "$runs" ]; then
+            printf '%-9s %12s executions (ledger, done)\n' "$target" "$before" >"$work/$target.summary"
+            echo 0 >"$work/$target.execs"
+            return 0
+        fi
+        limit=(-runs=$((runs - before)) -seed=$((before + 1)))
+    fi
+    local status=0 pid
     # Small allocation stacks and quarantine: a finding is replayed with the defaults to see it whole.
     STRATA_FUZZ_TARGET=$target ASAN_OPTIONS=detect_leaks=0:malloc_context_size=2:quarantine_size_mb=32 \
         SWIFT_BACKTRACE=enable=no "$fuzzer" "$corpus" \
         -dict=Tests/Fuzz/strata.dict -timeout=10 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
-        -artifact_prefix="$findings/" "${limit[@]}" >"$log" 2>&1 || status=$?
-    local execs line ft corp
+        -artifact_prefix="$findings/" "${limit[@]}" >"$log" 2>&1 &
+    pid=$!
+    wait "$pid" || status=$?
+    local execs line ft corp how=done
     execs=$(grep -ao 'stat::number_of_executed_units: [0-9]*' "$log" | awk '{print $2}' | tail -1 || true)
     line=$(grep -aE '^#[0-9]+[[:space:]]+(DONE|pulse|NEW|REDUCE|INITED)' "$log" | tail -1 || true)
+    [ -z "$execs" ] && execs=$(echo "$line" | grep -aoE '^#[0-9]+' | tr -d '#' || true)  # stopped: a lower bound
     ft=$(echo "$line" | grep -ao 'ft: [0-9]*' | awk '{print $2}' || true)
     corp=$(echo "$line" | grep -ao 'corp: [0-9]*' | awk '{print $2}' || true)
-    echo "${execs:-0}" >"$work"/"$target".execs
+    echo "${execs:-0}" >"$work/$target.execs"
+    if [ $status -ne 0 ] && grep -aq "run interrupted" "$log"; then status=0 how=interrupted; fi
+    [ $status -ne 0 ] && how=finding
+    if [ "${STRATA_FUZZ_RESUME:-}" = 1 ]; then
+        echo "$target $(git rev-parse --short HEAD) ${execs:-0} ${ft:-0} ${corp:-0} $(date -u +%Y-%m-%dT%H:%MZ) $how" >>"$ledger"
+    fi
     if [ $status -ne 0 ]; then
         local artifact
         artifact=$(grep -ao "Test unit written to [^ ]*" "$log" | tail -1 | awk '{print $5}' || true)
@@ -71,11 +97,14 @@ fuzz_one() {
             grep -aE "ERROR|SUMMARY|Fatal error|panic" "$log" | head -5
             echo "  minimise: STRATA_FUZZ_TARGET=$target $fuzzer -minimize_crash=1 -runs=10000 $artifact"
             echo "  then commit it to Tests/Fuzz/Crashes/$target/ and fix it"
-        } >"$work"/"$target".summary
+        } >"$work/$target.summary"
         return 1
     fi
-    printf '%-9s %12s executions  %7s features  %6s inputs in the corpus\n' "$target" "${execs:-0}" "${ft:-?}" "${corp:-?}" \
-        >"$work"/"$target".summary
+    local total=$((before + ${execs:-0})) note=""
+    [ "$before" -gt 0 ] && note="  ($total with the ledger's earlier runs)"
+    [ "$how" = interrupted ] && note="$note  (interrupted)"
+    printf '%-9s %12s executions  %7s features  %6s inputs in the corpus%s\n' "$target" "${execs:-0}" "${ft:-?}" "${corp:-?}" "$note" \
+        >"$work/$target.summary"
 }
 for target in "${chosen[@]}"; do
     rm -f "$work"/"$target".summary "$work"/"$target".execs

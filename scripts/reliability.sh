@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The long reliability job (the test suite runs each part briefly):
 #   fuzzers   every libFuzzer target (scripts/fuzz.sh) for STRATA_FUZZ_EXECS executions (10^7 each),
-#             STRATA_FUZZ_JOBS (2) at a time, in .build-fuzz-long;
+#             STRATA_FUZZ_JOBS (2) at a time, in .build-fuzz-long; resumable: stopped with
+#             pkill -INT StrataFuzz, a later run does what is left (.build-fuzz-long/ledger);
 #   corrupt   the corruption fuzzer: STRATA_FUZZ_TRIALS damaged copies per seed over STRATA_FUZZ_SEEDS
 #             seeds, of a database written here and of the golden databases of every format version
 #             (31,250 x 16 x 2 = 10^6 damaged copies);
@@ -23,7 +24,7 @@ parts=("$@")
 for part in "${parts[@]}"; do
     case "$part" in
     fuzzers)
-        STRATA_FUZZ_WORK=.build-fuzz-long scripts/fuzz.sh --jobs "${STRATA_FUZZ_JOBS:-2}" --runs "${STRATA_FUZZ_EXECS:-10000000}" ;;
+        STRATA_FUZZ_WORK=.build-fuzz-long STRATA_FUZZ_RESUME=1 scripts/fuzz.sh --jobs "${STRATA_FUZZ_JOBS:-2}" --runs "${STRATA_FUZZ_EXECS:-10000000}" ;;
     corrupt|fuzz)
         STRATA_FUZZ_TRIALS=${STRATA_FUZZ_TRIALS:-31250} STRATA_FUZZ_SEEDS=${STRATA_FUZZ_SEEDS:-16} \
             swift test -c release --filter CorruptionTests 2>&1 | grep -E "fuzzer|passed|failed|error|Fatal" ;;
