@@ -5,13 +5,28 @@ import CStrataKernels
 enum Bitpack {
     static func pack(_ t: [UInt64], into out: inout [UInt8]) {
         let n = t.count
+        let start = out.count
+        let room = Encoding.rawLengthMax(rows: n)
+        out.append(contentsOf: repeatElement(0, count: room))
+        let written = out.withUnsafeMutableBytes { raw in
+            t.withUnsafeBufferPointer { t in packMiniblocks(t, into: UnsafeMutableRawBufferPointer(rebasing: raw[start...])) }
+        }
+        out.removeLast(room - written)
+    }
+
+    /// Writes the miniblocks of `t` from the start of `out` (room for `Encoding.rawLengthMax`
+    /// bytes); returns how many bytes they take.
+    private static func packMiniblocks(_ t: UnsafeBufferPointer<UInt64>, into out: UnsafeMutableRawBufferPointer) -> Int {
+        let n = t.count
+        var at = 0
         var i = 0
         while i < n {
             let c = min(Encoding.miniblockValues, n - i)
             var any: UInt64 = 0
             for k in i..<i + c { any |= t[k] }
             let w = 64 - any.leadingZeroBitCount
-            out.append(UInt8(w))
+            out[at] = UInt8(w)
+            at += 1
             if w > 0 {
                 var acc: UInt64 = 0
                 var bits = 0
@@ -19,7 +34,8 @@ enum Bitpack {
                     let v = t[k]
                     acc |= v &<< UInt64(bits)
                     if bits + w >= 64 {
-                        withUnsafeBytes(of: acc.littleEndian) { out.append(contentsOf: $0) }
+                        out.storeBytes(of: acc.littleEndian, toByteOffset: at, as: UInt64.self)
+                        at += 8
                         acc = bits == 0 ? 0 : v &>> UInt64(64 - bits)
                         bits = bits + w - 64
                     } else {
@@ -28,13 +44,15 @@ enum Bitpack {
                 }
                 var rest = (bits + 7) / 8
                 while rest > 0 {
-                    out.append(UInt8(truncatingIfNeeded: acc))
+                    out[at] = UInt8(truncatingIfNeeded: acc)
+                    at += 1
                     acc >>= 8
                     rest -= 1
                 }
             }
             i += c
         }
+        return at
     }
 
     /// Unpacks `count` values and finishes each (zigzag, times `divisor`, then a running sum or

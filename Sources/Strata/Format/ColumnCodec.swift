@@ -92,7 +92,12 @@ enum ColumnCodec {
     @inline(__always)
     static func scaled(_ v: Double, _ k: Int) -> Int64? {
         let p = powersOfTen[k]
-        let s = (v * p).rounded()
+        let t = v * p
+        // Below 2^51, adding and taking away 1.5 × 2^52 rounds to the nearest integer in two
+        // additions (libm's round is a call); a tie may round the other way, which the check below
+        // refuses as it would any wrong integer.
+        let magic = 6_755_399_441_055_744.0
+        let s = abs(t) < 2_251_799_813_685_248 ? (t + magic) - magic : t.rounded()
         guard s.isFinite, abs(s) < 9_007_199_254_740_992 else { return nil }  // 2^53
         let x = Int64(s)
         return (Double(x) / p).bitPattern == v.bitPattern ? x : nil
@@ -259,9 +264,13 @@ enum ColumnCodec {
                 count = n * 8
             }
         } else {
+            #if _endian(little)
+            t.withUnsafeBytes { scratch.shuffled.append(contentsOf: $0) }  // the values' bytes are their little-endian form
+            #else
             t.withUnsafeBufferPointer { src in
                 for v in src { withUnsafeBytes(of: v.littleEndian) { scratch.shuffled.append(contentsOf: $0) } }
             }
+            #endif
         }
         let bound = LZ4.compressBound(scratch.shuffled.count)
         if scratch.compressed.count < bound { scratch.compressed = [UInt8](repeating: 0, count: bound) }

@@ -1,3 +1,5 @@
+import Dispatch
+
 /// Imports a Parquet file, or a directory of them (a hive layout: `key=value` directories give
 /// columns), into a table in one transaction: all rows or none. The symbol and time columns are found
 /// by name as for CSV (`CSVImportOptions`); the table's types come from the files' schema. One row
@@ -43,16 +45,56 @@ public enum ParquetImporter {
         var plan = try ParquetImportPlan(files: files, parsed: parsed, root: path, table: table, options: options, tx: tx)
         let total = files.reduce(0) { $0 + $1.bytes }
         var done = 0
-        for (file, parquet) in zip(files, parsed) {
-            for g in parquet.rowGroups.indices {
-                try plan.append(parquet, rowGroup: g, partitions: file.partitions, tx: tx)
-                parquet.release(through: g)
-                done += parquet.rowGroups[g].chunks.reduce(0) { $0 + $1.range.count }
-                progress?(min(done, total), total)
+        let groups = zip(files, parsed).flatMap { file, parquet in parquet.rowGroups.indices.map { (file, parquet, $0) } }
+        let ahead = DecodeAhead()
+        defer { ahead.finish() }
+        if let first = groups.first { ahead.start { [plan] () throws(StrataError) in try plan.decode(first.1, rowGroup: first.2, partitions: first.0.partitions) } }
+        for (k, (_, parquet, g)) in groups.enumerated() {
+            let rows = try ahead.take()
+            if k + 1 < groups.count {  // the next row group decodes while this one's rows are appended
+                let (file, next, h) = groups[k + 1]
+                ahead.start { [plan] () throws(StrataError) in try plan.decode(next, rowGroup: h, partitions: file.partitions) }
             }
+            try plan.append(rows, of: parquet, rowGroup: g, tx: tx)
+            parquet.release(through: g)
+            done += parquet.rowGroups[g].chunks.reduce(0) { $0 + $1.range.count }
+            progress?(min(done, total), total)
         }
         progress?(total, total)
         return CSVImportResult(rows: plan.rows, createdTable: plan.created, schema: plan.schema)
+    }
+}
+
+/// Decodes one row group on a thread of its own while the importer appends the previous one.
+private final class DecodeAhead: @unchecked Sendable {
+    private let queue = DispatchQueue(label: "strata.parquet-import")
+    private let ready = DispatchSemaphore(value: 0)
+    /// Written by the queue before `ready` is signalled, read after it is waited for.
+    private var result: Result<ParquetImportPlan.RowGroupRows, StrataError>?
+    private var pending = false
+
+    func start(_ decode: @escaping () throws(StrataError) -> ParquetImportPlan.RowGroupRows) {
+        precondition(!pending)
+        pending = true
+        let work = Box(decode)
+        queue.async {
+            do throws(StrataError) { self.result = .success(try work.value()) } catch { self.result = .failure(error) }
+            self.ready.signal()
+        }
+    }
+
+    /// The row group started last, once decoded; its error if it had one.
+    func take() throws(StrataError) -> ParquetImportPlan.RowGroupRows {
+        precondition(pending)
+        ready.wait()
+        pending = false
+        defer { result = nil }
+        return try result!.get()
+    }
+
+    /// Waits for a decode still running (the import stopped on an error) before the files go.
+    func finish() {
+        if pending { _ = try? take() }
     }
 }
 

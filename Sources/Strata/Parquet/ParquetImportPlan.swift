@@ -154,17 +154,49 @@ struct ParquetImportPlan {
         return try tx.schema(of: table)!
     }
 
-    /// Decodes row group `g` of a file and appends its rows.
-    mutating func append(
-        _ file: ParquetFile, rowGroup g: Int, partitions: [(name: String, value: String)], tx: Transaction
-    ) throws(StrataError) {
-        let n = file.rowGroups[g].rows
-        if n == 0 { return }
-        let source = ParquetRowGroupSource(file: file, rowGroup: g, partitions: partitions.filter { !derived.contains($0.name) })
-        let symbols = try source.symbols(options.symbolColumn)
-        let times = try source.times(options.timeColumn, unit: schema.timeUnit)
+    /// A row group's rows, decoded.
+    struct RowGroupRows {
+        var symbols: [String] = []
+        var times: [Int64] = []
         var columns: [ColumnBuffer] = []
-        for column in schema.columns { columns.append(try source.column(column.name, type: column.type, rows: n)) }
+    }
+
+    /// Row group `g` of a file: its symbols, times and value columns, its column chunks decoded on
+    /// every core (each is independent). The first error in column order is thrown.
+    func decode(_ file: ParquetFile, rowGroup g: Int, partitions: [(name: String, value: String)]) throws(StrataError) -> RowGroupRows {
+        let n = file.rowGroups[g].rows
+        if n == 0 { return RowGroupRows() }
+        let source = ParquetRowGroupSource(file: file, rowGroup: g, partitions: partitions.filter { !derived.contains($0.name) })
+        enum Decoded { case symbols([String]), times([Int64]), column(ColumnBuffer) }
+        let (symbolColumn, timeColumn, unit, columns) = (options.symbolColumn, options.timeColumn, schema.timeUnit, schema.columns)
+        let results = parallelMap(2 + columns.count) { k -> Result<Decoded, StrataError> in
+            do throws(StrataError) {
+                switch k {
+                case 0: return .success(.symbols(try source.symbols(symbolColumn)))
+                case 1: return .success(.times(try source.times(timeColumn, unit: unit)))
+                default: return .success(.column(try source.column(columns[k - 2].name, type: columns[k - 2].type, rows: n)))
+                }
+            } catch {
+                return .failure(error)
+            }
+        }
+        var out = RowGroupRows()
+        for r in results {
+            switch r {
+            case .failure(let e): throw e
+            case .success(.symbols(let v)): out.symbols = v
+            case .success(.times(let v)): out.times = v
+            case .success(.column(let b)): out.columns.append(b)
+            }
+        }
+        return out
+    }
+
+    /// Appends the rows of row group `g` of a file, decoded.
+    mutating func append(_ decoded: RowGroupRows, of file: ParquetFile, rowGroup g: Int, tx: Transaction) throws(StrataError) {
+        let (symbols, times, columns) = (decoded.symbols, decoded.times, decoded.columns)
+        let n = times.count
+        if n == 0 { return }
         let t = try tx.tableBuffers(table)
         var lo = 0
         while lo < n {

@@ -157,24 +157,26 @@ struct ParquetChunkDecoder {
 
     /// Appends a page's present values, spreading them over `levels` when the column is optional.
     private mutating func append(_ page: ParquetColumnData, rows n: Int) {
-        if levels.isEmpty {
+        let anyNull = levels.contains(0)
+        if !anyNull {  // every row present (an optional column without nulls, as most writers make them)
             data.ints += page.ints
             data.doubles += page.doubles
             data.strings += page.strings
-            if tracksNulls { data.nulls += repeatElement(false, count: n) }
+            if tracksNulls { data.nulls += repeatElement(false, count: levels.isEmpty ? n : levels.count) }
             return
         }
-        if !tracksNulls && levels.contains(0) {
+        if !tracksNulls {
             data.nulls = [Bool](repeating: false, count: count)
             tracksNulls = true
         }
+        let (doubles, strings) = (usesDoubles, usesStrings)
         var k = 0
         for level in levels {
             let isNull = level == 0
-            if tracksNulls { data.nulls.append(isNull) }
-            if usesDoubles {
+            data.nulls.append(isNull)
+            if doubles {
                 data.doubles.append(isNull ? 0 : page.doubles[k])
-            } else if usesStrings {
+            } else if strings {
                 data.strings.append(isNull ? "" : page.strings[k])
             } else {
                 data.ints.append(isNull ? 0 : page.ints[k])

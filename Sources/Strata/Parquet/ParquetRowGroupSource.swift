@@ -20,7 +20,15 @@ struct ParquetRowGroupSource {
         if data.nulls.contains(true) { throw .badInput("\(what(name)): a row has no symbol (the symbol column is required)") }
         switch ParquetKind(file.leaves[c]) {
         case .text: return data.strings
-        case .integer: return data.ints.map { String($0) }
+        case .integer:  // a run of one symbol's rows converts its number once
+            var out: [String] = []
+            out.reserveCapacity(data.ints.count)
+            var last: (Int64, String)? = nil
+            for v in data.ints {
+                if last?.0 != v { last = (v, String(v)) }
+                out.append(last!.1)
+            }
+            return out
         case let kind: throw .badInput("\(what(name)): the symbol column holds \(ParquetImportPlan.describe(kind)), not text")
         }
     }
