@@ -39,6 +39,9 @@ if ! STRATA_FUZZ=1 swift build -c release --product StrataFuzz --scratch-path .b
     grep -aE "error" .build-fuzz/build.log | head -20 >&2
     exit 1
 fi
+# The commit the fuzzer was built from (with "+changes" when the tree differs from it), for the ledger.
+built=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+git diff --quiet HEAD -- Sources Package.swift 2>/dev/null || built="$built+changes"
 work=${STRATA_FUZZ_WORK:-.build-fuzz}
 fuzzer=.build-fuzz/release/StrataFuzz
 if [ "$work" != .build-fuzz ]; then
@@ -47,7 +50,8 @@ fi
 # With STRATA_FUZZ_RESUME=1 (the long job), --runs N is each target's total over any number of
 # runs: $work/ledger keeps a line per run (target, commit, executions, features, corpus, date, how it
 # ended), a target starts with what is left (and a seed of its own, not the first run's inputs
-# again), and a run stopped with SIGINT (pkill -INT StrataFuzz) records what it did.
+# again). To stop the job and keep what it did: `touch $work/STOP; pkill -INT -f $work/StrataFuzz`
+# (the running targets record their executions, no other starts); the next run goes on.
 ledger=$work/ledger
 done_before() {  # executions of target $1 in the ledger
     [ -f "$ledger" ] || { echo 0; return; }
@@ -87,7 +91,7 @@ fuzz_one() {
     if [ $status -ne 0 ] && grep -aq "run interrupted" "$log"; then status=0 how=interrupted; fi
     [ $status -ne 0 ] && how=finding
     if [ "${STRATA_FUZZ_RESUME:-}" = 1 ]; then
-        echo "$target $(git rev-parse --short HEAD) ${execs:-0} ${ft:-0} ${corp:-0} $(date -u +%Y-%m-%dT%H:%MZ) $how" >>"$ledger"
+        echo "$target $built ${execs:-0} ${ft:-0} ${corp:-0} $(date -u +%Y-%m-%dT%H:%MZ) $how" >>"$ledger"
     fi
     if [ $status -ne 0 ]; then
         local artifact
@@ -106,14 +110,17 @@ fuzz_one() {
     printf '%-9s %12s executions  %7s features  %6s inputs in the corpus%s\n' "$target" "${execs:-0}" "${ft:-?}" "${corp:-?}" "$note" \
         >"$work/$target.summary"
 }
+rm -f "$work/STOP"
 for target in "${chosen[@]}"; do
     rm -f "$work"/"$target".summary "$work"/"$target".execs
     while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n || true; done
+    [ -e "$work/STOP" ] && break
     fuzz_one "$target" &
 done
 wait || true
 total=0 failed=0
 for target in "${chosen[@]}"; do
+    if [ ! -s "$work"/"$target".summary ] && [ -e "$work/STOP" ]; then echo "$target: not started (stopped)"; continue; fi
     if [ ! -s "$work"/"$target".summary ]; then echo "$target: did not finish (see $work/$target.log)" >&2; failed=1; continue; fi
     if grep -q FINDING "$work"/"$target".summary; then cat "$work"/"$target".summary >&2; failed=1; else cat "$work"/"$target".summary; fi
     total=$((total + $(cat "$work"/"$target".execs)))

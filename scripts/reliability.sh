@@ -2,7 +2,8 @@
 # The long reliability job (the test suite runs each part briefly):
 #   fuzzers   every libFuzzer target (scripts/fuzz.sh) for STRATA_FUZZ_EXECS executions (10^7 each),
 #             STRATA_FUZZ_JOBS (2) at a time, in .build-fuzz-long; resumable: stopped with
-#             pkill -INT StrataFuzz, a later run does what is left (.build-fuzz-long/ledger);
+#             `touch .build-fuzz-long/STOP; pkill -INT -f .build-fuzz-long/StrataFuzz`, a later run
+#             does what is left (.build-fuzz-long/ledger: a line per run and commit);
 #   corrupt   the corruption fuzzer: STRATA_FUZZ_TRIALS damaged copies per seed over STRATA_FUZZ_SEEDS
 #             seeds, of a database written here and of the golden databases of every format version
 #             (31,250 x 16 x 2 = 10^6 damaged copies);
