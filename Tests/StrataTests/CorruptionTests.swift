@@ -11,7 +11,7 @@ import Testing
 /// data still reads back unchanged; every read, scan or query either returns the original answer or
 /// throws a StrataError.
 ///
-/// Briefly in the suite (4 seeds × 40 trials); `scripts/fuzz.sh` runs it long (STRATA_FUZZ_TRIALS per
+/// Briefly in the suite (4 seeds × 40 trials); `scripts/reliability.sh corrupt` runs it long (STRATA_FUZZ_TRIALS per
 /// seed, STRATA_FUZZ_SEEDS seeds, in a release build).
 @Suite struct CorruptionTests {
     static let trials = Int(ProcessInfo.processInfo.environment["STRATA_FUZZ_TRIALS"] ?? "") ?? 40

@@ -49,6 +49,26 @@ import Testing
         }
     }
 
+    /// The fast UTF-8 check gives what the standard library's validation gives: the same string for
+    /// valid bytes (ASCII, every length of sequence, U+FFFD itself), nil for invalid ones (stray
+    /// continuation bytes, overlongs, surrogates, truncated sequences, bytes past U+10FFFF).
+    @Test(arguments: 0..<4)
+    func utf8CheckMatchesTheStandardLibrary(seed: UInt64) {
+        var rng = SplitMix(seed: seed)
+        let pieces: [[UInt8]] = [
+            Array("a".utf8), Array("Z9_".utf8), Array("é".utf8), Array("€".utf8), Array("𝄞".utf8), [0xEF, 0xBF, 0xBD],
+            [0x80], [0xC0, 0xAF], [0xED, 0xA0, 0x80], [0xE2, 0x82], [0xF4, 0x90, 0x80, 0x80], [0xFF], [0xF0, 0x9D, 0x84],
+        ]
+        for _ in 0..<3_000 {
+            var bytes: [UInt8] = []
+            for _ in 0..<Int(rng.next() % 6) { bytes += pieces[Int(rng.next() % UInt64(rng.next() % 2 == 0 ? 6 : pieces.count))] }
+            let expected = bytes.withUnsafeBytes { String(validating: $0, as: UTF8.self) }
+            let got = bytes.withUnsafeBytes { validUTF8($0) }
+            #expect(got == expected, "\(bytes)")
+            if let got { #expect(Array(got.utf8) == bytes) }
+        }
+    }
+
     @Test func decimalScaleChoosesExactScale() {
         var out: [UInt64] = []
         let prices: [Double] = [1.234, 1.2, 3.0, 0.001]

@@ -83,7 +83,7 @@ struct ByteReader {
         try need(n)
         defer { offset += n }
         let slice = UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + n])
-        guard let s = String(validating: slice, as: UTF8.self) else {
+        guard let s = validUTF8(slice) else {
             throw .damaged("\(what()): string at byte \(offset) is not valid UTF-8")
         }
         return s

@@ -185,7 +185,7 @@ enum ChunkParts {
             let end = Int(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * k, as: UInt32.self)))
             guard end >= start, base + end <= raw.count else { throw .damaged("\(what()): dictionary offsets are out of order") }
             let bytes = UnsafeRawBufferPointer(rebasing: raw[base + start..<base + end])
-            guard let s = String(validating: bytes, as: UTF8.self) else { throw .damaged("\(what()): dictionary entry \(k) is not UTF-8") }
+            guard let s = validUTF8(bytes) else { throw .damaged("\(what()): dictionary entry \(k) is not UTF-8") }
             if let last = out.last, !utf8Less(last, s) { throw .damaged("\(what()): dictionary entries are not in ascending byte order") }
             out.append(s)
             start = end

@@ -344,7 +344,7 @@ public enum CSVImporter {
         var buffers: [SymbolBuffer] = []
         buffers.reserveCapacity(section.symbols.count)
         for r in section.symbols {
-            guard let name = reader.withBytes(r, { String(validating: $0, as: UTF8.self) }), let b = try? tx.symbolBuffer(t, name) else {
+            guard let name = reader.withBytes(r, { validUTF8($0) }), let b = try? tx.symbolBuffer(t, name) else {
                 return nil
             }
             buffers.append(b)

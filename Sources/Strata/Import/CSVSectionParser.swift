@@ -103,7 +103,7 @@ struct CSVSectionParser: Sendable {
                     guard let d = NumberParser.double(field) else { return false }
                     columns[slot].append(Int64(bitPattern: d.bitPattern))
                 case .string:
-                    guard field.count <= Limits.textBytesMax, let text = String(validating: field, as: UTF8.self) else { return false }
+                    guard field.count <= Limits.textBytesMax, let text = validUTF8(field) else { return false }
                     columns[slot].append(string: text)
                 }
             }

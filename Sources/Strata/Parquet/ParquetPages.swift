@@ -236,7 +236,7 @@ struct ParquetChunkDecoder {
             out.ints.append(v)
             return
         }
-        guard let s = String(validating: b, as: UTF8.self) else { throw Malformed("a text value is not valid UTF-8") }
+        guard let s = validUTF8(b) else { throw Malformed("a text value is not valid UTF-8") }
         out.strings.append(s)
     }
 

@@ -109,14 +109,14 @@ struct SymbolKey: Hashable, Sendable {
 /// the rounds (held for a whole round; `Database.compact` takes it too, so the two never overlap).
 final class AutoCompactor: Sendable {
     let settings: AutoCompaction
-    private let dirty = Mutex<Set<SymbolKey>>([])
+    private let dirty = Lock<Set<SymbolKey>>([])
     private let started = Atomic<Bool>(false)
     private let stopping = Atomic<Bool>(false)
     private let wake = DispatchSemaphore(value: 0)
     private let exited = DispatchSemaphore(value: 0)
     /// The thread running rounds (0 before it starts).
     private let thread = Atomic<UInt>(0)
-    let rounds = Mutex(RoundState())
+    let rounds = Lock(RoundState())
 
     init(settings: AutoCompaction) { self.settings = settings }
 

@@ -37,7 +37,7 @@ final class CommitFeed: Sendable {
         var finished = false
     }
 
-    private let state = Mutex(State())
+    private let state = Lock(State())
 
     var hasSubscribers: Bool { state.withLock { !$0.subscribers.isEmpty } }
 

@@ -57,8 +57,8 @@ public final class Database: Sendable {
     public let path: String
     let options: DatabaseOptions
     let fs: any FileSystem
-    let current: Mutex<ReaderState>
-    let writer: Mutex<Writer?>
+    let current: Lock<ReaderState>
+    let writer: Lock<Writer?>
     /// The thread inside `write` or `compact` (0 when none): the writer mutex is not reentrant, so
     /// a nested call from that thread is refused instead of deadlocking.
     private let writingThread = Atomic<UInt>(0)
@@ -110,8 +110,8 @@ public final class Database: Sendable {
             }
             state = try Database.load(fs: fs, directory: path, checkChecksums: options.checkChecksums, previous: nil).state
         }
-        self.current = Mutex(state)
-        self.writer = Mutex(w)
+        self.current = Lock(state)
+        self.writer = Lock(w)
     }
 
     /// Reads the manifest from the start into a snapshot, for a read-only handle and for `verify` (which

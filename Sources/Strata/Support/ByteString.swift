@@ -65,3 +65,19 @@ private func sameRepresentation(_ a: String, _ b: String) -> Bool {
         }
     }
 }
+
+/// `bytes` as a string when they are valid UTF-8, nil when not. The standard library's
+/// `String(validating:as:)` is generic and unspecialised here, about 1,000 instructions a call
+/// (manifest names, dictionary entries, text fields); decoding (which repairs) and checking that no
+/// byte was repaired gives the same answer in a tenth of that.
+@inline(__always)
+func validUTF8(_ bytes: UnsafeRawBufferPointer) -> String? {
+    var ascii = true
+    for b in bytes where b >= 0x80 {
+        ascii = false
+        break
+    }
+    let s = String(decoding: bytes, as: UTF8.self)
+    if ascii { return s }  // ASCII is valid, and decodes to itself
+    return s.utf8.count == bytes.count && s.utf8.elementsEqual(bytes) ? s : nil
+}
