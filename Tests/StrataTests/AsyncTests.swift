@@ -73,17 +73,19 @@ import Testing
     actor Counter {
         var n = 0
         func bump() { n += 1 }
-        /// A write whose body waits (up to 10 s) for `go`: true when it was let go.
+        /// A write whose body waits (up to 120 s) for `go`: true when it was let go. Generous: under the
+        /// Thread Sanitizer the suite's long synchronous tests can hold both cooperative threads for
+        /// minutes, and the actor call that lets it go waits for one (it failed at 10 s there).
         func slowWrite(_ db: Database, inBody: DispatchSemaphore, until go: DispatchSemaphore) async throws -> Bool {
             try await db.write { _ in
                 inBody.signal()
-                return go.wait(timeout: .now() + 10) == .success
+                return go.wait(timeout: .now() + 120) == .success
             }
         }
     }
 
     /// An actor awaiting a write is not held by it: another call to the actor runs while the write's
-    /// body is still waiting (were the actor held, the body would wait out its 10 s and say so).
+    /// body is still waiting (were the actor held, the body would wait out its 120 s and say so).
     @Test func aSlowWriteDoesNotHoldTheCallersActor() async throws {
         let dir = TempDir("strata-async-actor")
         defer { dir.cleanup() }
