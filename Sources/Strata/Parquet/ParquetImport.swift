@@ -2,8 +2,8 @@ import Dispatch
 
 /// Imports a Parquet file, or a directory of them (a hive layout: `key=value` directories give
 /// columns), into a table in one transaction: all rows or none. The symbol and time columns are found
-/// by name as for CSV (`CSVImportOptions`); the table's types come from the files' schema. One row
-/// group is decoded at a time.
+/// by name as for CSV (`CSVImportOptions`); the table's types come from the files' schema. At most
+/// two row groups are held decoded: the one being appended and the next (decoding meanwhile).
 public enum ParquetImporter {
     /// The key-value metadata entry in which Strata's export names partition columns that are derived
     /// from a row's own values (the month): an import of such a data set does not make them columns.

@@ -496,7 +496,10 @@ final class Lock<Value: ~Copyable>: @unchecked Sendable {
     }
 
     func withLock<R, E: Error>(_ body: (inout Value) throws(E) -> R) throws(E) -> R {
-        pthread_mutex_lock(mutex)
+        // Fails only on a thread that holds it already (a priority-inheritance mutex says so rather
+        // than deadlock); the callers never nest, and going on unlocked would be a silent race.
+        let locked = pthread_mutex_lock(mutex)
+        precondition(locked == 0, "Strata lock: pthread_mutex_lock failed (\(locked))")
         defer { pthread_mutex_unlock(mutex) }
         return try body(&value)
     }
