@@ -167,7 +167,16 @@ struct ParquetImportPlan {
         let n = file.rowGroups[g].rows
         if n == 0 { return RowGroupRows() }
         let source = ParquetRowGroupSource(file: file, rowGroup: g, partitions: partitions.filter { !derived.contains($0.name) })
-        enum Decoded { case symbols([String]), times([Int64]), column(ColumnBuffer) }
+        enum Decoded {
+            case symbols([String]), times([Int64]), column(ColumnBuffer)
+            var count: Int {
+                switch self {
+                case .symbols(let v): v.count
+                case .times(let v): v.count
+                case .column(let b): b.count
+                }
+            }
+        }
         let (symbolColumn, timeColumn, unit, columns) = (options.symbolColumn, options.timeColumn, schema.timeUnit, schema.columns)
         let results = parallelMap(2 + columns.count) { k -> Result<Decoded, StrataError> in
             do throws(StrataError) {
@@ -181,7 +190,11 @@ struct ParquetImportPlan {
             }
         }
         var out = RowGroupRows()
-        for r in results {
+        for (k, r) in results.enumerated() {
+            // Each column gives a value a row: anything else is a malformed file, refused here.
+            if case .success(let d) = r, d.count != n {
+                throw .badInput("\(file.path), row group \(g): \(k == 0 ? symbolColumn : k == 1 ? timeColumn : columns[k - 2].name) has \(d.count) values for \(n) rows")
+            }
             switch r {
             case .failure(let e): throw e
             case .success(.symbols(let v)): out.symbols = v

@@ -157,15 +157,16 @@ struct ParquetChunkDecoder {
 
     /// Appends a page's present values, spreading them over `levels` when the column is optional.
     private mutating func append(_ page: ParquetColumnData, rows n: Int) {
-        let anyNull = levels.contains(0)
-        if !anyNull {  // every row present (an optional column without nulls, as most writers make them)
+        // Every row present (an optional column without nulls, as most writers make them): each level
+        // 1, one value a row. A level above 1 (damage: columns are flat) goes the row-by-row way below.
+        if !levels.contains(where: { $0 != 1 }) {
             data.ints += page.ints
             data.doubles += page.doubles
             data.strings += page.strings
             if tracksNulls { data.nulls += repeatElement(false, count: levels.isEmpty ? n : levels.count) }
             return
         }
-        if !tracksNulls {
+        if !tracksNulls && levels.contains(0) {
             data.nulls = [Bool](repeating: false, count: count)
             tracksNulls = true
         }
@@ -173,7 +174,7 @@ struct ParquetChunkDecoder {
         var k = 0
         for level in levels {
             let isNull = level == 0
-            data.nulls.append(isNull)
+            if tracksNulls { data.nulls.append(isNull) }
             if doubles {
                 data.doubles.append(isNull ? 0 : page.doubles[k])
             } else if strings {
