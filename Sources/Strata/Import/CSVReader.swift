@@ -167,7 +167,7 @@ struct CSVReader {
             }
             bytes.removeLast(bytes.count - out)
         }
-        guard let s = String(validating: bytes, as: UTF8.self) else {
+        guard let s = bytes.withUnsafeBytes({ validUTF8($0) }) else {
             throw .badInput("\(path) line \(line), column \(column): the value is not valid UTF-8")
         }
         return s

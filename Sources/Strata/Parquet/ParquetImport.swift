@@ -156,7 +156,7 @@ struct ParquetDataSet {
                 out.append(b)
             }
         }
-        return String(validating: out, as: UTF8.self)
+        return out.withUnsafeBytes { validUTF8($0) }
     }
 
     private static func hex(_ c: UInt8) -> UInt8? {
