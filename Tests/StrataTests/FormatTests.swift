@@ -49,6 +49,77 @@ import Testing
         }
     }
 
+    /// Time columns made of runs (sessions of minute bars, ticks with ties, single rows, gaps of any
+    /// size, times that wrap): the runs layout is chosen exactly when the greedy runs average 16 rows,
+    /// reads back bit for bit whole and up to any row, and counts the rows at or before any time as
+    /// a search of the decoded times does; a chunk whose counts do not add up is damage, not a trap.
+    @Test(arguments: 0..<8)
+    func timeRunsRoundTrip(seed: UInt64) throws {
+        var rng = SplitMix(seed: seed &+ 501)
+        var scratch = EncoderScratch()
+        var decodeScratch: [UInt8] = []
+        var chosen = 0
+        defer { #expect(chosen >= 10, "the runs layout was chosen for \(chosen) of 60 columns") }
+        for _ in 0..<60 {
+            let n = 1 + Int(rng.next() % 3_000)
+            var times: [Int64] = []
+            var t = seed % 2 == 0 ? Int64(rng.next() % 1_000_000) * 60_000 : Int64(bitPattern: rng.next())
+            while times.count < n {
+                let step = [60_000, 1, 0, Int64(rng.next() % 1_000)][Int(rng.next() % 4)]
+                for _ in 0..<min(n - times.count, 1 + Int(rng.next() % (rng.next() % 3 == 0 ? 4 : 200))) {
+                    times.append(t)
+                    t &+= step
+                }
+                t &+= Int64(rng.next() % 100_000_000)
+            }
+            if seed % 2 == 0 { times.sort() }
+            var payload: [UInt8] = []
+            let (enc, raw) = times.withUnsafeBufferPointer { ColumnCodec.encode($0, kind: .time, scratch: &scratch, payload: &payload) }
+            var runs: [UInt64] = []
+            #expect(enc.runs == times.withUnsafeBufferPointer { TimeRuns.find($0, into: &runs) }, "n \(n): \(enc.summary)")
+            #expect(raw <= Encoding.rawLengthMax(rows: n))
+            for limit in [n, 0, n / 3, Int(rng.next() % UInt64(n + 1))] {
+                var out = [Int64](repeating: 0, count: n)
+                try payload.withUnsafeBytes { stored in
+                    try out.withUnsafeMutableBufferPointer { p in
+                        try ColumnCodec.decode(
+                            stored, encoding: enc, rawLength: raw, rows: n, limit: limit, into: p, scratch: &decodeScratch, what: { "test" })
+                    }
+                }
+                #expect(out[..<limit] == times[..<limit], "limit \(limit) of \(n), \(enc.summary)")
+            }
+            if enc.runs { chosen += 1 }
+            guard enc.runs, seed % 2 == 0 else { continue }
+            for through in [times[n / 2], times[n - 1] - 1, times[0], times[0] - 1, times[Int(rng.next() % UInt64(n))] + Int64(rng.next() % 90_000)] {
+                var out = [Int64](repeating: 0, count: n)
+                let counted = payload.withUnsafeBytes { stored in
+                    out.withUnsafeMutableBufferPointer { p in
+                        ColumnCodec.decodeTimesPrefix(
+                            stored, encoding: enc, rawLength: raw, rows: n, first: times[0], last: times[n - 1], through: through, into: p,
+                            scratch: &decodeScratch)
+                    }
+                }
+                let expected = times.partitionPoint { $0 > through }
+                #expect(counted == expected, "through \(through)")
+                if let counted { #expect(out[..<counted] == times[..<counted]) }
+            }
+            // Counts that do not add up to the rows (one more, or a run of none): damage.
+            var damaged = runs
+            damaged[damaged.count - 1] &+= rng.next() % 2 == 0 ? 1 : UInt64.max
+            let bytes = damaged.flatMap { v in withUnsafeBytes(of: v.littleEndian) { Array($0) } }
+            var out = [Int64](repeating: 0, count: n)
+            #expect(throws: StrataError.self) {
+                try bytes.withUnsafeBytes { stored in
+                    try out.withUnsafeMutableBufferPointer { p in
+                        try ColumnCodec.decode(
+                            stored, encoding: Encoding(flags: 0, runs: true), rawLength: bytes.count, rows: n, into: p, scratch: &decodeScratch,
+                            what: { "test" })
+                    }
+                }
+            }
+        }
+    }
+
     /// The fast UTF-8 check gives what the standard library's validation gives: the same string for
     /// valid bytes (ASCII, every length of sequence, U+FFFD itself), nil for invalid ones (stray
     /// continuation bytes, overlongs, surrogates, truncated sequences, bytes past U+10FFFF).

@@ -102,7 +102,7 @@ struct BlockHeader: @unchecked Sendable {
         ChunkDescriptor(
             type: ColumnType(rawValue: typeByte(c))!,
             encoding: Encoding(flags: descriptorField(c, 0, as: UInt8.self), scale: descriptorField(c, 1, as: UInt8.self),
-                               divisor: descriptorField(c, 16, as: Int64.self)),
+                               divisor: descriptorField(c, 16, as: Int64.self), runs: descriptorField(c, 3, as: UInt8.self) == 1),
             rawLength: descriptorField(c, 4, as: UInt32.self), storedLength: descriptorField(c, 8, as: UInt32.self),
             offset: descriptorField(c, 12, as: UInt32.self), hash: descriptorField(c, 24, as: UInt64.self), stats: stats(c),
             columnID: columnID(c), nullCount: UInt32(nullCount(c)))
@@ -272,7 +272,7 @@ struct BlockEncoder {
             w.u8(d.encoding.flags)
             w.u8(d.encoding.scale)
             w.u8(d.type.rawValue)
-            w.u8(0)
+            w.u8(d.encoding.runs ? 1 : 0)
             w.u32(d.rawLength)
             w.u32(d.storedLength)
             w.u32(d.offset)
@@ -392,6 +392,9 @@ extension BlockHeader {
             if chunkOffset &+ stored > payloadBytes || Int(Self.load(bytes, at &+ 4, as: UInt32.self)) > rawMax {
                 throw .damaged("column \(c) chunk lies outside the block payload")
             }
+            // Byte 3: the layout, 1 (runs) only for a version 2 block's time column.
+            let layout = Self.load(bytes, at &+ 3, as: UInt8.self)
+            if layout > (c == 0 && version != 1 ? 1 : 0) { throw .damaged("column \(c) has unknown layout \(layout)") }
             if c == 0 { continue }
             var id = UInt32(truncatingIfNeeded: c &- 1)
             if version != 1 {

@@ -8,10 +8,15 @@
 /// 5. `shuffle`: byte-transpose the 8-byte words (all first bytes, then all second bytes, ...),
 ///    or `bitpack`: miniblocks of 128 values, each a width byte and the values in that many bits.
 /// 6. `lz4`: one LZ4 block (liblz4's block format).
+///
+/// A time column may instead be stored as runs (`runs`, descriptor byte 3 = 1; `TimeRuns`), then
+/// optionally LZ4, with no other flag.
 struct Encoding: Equatable, Sendable {
     var flags: UInt8
     var scale: UInt8 = 0
     var divisor: Int64 = 1
+    /// The runs layout (format 5) instead of the pipeline; only `lz4` may be set with it.
+    var runs = false
 
     static let delta: UInt8 = 1
     static let xor: UInt8 = 2
@@ -31,6 +36,7 @@ struct Encoding: Equatable, Sendable {
     func has(_ flag: UInt8) -> Bool { flags & flag != 0 }
 
     var summary: String {
+        if runs { return has(Self.lz4) ? "runs+lz4" : "runs" }
         var parts: [String] = []
         if has(Self.predicted) { parts.append("predicted") }
         if has(Self.decimal) { parts.append("decimal(\(scale))") }
@@ -126,6 +132,11 @@ enum ColumnCodec {
     static func encode(
         _ values: UnsafeBufferPointer<Int64>, kind: Kind, scratch: inout EncoderScratch, payload: inout [UInt8]
     ) -> (Encoding, rawLength: Int) {
+        if kind == .time, TimeRuns.find(values, into: &scratch.transformed) {
+            var encoding = Encoding(flags: 0, runs: true)
+            payload.append(contentsOf: pack(scratch.transformed, encoding: &encoding, scratch: &scratch))
+            return (encoding, scratch.shuffled.count)
+        }
         var base: UInt8 = 0
         var scale: UInt8 = 0
         var candidates: [(UInt8, Bool)]  // (step-2 flag, use gcd)
@@ -298,6 +309,12 @@ enum ColumnCodec {
     ) throws(StrataError) {
         let limit = min(limit ?? rows, rows)
         precondition(out.count >= rows)
+        if encoding.runs {
+            try decodeRuns(stored, encoding: encoding, rawLength: rawLength, rows: rows, scratch: &scratch, what: what) {
+                (raw) throws(StrataError) in try TimeRuns.expand(raw, rows: rows, limit: limit, into: out, what: what)
+            }
+            return
+        }
         if encoding.has(Encoding.predicted) != residuals {
             throw .damaged("\(what()): a prediction where none can be, or none where one must be")
         }
@@ -326,7 +343,34 @@ enum ColumnCodec {
         }
     }
 
+    /// Lends the raw bytes of a chunk in the runs layout to `body`, decompressed into `scratch`
+    /// when LZ4 was applied, after checking the encoding and the lengths.
+    private static func decodeRuns(
+        _ stored: UnsafeRawBufferPointer, encoding: Encoding, rawLength: Int, rows: Int, scratch: inout [UInt8],
+        what: () -> String, _ body: (UnsafeRawBufferPointer) throws(StrataError) -> Void
+    ) throws(StrataError) {
+        if encoding.flags & ~Encoding.lz4 != 0 || encoding.divisor != 1 || encoding.scale != 0 {
+            throw .damaged("\(what()): time runs with other encoding steps")
+        }
+        if rawLength == 0 || rawLength % TimeRuns.bytesPerRun != 0 || rawLength > rows * 8 {
+            throw .damaged("\(what()): raw length \(rawLength) is impossible for time runs of \(rows) rows")
+        }
+        guard encoding.has(Encoding.lz4) else {
+            if stored.count != rawLength {
+                throw .damaged("\(what()): stored length \(stored.count) is not the raw length \(rawLength)")
+            }
+            return try body(stored)
+        }
+        if scratch.count < rawLength { scratch = [UInt8](repeating: 0, count: rawLength) }
+        let ok = scratch.withUnsafeMutableBytes { dst in
+            LZ4.decompress(stored, into: UnsafeMutableRawBufferPointer(rebasing: dst[0..<rawLength]))
+        }
+        if !ok { throw .damaged("\(what()): LZ4 data does not decompress to \(rawLength) bytes") }
+        try scratch.withBytes { (raw) throws(StrataError) in try body(UnsafeRawBufferPointer(rebasing: raw[0..<rawLength])) }
+    }
+
     /// The time column of a block a scan leaves before its end (its last time past `through`):
+    /// in the runs layout, the rows up to `through` counted from the runs and only theirs computed;
     /// when the chunk is delta (+ divisor, zigzag) + LZ4 with nothing else, only an estimate of the
     /// rows up to `through` is decompressed (by the time range, assuming rows spread evenly, plus
     /// 1,024) and summed. Returns the rows at or before `through` when they all lie in that prefix;
@@ -335,6 +379,16 @@ enum ColumnCodec {
         _ stored: UnsafeRawBufferPointer, encoding: Encoding, rawLength: Int, rows: Int, first: Int64, last: Int64,
         through: Int64, into out: UnsafeMutableBufferPointer<Int64>, scratch: inout [UInt8]
     ) -> Int? {
+        if encoding.runs {  // the rows are counted from the runs, and only theirs computed
+            var n: Int? = nil
+            try? decodeRuns(stored, encoding: encoding, rawLength: rawLength, rows: rows, scratch: &scratch, what: { "" }) {
+                (raw) throws(StrataError) in
+                let wanted = try TimeRuns.rows(raw, rows: rows, atOrBefore: through, what: { "" })
+                try TimeRuns.expand(raw, rows: rows, limit: wanted, into: out, what: { "" })
+                n = wanted
+            }
+            return n  // nil when damaged: the whole decode then says how
+        }
         let other = Encoding.knownFlags & ~(Encoding.delta | Encoding.zigzag | Encoding.lz4)
         guard encoding.has(Encoding.delta), encoding.has(Encoding.lz4), encoding.flags & other == 0, rawLength == rows * 8,
             through >= first, through < last
