@@ -141,6 +141,9 @@ import Testing
     }
 
     @Test func decimalScaleChoosesExactScale() {
+        // The table of powers is written as literals: one for every scale, each exact.
+        #expect(powersOfTen.count == Limits.decimalScaleMax + 1)
+        for (k, p) in powersOfTen.enumerated() { #expect(p == (0..<k).reduce(1.0) { x, _ in x * 10 }) }
         var out: [UInt64] = []
         let prices: [Double] = [1.234, 1.2, 3.0, 0.001]
         let bits = prices.map { Int64(bitPattern: $0.bitPattern) }

@@ -51,12 +51,10 @@ struct Encoding: Equatable, Sendable {
     }
 }
 
-/// Powers of ten as exact doubles, for the decimal encoding.
-let powersOfTen: [Double] = (0...Limits.decimalScaleMax).map { k in
-    var p = 1.0
-    for _ in 0..<k { p *= 10 }
-    return p
-}
+/// Powers of ten as exact doubles, for the decimal encoding: 10^0 … 10^`Limits.decimalScaleMax`.
+/// Literals, laid out at compile time (an array built by a closure is initialised lazily: a
+/// `swift_once` call at every use).
+let powersOfTen: [Double] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9]
 
 /// Reusable buffers for encoding, so that sealing a block allocates nothing once warm.
 struct EncoderScratch {
@@ -70,34 +68,38 @@ struct EncoderScratch {
 
 enum ColumnCodec {
     /// Finds the smallest decimal scale at which every value is exactly Int64 / 10^scale,
-    /// writing the scaled integers into `out`; nil when there is none (NaN, ±inf, -0.0, too many digits).
+    /// writing the scaled integers into `out` (its contents unspecified when nil: NaN, ±inf, -0.0,
+    /// too many digits).
     /// One pass at the scale found so far; a value that needs a larger one raises it and starts over
     /// (at most `Limits.decimalScaleMax` times, mostly once: the first prices may end in a zero).
     static func decimalScale(_ values: UnsafeBufferPointer<Int64>, into out: inout [UInt64]) -> Int? {
-        out.removeAll(keepingCapacity: true)
-        var k = 0
-        var i = 0
-        while i < values.count {
-            let v = Double(bitPattern: UInt64(bitPattern: values[i]))
-            if let x = scaled(v, k) {
-                out.append(UInt64(bitPattern: x))
-                i += 1
-                continue
+        let n = values.count
+        if out.count < n { out.append(contentsOf: repeatElement(0, count: n - out.count)) }
+        if out.count > n { out.removeLast(out.count - n) }
+        return out.withUnsafeMutableBufferPointer { o -> Int? in
+            var k = 0
+            var i = 0
+            while i < n {
+                let p = powersOfTen[k]
+                while i < n, let x = scaled(Double(bitPattern: UInt64(bitPattern: values[i])), p) {
+                    o[i] = UInt64(bitPattern: x)
+                    i += 1
+                }
+                if i == n { break }
+                let v = Double(bitPattern: UInt64(bitPattern: values[i]))
+                repeat {
+                    k += 1
+                    if k > Limits.decimalScaleMax { return nil }
+                } while scaled(v, powersOfTen[k]) == nil
+                i = 0
             }
-            repeat {
-                k += 1
-                if k > Limits.decimalScaleMax { return nil }
-            } while scaled(v, k) == nil
-            out.removeAll(keepingCapacity: true)
-            i = 0
+            return k
         }
-        return k
     }
 
-    /// `v` × 10^k as an integer when `Double(x) / 10^k` gives back exactly `v` (never for -0.0).
+    /// `v` × `p` (10^k) as an integer when `Double(x) / p` gives back exactly `v` (never for -0.0).
     @inline(__always)
-    static func scaled(_ v: Double, _ k: Int) -> Int64? {
-        let p = powersOfTen[k]
+    static func scaled(_ v: Double, _ p: Double) -> Int64? {
         let t = v * p
         // Below 2^51, adding and taking away 1.5 × 2^52 rounds to the nearest integer in two
         // additions (libm's round is a call); a tie may round the other way, which the check below
@@ -211,15 +213,21 @@ enum ColumnCodec {
 
     /// Steps 2–4 of the pipeline.
     private static func transform(_ x: [UInt64], encoding: inout Encoding, useGCD: Bool, into t: inout [UInt64]) {
-        t.removeAll(keepingCapacity: true)
-        t.reserveCapacity(x.count)
-        var prev: UInt64 = 0
-        if encoding.has(Encoding.delta) {
-            for v in x { t.append(v &- prev); prev = v }
-        } else if encoding.has(Encoding.xor) {
-            for v in x { t.append(v ^ prev); prev = v }
-        } else {
-            t.append(contentsOf: x)
+        let n = x.count
+        if t.count < n { t.append(contentsOf: repeatElement(0, count: n - t.count)) }
+        if t.count > n { t.removeLast(t.count - n) }
+        x.withUnsafeBufferPointer { x in
+            t.withUnsafeMutableBufferPointer { t in
+                if encoding.has(Encoding.delta) {
+                    if n > 0 { t[0] = x[0] }
+                    for i in 1..<max(1, n) { t[i] = x[i] &- x[i - 1] }
+                } else if encoding.has(Encoding.xor) {
+                    if n > 0 { t[0] = x[0] }
+                    for i in 1..<max(1, n) { t[i] = x[i] ^ x[i - 1] }
+                } else {
+                    _ = t.update(fromContentsOf: x)
+                }
+            }
         }
         if useGCD {
             var g: UInt64 = 0
@@ -263,15 +271,7 @@ enum ColumnCodec {
             Bitpack.pack(t, into: &scratch.shuffled)
         } else if encoding.has(Encoding.shuffle) {
             scratch.shuffled = [UInt8](unsafeUninitializedCapacity: n * 8) { out, count in
-                t.withUnsafeBufferPointer { src in
-                    for j in 0..<n {
-                        var w = src[j].littleEndian
-                        for i in 0..<8 {
-                            out[i * n + j] = UInt8(truncatingIfNeeded: w)
-                            w >>= 8
-                        }
-                    }
-                }
+                t.withUnsafeBufferPointer { src in Self.shuffle(src, into: UnsafeMutableRawBufferPointer(out)) }
                 count = n * 8
             }
         } else {
@@ -449,42 +449,78 @@ enum ColumnCodec {
         if descale && encoding.has(Encoding.decimal) { Self.descale(out, limit, powersOfTen[Int(encoding.scale)]) }
     }
 
-    /// Undoes the byte shuffle: eight values at a time, the 8 × 8 byte matrix (one word from each
-    /// byte plane) is transposed in registers, in three rounds of swaps (bytes, pairs, quads).
-    /// Values `0 ..< limit` of the `n`.
-    private static func unshuffle(_ src: UnsafeRawPointer, _ n: Int, limit: Int, into dst: UnsafeMutablePointer<Int64>) {
+    /// Transposes the 8 × 8 byte matrix whose rows are `r.0` … `r.7` (byte b of row a becomes byte
+    /// a of row b), in three rounds of swaps (bytes, pairs, quads). Its own inverse: it shuffles
+    /// eight values into their byte planes, and back.
+    @inline(__always)
+    private static func transpose8x8(
+        _ r: inout (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64)
+    ) {
         @inline(__always) func swap(_ a: inout UInt64, _ b: inout UInt64, _ shift: UInt64, _ mask: UInt64) {
             let t = ((a &>> shift) ^ b) & mask
             b ^= t
             a ^= t &<< shift
         }
+        swap(&r.0, &r.1, 8, 0x00FF_00FF_00FF_00FF)
+        swap(&r.2, &r.3, 8, 0x00FF_00FF_00FF_00FF)
+        swap(&r.4, &r.5, 8, 0x00FF_00FF_00FF_00FF)
+        swap(&r.6, &r.7, 8, 0x00FF_00FF_00FF_00FF)
+        swap(&r.0, &r.2, 16, 0x0000_FFFF_0000_FFFF)
+        swap(&r.1, &r.3, 16, 0x0000_FFFF_0000_FFFF)
+        swap(&r.4, &r.6, 16, 0x0000_FFFF_0000_FFFF)
+        swap(&r.5, &r.7, 16, 0x0000_FFFF_0000_FFFF)
+        swap(&r.0, &r.4, 32, 0x0000_0000_FFFF_FFFF)
+        swap(&r.1, &r.5, 32, 0x0000_0000_FFFF_FFFF)
+        swap(&r.2, &r.6, 32, 0x0000_0000_FFFF_FFFF)
+        swap(&r.3, &r.7, 32, 0x0000_0000_FFFF_FFFF)
+    }
+
+    /// The byte shuffle (step 5): byte b of value j to `b × n + j` of `out` (`n × 8` bytes), eight
+    /// values at a time through `transpose8x8`.
+    private static func shuffle(_ src: UnsafeBufferPointer<UInt64>, into out: UnsafeMutableRawBufferPointer) {
+        let n = src.count
+        var j = 0
+        while j + 8 <= n {
+            var r = (src[j], src[j + 1], src[j + 2], src[j + 3], src[j + 4], src[j + 5], src[j + 6], src[j + 7])
+            transpose8x8(&r)  // byte i (numerically) of the eight values is row i; stored little-endian
+            out.storeBytes(of: r.0.littleEndian, toByteOffset: j, as: UInt64.self)
+            out.storeBytes(of: r.1.littleEndian, toByteOffset: n + j, as: UInt64.self)
+            out.storeBytes(of: r.2.littleEndian, toByteOffset: 2 * n + j, as: UInt64.self)
+            out.storeBytes(of: r.3.littleEndian, toByteOffset: 3 * n + j, as: UInt64.self)
+            out.storeBytes(of: r.4.littleEndian, toByteOffset: 4 * n + j, as: UInt64.self)
+            out.storeBytes(of: r.5.littleEndian, toByteOffset: 5 * n + j, as: UInt64.self)
+            out.storeBytes(of: r.6.littleEndian, toByteOffset: 6 * n + j, as: UInt64.self)
+            out.storeBytes(of: r.7.littleEndian, toByteOffset: 7 * n + j, as: UInt64.self)
+            j += 8
+        }
+        while j < n {
+            var w = src[j]
+            for i in 0..<8 {
+                out[i * n + j] = UInt8(truncatingIfNeeded: w)
+                w >>= 8
+            }
+            j += 1
+        }
+    }
+
+    /// Undoes the byte shuffle: eight values at a time, the 8 × 8 byte matrix (one word from each
+    /// byte plane) is transposed in registers (`transpose8x8`). Values `0 ..< limit` of the `n`.
+    private static func unshuffle(_ src: UnsafeRawPointer, _ n: Int, limit: Int, into dst: UnsafeMutablePointer<Int64>) {
         var j = 0
         while j + 8 <= limit {
             @inline(__always) func plane(_ i: Int) -> UInt64 {
                 UInt64(littleEndian: src.loadUnaligned(fromByteOffset: i * n + j, as: UInt64.self))
             }
-            var r0 = plane(0), r1 = plane(1), r2 = plane(2), r3 = plane(3)
-            var r4 = plane(4), r5 = plane(5), r6 = plane(6), r7 = plane(7)
-            swap(&r0, &r1, 8, 0x00FF_00FF_00FF_00FF)
-            swap(&r2, &r3, 8, 0x00FF_00FF_00FF_00FF)
-            swap(&r4, &r5, 8, 0x00FF_00FF_00FF_00FF)
-            swap(&r6, &r7, 8, 0x00FF_00FF_00FF_00FF)
-            swap(&r0, &r2, 16, 0x0000_FFFF_0000_FFFF)
-            swap(&r1, &r3, 16, 0x0000_FFFF_0000_FFFF)
-            swap(&r4, &r6, 16, 0x0000_FFFF_0000_FFFF)
-            swap(&r5, &r7, 16, 0x0000_FFFF_0000_FFFF)
-            swap(&r0, &r4, 32, 0x0000_0000_FFFF_FFFF)
-            swap(&r1, &r5, 32, 0x0000_0000_FFFF_FFFF)
-            swap(&r2, &r6, 32, 0x0000_0000_FFFF_FFFF)
-            swap(&r3, &r7, 32, 0x0000_0000_FFFF_FFFF)
-            dst[j] = Int64(bitPattern: r0)
-            dst[j + 1] = Int64(bitPattern: r1)
-            dst[j + 2] = Int64(bitPattern: r2)
-            dst[j + 3] = Int64(bitPattern: r3)
-            dst[j + 4] = Int64(bitPattern: r4)
-            dst[j + 5] = Int64(bitPattern: r5)
-            dst[j + 6] = Int64(bitPattern: r6)
-            dst[j + 7] = Int64(bitPattern: r7)
+            var r = (plane(0), plane(1), plane(2), plane(3), plane(4), plane(5), plane(6), plane(7))
+            transpose8x8(&r)
+            dst[j] = Int64(bitPattern: r.0)
+            dst[j + 1] = Int64(bitPattern: r.1)
+            dst[j + 2] = Int64(bitPattern: r.2)
+            dst[j + 3] = Int64(bitPattern: r.3)
+            dst[j + 4] = Int64(bitPattern: r.4)
+            dst[j + 5] = Int64(bitPattern: r.5)
+            dst[j + 6] = Int64(bitPattern: r.6)
+            dst[j + 7] = Int64(bitPattern: r.7)
             j += 8
         }
         let bytes = src.assumingMemoryBound(to: UInt8.self)
