@@ -128,7 +128,10 @@ enum FuzzRuns {
         let file = dir + (parquet ? "/in.parquet" : "/in.csv")
         try write(bytes, to: file)
         // No auto-compaction: its thread and rounds would cost half the time and parse nothing.
-        let db = try Database.open(dir + "/db", options: DatabaseOptions(autoCompaction: .off))
+        // Blocks of 64 rows: an import reserves a block's rows per column per symbol, 64 KB at the
+        // default 8,192, whose allocation under ASan was most of an input's time; small blocks also
+        // cut the inputs' rows into many blocks.
+        let db = try Database.open(dir + "/db", options: DatabaseOptions(blockRows: 64, autoCompaction: .off))
         defer { db.close() }
         try strataErrors {
             if parquet {
