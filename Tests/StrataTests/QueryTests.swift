@@ -38,7 +38,10 @@ import Testing
                 // a DST change, so that most symbols' rows run across it.
                 var t = base == 0 ? (Int64(rng.next() % 200) - 100) * 3_600_000 : base - Int64(rng.next() % 24) * 3_600_000
                 for _ in 0..<n {
-                    t += Int64(rng.next() % 4) * 900_000  // 15-minute steps, ties
+                    // 15-minute steps and ties; every other four seeds mostly regular (sessions with a
+                    // gap now and then), so that blocks store their times as runs.
+                    let regular = seed % 8 >= 4 && rng.next() % 24 != 0
+                    t += regular ? 900_000 : Int64(rng.next() % 4) * 900_000
                     let f: Double
                     switch rng.next() % 12 {
                     case 0: f = .nan
@@ -125,6 +128,10 @@ import Testing
         let dir = TempDir("strata-query")
         defer { dir.cleanup() }
         let fx = try Self.makeFixture(seed: seed, path: dir.path)
+        if seed % 8 >= 4 && seed % 4 >= 2 {  // mostly regular times in blocks of 16 or 64 rows: some are runs
+            let layouts = try fx.snap.info("bars").columns[0].encodings
+            #expect(layouts.keys.contains { $0.hasPrefix("runs") }, "time column encodings: \(layouts)")
+        }
         var rng = SplitMix(seed: seed &* 31 &+ 7)
         let sorted = fx.times.sorted()
         for _ in 0..<12 {
