@@ -427,20 +427,21 @@ public enum CSVImporter {
     @inline(__always)
     private static func parseValue(_ reader: CSVReader, _ f: CSVReader.Field, type: ColumnType, column: String) throws(StrataError) -> Value {
         if f.isNull { return .null }
-        let location = "\(reader.path) line \(reader.line), column \(column)"
+        // Built only for an error: a string a field was most of the serial path's allocations.
+        func location() -> String { "\(reader.path) line \(reader.line), column \(column)" }
         switch type {
         case .int64:
             switch reader.withField(f, NumberParser.int64) {
             case .value(let v) where !f.escaped: return .int64(v)
-            case .overflow: throw .badInput("\(location): '\(reader.excerpt(f))' does not fit in a 64-bit integer")
-            default: throw .badInput("\(location): '\(reader.excerpt(f))' is not an integer (the column is int64)")
+            case .overflow: throw .badInput("\(location()): '\(reader.excerpt(f))' does not fit in a 64-bit integer")
+            default: throw .badInput("\(location()): '\(reader.excerpt(f))' is not an integer (the column is int64)")
             }
         case .float64:
             if !f.escaped, let d = reader.withField(f, NumberParser.double) { return .float64(d) }
-            throw .badInput("\(location): '\(reader.excerpt(f))' is not a number (the column is float64)")
+            throw .badInput("\(location()): '\(reader.excerpt(f))' is not a number (the column is float64)")
         case .string:
             let text = try reader.string(f, column: column)
-            do { try Transaction.checkText(text, column: column) } catch { throw .badInput("\(location): \(error.message)") }
+            do { try Transaction.checkText(text, column: column) } catch { throw .badInput("\(location()): \(error.message)") }
             return .string(text)
         }
     }
