@@ -78,3 +78,56 @@ void strata_unpack128(const uint8_t *in, unsigned width, int64_t *out, unsigned 
         *acc = (int64_t)a;
     }
 }
+
+// The sum of 128 values of width W (zigzag-decoded or not), unpacked in registers and not stored.
+#define SUM8(W, F) (F(VALUE(0, W)) + F(VALUE(1, W)) + F(VALUE(2, W)) + F(VALUE(3, W)) + F(VALUE(4, W)) + \
+                    F(VALUE(5, W)) + F(VALUE(6, W)) + F(VALUE(7, W)))
+#define PLAIN(V) (V)
+#define UNZIGZAG(V) ((uint64_t)unzigzag(V))
+#define DEFINE_SUM(W)                                                         \
+    static uint64_t sum128_##W(const uint8_t *in, int zigzag) {               \
+        const uint64_t mask = (UINT64_C(1) << (W)) - 1;                       \
+        uint64_t s = 0;                                                       \
+        if (zigzag) {                                                         \
+            for (int g = 0; g < 16; g++, in += (W)) s += SUM8(W, UNZIGZAG);   \
+        } else {                                                              \
+            for (int g = 0; g < 16; g++, in += (W)) s += SUM8(W, PLAIN);      \
+        }                                                                     \
+        return s;                                                             \
+    }
+
+DEFINE_SUM(1) DEFINE_SUM(2) DEFINE_SUM(3) DEFINE_SUM(4) DEFINE_SUM(5) DEFINE_SUM(6) DEFINE_SUM(7)
+DEFINE_SUM(8) DEFINE_SUM(9) DEFINE_SUM(10) DEFINE_SUM(11) DEFINE_SUM(12) DEFINE_SUM(13) DEFINE_SUM(14)
+DEFINE_SUM(15) DEFINE_SUM(16) DEFINE_SUM(17) DEFINE_SUM(18) DEFINE_SUM(19) DEFINE_SUM(20) DEFINE_SUM(21)
+DEFINE_SUM(22) DEFINE_SUM(23) DEFINE_SUM(24) DEFINE_SUM(25) DEFINE_SUM(26) DEFINE_SUM(27) DEFINE_SUM(28)
+DEFINE_SUM(29) DEFINE_SUM(30) DEFINE_SUM(31) DEFINE_SUM(32) DEFINE_SUM(33) DEFINE_SUM(34) DEFINE_SUM(35)
+DEFINE_SUM(36) DEFINE_SUM(37) DEFINE_SUM(38) DEFINE_SUM(39) DEFINE_SUM(40) DEFINE_SUM(41) DEFINE_SUM(42)
+DEFINE_SUM(43) DEFINE_SUM(44) DEFINE_SUM(45) DEFINE_SUM(46) DEFINE_SUM(47) DEFINE_SUM(48) DEFINE_SUM(49)
+DEFINE_SUM(50) DEFINE_SUM(51) DEFINE_SUM(52) DEFINE_SUM(53) DEFINE_SUM(54) DEFINE_SUM(55) DEFINE_SUM(56)
+
+typedef uint64_t (*sum_fn)(const uint8_t *, int);
+static const sum_fn summers[57] = {
+    0, sum128_1, sum128_2, sum128_3, sum128_4, sum128_5, sum128_6, sum128_7, sum128_8, sum128_9, sum128_10,
+    sum128_11, sum128_12, sum128_13, sum128_14, sum128_15, sum128_16, sum128_17, sum128_18, sum128_19,
+    sum128_20, sum128_21, sum128_22, sum128_23, sum128_24, sum128_25, sum128_26, sum128_27, sum128_28,
+    sum128_29, sum128_30, sum128_31, sum128_32, sum128_33, sum128_34, sum128_35, sum128_36, sum128_37,
+    sum128_38, sum128_39, sum128_40, sum128_41, sum128_42, sum128_43, sum128_44, sum128_45, sum128_46,
+    sum128_47, sum128_48, sum128_49, sum128_50, sum128_51, sum128_52, sum128_53, sum128_54, sum128_55,
+    sum128_56,
+};
+
+void strata_skip128(const uint8_t *in, unsigned width, unsigned finish, int64_t divisor, int64_t *acc) {
+    uint64_t a = (uint64_t)*acc;
+    if (finish & STRATA_FINISH_DELTA) {
+        // The running sum moves by divisor × the sum of the values (wrapping: × distributes over +).
+        a += summers[width](in, finish & STRATA_FINISH_ZIGZAG) * (uint64_t)divisor;
+    } else if (finish & STRATA_FINISH_XOR) {
+        uint64_t raw[128];
+        unpackers[width](in, raw);
+        for (int k = 0; k < 128; k++) {
+            uint64_t v = (finish & STRATA_FINISH_ZIGZAG) ? (uint64_t)unzigzag(raw[k]) : raw[k];
+            a ^= v * (uint64_t)divisor;
+        }
+    }
+    *acc = (int64_t)a;
+}

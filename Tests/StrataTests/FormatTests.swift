@@ -17,6 +17,8 @@ import Testing
         var rng = SplitMix(seed: 42)
         var scratch = EncoderScratch()
         var decodeScratch: [UInt8] = []
+        var decimalsAnchored = 0  // decimal chunks whose last value gave their last integer
+        defer { if type == .float64 { #expect(decimalsAnchored > 10) } }
         for regime in 0..<5 {
             for n in [1, 2, 3, 7, 8, 9, 63, 64, 65, 240, 1000, 4097] {
                 let values = (0..<n).map { randomValue(type, regime: regime, row: $0, using: &rng) }
@@ -33,17 +35,31 @@ import Testing
                         }
                     }
                     #expect(out == values, "type \(type) regime \(regime) n \(n) encoding \(enc.summary)")
-                    // A scan that ends inside the block finishes only a prefix: the same values.
-                    for limit in Set([0, 1, n / 2, n - 1, Int(rng.next() % UInt64(n + 1))]) where limit < n {
-                        var prefix = [Int64](repeating: 0, count: n)
-                        try payload.withUnsafeBytes { stored in
-                            try prefix.withUnsafeMutableBufferPointer { p in
-                                try ColumnCodec.decode(
-                                    stored, encoding: enc, rawLength: raw, rows: n, limit: limit, into: p, scratch: &decodeScratch, what: { "test" })
+                    // A scan that starts or ends inside the block finishes only its rows, from the start or
+                    // (given the last value, as the statistics hold it) from the end: the same values.
+                    var stats = ColumnStats()
+                    stats.last = values[n - 1]
+                    let chunk = ChunkDescriptor(
+                        type: type, encoding: enc, rawLength: UInt32(raw), storedLength: UInt32(payload.count), offset: 0, hash: 0,
+                        stats: stats, columnID: 0, nullCount: 0)
+                    for limit in Set([0, 1, n / 2, n - 1, n, Int(rng.next() % UInt64(n + 1))]) {
+                        for from in Set([0, 1, limit / 2, limit - 1, Int(rng.next() % UInt64(limit + 1))]) where from >= 0 && from <= limit {
+                            for last in [nil, ColumnCodec.lastInteger(chunk)] {
+                                var part = [Int64](repeating: 0, count: n)
+                                try payload.withUnsafeBytes { stored in
+                                    try part.withUnsafeMutableBufferPointer { p in
+                                        try ColumnCodec.decode(
+                                            stored, encoding: enc, rawLength: raw, rows: n, from: from, limit: limit, last: last, into: p,
+                                            scratch: &decodeScratch, what: { "test" })
+                                    }
+                                }
+                                #expect(
+                                    part[from..<limit] == values[from..<limit],
+                                    "rows \(from)..<\(limit) of \(n), last \(String(describing: last)), encoding \(enc.summary)")
                             }
                         }
-                        #expect(prefix[..<limit] == values[..<limit], "limit \(limit) of \(n), encoding \(enc.summary)")
                     }
+                    if enc.has(Encoding.decimal) && ColumnCodec.lastInteger(chunk) != nil { decimalsAnchored += 1 }
                 }
             }
         }
@@ -90,18 +106,28 @@ import Testing
             }
             if enc.runs { chosen += 1 }
             guard enc.runs, seed % 2 == 0 else { continue }
-            for through in [times[n / 2], times[n - 1] - 1, times[0], times[0] - 1, times[Int(rng.next() % UInt64(n))] + Int64(rng.next() % 90_000)] {
-                var out = [Int64](repeating: 0, count: n)
-                let counted = payload.withUnsafeBytes { stored in
-                    out.withUnsafeMutableBufferPointer { p in
-                        ColumnCodec.decodeTimesPrefix(
-                            stored, encoding: enc, rawLength: raw, rows: n, first: times[0], last: times[n - 1], through: through, into: p,
-                            scratch: &decodeScratch)
+            let random = { times[Int(rng.next() % UInt64(n))] + Int64(rng.next() % 90_000) }
+            for through in [times[n / 2], times[n - 1] - 1, times[n - 1], times[0], times[0] - 1, random()] {
+                for window in [RowWindow.times(from: .min, through: through), .times(from: times[n / 3], through: through),
+                    .times(from: random(), through: through), .lastAtOrBefore(through)]
+                {
+                    var out = [Int64](repeating: 0, count: n)
+                    let counted = try payload.withUnsafeBytes { stored in
+                        try out.withUnsafeMutableBufferPointer { p in
+                            try ColumnCodec.decodeTimeRuns(
+                                stored, encoding: enc, rawLength: raw, rows: n, first: times[0], last: times[n - 1], window: window, into: p,
+                                scratch: &decodeScratch, what: { "test" })
+                        }
                     }
+                    let wanted = times.partitionPoint { $0 > through }
+                    var first = 0
+                    switch window {
+                    case .times(let from, _): first = min(wanted, times.partitionPoint { $0 >= from })
+                    case .lastAtOrBefore: first = max(0, wanted - 1)
+                    }
+                    #expect(counted.wanted == wanted && counted.first == first, "\(window)")
+                    #expect(out[counted.first..<counted.wanted] == times[first..<wanted])
                 }
-                let expected = times.partitionPoint { $0 > through }
-                #expect(counted == expected, "through \(through)")
-                if let counted { #expect(out[..<counted] == times[..<counted]) }
             }
             // Counts that do not add up to the rows (one more, or a run of none): damage.
             var damaged = runs
@@ -170,8 +196,8 @@ import Testing
     }
 
     /// Bars-shaped blocks: turnover is stored as residuals from volume × (high + low) / 2, and reads
-    /// back exactly, whole, up to any row, as scaled integers or values, with the columns it is
-    /// predicted from read or not; a prediction naming an unusable column is damage, not a crash.
+    /// back exactly, whole, for any window of rows (so from the start or the end of each chunk), as
+    /// scaled integers or values, with the columns it is predicted from read or not; a prediction naming an unusable column is damage, not a crash.
     @Test(arguments: 0..<4)
     func predictedChunksReadBackExactly(seed: UInt64) throws {
         var rng = SplitMix(seed: seed &+ 77)
@@ -203,13 +229,26 @@ import Testing
             let out = DecodedBlock()
             for (columns, scaled) in [([5], nil), ([0, 1, 2, 3, 4, 5], nil), ([5, 4, 1, 2], [false, false, true, true]), ([1, 5], [true, true])] {
                 for through in [Int64.max, times[rows / 2], times[0], times[rows - 1] - 1] {
-                    try Snapshot.decodeChunks(h, schema, columns: columns, scaled: scaled, through: through, checkChecksums: true, into: out, what: { "test" })
                     let n = times.partitionPoint { $0 > through }
-                    #expect(out.rows == n)
-                    let slot = columns.firstIndex(of: 5)!
-                    let expected = cols[5][..<n].map { Double(bitPattern: UInt64(bitPattern: $0)) }
-                    let got = out.scales[slot].map { s in out.ints[slot][..<n].map { Double($0) / s } } ?? Array(out.floats[slot][..<n])
-                    #expect(got.map(\.bitPattern) == expected.map(\.bitPattern), "columns \(columns) through \(through)")
+                    for (window, first) in [(RowWindow.times(from: .min, through: through), 0), (.lastAtOrBefore(through), max(0, n - 1)),
+                        (.times(from: times[rows / 3], through: through), min(n, rows / 3)), (.times(from: times[rows - 2], through: through), min(n, rows - 2))]
+                    {
+                        try Snapshot.decodeChunks(h, schema, columns: columns, scaled: scaled, window: window, checkChecksums: true, into: out, what: { "test" })
+                        #expect(out.rows == n && out.first == first, "\(window)")
+                        #expect(out.times[first..<n] == times[first..<n])
+                        for (slot, c) in columns.enumerated() {
+                            let expected = cols[c][first..<n]
+                            let got: [Int64]
+                            if let s = out.scales[slot] {
+                                got = out.ints[slot][first..<n].map { Int64(bitPattern: (Double($0) / s).bitPattern) }
+                            } else if types[c] == .float64 {
+                                got = out.floats[slot][first..<n].map { Int64(bitPattern: $0.bitPattern) }
+                            } else {
+                                got = Array(out.ints[slot][first..<n])
+                            }
+                            #expect(got == Array(expected), "column \(c) of \(columns), \(window)")
+                        }
+                    }
                 }
             }
         }

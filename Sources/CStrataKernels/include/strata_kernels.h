@@ -21,6 +21,11 @@ enum {
 void strata_unpack128(const uint8_t *in, unsigned width, int64_t *out, unsigned finish, int64_t divisor,
                       int64_t *acc);
 
+/// What `strata_unpack128` does to `*acc` for the same miniblock, without storing the values: a
+/// decode that starts inside a delta or xor chunk steps over the miniblocks before it this way.
+/// `width` is 1 ... 56; `in` as for `strata_unpack128`.
+void strata_skip128(const uint8_t *in, unsigned width, unsigned finish, int64_t divisor, int64_t *acc);
+
 /// Has glibc's allocator keep freed memory for reuse rather than return it to the system after
 /// every large free (no effect with other C libraries).
 void strata_keep_freed_memory(void);

@@ -56,36 +56,45 @@ enum Bitpack {
     }
 
     /// Unpacks `count` values and finishes each (zigzag, times `divisor`, then a running sum or
-    /// xor); false when the bytes do not hold exactly that many. With `limit`, stops after the
-    /// miniblock that holds value `limit - 1` (the bytes read so far are checked, the rest not read).
+    /// xor); false when the bytes do not hold exactly that many. With `range`, the miniblocks
+    /// before the one holding `range.lowerBound` are stepped over (their widths read, their values
+    /// not; the running value starts at 0 from the first one unpacked) and the unpacking stops
+    /// after the miniblock that holds value `range.upperBound - 1` (the bytes read so far are
+    /// checked, the rest not read). Full miniblocks wholly outside `store` only move the running
+    /// value (`strata_skip128`): their values are left unspecified. Returns the running value
+    /// after the last miniblock unpacked, or nil when the bytes are malformed.
     /// Full miniblocks of 1 to 56 bits with 8 readable bytes after them (all but the last of a
     /// chunk, mostly) go to the C kernel, which unrolls on the width; the rest through `step`.
     static func unpack(
-        _ raw: UnsafeRawBufferPointer, count n: Int, limit: Int? = nil, into out: UnsafeMutableBufferPointer<Int64>,
-        zigzag: Bool, divisor d: Int64, mode: ColumnCodec.Accumulate
-    ) -> Bool {
-        let limit = min(limit ?? n, n)
+        _ raw: UnsafeRawBufferPointer, count n: Int, range: Range<Int>? = nil, store: Range<Int>? = nil,
+        into out: UnsafeMutableBufferPointer<Int64>, zigzag: Bool, divisor d: Int64, mode: ColumnCodec.Accumulate
+    ) -> Int64? {
+        let store = store ?? 0..<n
+        let limit = min(range?.upperBound ?? n, n)
+        let skip = range?.lowerBound ?? 0
         let finish = (zigzag ? UInt32(STRATA_FINISH_ZIGZAG) : 0)
             | (mode == .delta ? UInt32(STRATA_FINISH_DELTA) : mode == .xor ? UInt32(STRATA_FINISH_XOR) : 0)
         var acc: Int64 = 0
         var pos = 0
         var i = 0
-        var padded: [UInt8] = []
         while i < limit {
             let c = min(Encoding.miniblockValues, n - i)
-            guard pos < raw.count else { return false }
+            guard pos < raw.count else { return nil }
             let w = Int(raw[pos])
             pos += 1
-            guard w <= 64 else { return false }
+            guard w <= 64 else { return nil }
             let bytes = (c * w + 7) / 8
-            guard pos + bytes <= raw.count else { return false }
-            if c == Encoding.miniblockValues && w >= 1 && w <= 56, let base = raw.baseAddress, let dst = out.baseAddress {
-                if pos + bytes + 8 <= raw.count {
+            guard pos + bytes <= raw.count else { return nil }
+            if i + c <= skip {
+                // before the range: stepped over
+            } else if c == Encoding.miniblockValues && w >= 1 && w <= 56, let base = raw.baseAddress, let dst = out.baseAddress {
+                if (i + c <= store.lowerBound || i >= store.upperBound) && pos + bytes + 8 <= raw.count {
+                    if mode != .none { strata_skip128(base.assumingMemoryBound(to: UInt8.self) + pos, UInt32(w), finish, d, &acc) }
+                } else if pos + bytes + 8 <= raw.count {
                     strata_unpack128(base.assumingMemoryBound(to: UInt8.self) + pos, UInt32(w), dst + i, finish, d, &acc)
                 } else {
                     // The chunk's last miniblock: its bytes copied to where 8 zero bytes follow them.
-                    if padded.isEmpty { padded = [UInt8](repeating: 0, count: 56 * 16 + 8) }
-                    padded.withUnsafeMutableBytes { p in
+                    withUnsafeTemporaryAllocation(byteCount: 56 * 16 + 8, alignment: 8) { p in
                         p.copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[pos..<pos + bytes]))
                         for z in bytes..<bytes + 8 { p[z] = 0 }
                         strata_unpack128(p.baseAddress!.assumingMemoryBound(to: UInt8.self), UInt32(w), dst + i, finish, d, &acc)
@@ -99,7 +108,7 @@ enum Bitpack {
             pos += bytes
             i += c
         }
-        return limit < n || pos == raw.count
+        return limit < n || pos == raw.count ? acc : nil
     }
 
     /// The `w`-bit value at bit `bit` of the bytes from `start` (w ≤ 64; reads no byte past the value's).

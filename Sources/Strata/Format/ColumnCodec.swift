@@ -300,18 +300,23 @@ enum ColumnCodec {
     /// With `descale` false, a decimal chunk is left as its scaled integers (value × 10^scale).
     /// With `limit`, only values `0 ..< limit` are finished (a scan that ends inside the block);
     /// the bytes are checked as for all `rows`, and the unpacking stops at the miniblock that holds
-    /// the last one wanted.
+    /// the last one wanted. With `from`, values before it are left unspecified (a scan that starts
+    /// inside the block): a chunk with no running value (no delta, no xor) is unpacked from there;
+    /// one with a running value from there to its end when `last` (its last value as a step-1
+    /// integer: `lastInteger`) is given and that is the shorter way, else from its start.
     /// A predicted chunk (`residuals`) decodes to its residuals, the caller adds the prediction.
     static func decode(
-        _ stored: UnsafeRawBufferPointer, encoding: Encoding, rawLength: Int, rows: Int, limit: Int? = nil,
-        into out: UnsafeMutableBufferPointer<Int64>, scratch: inout [UInt8], descale: Bool = true, residuals: Bool = false,
-        what: () -> String
+        _ stored: UnsafeRawBufferPointer, encoding: Encoding, rawLength: Int, rows: Int, from: Int = 0, limit: Int? = nil,
+        last: Int64? = nil, into out: UnsafeMutableBufferPointer<Int64>, scratch: inout [UInt8], descale: Bool = true,
+        residuals: Bool = false, what: () -> String
     ) throws(StrataError) {
         let limit = min(limit ?? rows, rows)
+        let window = min(max(from, 0), limit)..<limit
         precondition(out.count >= rows)
         if encoding.runs {
             try decodeRuns(stored, encoding: encoding, rawLength: rawLength, rows: rows, scratch: &scratch, what: what) {
-                (raw) throws(StrataError) in try TimeRuns.expand(raw, rows: rows, limit: limit, into: out, what: what)
+                (raw) throws(StrataError) in
+                try TimeRuns.expand(raw, rows: rows, from: window.lowerBound, limit: limit, into: out, what: what)
             }
             return
         }
@@ -332,14 +337,14 @@ enum ColumnCodec {
             if !ok { throw .damaged("\(what()): LZ4 data does not decompress to \(rawLength) bytes") }
             try scratch.withBytes { (raw) throws(StrataError) in
                 try unpack(
-                    UnsafeRawBufferPointer(rebasing: raw[0..<rawLength]), encoding: encoding, rows: rows, limit: limit, into: out,
-                    descale: descale, what: what)
+                    UnsafeRawBufferPointer(rebasing: raw[0..<rawLength]), encoding: encoding, rows: rows, window: window, last: last,
+                    into: out, descale: descale, what: what)
             }
         } else {
             if stored.count != rawLength {
                 throw .damaged("\(what()): stored length \(stored.count) is not the raw length \(rawLength)")
             }
-            try unpack(stored, encoding: encoding, rows: rows, limit: limit, into: out, descale: descale, what: what)
+            try unpack(stored, encoding: encoding, rows: rows, window: window, last: last, into: out, descale: descale, what: what)
         }
     }
 
@@ -369,9 +374,33 @@ enum ColumnCodec {
         try scratch.withBytes { (raw) throws(StrataError) in try body(UnsafeRawBufferPointer(rebasing: raw[0..<rawLength])) }
     }
 
-    /// The time column of a block a scan leaves before its end (its last time past `through`):
-    /// in the runs layout, the rows up to `through` counted from the runs and only theirs computed;
-    /// when the chunk is delta (+ divisor, zigzag) + LZ4 with nothing else, only an estimate of the
+    /// A time column in the runs layout (times from `first` to `last`), for the rows of `window`:
+    /// the rows at or before its end (`wanted`) and its first row (`first`) are counted from the
+    /// runs, and only the times of the rows between computed.
+    static func decodeTimeRuns(
+        _ stored: UnsafeRawBufferPointer, encoding: Encoding, rawLength: Int, rows: Int, first firstTime: Int64, last: Int64,
+        window: RowWindow, into out: UnsafeMutableBufferPointer<Int64>, scratch: inout [UInt8], what: () -> String
+    ) throws(StrataError) -> (first: Int, wanted: Int) {
+        precondition(out.count >= rows)
+        var counts = (first: 0, wanted: rows)
+        try decodeRuns(stored, encoding: encoding, rawLength: rawLength, rows: rows, scratch: &scratch, what: what) {
+            (raw) throws(StrataError) in
+            let through = window.through
+            let wanted = last > through ? try TimeRuns.rows(raw, rows: rows, atOrBefore: through, what: what) : rows
+            var first = 0
+            switch window {
+            case .times(let from, _):
+                if from > firstTime { first = min(wanted, try TimeRuns.rows(raw, rows: rows, atOrBefore: from - 1, what: what)) }
+            case .lastAtOrBefore: first = max(0, wanted - 1)
+            }
+            try TimeRuns.expand(raw, rows: rows, from: first, limit: wanted, into: out, what: what)
+            counts = (first, wanted)
+        }
+        return counts
+    }
+
+    /// The time column of a block a scan leaves before its end (its last time past `through`),
+    /// when the chunk is delta (+ divisor, zigzag) + LZ4 with nothing else: only an estimate of the
     /// rows up to `through` is decompressed (by the time range, assuming rows spread evenly, plus
     /// 1,024) and summed. Returns the rows at or before `through` when they all lie in that prefix;
     /// nil when the estimate falls short or the encoding is another (then decode it whole).
@@ -379,16 +408,7 @@ enum ColumnCodec {
         _ stored: UnsafeRawBufferPointer, encoding: Encoding, rawLength: Int, rows: Int, first: Int64, last: Int64,
         through: Int64, into out: UnsafeMutableBufferPointer<Int64>, scratch: inout [UInt8]
     ) -> Int? {
-        if encoding.runs {  // the rows are counted from the runs, and only theirs computed
-            var n: Int? = nil
-            try? decodeRuns(stored, encoding: encoding, rawLength: rawLength, rows: rows, scratch: &scratch, what: { "" }) {
-                (raw) throws(StrataError) in
-                let wanted = try TimeRuns.rows(raw, rows: rows, atOrBefore: through, what: { "" })
-                try TimeRuns.expand(raw, rows: rows, limit: wanted, into: out, what: { "" })
-                n = wanted
-            }
-            return n  // nil when damaged: the whole decode then says how
-        }
+        if encoding.runs { return nil }
         let other = Encoding.knownFlags & ~(Encoding.delta | Encoding.zigzag | Encoding.lz4)
         guard encoding.has(Encoding.delta), encoding.has(Encoding.lz4), encoding.flags & other == 0, rawLength == rows * 8,
             through >= first, through < last
@@ -414,39 +434,91 @@ enum ColumnCodec {
         }
     }
 
-    /// Undoes steps 5 to 1 on `rows * 8` raw bytes, for values `0 ..< limit` (at least).
+    /// Undoes steps 5 to 1 on `rows * 8` raw bytes, for the values in `window` (at least; see
+    /// `decode` for `last`).
     private static func unpack(
-        _ raw: UnsafeRawBufferPointer, encoding: Encoding, rows n: Int, limit: Int, into out: UnsafeMutableBufferPointer<Int64>,
-        descale: Bool, what: () -> String
+        _ raw: UnsafeRawBufferPointer, encoding: Encoding, rows n: Int, window: Range<Int>, last: Int64?,
+        into out: UnsafeMutableBufferPointer<Int64>, descale: Bool, what: () -> String
     ) throws(StrataError) {
         let zigzag = encoding.has(Encoding.zigzag)
         let d = encoding.divisor
         let mode: Accumulate = encoding.has(Encoding.delta) ? .delta : encoding.has(Encoding.xor) ? .xor : .none
-        if encoding.has(Encoding.bitpack) {
+        let bitpacked = encoding.has(Encoding.bitpack)
+        let span = span(window, rows: n, mode: mode, last: last, align: bitpacked ? Encoding.miniblockValues : 8)
+        var end: Int64 = 0  // the running value at the span's end
+        if bitpacked {
             // Steps 5 to 2 fused: each miniblock is finished as it is unpacked.
-            let ok = Bitpack.unpack(raw, count: n, limit: limit, into: out, zigzag: zigzag, divisor: d, mode: mode)
-            if !ok { throw .damaged("\(what()): bit-packed data is malformed") }
+            guard let acc = Bitpack.unpack(raw, count: n, range: span, store: window, into: out, zigzag: zigzag, divisor: d, mode: mode) else {
+                throw .damaged("\(what()): bit-packed data is malformed")
+            }
+            end = acc
         } else if encoding.has(Encoding.shuffle) {
             guard let src = raw.baseAddress, let dst = out.baseAddress else { return }
-            Self.unshuffle(src, n, limit: limit, into: dst)
+            Self.unshuffle(src, n, span, into: dst)
         } else {
-            for j in 0..<limit {
+            for j in span {
                 out[j] = Int64(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: j * 8, as: UInt64.self)))
             }
         }
         // Steps 4 to 2 (done already for bit-packed chunks) in one pass over the block (it stays in cache),
         // one loop per combination so that no flag is tested per value; then step 1 in a second pass.
-        if !encoding.has(Encoding.bitpack) {
+        if !bitpacked {
             switch (zigzag, mode) {
-            case (true, .delta): integers(out, limit, zigzag: true, divisor: d, mode: .delta)
-            case (true, .xor): integers(out, limit, zigzag: true, divisor: d, mode: .xor)
-            case (true, .none): integers(out, limit, zigzag: true, divisor: d, mode: .none)
-            case (false, .delta): integers(out, limit, zigzag: false, divisor: d, mode: .delta)
-            case (false, .xor): integers(out, limit, zigzag: false, divisor: d, mode: .xor)
-            case (false, .none): if d != 1 { integers(out, limit, zigzag: false, divisor: d, mode: .none) }
+            case (true, .delta): integers(out, span, zigzag: true, divisor: d, mode: .delta)
+            case (true, .xor): integers(out, span, zigzag: true, divisor: d, mode: .xor)
+            case (true, .none): integers(out, span, zigzag: true, divisor: d, mode: .none)
+            case (false, .delta): integers(out, span, zigzag: false, divisor: d, mode: .delta)
+            case (false, .xor): integers(out, span, zigzag: false, divisor: d, mode: .xor)
+            case (false, .none): if d != 1 { integers(out, span, zigzag: false, divisor: d, mode: .none) }
             }
         }
-        if descale && encoding.has(Encoding.decimal) { Self.descale(out, limit, powersOfTen[Int(encoding.scale)]) }
+        if span.lowerBound > 0, mode != .none, let last { rebase(out, window, end: bitpacked ? end : out[n - 1], last: last, mode: mode) }
+        if descale && encoding.has(Encoding.decimal) { Self.descale(out, window, powersOfTen[Int(encoding.scale)]) }
+    }
+
+    /// The values `unpack` decodes to finish `window`, starting on a multiple of `align`: from
+    /// the window's start when no running value is kept; with one (delta, xor), from there to
+    /// the chunk's end when its last value is known and that is fewer values than from the start
+    /// to the window's end (`rebase` then fixes the running value); else from the start.
+    private static func span(_ window: Range<Int>, rows n: Int, mode: Accumulate, last: Int64?, align: Int) -> Range<Int> {
+        let start = window.lowerBound / align * align
+        if start == 0 || window.isEmpty { return 0..<window.upperBound }
+        if mode == .none { return start..<window.upperBound }
+        if last != nil && n - start < window.upperBound { return start..<n }
+        return 0..<window.upperBound
+    }
+
+    /// Values decoded from the middle of a chunk to its end, their running value started at 0:
+    /// shifts the ones in `window` by what makes the chunk's last value (`end`, the running value
+    /// at the end as decoded) `last`.
+    private static func rebase(_ out: UnsafeMutableBufferPointer<Int64>, _ window: Range<Int>, end: Int64, last: Int64, mode: Accumulate) {
+        switch mode {
+        case .delta:
+            let offset = last &- end
+            for j in window { out[j] = out[j] &+ offset }
+        case .xor:
+            let offset = last ^ end
+            for j in window { out[j] ^= offset }
+        case .none: break
+        }
+    }
+
+    /// A chunk's last value as the integer its pipeline ends with (step 1 done: a decimal
+    /// column's value × 10^scale), from its statistics: what `decode` needs to decode a delta or
+    /// xor chunk from its end. Nil when the chunk has nulls (`last` is then the last value, not
+    /// the last row's), is text, or the decimal integer cannot be recovered from the Float64
+    /// exactly and uniquely (|integer| < 2^51, so that no two integers give the same Float64).
+    static func lastInteger(_ chunk: ChunkDescriptor) -> Int64? {
+        if chunk.nullCount > 0 || chunk.type == .string || chunk.encoding.has(Encoding.predicted) { return nil }
+        let bits = chunk.stats.last
+        guard chunk.type == .float64 && chunk.encoding.has(Encoding.decimal) else { return bits }
+        guard Int(chunk.encoding.scale) <= Limits.decimalScaleMax else { return nil }
+        let p = powersOfTen[Int(chunk.encoding.scale)]
+        let v = Double(bitPattern: UInt64(bitPattern: bits))
+        let x = (v * p).rounded()
+        guard x.magnitude < 0x1p51 else { return nil }
+        let i = Int64(x)
+        return (Double(i) / p).bitPattern == v.bitPattern ? i : nil
     }
 
     /// Transposes the 8 × 8 byte matrix whose rows are `r.0` … `r.7` (byte b of row a becomes byte
@@ -504,9 +576,10 @@ enum ColumnCodec {
     }
 
     /// Undoes the byte shuffle: eight values at a time, the 8 × 8 byte matrix (one word from each
-    /// byte plane) is transposed in registers (`transpose8x8`). Values `0 ..< limit` of the `n`.
-    private static func unshuffle(_ src: UnsafeRawPointer, _ n: Int, limit: Int, into dst: UnsafeMutablePointer<Int64>) {
-        var j = 0
+    /// byte plane) is transposed in registers (`transpose8x8`). Values `range` of the `n`.
+    private static func unshuffle(_ src: UnsafeRawPointer, _ n: Int, _ range: Range<Int>, into dst: UnsafeMutablePointer<Int64>) {
+        let limit = range.upperBound
+        var j = range.lowerBound
         while j + 8 <= limit {
             @inline(__always) func plane(_ i: Int) -> UInt64 {
                 UInt64(littleEndian: src.loadUnaligned(fromByteOffset: i * n + j, as: UInt64.self))
@@ -534,14 +607,15 @@ enum ColumnCodec {
 
     enum Accumulate { case none, delta, xor }
 
-    /// Zigzag, divisor, then delta or xor, on `n` values in place.
+    /// Zigzag, divisor, then delta or xor, on the values `range` in place (the running value
+    /// starting at 0).
     @inline(__always)
     private static func integers(
-        _ out: UnsafeMutableBufferPointer<Int64>, _ n: Int, zigzag: Bool, divisor d: Int64, mode: Accumulate
+        _ out: UnsafeMutableBufferPointer<Int64>, _ range: Range<Int>, zigzag: Bool, divisor d: Int64, mode: Accumulate
     ) {
         guard let p = out.baseAddress else { return }
         var acc: Int64 = 0
-        for j in 0..<n { p[j] = step(UInt64(bitPattern: p[j]), &acc, zigzag: zigzag, divisor: d, mode: mode) }
+        for j in range { p[j] = step(UInt64(bitPattern: p[j]), &acc, zigzag: zigzag, divisor: d, mode: mode) }
     }
 
     /// Steps 4 to 2 on one value.
@@ -559,19 +633,19 @@ enum ColumnCodec {
     /// Step 1 of a decimal column: the integer v becomes the Float64 v / 10^scale (the division the
     /// encoder checked to be exact). When every |v| < 2^51, v converts through the 1.5 × 2^52 bit trick
     /// (exact in that range), which vectorises; otherwise through the plain conversion.
-    private static func descale(_ out: UnsafeMutableBufferPointer<Int64>, _ n: Int, _ scale: Double) {
+    private static func descale(_ out: UnsafeMutableBufferPointer<Int64>, _ range: Range<Int>, _ scale: Double) {
         guard let p = out.baseAddress else { return }
         var outside: UInt64 = 0
-        for j in 0..<n { outside |= UInt64(bitPattern: p[j] &+ (1 << 51)) &>> 52 }
+        for j in range { outside |= UInt64(bitPattern: p[j] &+ (1 << 51)) &>> 52 }
         if outside == 0 {
             let magic: Int64 = 0x4338_0000_0000_0000  // the bits of 1.5 × 2^52
             let magicValue = 6_755_399_441_055_744.0
-            for j in 0..<n {
+            for j in range {
                 let x = Double(bitPattern: UInt64(bitPattern: p[j] &+ magic)) - magicValue
                 p[j] = Int64(bitPattern: (x / scale).bitPattern)
             }
         } else {
-            for j in 0..<n { p[j] = Int64(bitPattern: (Double(p[j]) / scale).bitPattern) }
+            for j in range { p[j] = Int64(bitPattern: (Double(p[j]) / scale).bitPattern) }
         }
     }
 }

@@ -1,3 +1,22 @@
+/// The rows of a block a scan reads, by their times (ascending within a block).
+enum RowWindow: Sendable {
+    /// The rows whose time is in `from ... through`.
+    case times(from: Int64, through: Int64)
+    /// The last row whose time is at or before the bound (LATEST ON).
+    case lastAtOrBefore(Int64)
+
+    /// Every row.
+    static let all = RowWindow.times(from: .min, through: .max)
+
+    /// The latest time a row of the window may have.
+    var through: Int64 {
+        switch self {
+        case .times(_, let through): through
+        case .lastAtOrBefore(let through): through
+        }
+    }
+}
+
 /// Decoded columns of one block; reused from block to block so a scan allocates per block at most.
 ///
 /// Per requested column (a "slot"): Int64 values in `ints`, Float64 in `floats`, text in `strings`
@@ -8,6 +27,7 @@ final class DecodedBlock {
     var rows = 0
     /// Counts the blocks decoded into this one (and scans ended), so a batch can tell it is stale.
     private(set) var generation = 0
+    /// The rows' times: `rows` of them, or more after `end(at:)` (read a window by its row range).
     var times: [Int64] = []
     var columnIndices: [Int] = []
     var types: [ColumnType] = []
@@ -25,14 +45,17 @@ final class DecodedBlock {
     private var references: ([Int64], [Int64], [Int64]) = ([], [], [])
     var referenceScratch: [UInt8] = []
     /// Rows a scan wants, set after the time column is decoded: number and time columns without
-    /// nulls are finished only for rows `0 ..< wanted`; `end(at:)` then ends the block there.
+    /// nulls are finished only for rows `first ..< wanted` (the window's rows: `RowWindow`), the
+    /// values before `first` left unspecified; `end(at:)` then ends the block at `wanted`.
     var wanted = Int.max
+    var first = 0
 
     func reset(rows: Int, columns: [Int], schema: Schema) {
         generation &+= 1
         self.rows = rows
         wanted = .max
-        Self.resize(&times, rows, 0)  // in place: `end(at:)` shortened it, keeping its capacity
+        first = 0
+        Self.resize(&times, rows, 0)  // its length stays from block to block of the same rows
         // Keyed on the types too: the same column indices of another table may have other types.
         if columnIndices != columns || !columns.indices.allSatisfy({ types[$0] == schema.columns[columns[$0]].type }) {
             columnIndices = columns
@@ -57,11 +80,12 @@ final class DecodedBlock {
         }
     }
 
-    /// Ends the block after row `limit - 1` (times and `rows`; the value columns keep their length).
+    /// Ends the block after row `limit - 1`: `rows` becomes `limit`; the columns, `times` too, keep
+    /// their length (a block that ends early is read by row ranges; shortening `times` cost the
+    /// next block a store a row to lengthen it again).
     func end(at limit: Int) {
         precondition(limit >= 0 && limit <= rows)
         rows = limit
-        times.removeLast(times.count - limit)
     }
 
     /// Marks batches made from this block stale (at the end of a scan).
@@ -88,14 +112,26 @@ final class DecodedBlock {
         }
     }
 
-    /// Decodes the time chunk's `bytes` into `times` and sets `wanted` to the rows at or before
-    /// `through`; a block the scan leaves early may have only those decoded (`decodeTimesPrefix`).
+    /// Decodes the time chunk's `bytes` into `times` and sets the rows of `window`: `wanted`, the
+    /// rows at or before its end, and `first`, its first row. In the runs layout both are counted
+    /// from the runs and only the times between computed; otherwise a block the scan leaves early
+    /// may have only its first rows decoded (`decodeTimesPrefix`).
     func decodeTimes(
-        _ bytes: UnsafeRawBufferPointer, _ chunk: ChunkDescriptor, first: Int64, last: Int64, through: Int64, what: () -> String
+        _ bytes: UnsafeRawBufferPointer, _ chunk: ChunkDescriptor, first firstTime: Int64, last: Int64, window: RowWindow,
+        what: () -> String
     ) throws(StrataError) {
+        let through = window.through
+        if chunk.encoding.runs {
+            (first, wanted) = try times.withUnsafeMutableBufferPointer { (p) throws(StrataError) in
+                try ColumnCodec.decodeTimeRuns(
+                    bytes, encoding: chunk.encoding, rawLength: Int(chunk.rawLength), rows: rows, first: firstTime, last: last,
+                    window: window, into: p, scratch: &scratch, what: what)
+            }
+            return
+        }
         let prefix = try times.withUnsafeMutableBufferPointer { (p) throws(StrataError) -> Int? in
             if last > through, let n = ColumnCodec.decodeTimesPrefix(
-                bytes, encoding: chunk.encoding, rawLength: Int(chunk.rawLength), rows: rows, first: first, last: last,
+                bytes, encoding: chunk.encoding, rawLength: Int(chunk.rawLength), rows: rows, first: firstTime, last: last,
                 through: through, into: p, scratch: &scratch)
             {
                 return n
@@ -107,6 +143,11 @@ final class DecodedBlock {
             wanted = prefix
         } else if last > through {
             wanted = times.partitionPoint { $0 > through }
+        }
+        let n = min(wanted, rows)
+        switch window {
+        case .times(let from, _): first = from > firstTime ? partitionPoint(in: 0..<n) { times[$0] >= from } : 0
+        case .lastAtOrBefore: first = max(0, n - 1)
         }
     }
 
@@ -139,11 +180,12 @@ final class DecodedBlock {
         let count = rows - nullCount
         if nullCount == 0 {
             // Text codes are all looked up below: they are decoded whole.
-            let limit = chunk.type == .string ? nil : wanted
+            let text = chunk.type == .string
             try withColumn(slot) { (p) throws(StrataError) in
                 try ColumnCodec.decode(
-                    parts.values, encoding: chunk.encoding, rawLength: Int(chunk.rawLength), rows: count, limit: limit, into: p,
-                    scratch: &scratch, descale: descale, what: what)
+                    parts.values, encoding: chunk.encoding, rawLength: Int(chunk.rawLength), rows: count, from: text ? 0 : first,
+                    limit: text ? nil : wanted, last: ColumnCodec.lastInteger(chunk), into: p, scratch: &scratch, descale: descale,
+                    what: what)
             }
         } else {
             if present.count < count { present = [Int64](repeating: 0, count: count) }
@@ -181,15 +223,16 @@ final class DecodedBlock {
         try withColumn(slot) { (out) throws(StrataError) in
             try ColumnCodec.decode(
                 UnsafeRawBufferPointer(rebasing: bytes[Prediction.partBytes...]), encoding: chunk.encoding, rawLength: Int(chunk.rawLength),
-                rows: rows, limit: limit, into: out, scratch: &scratch, descale: false, residuals: true, what: what)
+                rows: rows, from: first, limit: limit, into: out, scratch: &scratch, descale: false, residuals: true, what: what)
             let (v, a, b) = references
+            let rows = min(first, limit)..<limit
             if let divide {
-                for r in 0..<limit {
+                for r in rows {
                     let t = out[r] &+ Prediction.value(v[r], a[r], b[r], f1, f2)
                     out[r] = Int64(bitPattern: (Double(t) / divide).bitPattern)
                 }
             } else {
-                for r in 0..<limit { out[r] = out[r] &+ Prediction.value(v[r], a[r], b[r], f1, f2) }
+                for r in rows { out[r] = out[r] &+ Prediction.value(v[r], a[r], b[r], f1, f2) }
             }
         }
     }

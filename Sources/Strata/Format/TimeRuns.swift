@@ -85,15 +85,17 @@ enum TimeRuns {
         if row != rows { throw .damaged("\(what()): time runs do not add up to the block's \(rows) rows") }
     }
 
-    /// Writes the times of rows `0 ..< limit` into `out`.
+    /// Writes the times of rows `from ..< limit` into `out` (the rows before `from` are left as they were).
     static func expand(
-        _ raw: UnsafeRawBufferPointer, rows: Int, limit: Int, into out: UnsafeMutableBufferPointer<Int64>, what: () -> String
+        _ raw: UnsafeRawBufferPointer, rows: Int, from: Int = 0, limit: Int, into out: UnsafeMutableBufferPointer<Int64>,
+        what: () -> String
     ) throws(StrataError) {
         guard let p = out.baseAddress else { return }
         try walk(raw, rows: rows, what: what) { run in
             let q = p + run.row
-            var v = run.start
-            for i in 0..<max(0, min(run.count, limit &- run.row)) {  // an add a value (it vectorises)
+            let skip = max(0, min(run.count, from &- run.row))
+            var v = run.start &+ run.step &* Int64(skip)
+            for i in skip..<max(skip, min(run.count, limit &- run.row)) {  // an add a value (it vectorises)
                 q[i] = v
                 v &+= run.step
             }

@@ -138,35 +138,37 @@ public struct Snapshot: Sendable {
         return h
     }
 
-    /// Decodes the time column and the value columns `columns` (schema indices) of one block.
+    /// Decodes the time column and the value columns `columns` (schema indices) of one block,
+    /// for the rows of `window` (`decodeChunks`).
     /// Float64 columns whose flag in `scaled` is set are left as scaled integers when they are
     /// decimal-encoded in this block (`DecodedBlock.scales`).
     func decode(
         _ t: Catalog.TableState, symbol symbolID: Int, block index: Int, columns: [Int], scaled: [Bool]? = nil,
-        through: Int64 = .max, into out: DecodedBlock
+        window: RowWindow = .all, into out: DecodedBlock
     ) throws(StrataError) -> BlockHeader {
         let h = try header(t, symbol: symbolID, block: index)
         let ref = t.symbols[symbolID].blocks[index]
         // The error context is made once per block and holds three strings: a local function capturing
         // `self` and `t` copied both (retains on storage shared by the scan threads) at every chunk.
         try Self.decodeChunks(
-            h, t.schema, columns: columns, scaled: scaled, through: through, checkChecksums: checkChecksums, into: out,
+            h, t.schema, columns: columns, scaled: scaled, window: window, checkChecksums: checkChecksums, into: out,
             what: blockContext(t, t.symbols[symbolID], block: index, ref))
         return h
     }
 
     /// Decodes the chunks of a parsed block: the time column, then the value columns `columns`
-    /// (schema indices, as all null where the block has no chunk for them). With `through`, the
-    /// block ends at its last row at or before that time: a scan that ends inside the block decodes
-    /// the values of the rows it reads, not the rest.
+    /// (schema indices, as all null where the block has no chunk for them). The block ends at the
+    /// last row of `window` and its rows before the window's first (`out.first`) are left
+    /// unspecified where that saves work: a scan decodes the values of the rows it reads, not the
+    /// rest.
     static func decodeChunks(
-        _ h: BlockHeader, _ schema: Schema, columns: [Int], scaled: [Bool]? = nil, through: Int64 = .max,
+        _ h: BlockHeader, _ schema: Schema, columns: [Int], scaled: [Bool]? = nil, window: RowWindow = .all,
         checkChecksums: Bool, into out: DecodedBlock, what: () -> String
     ) throws(StrataError) {
         out.reset(rows: h.rows, columns: columns, schema: schema)
         let time = h.chunk(0)
         try h.withChunkBytes(0, checkChecksum: checkChecksums, what: what) { (bytes) throws(StrataError) in
-            try out.decodeTimes(bytes, time, first: h.firstTime, last: h.lastTime, through: through, what: what)
+            try out.decodeTimes(bytes, time, first: h.firstTime, last: h.lastTime, window: window, what: what)
         }
         var predicted: [(slot: Int, chunk: Int)] = []
         for (slot, c) in columns.enumerated() {
@@ -198,7 +200,8 @@ public struct Snapshot: Sendable {
                         out.copyInts(s, into: &buffer)
                     } else {
                         try decodeReference(
-                            h, id, into: &buffer, limit: out.wanted, scratch: &out.referenceScratch, checkChecksums: checkChecksums, what: what)
+                            h, id, into: &buffer, rows: out.first..<out.wanted, scratch: &out.referenceScratch, checkChecksums: checkChecksums,
+                            what: what)
                     }
                     return scale
                 }
@@ -220,10 +223,11 @@ public struct Snapshot: Sendable {
         return d.type == .float64 ? Int(d.encoding.scale) : -1
     }
 
-    /// Decodes the column `id` a prediction names (checked by `referenceScale`), rows up to `limit`,
-    /// into `buffer`: an int64 column's values or a decimal column's scaled integers.
+    /// Decodes the column `id` a prediction names (checked by `referenceScale`), at least the rows
+    /// `rows` (from their first to the block's end at most), into `buffer`: an int64 column's values or a
+    /// decimal column's scaled integers.
     static func decodeReference(
-        _ h: BlockHeader, _ id: UInt32, into buffer: inout [Int64], limit: Int, scratch: inout [UInt8], checkChecksums: Bool,
+        _ h: BlockHeader, _ id: UInt32, into buffer: inout [Int64], rows: Range<Int>, scratch: inout [UInt8], checkChecksums: Bool,
         what: () -> String
     ) throws(StrataError) {
         let k = h.chunkIndex(columnID: id)!
@@ -232,8 +236,8 @@ public struct Snapshot: Sendable {
         try h.withChunkBytes(k, checkChecksum: checkChecksums, what: what) { (bytes) throws(StrataError) in
             try buffer.withUnsafeMutableBufferPointer { (p) throws(StrataError) in
                 try ColumnCodec.decode(
-                    bytes, encoding: d.encoding, rawLength: Int(d.rawLength), rows: h.rows, limit: limit, into: p,
-                    scratch: &scratch, descale: false, what: what)
+                    bytes, encoding: d.encoding, rawLength: Int(d.rawLength), rows: h.rows, from: rows.lowerBound, limit: rows.upperBound,
+                    last: ColumnCodec.lastInteger(d), into: p, scratch: &scratch, descale: false, what: what)
             }
         }
     }
@@ -291,12 +295,9 @@ public struct Snapshot: Sendable {
         let s = t.symbols[symbolID]
         var i = Snapshot.firstBlock(s.blocks, from: from)
         while i < s.blocks.count, s.blocks[i].firstTime <= last {
-            _ = try decode(t, symbol: symbolID, block: i, columns: columns, through: last, into: decoded)
-            let ref = s.blocks[i]
-            let lo = ref.firstTime >= from ? 0 : decoded.times.partitionPoint { $0 >= from }
-            let hi = ref.lastTime <= last ? decoded.rows : decoded.times.partitionPoint { $0 > last }
-            if lo < hi {
-                try body(ScanBatch(symbol: s.name, rows: lo..<hi, block: decoded))
+            _ = try decode(t, symbol: symbolID, block: i, columns: columns, window: .times(from: from, through: last), into: decoded)
+            if decoded.first < decoded.rows {
+                try body(ScanBatch(symbol: s.name, rows: decoded.first..<decoded.rows, block: decoded))
             }
             i += 1
         }

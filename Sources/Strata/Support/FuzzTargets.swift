@@ -73,7 +73,8 @@ enum FuzzRuns {
     }
 
     /// Options byte: bit 0 seals the header checksum, bit 1 checks chunk checksums, bit 2 keeps
-    /// decimal columns scaled, bits 3-7 end the decode early (a time bound).
+    /// decimal columns scaled, bits 3-7 (k) a window of rows: every row (0), the last at or
+    /// before first + k × span / 32 (odd), or rows from first + (k / 4) × span / 32 to there (even).
     static func block(_ input: [UInt8]) throws(StrataError) {
         guard let options = input.first else { return }
         var bytes = Array(input.dropFirst())
@@ -89,9 +90,12 @@ enum FuzzRuns {
         schema.columns = columns
         let decoded = DecodedBlock()
         defer { decoded.retire() }
-        let through = options >> 3 == 0 ? Int64.max : h.firstTime &+ (h.lastTime &- h.firstTime) / 32 &* Int64(options >> 3)
+        let k = Int64(options >> 3), step = (h.lastTime &- h.firstTime) / 32
+        let through = h.firstTime &+ step &* k
+        let window: RowWindow =
+            k == 0 ? .all : k % 2 == 1 ? .lastAtOrBefore(through) : .times(from: h.firstTime &+ step &* (k / 4), through: through)
         try Snapshot.decodeChunks(
-            h, schema, columns: Array(columns.indices), scaled: options & 4 != 0 ? columns.map { _ in true } : nil, through: through,
+            h, schema, columns: Array(columns.indices), scaled: options & 4 != 0 ? columns.map { _ in true } : nil, window: window,
             checkChecksums: options & 2 != 0, into: decoded, what: { "fuzz block" })
     }
 

@@ -67,10 +67,12 @@ extension Plan {
                 for (k, v) in row.enumerated() { out.columns[k].append(v) }
                 return
             }
-            _ = try snapshot.decode(t, symbol: id, block: i, columns: columnIndices, scaled: scaledColumns, through: hi, into: context.decoded)
+            // With no condition, only the last row at or before hi is decoded (if it is before lo,
+            // so are all the older blocks' rows: the loop ends).
+            let window: RowWindow = plain ? .lastAtOrBefore(hi) : .times(from: lo, through: hi)
+            _ = try snapshot.decode(t, symbol: id, block: i, columns: columnIndices, scaled: scaledColumns, window: window, into: context.decoded)
             let d = context.decoded
-            let rlo = ref.firstTime >= lo ? 0 : d.times.partitionPoint { $0 >= lo }
-            let rhi = ref.lastTime <= hi ? d.rows : d.times.partitionPoint { $0 > hi }
+            let rlo = plain && d.first < d.rows && d.times[d.first] < lo ? d.rows : d.first, rhi = d.rows
             if rlo < rhi {
                 var batch = try filter(makeBatch(d, rlo, rhi, name, id: id, columns), leftPredicates)
                 if join != nil && batch.count > 0 {

@@ -70,10 +70,11 @@ extension Plan {
             }
             context.blocksDecoded += 1
             if context.dryRun { continue }
-            _ = try snapshot.decode(t, symbol: id, block: index, columns: columnIndices, scaled: scaledColumns, through: hi, into: context.decoded)
+            _ = try snapshot.decode(
+                t, symbol: id, block: index, columns: columnIndices, scaled: scaledColumns, window: .times(from: lo, through: hi),
+                into: context.decoded)
             let d = context.decoded
-            let rlo = ref.firstTime >= lo ? 0 : d.times.partitionPoint { $0 >= lo }
-            let rhi = ref.lastTime <= hi ? d.rows : d.times.partitionPoint { $0 > hi }
+            let rlo = d.first, rhi = d.rows  // the window's rows
             if rlo >= rhi { continue }
             var batch = makeBatch(d, rlo, rhi, name, id: id, columns)
             batch = try prepare(batch, context, leftDone: predicatesHold)
