@@ -54,6 +54,22 @@ extension Plan {
         return row
     }
 
+    /// Row `r` of a decoded block as a result row (a plain LATEST ON: every item is a column).
+    private func resultRow(_ d: DecodedBlock, _ r: Int, _ name: String) -> [ResultValue] {
+        rowItems.map { item -> ResultValue in
+            let s = item.slot!
+            if s == layout.symbolSlot { return .string(name) }
+            if s == layout.timeSlot { return .int(d.times[r]) }
+            guard let k = valueColumns.firstIndex(where: { $0.slot == s }) else { return .null }
+            switch d.value(k, r) {
+            case .null: return .null
+            case .int64(let v): return .int(v)
+            case .float64(let v): return .float(v)
+            case .string(let v): return .string(v)
+            }
+        }
+    }
+
     func latestRow(_ t: Catalog.TableState, _ id: Int, _ name: String, _ context: ScanContext, into out: inout QueryResult) throws(StrataError) {
         let blocks = t.symbols[id].blocks
         // The last block that starts at or before hi.
@@ -72,7 +88,17 @@ extension Plan {
             let window: RowWindow = plain ? .lastAtOrBefore(hi) : .times(from: lo, through: hi)
             _ = try snapshot.decode(t, symbol: id, block: i, columns: columnIndices, scaled: scaledColumns, window: window, into: context.decoded)
             let d = context.decoded
-            let rlo = plain && d.first < d.rows && d.times[d.first] < lo ? d.rows : d.first, rhi = d.rows
+            if plain {
+                // The window is the last row at or before hi: the answer unless it is before lo.
+                let r = d.rows - 1
+                if r >= d.first && d.times[r] >= lo {
+                    for (k, v) in resultRow(d, r, name).enumerated() { out.columns[k].append(v) }
+                    return
+                }
+                i -= 1
+                continue
+            }
+            let rlo = d.first, rhi = d.rows
             if rlo < rhi {
                 var batch = try filter(makeBatch(d, rlo, rhi, name, id: id, columns), leftPredicates)
                 if join != nil && batch.count > 0 {
