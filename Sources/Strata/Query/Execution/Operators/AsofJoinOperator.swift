@@ -6,6 +6,22 @@ extension ScanContext {
     func rightRow(atOrBefore t: Int64) -> Int {
         partitionPoint(in: 0..<rightTimes.count) { rightTimes[$0] > t } - 1
     }
+
+    /// `rightRow(atOrBefore:)` of each of `times` into `match`: times in ascending order (`sorted`)
+    /// walk the joined rows once, alongside; others are searched one at a time.
+    func matchRows(_ times: ArraySlice<Int64>, sorted: Bool, into match: inout [Int]) {
+        guard sorted else {
+            for (r, t) in times.enumerated() { match[r] = rightRow(atOrBefore: t) }
+            return
+        }
+        rightTimes.withUnsafeBufferPointer { right in
+            var m = -1  // the last joined row at or before the current time
+            for (r, t) in times.enumerated() {
+                while m + 1 < right.count && right[m + 1] <= t { m += 1 }
+                match[r] = m
+            }
+        }
+    }
 }
 
 extension Plan {
@@ -17,10 +33,16 @@ extension Plan {
         let times = b.columns[layout.timeSlot!]!
         let symbols = b.columns[layout.symbolSlot!]!
         var match = [Int](repeating: -1, count: n)
-        for r in 0..<n {
-            guard case .string(let s) = symbols.value(r), case .int(let t) = times.value(r) else { continue }
+        if let s = b.symbol, case .ints(let t) = times.values, times.valid == nil {
+            // A table's batch: one symbol, times without nulls (in order: matched in one merge).
             if context.rightSymbol != s { try loadRight(j, s, context) }
-            match[r] = context.rightRow(atOrBefore: t)
+            context.matchRows(t, sorted: b.sorted, into: &match)
+        } else {
+            for r in 0..<n {
+                guard case .string(let s) = symbols.value(r), case .int(let t) = times.value(r) else { continue }
+                if context.rightSymbol != s { try loadRight(j, s, context) }
+                match[r] = context.rightRow(atOrBefore: t)
+            }
         }
         let valid = ArraySlice(match.map { $0 >= 0 })
         let allValid = !match.contains(-1)
