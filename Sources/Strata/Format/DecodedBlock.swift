@@ -224,25 +224,25 @@ final class DecodedBlock {
             try ColumnCodec.decode(
                 UnsafeRawBufferPointer(rebasing: bytes[Prediction.partBytes...]), encoding: chunk.encoding, rawLength: Int(chunk.rawLength),
                 rows: rows, from: first, limit: limit, into: out, scratch: &scratch, descale: false, residuals: true, what: what)
-            let (v, a, b) = references
-            let rows = min(first, limit)..<limit
-            if let divide {
-                for r in rows {
-                    let t = out[r] &+ Prediction.value(v[r], a[r], b[r], f1, f2)
-                    out[r] = Int64(bitPattern: (Double(t) / divide).bitPattern)
+            let window = min(first, limit)..<limit
+            references.0.withUnsafeBufferPointer { v in
+                references.1.withUnsafeBufferPointer { a in
+                    references.2.withUnsafeBufferPointer { b in
+                        Prediction.add(to: out, window, v, a, b, f1, f2, divide: divide)
+                    }
                 }
-            } else {
-                for r in rows { out[r] = out[r] &+ Prediction.value(v[r], a[r], b[r], f1, f2) }
             }
         }
     }
 
-    /// Copies slot `slot`'s integers (rows up to `wanted`) into `buffer`.
+    /// Copies slot `slot`'s integers (rows `first ..< wanted`) into `buffer`.
     func copyInts(_ slot: Int, into buffer: inout [Int64]) {
         if buffer.count < rows { buffer = [Int64](repeating: 0, count: rows) }
-        let n = min(wanted, rows)
+        let window = min(first, wanted, rows)..<min(wanted, rows)
         buffer.withUnsafeMutableBufferPointer { dst in
-            ints[slot].withUnsafeBufferPointer { src in _ = dst.update(fromContentsOf: src[0..<n]) }
+            ints[slot].withUnsafeBufferPointer { src in
+                _ = UnsafeMutableBufferPointer(rebasing: dst[window]).update(fromContentsOf: src[window])
+            }
         }
     }
 
@@ -312,6 +312,29 @@ final class DecodedBlock {
             b.nulls.append(contentsOf: nulls[slot][range])
         } else if !b.nulls.isEmpty {
             b.nulls.append(contentsOf: repeatElement(false, count: range.count))
+        }
+    }
+}
+
+extension DecodedBlock {
+    /// Decoded blocks kept from query to query, a few per core.
+    static let pool = Pool()
+
+    final class Pool: @unchecked Sendable {
+        private let free = Lock<[DecodedBlock]>([])
+        private let kept = 2 * System.processorCount
+
+        /// A kept block, or a new one.
+        func take() -> DecodedBlock {
+            free.withLock { $0.popLast() } ?? DecodedBlock()
+        }
+
+        /// Keeps `block` for a later query (marked stale first) unless enough are kept, or it is
+        /// large (over 65,536 rows a column) or holds text (its strings would stay alive).
+        func give(_ block: DecodedBlock) {
+            block.retire()
+            if block.times.capacity > 65_536 || block.types.contains(.string) { return }
+            free.withLock { if $0.count < kept { $0.append(block) } }
         }
     }
 }

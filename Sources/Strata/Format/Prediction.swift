@@ -26,6 +26,26 @@ struct Prediction: Equatable, Sendable {
         return q.magnitude < 4_611_686_018_427_387_904 ? Int64(q) : 0
     }
 
+    /// Adds the prediction to the residuals in `out` for the rows `window`, from the count `v` and
+    /// the prices' scaled integers `a` and `b` (each as long as `out`); then, with `divide`, turns
+    /// each sum into the Float64 sum / `divide` (its bit pattern). The rows' buffers are read
+    /// through pointers: with index checks the loop cost twice as much.
+    static func add(
+        to out: UnsafeMutableBufferPointer<Int64>, _ window: Range<Int>, _ v: UnsafeBufferPointer<Int64>,
+        _ a: UnsafeBufferPointer<Int64>, _ b: UnsafeBufferPointer<Int64>, _ f1: Double, _ f2: Double, divide: Double?
+    ) {
+        precondition(window.upperBound <= min(out.count, v.count, a.count, b.count))
+        guard !window.isEmpty, let o = out.baseAddress, let v = v.baseAddress, let a = a.baseAddress, let b = b.baseAddress else { return }
+        if let divide {
+            for r in window {
+                let t = o[r] &+ value(v[r], a[r], b[r], f1, f2)
+                o[r] = Int64(bitPattern: (Double(t) / divide).bitPattern)
+            }
+        } else {
+            for r in window { o[r] = o[r] &+ value(v[r], a[r], b[r], f1, f2) }
+        }
+    }
+
     func write(to payload: inout [UInt8]) {
         var w = ByteWriter()
         w.u32(count)

@@ -132,18 +132,19 @@ extension Plan {
 
     func sortAndLimit(_ r: QueryResult) -> QueryResult {
         var rows = Array(0..<r.rowCount)
-        if !order.isEmpty {
-            rows.sort { a, b in
-                for (c, desc) in order {
-                    let x = r.columns[c][a], y = r.columns[c][b]
-                    if Self.less(x, y) { return !desc }
-                    if Self.less(y, x) { return desc }
-                }
-                return a < b
+        func before(_ a: Int, _ b: Int) -> Bool {
+            for (c, desc) in order {
+                let x = r.columns[c][a], y = r.columns[c][b]
+                if Self.less(x, y) { return !desc }
+                if Self.less(y, x) { return desc }
             }
+            return a < b
         }
+        // Rows often come in the order asked for (one symbol's rows by time): checked in one pass.
+        let inOrder = order.isEmpty || !(1..<max(1, r.rowCount)).contains { before($0, $0 - 1) }
+        if !inOrder { rows.sort(by: before) }
         if let limit, limit < rows.count { rows.removeLast(rows.count - limit) }
-        if order.isEmpty && rows.count == r.rowCount { return r }
+        if inOrder && rows.count == r.rowCount { return r }
         return QueryResult(names: r.names, columns: r.columns.map { $0.gather(rows) })
     }
 

@@ -4,13 +4,17 @@
 
 /// Per-worker scratch: the decoded block and the joined table's rows of the current symbol.
 final class ScanContext {
-    let decoded = DecodedBlock()
+    /// Lent by `DecodedBlock.pool` for the query's life: a short query starts with a block's
+    /// columns allocated (zero-filling them anew was a quarter of a one-day scan).
+    let decoded = DecodedBlock.pool.take()
     /// EXPLAIN: count what the scan would do with each block instead of decoding it.
     var dryRun = false
     var blocksSkipped = 0, blocksFromStats = 0, blocksDecoded = 0
     var rightSymbol: String?
     var rightTimes: [Int64] = []
     var rightColumns: [Vec] = []
+
+    deinit { DecodedBlock.pool.give(decoded) }
 }
 
 extension Plan {
