@@ -200,11 +200,12 @@ final class DecodedBlock {
     }
 
     /// Decodes a predicted chunk (Format.md, "Predicted chunks") into slot `slot`: its residuals,
-    /// plus the prediction from the three columns it names, which `reference` decodes (returning a
-    /// decimal column's scale).
+    /// plus the prediction from the three columns it names, which `reference` decodes into the
+    /// buffer it is given or finds decoded in a slot (returning a decimal column's scale, -1 for
+    /// an int64 column, and that slot).
     func decodePredicted(
         _ slot: Int, _ bytes: UnsafeRawBufferPointer, _ chunk: ChunkDescriptor, descale: Bool, what: () -> String,
-        reference: (UInt32, inout [Int64]) throws(StrataError) -> Int
+        reference: (UInt32, inout [Int64]) throws(StrataError) -> (scale: Int, slot: Int?)
     ) throws(StrataError) {
         if chunk.type != .float64 || !chunk.encoding.has(Encoding.decimal) || chunk.nullCount > 0
             || bytes.count < Prediction.partBytes
@@ -213,10 +214,12 @@ final class DecodedBlock {
         }
         let p = try Prediction.read(bytes, what: what)
         let limit = min(wanted, rows)
-        let count = try reference(p.count, &references.0)
-        let scale1 = try reference(p.first, &references.1)
-        let scale2 = try reference(p.second, &references.2)
+        let (count, countSlot) = try reference(p.count, &references.0)
+        let (scale1, slot1) = try reference(p.first, &references.1)
+        let (scale2, slot2) = try reference(p.second, &references.2)
         if count != -1 || scale1 < 0 || scale2 < 0 { throw .damaged("\(what()): a prediction names columns it cannot use") }
+        // The columns' integers where they are (a slot's, not copied), else as decoded for this.
+        let (v, a, b) = (countSlot.map { ints[$0] } ?? references.0, slot1.map { ints[$0] } ?? references.1, slot2.map { ints[$0] } ?? references.2)
         let k = Int(chunk.encoding.scale)
         let (f1, f2) = Prediction.factors(target: k, scale1, scale2)
         let divide = descale ? powersOfTen[k] : nil
@@ -225,23 +228,12 @@ final class DecodedBlock {
                 UnsafeRawBufferPointer(rebasing: bytes[Prediction.partBytes...]), encoding: chunk.encoding, rawLength: Int(chunk.rawLength),
                 rows: rows, from: first, limit: limit, into: out, scratch: &scratch, descale: false, residuals: true, what: what)
             let window = min(first, limit)..<limit
-            references.0.withUnsafeBufferPointer { v in
-                references.1.withUnsafeBufferPointer { a in
-                    references.2.withUnsafeBufferPointer { b in
+            v.withUnsafeBufferPointer { v in
+                a.withUnsafeBufferPointer { a in
+                    b.withUnsafeBufferPointer { b in
                         Prediction.add(to: out, window, v, a, b, f1, f2, divide: divide)
                     }
                 }
-            }
-        }
-    }
-
-    /// Copies slot `slot`'s integers (rows `first ..< wanted`) into `buffer`.
-    func copyInts(_ slot: Int, into buffer: inout [Int64]) {
-        if buffer.count < rows { buffer = [Int64](repeating: 0, count: rows) }
-        let window = min(first, wanted, rows)..<min(wanted, rows)
-        buffer.withUnsafeMutableBufferPointer { dst in
-            ints[slot].withUnsafeBufferPointer { src in
-                _ = UnsafeMutableBufferPointer(rebasing: dst[window]).update(fromContentsOf: src[window])
             }
         }
     }
