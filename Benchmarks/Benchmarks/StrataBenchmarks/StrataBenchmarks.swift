@@ -72,6 +72,21 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
+    // One row of a block's prices, as LATEST ON at a time inside it decodes it: row 3,000 from the
+    // block's start (the miniblocks before it summed, not stored), row 6,000 from its end.
+    let price = EncodedColumn(Array(prices.prefix(8192)), type: .float64)
+    for (name, row) in [("from the start", 3_000), ("from the end", 6_000)] {
+        Benchmark("decode one price of a block, \(name)", configuration: .init(metrics: [.wallClock, .throughput, .mallocCountTotal], scalingFactor: .kilo)) {
+            benchmark in
+            var out = [Int64](repeating: 0, count: price.rows)
+            var scratch: [UInt8] = []
+            for _ in benchmark.scaledIterations {
+                try price.decode(into: &out, window: row..<row + 1, scratch: &scratch)
+                blackHole(out[row])
+            }
+        }
+    }
+
     // MARK: Writing
 
     Benchmark("batch append + commit (10,000 rows x 10 symbols)", configuration: .init(metrics: [.wallClock, .throughput, .mallocCountTotal], maxIterations: 20)) { benchmark in

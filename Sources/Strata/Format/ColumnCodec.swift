@@ -663,6 +663,8 @@ public struct EncodedColumn: Sendable {
     let payload: [UInt8]
     let encoding: Encoding
     let rawLength: Int
+    /// The last value as a scan would have it from the block's statistics (`ColumnCodec.lastInteger`).
+    let last: Int64?
 
     /// Encodes `values` (Int64, or Float64 bit patterns) as one block column.
     public init(_ values: [Int64], type: ColumnType, isTime: Bool = false) {
@@ -675,13 +677,22 @@ public struct EncodedColumn: Sendable {
         self.payload = payload
         self.encoding = encoding
         self.rawLength = raw
+        var stats = ColumnStats()
+        stats.last = values.last ?? 0
+        last = ColumnCodec.lastInteger(
+            ChunkDescriptor(
+                type: type, encoding: encoding, rawLength: UInt32(raw), storedLength: UInt32(payload.count), offset: 0, hash: 0,
+                stats: stats, columnID: 0, nullCount: 0))
     }
 
-    /// Decodes into `out` (at least `rows` long), with `scratch` for the LZ4 output.
-    public func decode(into out: inout [Int64], scratch: inout [UInt8]) throws(StrataError) {
+    /// Decodes into `out` (at least `rows` long), with `scratch` for the LZ4 output: every row, or
+    /// those of `window` only, as a scan that starts and ends inside the block does.
+    public func decode(into out: inout [Int64], window: Range<Int>? = nil, scratch: inout [UInt8]) throws(StrataError) {
         try payload.withBytes { (stored) throws(StrataError) in
             try out.withUnsafeMutableBufferPointer { (p) throws(StrataError) in
-                try ColumnCodec.decode(stored, encoding: encoding, rawLength: rawLength, rows: rows, into: p, scratch: &scratch, what: { "benchmark" })
+                try ColumnCodec.decode(
+                    stored, encoding: encoding, rawLength: rawLength, rows: rows, from: window?.lowerBound ?? 0, limit: window?.upperBound,
+                    last: last, into: p, scratch: &scratch, what: { "benchmark" })
             }
         }
     }
