@@ -3,7 +3,7 @@ import Dispatch
 /// Imports a Parquet file, or a directory of them (a hive layout: `key=value` directories give
 /// columns), into a table in one transaction: all rows or none. The symbol and time columns are found
 /// by name as for CSV (`CSVImportOptions`); the table's types come from the files' schema. At most
-/// two row groups are held decoded: the one being appended and the next (decoding meanwhile).
+/// three row groups are held decoded: the one being appended and the next two (decoding meanwhile).
 public enum ParquetImporter {
     /// The key-value metadata entry in which Strata's export names partition columns that are derived
     /// from a row's own values (the month): an import of such a data set does not make them columns.
@@ -46,15 +46,18 @@ public enum ParquetImporter {
         let total = files.reduce(0) { $0 + $1.bytes }
         var done = 0
         let groups = zip(files, parsed).flatMap { file, parquet in parquet.rowGroups.indices.map { (file, parquet, $0) } }
-        let ahead = DecodeAhead()
-        defer { ahead.finish() }
-        if let first = groups.first { ahead.start { [plan] () throws(StrataError) in try plan.decode(first.1, rowGroup: first.2, partitions: first.0.partitions) } }
+        // Row group k decodes on ahead[k % 2], two ahead of the one being appended: with one, the
+        // appends (which feed the block encoders) waited for each decode, and the encoders for them.
+        let ahead = [DecodeAhead(), DecodeAhead()]
+        defer { for a in ahead { a.finish() } }
+        func decode(_ k: Int) {
+            let (file, parquet, g) = groups[k]
+            ahead[k % 2].start { [plan] () throws(StrataError) in try plan.decode(parquet, rowGroup: g, partitions: file.partitions) }
+        }
+        for k in 0..<min(2, groups.count) { decode(k) }
         for (k, (_, parquet, g)) in groups.enumerated() {
-            let rows = try ahead.take()
-            if k + 1 < groups.count {  // the next row group decodes while this one's rows are appended
-                let (file, next, h) = groups[k + 1]
-                ahead.start { [plan] () throws(StrataError) in try plan.decode(next, rowGroup: h, partitions: file.partitions) }
-            }
+            let rows = try ahead[k % 2].take()
+            if k + 2 < groups.count { decode(k + 2) }
             try plan.append(rows, of: parquet, rowGroup: g, tx: tx)
             parquet.release(through: g)
             done += parquet.rowGroups[g].chunks.reduce(0) { $0 + $1.range.count }
