@@ -204,11 +204,19 @@ import Testing
         let rows = [8_192, 1_000, 240, 129][Int(seed)]
         var price = 2_500 + Int64(rng.next() % 1_000)
         var cols = Array(repeating: [Int64](), count: 6)  // open high low close volume amount
+        // Seeds 2 and 3: a steady volume and a turnover that drifts from the prediction, so that
+        // its residuals are stored as deltas (and decoded from a chunk's end for a late window).
+        let drifting = seed >= 2
+        var drift = 0.0
         for _ in 0..<rows {
             let o = price, c = price + Int64(rng.next() % 21) - 10
             let h = max(o, c) + Int64(rng.next() % 5), l = min(o, c) - Int64(rng.next() % 5)
-            let v = Int64(rng.next() % 5_000) * 100
-            let vwap = Double(l) + Double(rng.next() % 1_000) / 1_000 * Double(h - l)  // in [low, high], tenths of a tick
+            let v = drifting ? 10_000 : Int64(rng.next() % 5_000) * 100
+            drift += Double(Int(rng.next() % 3) - 1) / 100
+            let vwap =
+                drifting
+                ? Double(h + l) / 2 + drift  // tenths of a tick
+                : Double(l) + Double(rng.next() % 1_000) / 1_000 * Double(h - l)  // in [low, high], tenths of a tick
             let amount = (Double(v) * vwap / 100).rounded() / 10  // yuan, one decimal
             for (k, x) in [o, h, l, c].enumerated() { cols[k].append(Int64(bitPattern: (Double(x) / 1_000).bitPattern)) }
             cols[4].append(v)
@@ -226,6 +234,7 @@ import Testing
         let h = try BlockHeader.parse(region, at: 0)
         try withExtendedLifetime(region) {
             #expect(h.chunk(6).encoding.has(Encoding.predicted), "turnover predicted: \(h.chunk(6).encoding.summary)")
+            if drifting { #expect(h.chunk(6).encoding.has(Encoding.delta), "drifting turnover: \(h.chunk(6).encoding.summary)") }
             let out = DecodedBlock()
             for (columns, scaled) in [([5], nil), ([0, 1, 2, 3, 4, 5], nil), ([5, 4, 1, 2], [false, false, true, true]), ([1, 5], [true, true])] {
                 for through in [Int64.max, times[rows / 2], times[0], times[rows - 1] - 1] {

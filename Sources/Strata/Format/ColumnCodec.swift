@@ -505,11 +505,13 @@ enum ColumnCodec {
 
     /// A chunk's last value as the integer its pipeline ends with (step 1 done: a decimal
     /// column's value × 10^scale), from its statistics: what `decode` needs to decode a delta or
-    /// xor chunk from its end. Nil when the chunk has nulls (`last` is then the last value, not
-    /// the last row's), is text, or the decimal integer cannot be recovered from the Float64
-    /// exactly and uniquely (|integer| < 2^51, so that no two integers give the same Float64).
+    /// xor chunk from its end (a predicted chunk's residual is this less the prediction of the
+    /// last row: `DecodedBlock.decodePredicted`). Nil when the chunk has nulls (`last` is then the
+    /// last value, not the last row's), is text, or the decimal integer cannot be recovered from
+    /// the Float64 exactly and uniquely (|integer| < 2^51, so that no two integers give the same
+    /// Float64).
     static func lastInteger(_ chunk: ChunkDescriptor) -> Int64? {
-        if chunk.nullCount > 0 || chunk.type == .string || chunk.encoding.has(Encoding.predicted) { return nil }
+        if chunk.nullCount > 0 || chunk.type == .string { return nil }
         let bits = chunk.stats.last
         guard chunk.type == .float64 && chunk.encoding.has(Encoding.decimal) else { return bits }
         guard Int(chunk.encoding.scale) <= Limits.decimalScaleMax else { return nil }

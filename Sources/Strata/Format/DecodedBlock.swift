@@ -202,10 +202,12 @@ final class DecodedBlock {
     /// Decodes a predicted chunk (Format.md, "Predicted chunks") into slot `slot`: its residuals,
     /// plus the prediction from the three columns it names, which `reference` decodes into the
     /// buffer it is given or finds decoded in a slot (returning a decimal column's scale, -1 for
-    /// an int64 column, and that slot).
+    /// an int64 column, that slot, and the column's last integer: `ColumnCodec.lastInteger`).
+    /// The residuals may be decoded from the chunk's end: the last residual is the last value's
+    /// integer less the prediction from the three columns' last integers.
     func decodePredicted(
         _ slot: Int, _ bytes: UnsafeRawBufferPointer, _ chunk: ChunkDescriptor, descale: Bool, what: () -> String,
-        reference: (UInt32, inout [Int64]) throws(StrataError) -> (scale: Int, slot: Int?)
+        reference: (UInt32, inout [Int64]) throws(StrataError) -> (scale: Int, slot: Int?, last: Int64?)
     ) throws(StrataError) {
         if chunk.type != .float64 || !chunk.encoding.has(Encoding.decimal) || chunk.nullCount > 0
             || bytes.count < Prediction.partBytes
@@ -214,19 +216,24 @@ final class DecodedBlock {
         }
         let p = try Prediction.read(bytes, what: what)
         let limit = min(wanted, rows)
-        let (count, countSlot) = try reference(p.count, &references.0)
-        let (scale1, slot1) = try reference(p.first, &references.1)
-        let (scale2, slot2) = try reference(p.second, &references.2)
+        let (count, countSlot, lastCount) = try reference(p.count, &references.0)
+        let (scale1, slot1, last1) = try reference(p.first, &references.1)
+        let (scale2, slot2, last2) = try reference(p.second, &references.2)
         if count != -1 || scale1 < 0 || scale2 < 0 { throw .damaged("\(what()): a prediction names columns it cannot use") }
         // The columns' integers where they are (a slot's, not copied), else as decoded for this.
         let (v, a, b) = (countSlot.map { ints[$0] } ?? references.0, slot1.map { ints[$0] } ?? references.1, slot2.map { ints[$0] } ?? references.2)
         let k = Int(chunk.encoding.scale)
         let (f1, f2) = Prediction.factors(target: k, scale1, scale2)
         let divide = descale ? powersOfTen[k] : nil
+        var lastResidual: Int64? = nil
+        if let value = ColumnCodec.lastInteger(chunk), let lastCount, let last1, let last2 {
+            lastResidual = value &- Prediction.value(lastCount, last1, last2, f1, f2)
+        }
         try withColumn(slot) { (out) throws(StrataError) in
             try ColumnCodec.decode(
                 UnsafeRawBufferPointer(rebasing: bytes[Prediction.partBytes...]), encoding: chunk.encoding, rawLength: Int(chunk.rawLength),
-                rows: rows, from: first, limit: limit, into: out, scratch: &scratch, descale: false, residuals: true, what: what)
+                rows: rows, from: first, limit: limit, last: lastResidual, into: out, scratch: &scratch, descale: false, residuals: true,
+                what: what)
             let window = min(first, limit)..<limit
             v.withUnsafeBufferPointer { v in
                 a.withUnsafeBufferPointer { a in

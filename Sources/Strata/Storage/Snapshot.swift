@@ -194,15 +194,16 @@ public struct Snapshot: Sendable {
                 try out.decodePredicted(slot, bytes, chunk, descale: out.scales[slot] == nil, what: what) { (id, buffer) throws(StrataError) in
                     let scale = try referenceScale(h, id, what: what)
                     // A column the query reads is taken where it was decoded: counts, and prices kept scaled.
+                    let last = ColumnCodec.lastInteger(h.chunk(h.chunkIndex(columnID: id)!))
                     if let s = columns.indices.first(where: { schema.columns[columns[$0]].id == id }), out.nulls[s].isEmpty,
                         scale < 0 ? out.types[s] == .int64 : out.scales[s] == powersOfTen[scale]
                     {
-                        return (scale, s)
+                        return (scale, s, last)
                     }
                     try decodeReference(
                         h, id, into: &buffer, rows: out.first..<out.wanted, scratch: &out.referenceScratch, checkChecksums: checkChecksums,
                         what: what)
-                    return (scale, nil)
+                    return (scale, nil, last)
                 }
             }
         }
