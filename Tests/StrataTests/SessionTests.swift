@@ -93,4 +93,23 @@ import Testing
         #expect { try snap.query("SELECT count(*) FROM t WHERE SESSION '../x' = 'x'") } throws: { "\($0)".contains("not a calendar name") }
         try db.close()
     }
+
+    /// Times and dates of a calendar file are digits in range: a 19-digit hour (which overflowed
+    /// the seconds, found by the fuzzer), a sign, a space or an empty field is an error naming the
+    /// line, and the edges (00:00, 24:00, 23:59:59) parse.
+    @Test func calendarTimesAndDatesAreCheckedNotTrapped() throws {
+        func parse(_ session: String, holiday: String = "2024-02-29") throws -> TradingCalendar {
+            try TradingCalendar.parse("calendar T\nzone UTC\nsession a \(session)\nholiday \(holiday)\n", source: "test")
+        }
+        for bad in ["009223372036854775807:00 24:00", "9223372036854775807:00 24:00", "25:00 26:00", "+9:00 10:00", "09:-1 10:00",
+            "9: 10:00", ":30 10:00", "09:30:60 10:00", "24:01 24:00"]
+        {
+            #expect(throws: StrataError.self, "session \(bad)") { try parse(bad) }
+        }
+        for bad in ["2024-02-+29", "2024-02-30", "+2024-02-01", "2024-2-", "20240-01-01"] {
+            #expect(throws: StrataError.self, "holiday \(bad)") { try parse("09:30 15:00", holiday: bad) }
+        }
+        #expect((try? parse("00:00 24:00")) != nil)
+        #expect((try? parse("9:30 23:59:59", holiday: "2024-2-9")) != nil)
+    }
 }

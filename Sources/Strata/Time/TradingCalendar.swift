@@ -148,11 +148,17 @@ private struct CalendarParser {
             weekdays: weekdays, holidays: holidays, earlyCloses: earlyCloses)
     }
 
+    /// A field of a time or a date: 1 to 4 ASCII digits (no sign, no spaces), else nil.
+    private static func field(_ s: Substring) -> Int64? {
+        guard (1...4).contains(s.utf8.count), s.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else { return nil }
+        return Int64(s)
+    }
+
     /// `hh:mm` (or `hh:mm:ss`), up to 24:00, as seconds after midnight.
     func clock(_ s: String, _ line: Int) throws(StrataError) -> Int64 {
-        let parts = s.split(separator: ":", omittingEmptySubsequences: false).map { Int64($0) }
-        guard parts.count == 2 || parts.count == 3, parts.allSatisfy({ $0 != nil && $0! >= 0 }),
-            parts[1]! < 60, parts.count == 2 || parts[2]! < 60
+        let parts = s.split(separator: ":", omittingEmptySubsequences: false).map(Self.field)
+        guard parts.count == 2 || parts.count == 3, parts.allSatisfy({ $0 != nil }),
+            parts[0]! <= 24, parts[1]! < 60, parts.count == 2 || parts[2]! < 60
         else { throw error(line, "'\(s)' is not a time of day (hh:mm)") }
         let seconds = parts[0]! * 3600 + parts[1]! * 60 + (parts.count == 3 ? parts[2]! : 0)
         guard seconds <= 86_400 else { throw error(line, "'\(s)' is past 24:00") }
@@ -161,7 +167,7 @@ private struct CalendarParser {
 
     /// `YYYY-MM-DD` as days since 1970-01-01.
     func date(_ s: String, _ line: Int) throws(StrataError) -> Int64 {
-        let parts = s.split(separator: "-", omittingEmptySubsequences: false).map { Int64($0) }
+        let parts = s.split(separator: "-", omittingEmptySubsequences: false).map(Self.field)
         guard parts.count == 3, let y = parts[0], let m = parts[1], let d = parts[2], (1...9999).contains(y), (1...12).contains(m),
             d >= 1, d <= CivilDate.daysInMonth(y, m)
         else { throw error(line, "'\(s)' is not a date (YYYY-MM-DD)") }
