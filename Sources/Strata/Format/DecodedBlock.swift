@@ -321,19 +321,30 @@ extension DecodedBlock {
 
     final class Pool: @unchecked Sendable {
         private let free = Lock<[DecodedBlock]>([])
-        private let kept = 2 * System.processorCount
+        private let kept = min(16, 2 * System.processorCount)
 
         /// A kept block, or a new one.
         func take() -> DecodedBlock {
             free.withLock { $0.popLast() } ?? DecodedBlock()
         }
 
-        /// Keeps `block` for a later query (marked stale first) unless enough are kept, or it is
-        /// large (over 65,536 rows a column) or holds text (its strings would stay alive).
+        /// Keeps `block` for a later query (marked stale first) unless enough are kept, or it holds
+        /// more than `bytesMax` of buffers or text (its strings would stay alive): what the pool
+        /// keeps is at most `kept` × `bytesMax`.
         func give(_ block: DecodedBlock) {
             block.retire()
-            if block.times.capacity > 65_536 || block.types.contains(.string) { return }
+            if block.types.contains(.string) || block.bufferBytes > Self.bytesMax { return }
             free.withLock { if $0.count < kept { $0.append(block) } }
         }
+
+        static let bytesMax = 4 << 20
+    }
+
+    /// The bytes its buffers hold (their capacities).
+    var bufferBytes: Int {
+        let columns = ints.reduce(0) { $0 + $1.capacity } + floats.reduce(0) { $0 + $1.capacity } + present.capacity
+        let references = self.references.0.capacity + self.references.1.capacity + self.references.2.capacity
+        let bytes = scratch.capacity + referenceScratch.capacity + nulls.reduce(0) { $0 + $1.capacity }
+        return 8 * (times.capacity + columns + references) + bytes
     }
 }
