@@ -126,7 +126,7 @@ extension Parser {
             guard let aggregate else { throw .badInput("\(position) is not a window function or an aggregate: it cannot take OVER") }
             return .window(WindowCall(.aggregate(aggregate), args, over: spec))
         }
-        if let window { throw .badInput("\(position) is a window function: it needs OVER (...)") }
+        if window != nil { throw .badInput("\(position) is a window function: it needs OVER (...)") }
         if lower == "session" {
             guard args.count == 1, case .text(let c) = args[0] else { throw .badInput("\(position) takes a calendar name in quotes, such as session('XSHG')") }
             return .session(c)
