@@ -117,7 +117,8 @@ import Testing
         defer { dir.cleanup() }
         let golden = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Golden")
         var databases: [String] = []
-        for version in try FileManager.default.contentsOfDirectory(atPath: golden.path).sorted() {
+        let versions = try FileManager.default.contentsOfDirectory(atPath: golden.path).sorted()
+        for version in versions {
             for name in try FileManager.default.contentsOfDirectory(atPath: golden.path + "/" + version).sorted() where name != "expected" {
                 databases.append(golden.path + "/" + version + "/" + name)
             }
@@ -147,7 +148,7 @@ import Testing
                 #expect(error.kind == .damaged || error.kind == .badInput, "\(what): \(error)")
             }
         }
-        print("corruption fuzzer, golden databases, seed \(seed): \(Self.trials) damaged copies of \(databases.count) databases (formats 1-4), \(reported) reported by verify, 0 crashes")
+        print("corruption fuzzer, golden databases, seed \(seed): \(Self.trials) damaged copies of \(databases.count) databases (\(versions.joined(separator: ", "))), \(reported) reported by verify, 0 crashes")
     }
 
     @Test(arguments: 0..<seeds)
