@@ -178,7 +178,7 @@ indirect enum ResolvedExpr {
         return nil
     }
 
-    func slots(into set: inout Set<Int>) {
+    func slots(into set: inout SlotSet) {
         if case .slot(let s, _) = self { set.insert(s) }
         for c in children { c.slots(into: &set) }
     }

@@ -66,8 +66,8 @@ struct Plan {
     }
 
     /// Slots whose values the query reads.
-    var usedSlots: Set<Int> {
-        var used = Set<Int>()
+    var usedSlots: SlotSet {
+        var used = SlotSet()
         for p in predicates { p.expr.slots(into: &used) }
         for b in rowItems { b.slots(into: &used) }
         if let a = aggregation {
@@ -86,16 +86,16 @@ struct Plan {
     /// Aggregates read these as decimal integers when a block stores them so (no per-value division).
     /// LATEST ON keeps one row a symbol: the row items are read as integers too, and only the kept
     /// row is converted (by `Vec.value`, exactly as decoding would).
-    var scaledSlots: Set<Int> {
+    var scaledSlots: SlotSet {
         if latest && aggregation == nil && join == nil {
-            var read = Set<Int>(), filtered = Set<Int>()
+            var read = SlotSet(), filtered = SlotSet()
             for b in rowItems { b.slots(into: &read) }
             for p in predicates { p.expr.slots(into: &filtered) }
             return read.subtracting(filtered)
         }
-        guard let a = aggregation else { return [] }
-        var direct = Set<Int>()
-        var other = Set<Int>()
+        guard let a = aggregation else { return SlotSet() }
+        var direct = SlotSet()
+        var other = SlotSet()
         for p in predicates { p.expr.slots(into: &other) }
         for b in rowItems { b.slots(into: &other) }
         for e in a.extras { e.slots(into: &other) }

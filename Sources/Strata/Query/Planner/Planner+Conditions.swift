@@ -114,9 +114,9 @@ extension Planner {
             plan.leftPredicates = plan.predicates
             return
         }
-        let right = Set(join.columns.map(\.slot) + [join.timeSlot])
+        let right = SlotSet(join.columns.map(\.slot) + [join.timeSlot])
         for p in plan.predicates {
-            var used = Set<Int>()
+            var used = SlotSet()
             p.expr.slots(into: &used)
             if used.isDisjoint(with: right) { plan.leftPredicates.append(p) } else { plan.rightPredicates.append(p) }
         }

@@ -92,7 +92,7 @@ struct Planner {
         try conditions(q.conditions, into: &plan)
         try shape(q, into: &plan)
         let valueSlots = 2..<(2 + (table?.schema.columns.count ?? 0))
-        plan.valueColumns = plan.usedSlots.sorted().filter { valueSlots.contains($0) }.map { ($0, $0 - 2) }
+        plan.valueColumns = plan.usedSlots.sorted.filter { valueSlots.contains($0) }.map { ($0, $0 - 2) }
         plan.columnIndices = plan.valueColumns.map(\.column)
         let scaled = plan.scaledSlots
         plan.scaledColumns = scaled.isEmpty ? nil : plan.valueColumns.map { scaled.contains($0.slot) }
