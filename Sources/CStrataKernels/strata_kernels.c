@@ -1,6 +1,9 @@
 #include "strata_kernels.h"
 
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 static inline uint64_t load64(const uint8_t *p) {
     uint64_t v;
@@ -51,9 +54,55 @@ static const unpack_fn unpackers[57] = {
 
 static inline int64_t unzigzag(uint64_t u) { return (int64_t)(u >> 1) ^ -(int64_t)(u & 1); }
 
+// Unpacking and the running sum of a delta-coded miniblock in one pass (divisor 1): each value is
+// added to the sum as it leaves its register and only the sum is stored. Unpacking, then undoing the
+// zigzag in a pass of its own and then summing in a third, stored and loaded every value twice more.
+#define DELTA_STEP(J, W, F) \
+    a += F(VALUE(J, W));    \
+    out[J] = a;
+#define DELTA8(W, F)                                                                          \
+    DELTA_STEP(0, W, F) DELTA_STEP(1, W, F) DELTA_STEP(2, W, F) DELTA_STEP(3, W, F)           \
+    DELTA_STEP(4, W, F) DELTA_STEP(5, W, F) DELTA_STEP(6, W, F) DELTA_STEP(7, W, F)
+#define DEFINE_DELTA(W)                                                                       \
+    static uint64_t delta128_##W(const uint8_t *in, uint64_t *out, uint64_t a, int zigzag) {  \
+        const uint64_t mask = (UINT64_C(1) << (W)) - 1;                                       \
+        if (zigzag) {                                                                         \
+            for (int g = 0; g < 16; g++, in += (W), out += 8) { DELTA8(W, UNZIGZAG) }         \
+        } else {                                                                              \
+            for (int g = 0; g < 16; g++, in += (W), out += 8) { DELTA8(W, PLAIN) }           \
+        }                                                                                     \
+        return a;                                                                             \
+    }
+#define PLAIN(V) (V)
+#define UNZIGZAG(V) ((uint64_t)unzigzag(V))
+
+DEFINE_DELTA(1) DEFINE_DELTA(2) DEFINE_DELTA(3) DEFINE_DELTA(4) DEFINE_DELTA(5) DEFINE_DELTA(6) DEFINE_DELTA(7)
+DEFINE_DELTA(8) DEFINE_DELTA(9) DEFINE_DELTA(10) DEFINE_DELTA(11) DEFINE_DELTA(12) DEFINE_DELTA(13) DEFINE_DELTA(14)
+DEFINE_DELTA(15) DEFINE_DELTA(16) DEFINE_DELTA(17) DEFINE_DELTA(18) DEFINE_DELTA(19) DEFINE_DELTA(20) DEFINE_DELTA(21)
+DEFINE_DELTA(22) DEFINE_DELTA(23) DEFINE_DELTA(24) DEFINE_DELTA(25) DEFINE_DELTA(26) DEFINE_DELTA(27) DEFINE_DELTA(28)
+DEFINE_DELTA(29) DEFINE_DELTA(30) DEFINE_DELTA(31) DEFINE_DELTA(32) DEFINE_DELTA(33) DEFINE_DELTA(34) DEFINE_DELTA(35)
+DEFINE_DELTA(36) DEFINE_DELTA(37) DEFINE_DELTA(38) DEFINE_DELTA(39) DEFINE_DELTA(40) DEFINE_DELTA(41) DEFINE_DELTA(42)
+DEFINE_DELTA(43) DEFINE_DELTA(44) DEFINE_DELTA(45) DEFINE_DELTA(46) DEFINE_DELTA(47) DEFINE_DELTA(48) DEFINE_DELTA(49)
+DEFINE_DELTA(50) DEFINE_DELTA(51) DEFINE_DELTA(52) DEFINE_DELTA(53) DEFINE_DELTA(54) DEFINE_DELTA(55) DEFINE_DELTA(56)
+
+typedef uint64_t (*delta_fn)(const uint8_t *, uint64_t *, uint64_t, int);
+static const delta_fn deltas[57] = {
+    0, delta128_1, delta128_2, delta128_3, delta128_4, delta128_5, delta128_6, delta128_7, delta128_8, delta128_9,
+    delta128_10, delta128_11, delta128_12, delta128_13, delta128_14, delta128_15, delta128_16, delta128_17,
+    delta128_18, delta128_19, delta128_20, delta128_21, delta128_22, delta128_23, delta128_24, delta128_25,
+    delta128_26, delta128_27, delta128_28, delta128_29, delta128_30, delta128_31, delta128_32, delta128_33,
+    delta128_34, delta128_35, delta128_36, delta128_37, delta128_38, delta128_39, delta128_40, delta128_41,
+    delta128_42, delta128_43, delta128_44, delta128_45, delta128_46, delta128_47, delta128_48, delta128_49,
+    delta128_50, delta128_51, delta128_52, delta128_53, delta128_54, delta128_55, delta128_56,
+};
+
 void strata_unpack128(const uint8_t *in, unsigned width, int64_t *out, unsigned finish, int64_t divisor,
                       int64_t *acc) {
     uint64_t *raw = (uint64_t *)out;
+    if ((finish & STRATA_FINISH_DELTA) && divisor == 1 && width >= 1 && width <= 56) {
+        *acc = (int64_t)deltas[width](in, raw, (uint64_t)*acc, (finish & STRATA_FINISH_ZIGZAG) != 0);
+        return;
+    }
     if (width == 0 || width > 56) {
         memset(out, 0, 128 * sizeof(int64_t));
     } else {
@@ -82,8 +131,6 @@ void strata_unpack128(const uint8_t *in, unsigned width, int64_t *out, unsigned 
 // The sum of 128 values of width W (zigzag-decoded or not), unpacked in registers and not stored.
 #define SUM8(W, F) (F(VALUE(0, W)) + F(VALUE(1, W)) + F(VALUE(2, W)) + F(VALUE(3, W)) + F(VALUE(4, W)) + \
                     F(VALUE(5, W)) + F(VALUE(6, W)) + F(VALUE(7, W)))
-#define PLAIN(V) (V)
-#define UNZIGZAG(V) ((uint64_t)unzigzag(V))
 #define DEFINE_SUM(W)                                                         \
     static uint64_t sum128_##W(const uint8_t *in, int zigzag) {               \
         const uint64_t mask = (UINT64_C(1) << (W)) - 1;                       \
@@ -130,4 +177,40 @@ void strata_skip128(const uint8_t *in, unsigned width, unsigned finish, int64_t 
         }
     }
     *acc = (int64_t)a;
+}
+
+void strata_unshuffle(const uint8_t *src, size_t n, size_t lo, size_t hi, int64_t *dst) {
+    size_t j = lo;
+#if defined(__SSE2__)
+    for (; j + 16 <= hi; j += 16) {
+#define PLANE(I) _mm_loadu_si128((const __m128i *)(src + (I) * n + j))
+        __m128i p0 = PLANE(0), p1 = PLANE(1), p2 = PLANE(2), p3 = PLANE(3);
+        __m128i p4 = PLANE(4), p5 = PLANE(5), p6 = PLANE(6), p7 = PLANE(7);
+#undef PLANE
+        // Bytes 0-1, 2-3, 4-5, 6-7 of values 0-7 (lo) and 8-15 (hi), as 16-bit lanes.
+        __m128i w01l = _mm_unpacklo_epi8(p0, p1), w01h = _mm_unpackhi_epi8(p0, p1);
+        __m128i w23l = _mm_unpacklo_epi8(p2, p3), w23h = _mm_unpackhi_epi8(p2, p3);
+        __m128i w45l = _mm_unpacklo_epi8(p4, p5), w45h = _mm_unpackhi_epi8(p4, p5);
+        __m128i w67l = _mm_unpacklo_epi8(p6, p7), w67h = _mm_unpackhi_epi8(p6, p7);
+        // Bytes 0-3 and 4-7 of values 0-3, 4-7, 8-11, 12-15, as 32-bit lanes.
+        __m128i d0 = _mm_unpacklo_epi16(w01l, w23l), d1 = _mm_unpackhi_epi16(w01l, w23l);
+        __m128i d2 = _mm_unpacklo_epi16(w01h, w23h), d3 = _mm_unpackhi_epi16(w01h, w23h);
+        __m128i e0 = _mm_unpacklo_epi16(w45l, w67l), e1 = _mm_unpackhi_epi16(w45l, w67l);
+        __m128i e2 = _mm_unpacklo_epi16(w45h, w67h), e3 = _mm_unpackhi_epi16(w45h, w67h);
+        __m128i *out = (__m128i *)(dst + j);
+        _mm_storeu_si128(out + 0, _mm_unpacklo_epi32(d0, e0));
+        _mm_storeu_si128(out + 1, _mm_unpackhi_epi32(d0, e0));
+        _mm_storeu_si128(out + 2, _mm_unpacklo_epi32(d1, e1));
+        _mm_storeu_si128(out + 3, _mm_unpackhi_epi32(d1, e1));
+        _mm_storeu_si128(out + 4, _mm_unpacklo_epi32(d2, e2));
+        _mm_storeu_si128(out + 5, _mm_unpackhi_epi32(d2, e2));
+        _mm_storeu_si128(out + 6, _mm_unpacklo_epi32(d3, e3));
+        _mm_storeu_si128(out + 7, _mm_unpackhi_epi32(d3, e3));
+    }
+#endif
+    for (; j < hi; j++) {
+        uint64_t w = 0;
+        for (int i = 0; i < 8; i++) w |= (uint64_t)src[(size_t)i * n + j] << (8 * i);
+        dst[j] = (int64_t)w;
+    }
 }

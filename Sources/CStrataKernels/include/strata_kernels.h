@@ -1,9 +1,11 @@
 // Strata's decode kernels in C: the one place where the compiler is given constant bit widths
-// to unroll on. Called only from Sources/Strata/Format/Bitpack.swift (Bitpack.unpack). And the
+// to unroll on, and where SSE2's byte interleaves are reached. Called only from
+// Sources/Strata/Format/Bitpack.swift (Bitpack.unpack) and ColumnCodec.unshuffle. And the
 // C allocator's tuning, which Swift cannot reach (strata_allocator.c).
 #ifndef STRATA_KERNELS_H
 #define STRATA_KERNELS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /// Finishing steps applied to each unpacked value, in this order: zigzag, times the divisor,
@@ -25,6 +27,12 @@ void strata_unpack128(const uint8_t *in, unsigned width, int64_t *out, unsigned 
 /// decode that starts inside a delta or xor chunk steps over the miniblocks before it this way.
 /// `width` is 1 ... 56; `in` as for `strata_unpack128`.
 void strata_skip128(const uint8_t *in, unsigned width, unsigned finish, int64_t divisor, int64_t *acc);
+
+/// Undoes the byte shuffle of `n` values (byte plane i holds byte i of every value, plane after
+/// plane, `src` holding 8 × n bytes) for the values `lo ..< hi`, writing them to `dst + lo ...`.
+/// Sixteen values at a time through SSE2's byte, word and double-word interleaves where the
+/// target has SSE2 (every x86-64), one value at a time otherwise and for the rest.
+void strata_unshuffle(const uint8_t *src, size_t n, size_t lo, size_t hi, int64_t *dst);
 
 /// Has glibc's allocator keep freed memory for reuse rather than return it to the system after
 /// every large free (no effect with other C libraries).
