@@ -214,3 +214,61 @@ void strata_unshuffle(const uint8_t *src, size_t n, size_t lo, size_t hi, int64_
         dst[j] = (int64_t)w;
     }
 }
+
+// The prediction's arithmetic must be that of Prediction.value in Swift, which never fuses a
+// multiply and an add: contraction is off for this file's floating point from here on.
+#pragma STDC FP_CONTRACT OFF
+
+#define PREDICT_LOOP                                                                       \
+    for (size_t r = lo; r < hi; r++) {                                                     \
+        double q = ((double)a[r] * f1 + (double)b[r] * f2) * (double)v[r];                 \
+        int64_t p = (q < 4611686018427387904.0 && q > -4611686018427387904.0) ? (int64_t)q : 0; \
+        int64_t t = (int64_t)((uint64_t)out[r] + (uint64_t)p);                              \
+        if (divide > 0) {                                                                  \
+            double d = (double)t / divide;                                                 \
+            memcpy(&out[r], &d, 8);                                                        \
+        } else {                                                                           \
+            out[r] = t;                                                                    \
+        }                                                                                  \
+    }
+
+static void predict_add_scalar(int64_t *restrict out, size_t lo, size_t hi, const int64_t *restrict v,
+                               const int64_t *restrict a, const int64_t *restrict b, double f1, double f2,
+                               double divide) {
+    PREDICT_LOOP
+}
+
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+#include <cpuid.h>
+
+__attribute__((target("avx512f,avx512dq"))) static void predict_add_avx512(
+    int64_t *restrict out, size_t lo, size_t hi, const int64_t *restrict v, const int64_t *restrict a,
+    const int64_t *restrict b, double f1, double f2, double divide) {
+    PREDICT_LOOP
+}
+
+// AVX-512 F and DQ in the processor (CPUID leaf 7) and their registers saved by the system (XCR0:
+// SSE, AVX, opmask and both halves of the ZMM state).
+static int has_avx512dq(void) {
+    unsigned eax, ebx, ecx, edx;
+    if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx) || !(ecx & (1u << 27))) return 0;  // OSXSAVE
+    if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return 0;
+    if (!(ebx & (1u << 16)) || !(ebx & (1u << 17))) return 0;
+    unsigned lo32, hi32;
+    __asm__ volatile("xgetbv" : "=a"(lo32), "=d"(hi32) : "c"(0));
+    return (lo32 & 0xE6) == 0xE6;
+}
+#endif
+
+void strata_predict_add(int64_t *out, size_t lo, size_t hi, const int64_t *v, const int64_t *a, const int64_t *b,
+                        double f1, double f2, double divide) {
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+    static int avx512 = -1;  // a benign race: every thread computes the same answer
+    if (avx512 < 0) avx512 = has_avx512dq();
+    if (avx512) {
+        predict_add_avx512(out, lo, hi, v, a, b, f1, f2, divide);
+        return;
+    }
+#endif
+    predict_add_scalar(out, lo, hi, v, a, b, f1, f2, divide);
+}

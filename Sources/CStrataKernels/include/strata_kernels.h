@@ -34,6 +34,15 @@ void strata_skip128(const uint8_t *in, unsigned width, unsigned finish, int64_t 
 /// target has SSE2 (every x86-64), one value at a time otherwise and for the rest.
 void strata_unshuffle(const uint8_t *src, size_t n, size_t lo, size_t hi, int64_t *dst);
 
+/// Adds the turnover prediction to the residuals `out[lo ..< hi]`, from the counts `v` and the
+/// prices' scaled integers `a` and `b`: out[r] += p, p = (a[r] × f1 + b[r] × f2) × v[r] truncated
+/// toward zero, or 0 when |p| ≥ 2^62, the arithmetic exactly that of `Prediction.value` (no fused
+/// multiply-add, wrapping integer addition). With `divide` > 0 each sum is then stored as the bit
+/// pattern of the double sum / `divide`. AVX-512 (F and DQ, which convert between int64 and double
+/// eight at a time) where the processor and system have it, checked once; scalar otherwise.
+void strata_predict_add(int64_t *out, size_t lo, size_t hi, const int64_t *v, const int64_t *a, const int64_t *b,
+                        double f1, double f2, double divide);
+
 /// Has glibc's allocator keep freed memory for reuse rather than return it to the system after
 /// every large free (no effect with other C libraries).
 void strata_keep_freed_memory(void);
