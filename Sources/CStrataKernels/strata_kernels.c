@@ -260,15 +260,70 @@ static int has_avx512dq(void) {
 }
 #endif
 
+// Whether to take the AVX-512 paths: asked once (a benign race: every thread gets the same answer).
+static int use_avx512(void) {
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+    static int avx512 = -1;
+    if (avx512 < 0) avx512 = has_avx512dq();
+    return avx512;
+#else
+    return 0;
+#endif
+}
+
 void strata_predict_add(int64_t *out, size_t lo, size_t hi, const int64_t *v, const int64_t *a, const int64_t *b,
                         double f1, double f2, double divide) {
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
-    static int avx512 = -1;  // a benign race: every thread computes the same answer
-    if (avx512 < 0) avx512 = has_avx512dq();
-    if (avx512) {
+    if (use_avx512()) {
         predict_add_avx512(out, lo, hi, v, a, b, f1, f2, divide);
         return;
     }
 #endif
     predict_add_scalar(out, lo, hi, v, a, b, f1, f2, divide);
+}
+
+// Sixteen values a step, written so that the compiler keeps the step in vector registers: every
+// lane is computed and its failure or'ed into one word; a step with a failure is redone value by
+// value to find it.
+static inline int64_t decimal_one(const int64_t *values, size_t i, double p, int64_t *out) {
+    double v, back;
+    memcpy(&v, &values[i], 8);
+    double t = v * p;
+    int64_t small = (t < 2251799813685248.0) & (t > -2251799813685248.0);  // NaN: 0
+    double s = small ? (t + 6755399441055744.0) - 6755399441055744.0 : 0.0;
+    int64_t x = (int64_t)s;  // in range: |s| <= 2^51
+    back = (double)x / p;
+    int64_t bits;
+    memcpy(&bits, &back, 8);
+    out[i] = x;
+    return (small ^ 1) | (bits ^ values[i]);  // 0 when the value passes
+}
+#define DECIMAL_LOOP                                                    \
+    size_t i = lo;                                                      \
+    for (; i + 16 <= n; i += 16) {                                      \
+        int64_t bad = 0;                                                \
+        for (size_t j = 0; j < 16; j++) bad |= decimal_one(values, i + j, p, out); \
+        if (bad) break;                                                 \
+    }                                                                   \
+    for (; i < n; i++)                                                  \
+        if (decimal_one(values, i, p, out)) return i;                   \
+    return n;
+
+static size_t decimal_prefix_scalar(const int64_t *restrict values, size_t lo, size_t n, double p,
+                                    int64_t *restrict out) {
+    DECIMAL_LOOP
+}
+
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+__attribute__((target("avx512f,avx512dq"))) static size_t decimal_prefix_avx512(
+    const int64_t *restrict values, size_t lo, size_t n, double p, int64_t *restrict out) {
+    DECIMAL_LOOP
+}
+#endif
+
+size_t strata_decimal_prefix(const int64_t *values, size_t lo, size_t n, double p, int64_t *out) {
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+    if (use_avx512()) return decimal_prefix_avx512(values, lo, n, p, out);
+#endif
+    return decimal_prefix_scalar(values, lo, n, p, out);
 }

@@ -43,6 +43,13 @@ void strata_unshuffle(const uint8_t *src, size_t n, size_t lo, size_t hi, int64_
 void strata_predict_add(int64_t *out, size_t lo, size_t hi, const int64_t *v, const int64_t *a, const int64_t *b,
                         double f1, double f2, double divide);
 
+/// The decimal check's common case: for i from `lo`, while the double with bits `values[i]` times
+/// `p` (10^k) is below 2^51 in magnitude and its nearest integer x gives back exactly those bits as
+/// x / p, stores x at `out[i]`. Returns the first i where that does not hold (`n` when none): that
+/// value fails the check or needs `ColumnCodec.scaled`'s slow path (large, infinite or NaN). The
+/// same arithmetic as `scaled`; eight values at a time with AVX-512 where the processor has it.
+size_t strata_decimal_prefix(const int64_t *values, size_t lo, size_t n, double p, int64_t *out);
+
 /// Has glibc's allocator keep freed memory for reuse rather than return it to the system after
 /// every large free (no effect with other C libraries).
 void strata_keep_freed_memory(void);

@@ -78,24 +78,30 @@ enum ColumnCodec {
         let n = values.count
         if out.count < n { out.append(contentsOf: repeatElement(0, count: n - out.count)) }
         if out.count > n { out.removeLast(out.count - n) }
+        guard n > 0, let source = values.baseAddress else { return 0 }
         return out.withUnsafeMutableBufferPointer { o -> Int? in
-            var k = 0
-            var i = 0
-            while i < n {
-                let p = powersOfTen[k]
-                while i < n, let x = scaled(Double(bitPattern: UInt64(bitPattern: values[i])), p) {
-                    o[i] = UInt64(bitPattern: x)
-                    i += 1
+            o.withMemoryRebound(to: Int64.self) { o -> Int? in
+                var k = 0
+                var i = 0
+                while i < n {
+                    let p = powersOfTen[k]
+                    // The common case in C (`strata_decimal_prefix`), the rest (large values) here.
+                    while i < n {
+                        i = strata_decimal_prefix(source, i, n, p, o.baseAddress!)
+                        guard i < n, let x = scaled(Double(bitPattern: UInt64(bitPattern: values[i])), p) else { break }
+                        o[i] = x
+                        i += 1
+                    }
+                    if i == n { break }
+                    let v = Double(bitPattern: UInt64(bitPattern: values[i]))
+                    repeat {
+                        k += 1
+                        if k > Limits.decimalScaleMax { return nil }
+                    } while scaled(v, powersOfTen[k]) == nil
+                    i = 0
                 }
-                if i == n { break }
-                let v = Double(bitPattern: UInt64(bitPattern: values[i]))
-                repeat {
-                    k += 1
-                    if k > Limits.decimalScaleMax { return nil }
-                } while scaled(v, powersOfTen[k]) == nil
-                i = 0
+                return k
             }
-            return k
         }
     }
 
