@@ -327,3 +327,65 @@ size_t strata_decimal_prefix(const int64_t *values, size_t lo, size_t n, double 
 #endif
     return decimal_prefix_scalar(values, lo, n, p, out);
 }
+
+// Eight values of W bits (W <= 32) from W bytes at `in`, 8 more readable; the largest is or'ed into
+// the return value's bits so that one comparison checks them all against a limit (max <= or).
+#define DEFINE_UNPACK8(W)                                                                  \
+    static uint32_t unpack8_##W(const uint8_t *in, uint32_t *out) {                         \
+        const uint64_t mask = (UINT64_C(1) << (W)) - 1;                                    \
+        uint32_t v0 = (uint32_t)VALUE(0, W), v1 = (uint32_t)VALUE(1, W);                   \
+        uint32_t v2 = (uint32_t)VALUE(2, W), v3 = (uint32_t)VALUE(3, W);                   \
+        uint32_t v4 = (uint32_t)VALUE(4, W), v5 = (uint32_t)VALUE(5, W);                   \
+        uint32_t v6 = (uint32_t)VALUE(6, W), v7 = (uint32_t)VALUE(7, W);                   \
+        out[0] = v0; out[1] = v1; out[2] = v2; out[3] = v3;                                \
+        out[4] = v4; out[5] = v5; out[6] = v6; out[7] = v7;                                \
+        uint32_t a = v0 > v1 ? v0 : v1, b = v2 > v3 ? v2 : v3;                             \
+        uint32_t c = v4 > v5 ? v4 : v5, d = v6 > v7 ? v6 : v7;                             \
+        a = a > b ? a : b;                                                                 \
+        c = c > d ? c : d;                                                                 \
+        return a > c ? a : c;                                                              \
+    }
+
+DEFINE_UNPACK8(1) DEFINE_UNPACK8(2) DEFINE_UNPACK8(3) DEFINE_UNPACK8(4) DEFINE_UNPACK8(5) DEFINE_UNPACK8(6)
+DEFINE_UNPACK8(7) DEFINE_UNPACK8(8) DEFINE_UNPACK8(9) DEFINE_UNPACK8(10) DEFINE_UNPACK8(11) DEFINE_UNPACK8(12)
+DEFINE_UNPACK8(13) DEFINE_UNPACK8(14) DEFINE_UNPACK8(15) DEFINE_UNPACK8(16) DEFINE_UNPACK8(17) DEFINE_UNPACK8(18)
+DEFINE_UNPACK8(19) DEFINE_UNPACK8(20) DEFINE_UNPACK8(21) DEFINE_UNPACK8(22) DEFINE_UNPACK8(23) DEFINE_UNPACK8(24)
+DEFINE_UNPACK8(25) DEFINE_UNPACK8(26) DEFINE_UNPACK8(27) DEFINE_UNPACK8(28) DEFINE_UNPACK8(29) DEFINE_UNPACK8(30)
+DEFINE_UNPACK8(31) DEFINE_UNPACK8(32)
+
+typedef uint32_t (*unpack8_fn)(const uint8_t *, uint32_t *);
+static const unpack8_fn unpackers8[33] = {
+    0, unpack8_1, unpack8_2, unpack8_3, unpack8_4, unpack8_5, unpack8_6, unpack8_7, unpack8_8, unpack8_9,
+    unpack8_10, unpack8_11, unpack8_12, unpack8_13, unpack8_14, unpack8_15, unpack8_16, unpack8_17,
+    unpack8_18, unpack8_19, unpack8_20, unpack8_21, unpack8_22, unpack8_23, unpack8_24, unpack8_25,
+    unpack8_26, unpack8_27, unpack8_28, unpack8_29, unpack8_30, unpack8_31, unpack8_32,
+};
+
+uint32_t strata_unpack32(const uint8_t *in, size_t avail, unsigned width, size_t count, uint32_t *out) {
+    if (width == 0 || width > 32) {
+        memset(out, 0, count * sizeof(uint32_t));
+        return 0;
+    }
+    uint32_t largest = 0;
+    size_t k = 0;
+    // Whole groups while the group's bytes and 8 more are readable.
+    for (; k + 8 <= count && (k / 8 + 1) * width + 8 <= avail; k += 8) {
+        uint32_t m = unpackers8[width](in + (k / 8) * width, out + k);
+        largest = m > largest ? m : largest;
+    }
+    const uint64_t mask = (UINT64_C(1) << width) - 1;
+    for (; k < count; k++) {
+        size_t bit = k * width;
+        uint64_t v = 0;
+        for (unsigned got = 0; got < width;) {
+            size_t at = (bit + got) / 8;
+            unsigned shift = (unsigned)((bit + got) % 8);
+            unsigned take = 8 - shift < width - got ? 8 - shift : width - got;
+            v |= (uint64_t)((in[at] >> shift) & ((1u << take) - 1)) << got;
+            got += take;
+        }
+        out[k] = (uint32_t)(v & mask);
+        largest = out[k] > largest ? out[k] : largest;
+    }
+    return largest;
+}

@@ -50,6 +50,12 @@ void strata_predict_add(int64_t *out, size_t lo, size_t hi, const int64_t *v, co
 /// same arithmetic as `scaled`; eight values at a time with AVX-512 where the processor has it.
 size_t strata_decimal_prefix(const int64_t *values, size_t lo, size_t n, double p, int64_t *out);
 
+/// Unpacks `count` values of `width` bits (0 ... 32), least significant bit first, from `in`, which
+/// has `avail` readable bytes (at least ⌈count × width / 8⌉), into `out`; returns the largest.
+/// Parquet's bit-packed runs: eight values to `width` bytes, eight at a time with the width a
+/// constant where 8 more bytes are readable, bit by bit at the end.
+uint32_t strata_unpack32(const uint8_t *in, size_t avail, unsigned width, size_t count, uint32_t *out);
+
 /// Has glibc's allocator keep freed memory for reuse rather than return it to the system after
 /// every large free (no effect with other C libraries).
 void strata_keep_freed_memory(void);
