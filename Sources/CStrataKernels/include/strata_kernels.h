@@ -38,16 +38,21 @@ void strata_unshuffle(const uint8_t *src, size_t n, size_t lo, size_t hi, int64_
 /// prices' scaled integers `a` and `b`: out[r] += p, p = (a[r] × f1 + b[r] × f2) × v[r] truncated
 /// toward zero, or 0 when |p| ≥ 2^62, the arithmetic exactly that of `Prediction.value` (no fused
 /// multiply-add, wrapping integer addition). With `divide` > 0 each sum is then stored as the bit
-/// pattern of the double sum / `divide`. AVX-512 (F and DQ, which convert between int64 and double
-/// eight at a time) where the processor and system have it, checked once; scalar otherwise.
+/// pattern of the double sum / `divide`. AVX-512 (F, DQ and VL: int64 <-> double conversions, on
+/// 256-bit registers) where the processor and system have it, checked once; scalar otherwise.
 void strata_predict_add(int64_t *out, size_t lo, size_t hi, const int64_t *v, const int64_t *a, const int64_t *b,
                         double f1, double f2, double divide);
+
+/// The residuals of a turnover prediction: out[r] = target[r] − p for r in 0 ..< n, p as in
+/// `strata_predict_add` (wrapping subtraction). The writer's side of the same arithmetic.
+void strata_predict_residuals(int64_t *out, size_t n, const int64_t *target, const int64_t *v, const int64_t *a,
+                              const int64_t *b, double f1, double f2);
 
 /// The decimal check's common case: for i from `lo`, while the double with bits `values[i]` times
 /// `p` (10^k) is below 2^51 in magnitude and its nearest integer x gives back exactly those bits as
 /// x / p, stores x at `out[i]`. Returns the first i where that does not hold (`n` when none): that
 /// value fails the check or needs `ColumnCodec.scaled`'s slow path (large, infinite or NaN). The
-/// same arithmetic as `scaled`; eight values at a time with AVX-512 where the processor has it.
+/// same arithmetic as `scaled`; with AVX-512 (as above) where the processor has it.
 size_t strata_decimal_prefix(const int64_t *values, size_t lo, size_t n, double p, int64_t *out);
 
 /// Unpacks `count` values of `width` bits (0 ... 32), least significant bit first, from `in`, which

@@ -122,6 +122,8 @@ struct BlockEncoder {
     private var counts: [(id: UInt32, column: Int)] = []
     private var target: [UInt64] = []
     private var trial: [UInt8] = []
+    /// A candidate prediction's residuals over a block's first rows, to cost it.
+    private var trialResiduals: [UInt64] = []
 
     /// Encodes rows [0, count) of `times` and the value columns `columns`, with ids `ids` (ascending)
     /// and types `types`. A column whose every row is null gets no chunk.
@@ -212,7 +214,8 @@ struct BlockEncoder {
         for v in counts {
             for i in decimals.indices {
                 for j in i..<decimals.count {
-                    let cost = residualBits(columns[v.column].bits, decimals[i], decimals[j], k: k, rows: min(rows, 1_024))
+                    let cost = Self.residualBits(
+                        target, columns[v.column].bits, decimals[i], decimals[j], k: k, rows: min(rows, 1_024), scratch: &trialResiduals)
                     if best == nil || cost < best!.cost { best = (Prediction(count: v.id, first: decimals[i].id, second: decimals[j].id), cost) }
                 }
             }
@@ -221,11 +224,7 @@ struct BlockEncoder {
         let v = columns[counts.first { $0.id == p.count }!.column].bits
         let a = decimals.first { $0.id == p.first }!, b = decimals.first { $0.id == p.second }!
         let (f1, f2) = Prediction.factors(target: k, a.scale, b.scale)
-        scratch.ints.removeAll(keepingCapacity: true)
-        for r in 0..<rows {
-            let predicted = Prediction.value(v[r], Int64(bitPattern: a.ints[r]), Int64(bitPattern: b.ints[r]), f1, f2)
-            scratch.ints.append(UInt64(bitPattern: Int64(bitPattern: target[r]) &- predicted))
-        }
+        Prediction.residuals(target, v, a.ints, b.ints, f1, f2, rows: rows, into: &scratch.ints)
         trial.removeAll(keepingCapacity: true)
         p.write(to: &trial)
         let (encoding, raw) = ColumnCodec.encodePredicted(scale: k, scratch: &scratch, payload: &trial)
@@ -235,16 +234,18 @@ struct BlockEncoder {
     }
 
     /// Bits the residuals of the first `rows` rows take bit-packed (zigzag, per 128 values).
-    private func residualBits(
-        _ v: [Int64], _ a: (id: UInt32, scale: Int, ints: [UInt64]), _ b: (id: UInt32, scale: Int, ints: [UInt64]), k: Int, rows: Int
+    private static func residualBits(
+        _ target: [UInt64], _ v: [Int64], _ a: (id: UInt32, scale: Int, ints: [UInt64]), _ b: (id: UInt32, scale: Int, ints: [UInt64]), k: Int, rows: Int,
+        scratch residuals: inout [UInt64]
     ) -> Int {
         let (f1, f2) = Prediction.factors(target: k, a.scale, b.scale)
+        Prediction.residuals(target, v, a.ints, b.ints, f1, f2, rows: rows, into: &residuals)
         var bits = 0
         var r = 0
         while r < rows {
             var any: UInt64 = 0
             for i in r..<min(r + Encoding.miniblockValues, rows) {
-                let e = Int64(bitPattern: target[i]) &- Prediction.value(v[i], Int64(bitPattern: a.ints[i]), Int64(bitPattern: b.ints[i]), f1, f2)
+                let e = Int64(bitPattern: residuals[i])
                 any |= UInt64(bitPattern: (e << 1) ^ (e >> 63))
             }
             bits += (64 - any.leadingZeroBitCount) * min(Encoding.miniblockValues, rows - r)

@@ -31,7 +31,8 @@ struct Prediction: Equatable, Sendable {
     /// Adds the prediction to the residuals in `out` for the rows `window`, from the count `v` and
     /// the prices' scaled integers `a` and `b` (each as long as `out`); then, with `divide`, turns
     /// each sum into the Float64 sum / `divide` (its bit pattern). The loop is `strata_predict_add`,
-    /// `value`'s arithmetic in C, eight rows at a time with AVX-512 where the processor has it
+    /// `value`'s arithmetic in C, four rows at a time with AVX-512's 256-bit instructions where the
+    /// processor has them
     /// (int64 to double and back are single instructions there; the scalar loop was a tenth of a
     /// full scan).
     static func add(
@@ -42,6 +43,31 @@ struct Prediction: Equatable, Sendable {
         precondition(divide.map { $0 > 0 } ?? true)
         guard !window.isEmpty, let o = out.baseAddress, let v = v.baseAddress, let a = a.baseAddress, let b = b.baseAddress else { return }
         strata_predict_add(o, window.lowerBound, window.upperBound, v, a, b, f1, f2, divide ?? 0)
+    }
+
+    /// The residuals `target − prediction` of rows 0 ..< `rows` into `out` (replacing what it
+    /// held): the writer's side of `add`, the same arithmetic (`strata_predict_residuals`).
+    static func residuals(
+        _ target: [UInt64], _ v: [Int64], _ a: [UInt64], _ b: [UInt64], _ f1: Double, _ f2: Double, rows: Int, into out: inout [UInt64]
+    ) {
+        precondition(rows <= min(target.count, v.count, a.count, b.count))
+        out.removeAll(keepingCapacity: true)
+        out.append(contentsOf: repeatElement(0, count: rows))
+        guard rows > 0 else { return }
+        // Int64 and UInt64 may be read through each other's pointers (signed and unsigned forms).
+        func signed(_ p: UnsafeBufferPointer<UInt64>) -> UnsafePointer<Int64> { UnsafeRawPointer(p.baseAddress!).assumingMemoryBound(to: Int64.self) }
+        target.withUnsafeBufferPointer { t in
+            v.withUnsafeBufferPointer { v in
+                a.withUnsafeBufferPointer { a in
+                    b.withUnsafeBufferPointer { b in
+                        out.withUnsafeMutableBufferPointer { o in
+                            let o = UnsafeMutableRawPointer(o.baseAddress!).assumingMemoryBound(to: Int64.self)
+                            strata_predict_residuals(o, rows, signed(t), v.baseAddress!, signed(a), signed(b), f1, f2)
+                        }
+                    }
+                }
+            }
+        }
     }
 
     func write(to payload: inout [UInt8]) {
