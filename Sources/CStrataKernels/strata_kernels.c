@@ -14,6 +14,19 @@ static inline uint64_t load64(const uint8_t *p) {
 // Eight values of width W start at a whole byte (8 × W bits = W bytes), so within a group of
 // eight every offset and shift is a constant.
 #define VALUE(J, W) ((load64(in + ((J) * (W)) / 8) >> (((J) * (W)) % 8)) & mask)
+
+// The widths the kernels are specialised for, as lists a macro is applied to (X-macros): one
+// function per width, and the table of them indexed by width.
+#define WIDTHS_1_8(X) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8)
+#define WIDTHS_9_16(X) X(9) X(10) X(11) X(12) X(13) X(14) X(15) X(16)
+#define WIDTHS_17_24(X) X(17) X(18) X(19) X(20) X(21) X(22) X(23) X(24)
+#define WIDTHS_25_32(X) X(25) X(26) X(27) X(28) X(29) X(30) X(31) X(32)
+#define WIDTHS_33_40(X) X(33) X(34) X(35) X(36) X(37) X(38) X(39) X(40)
+#define WIDTHS_41_48(X) X(41) X(42) X(43) X(44) X(45) X(46) X(47) X(48)
+#define WIDTHS_49_56(X) X(49) X(50) X(51) X(52) X(53) X(54) X(55) X(56)
+#define WIDTHS_1_32(X) WIDTHS_1_8(X) WIDTHS_9_16(X) WIDTHS_17_24(X) WIDTHS_25_32(X)
+#define WIDTHS_1_56(X) WIDTHS_1_32(X) WIDTHS_33_40(X) WIDTHS_41_48(X) WIDTHS_49_56(X)
+
 #define DEFINE_UNPACK(W)                                                   \
     static void unpack128_##W(const uint8_t *in, uint64_t *out) {          \
         const uint64_t mask = (UINT64_C(1) << (W)) - 1;                    \
@@ -29,28 +42,11 @@ static inline uint64_t load64(const uint8_t *p) {
         }                                                                  \
     }
 
-DEFINE_UNPACK(1) DEFINE_UNPACK(2) DEFINE_UNPACK(3) DEFINE_UNPACK(4) DEFINE_UNPACK(5) DEFINE_UNPACK(6)
-DEFINE_UNPACK(7) DEFINE_UNPACK(8) DEFINE_UNPACK(9) DEFINE_UNPACK(10) DEFINE_UNPACK(11) DEFINE_UNPACK(12)
-DEFINE_UNPACK(13) DEFINE_UNPACK(14) DEFINE_UNPACK(15) DEFINE_UNPACK(16) DEFINE_UNPACK(17) DEFINE_UNPACK(18)
-DEFINE_UNPACK(19) DEFINE_UNPACK(20) DEFINE_UNPACK(21) DEFINE_UNPACK(22) DEFINE_UNPACK(23) DEFINE_UNPACK(24)
-DEFINE_UNPACK(25) DEFINE_UNPACK(26) DEFINE_UNPACK(27) DEFINE_UNPACK(28) DEFINE_UNPACK(29) DEFINE_UNPACK(30)
-DEFINE_UNPACK(31) DEFINE_UNPACK(32) DEFINE_UNPACK(33) DEFINE_UNPACK(34) DEFINE_UNPACK(35) DEFINE_UNPACK(36)
-DEFINE_UNPACK(37) DEFINE_UNPACK(38) DEFINE_UNPACK(39) DEFINE_UNPACK(40) DEFINE_UNPACK(41) DEFINE_UNPACK(42)
-DEFINE_UNPACK(43) DEFINE_UNPACK(44) DEFINE_UNPACK(45) DEFINE_UNPACK(46) DEFINE_UNPACK(47) DEFINE_UNPACK(48)
-DEFINE_UNPACK(49) DEFINE_UNPACK(50) DEFINE_UNPACK(51) DEFINE_UNPACK(52) DEFINE_UNPACK(53) DEFINE_UNPACK(54)
-DEFINE_UNPACK(55) DEFINE_UNPACK(56)
+WIDTHS_1_56(DEFINE_UNPACK)
 
 typedef void (*unpack_fn)(const uint8_t *, uint64_t *);
-static const unpack_fn unpackers[57] = {
-    0, unpack128_1, unpack128_2, unpack128_3, unpack128_4, unpack128_5, unpack128_6, unpack128_7,
-    unpack128_8, unpack128_9, unpack128_10, unpack128_11, unpack128_12, unpack128_13, unpack128_14,
-    unpack128_15, unpack128_16, unpack128_17, unpack128_18, unpack128_19, unpack128_20, unpack128_21,
-    unpack128_22, unpack128_23, unpack128_24, unpack128_25, unpack128_26, unpack128_27, unpack128_28,
-    unpack128_29, unpack128_30, unpack128_31, unpack128_32, unpack128_33, unpack128_34, unpack128_35,
-    unpack128_36, unpack128_37, unpack128_38, unpack128_39, unpack128_40, unpack128_41, unpack128_42,
-    unpack128_43, unpack128_44, unpack128_45, unpack128_46, unpack128_47, unpack128_48, unpack128_49,
-    unpack128_50, unpack128_51, unpack128_52, unpack128_53, unpack128_54, unpack128_55, unpack128_56,
-};
+#define UNPACK128_ENTRY(W) unpack128_##W,
+static const unpack_fn unpackers[57] = {0, WIDTHS_1_56(UNPACK128_ENTRY)};
 
 static inline int64_t unzigzag(uint64_t u) { return (int64_t)(u >> 1) ^ -(int64_t)(u & 1); }
 
@@ -76,25 +72,11 @@ static inline int64_t unzigzag(uint64_t u) { return (int64_t)(u >> 1) ^ -(int64_
 #define PLAIN(V) (V)
 #define UNZIGZAG(V) ((uint64_t)unzigzag(V))
 
-DEFINE_DELTA(1) DEFINE_DELTA(2) DEFINE_DELTA(3) DEFINE_DELTA(4) DEFINE_DELTA(5) DEFINE_DELTA(6) DEFINE_DELTA(7)
-DEFINE_DELTA(8) DEFINE_DELTA(9) DEFINE_DELTA(10) DEFINE_DELTA(11) DEFINE_DELTA(12) DEFINE_DELTA(13) DEFINE_DELTA(14)
-DEFINE_DELTA(15) DEFINE_DELTA(16) DEFINE_DELTA(17) DEFINE_DELTA(18) DEFINE_DELTA(19) DEFINE_DELTA(20) DEFINE_DELTA(21)
-DEFINE_DELTA(22) DEFINE_DELTA(23) DEFINE_DELTA(24) DEFINE_DELTA(25) DEFINE_DELTA(26) DEFINE_DELTA(27) DEFINE_DELTA(28)
-DEFINE_DELTA(29) DEFINE_DELTA(30) DEFINE_DELTA(31) DEFINE_DELTA(32) DEFINE_DELTA(33) DEFINE_DELTA(34) DEFINE_DELTA(35)
-DEFINE_DELTA(36) DEFINE_DELTA(37) DEFINE_DELTA(38) DEFINE_DELTA(39) DEFINE_DELTA(40) DEFINE_DELTA(41) DEFINE_DELTA(42)
-DEFINE_DELTA(43) DEFINE_DELTA(44) DEFINE_DELTA(45) DEFINE_DELTA(46) DEFINE_DELTA(47) DEFINE_DELTA(48) DEFINE_DELTA(49)
-DEFINE_DELTA(50) DEFINE_DELTA(51) DEFINE_DELTA(52) DEFINE_DELTA(53) DEFINE_DELTA(54) DEFINE_DELTA(55) DEFINE_DELTA(56)
+WIDTHS_1_56(DEFINE_DELTA)
 
 typedef uint64_t (*delta_fn)(const uint8_t *, uint64_t *, uint64_t, int);
-static const delta_fn deltas[57] = {
-    0, delta128_1, delta128_2, delta128_3, delta128_4, delta128_5, delta128_6, delta128_7, delta128_8, delta128_9,
-    delta128_10, delta128_11, delta128_12, delta128_13, delta128_14, delta128_15, delta128_16, delta128_17,
-    delta128_18, delta128_19, delta128_20, delta128_21, delta128_22, delta128_23, delta128_24, delta128_25,
-    delta128_26, delta128_27, delta128_28, delta128_29, delta128_30, delta128_31, delta128_32, delta128_33,
-    delta128_34, delta128_35, delta128_36, delta128_37, delta128_38, delta128_39, delta128_40, delta128_41,
-    delta128_42, delta128_43, delta128_44, delta128_45, delta128_46, delta128_47, delta128_48, delta128_49,
-    delta128_50, delta128_51, delta128_52, delta128_53, delta128_54, delta128_55, delta128_56,
-};
+#define DELTA128_ENTRY(W) delta128_##W,
+static const delta_fn deltas[57] = {0, WIDTHS_1_56(DELTA128_ENTRY)};
 
 void strata_unpack128(const uint8_t *in, unsigned width, int64_t *out, unsigned finish, int64_t divisor,
                       int64_t *acc) {
@@ -143,25 +125,11 @@ void strata_unpack128(const uint8_t *in, unsigned width, int64_t *out, unsigned 
         return s;                                                             \
     }
 
-DEFINE_SUM(1) DEFINE_SUM(2) DEFINE_SUM(3) DEFINE_SUM(4) DEFINE_SUM(5) DEFINE_SUM(6) DEFINE_SUM(7)
-DEFINE_SUM(8) DEFINE_SUM(9) DEFINE_SUM(10) DEFINE_SUM(11) DEFINE_SUM(12) DEFINE_SUM(13) DEFINE_SUM(14)
-DEFINE_SUM(15) DEFINE_SUM(16) DEFINE_SUM(17) DEFINE_SUM(18) DEFINE_SUM(19) DEFINE_SUM(20) DEFINE_SUM(21)
-DEFINE_SUM(22) DEFINE_SUM(23) DEFINE_SUM(24) DEFINE_SUM(25) DEFINE_SUM(26) DEFINE_SUM(27) DEFINE_SUM(28)
-DEFINE_SUM(29) DEFINE_SUM(30) DEFINE_SUM(31) DEFINE_SUM(32) DEFINE_SUM(33) DEFINE_SUM(34) DEFINE_SUM(35)
-DEFINE_SUM(36) DEFINE_SUM(37) DEFINE_SUM(38) DEFINE_SUM(39) DEFINE_SUM(40) DEFINE_SUM(41) DEFINE_SUM(42)
-DEFINE_SUM(43) DEFINE_SUM(44) DEFINE_SUM(45) DEFINE_SUM(46) DEFINE_SUM(47) DEFINE_SUM(48) DEFINE_SUM(49)
-DEFINE_SUM(50) DEFINE_SUM(51) DEFINE_SUM(52) DEFINE_SUM(53) DEFINE_SUM(54) DEFINE_SUM(55) DEFINE_SUM(56)
+WIDTHS_1_56(DEFINE_SUM)
 
 typedef uint64_t (*sum_fn)(const uint8_t *, int);
-static const sum_fn summers[57] = {
-    0, sum128_1, sum128_2, sum128_3, sum128_4, sum128_5, sum128_6, sum128_7, sum128_8, sum128_9, sum128_10,
-    sum128_11, sum128_12, sum128_13, sum128_14, sum128_15, sum128_16, sum128_17, sum128_18, sum128_19,
-    sum128_20, sum128_21, sum128_22, sum128_23, sum128_24, sum128_25, sum128_26, sum128_27, sum128_28,
-    sum128_29, sum128_30, sum128_31, sum128_32, sum128_33, sum128_34, sum128_35, sum128_36, sum128_37,
-    sum128_38, sum128_39, sum128_40, sum128_41, sum128_42, sum128_43, sum128_44, sum128_45, sum128_46,
-    sum128_47, sum128_48, sum128_49, sum128_50, sum128_51, sum128_52, sum128_53, sum128_54, sum128_55,
-    sum128_56,
-};
+#define SUM128_ENTRY(W) sum128_##W,
+static const sum_fn summers[57] = {0, WIDTHS_1_56(SUM128_ENTRY)};
 
 void strata_skip128(const uint8_t *in, unsigned width, unsigned finish, int64_t divisor, int64_t *acc) {
     uint64_t a = (uint64_t)*acc;
@@ -373,20 +341,11 @@ size_t strata_decimal_prefix(const int64_t *values, size_t lo, size_t n, double 
         return a > c ? a : c;                                                              \
     }
 
-DEFINE_UNPACK8(1) DEFINE_UNPACK8(2) DEFINE_UNPACK8(3) DEFINE_UNPACK8(4) DEFINE_UNPACK8(5) DEFINE_UNPACK8(6)
-DEFINE_UNPACK8(7) DEFINE_UNPACK8(8) DEFINE_UNPACK8(9) DEFINE_UNPACK8(10) DEFINE_UNPACK8(11) DEFINE_UNPACK8(12)
-DEFINE_UNPACK8(13) DEFINE_UNPACK8(14) DEFINE_UNPACK8(15) DEFINE_UNPACK8(16) DEFINE_UNPACK8(17) DEFINE_UNPACK8(18)
-DEFINE_UNPACK8(19) DEFINE_UNPACK8(20) DEFINE_UNPACK8(21) DEFINE_UNPACK8(22) DEFINE_UNPACK8(23) DEFINE_UNPACK8(24)
-DEFINE_UNPACK8(25) DEFINE_UNPACK8(26) DEFINE_UNPACK8(27) DEFINE_UNPACK8(28) DEFINE_UNPACK8(29) DEFINE_UNPACK8(30)
-DEFINE_UNPACK8(31) DEFINE_UNPACK8(32)
+WIDTHS_1_32(DEFINE_UNPACK8)
 
 typedef uint32_t (*unpack8_fn)(const uint8_t *, uint32_t *);
-static const unpack8_fn unpackers8[33] = {
-    0, unpack8_1, unpack8_2, unpack8_3, unpack8_4, unpack8_5, unpack8_6, unpack8_7, unpack8_8, unpack8_9,
-    unpack8_10, unpack8_11, unpack8_12, unpack8_13, unpack8_14, unpack8_15, unpack8_16, unpack8_17,
-    unpack8_18, unpack8_19, unpack8_20, unpack8_21, unpack8_22, unpack8_23, unpack8_24, unpack8_25,
-    unpack8_26, unpack8_27, unpack8_28, unpack8_29, unpack8_30, unpack8_31, unpack8_32,
-};
+#define UNPACK8_ENTRY(W) unpack8_##W,
+static const unpack8_fn unpackers8[33] = {0, WIDTHS_1_32(UNPACK8_ENTRY)};
 
 uint32_t strata_unpack32(const uint8_t *in, size_t avail, unsigned width, size_t count, uint32_t *out) {
     if (width == 0 || width > 32) {
