@@ -64,6 +64,12 @@ final class GroupTable {
         blank = Array(repeating: AggregateState(), count: width)
     }
 
+    /// Room for `groups` groups without regrowing (a hint: more may come).
+    func reserve(groups: Int) {
+        keys.reserveCapacity(groups)
+        states.reserveCapacity(groups * width)
+    }
+
     /// The group last looked up: consecutive blocks and rows mostly fall in the same group.
     private var last: (key: GroupKey, group: Int)?
 

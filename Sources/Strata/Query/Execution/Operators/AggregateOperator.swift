@@ -12,6 +12,7 @@ extension Plan {
             if !timeRangeEmpty {
                 let parts = try parallel(tableSymbols(t)) { (share) throws(StrataError) -> GroupTable in
                     let g = GroupTable(width: specs.count)
+                    if let n = expectedBuckets(a, t, share) { g.reserve(groups: n) }
                     let context = ScanContext()
                     for (id, name) in share { try fold(a, t, id, name, context, into: g) }
                     return g
@@ -24,6 +25,27 @@ extension Plan {
             try relationBatches(context) { (b) throws(StrataError) in try consume(a, b, table) }
         }
         return try finish(a, table)
+    }
+
+    /// How many buckets the rows of `share` in [lo, hi] can span, for a SAMPLE BY of a fixed step
+    /// (nil for other groupings), at most 16,384: the group table reserves room for them, so that
+    /// its states are not copied into new memory at each doubling (in a fresh process those copies
+    /// were 290 of one symbol's hourly resampling's 405 page faults). Room reserved and not used is
+    /// never touched.
+    func expectedBuckets(_ a: AggregationPlan, _ t: Catalog.TableState, _ share: [(Int, String)]) -> Int? {
+        guard let b = a.bucketer, b.calendar == nil, b.step > 0 else { return nil }
+        var first = Int64.max, last = Int64.min
+        for (id, _) in share {
+            let blocks = t.symbols[id].blocks
+            if blocks.count == 0 { continue }
+            first = min(first, blocks[0].firstTime)
+            last = max(last, blocks[blocks.count - 1].lastTime)
+        }
+        first = max(first, lo)
+        last = min(last, hi)
+        guard first <= last else { return nil }
+        let (span, overflow) = last.subtractingReportingOverflow(first)
+        return overflow ? 16_384 : Int(min(span / b.step + 2, 16_384))
     }
 
     /// Groups that start with the symbol are finished as their symbols are (a symbol's groups are
