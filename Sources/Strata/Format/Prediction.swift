@@ -32,9 +32,8 @@ struct Prediction: Equatable, Sendable {
     /// the prices' scaled integers `a` and `b` (each as long as `out`); then, with `divide`, turns
     /// each sum into the Float64 sum / `divide` (its bit pattern). The loop is `strata_predict_add`,
     /// `value`'s arithmetic in C, four rows at a time with AVX-512's 256-bit instructions where the
-    /// processor has them
-    /// (int64 to double and back are single instructions there; the scalar loop was a tenth of a
-    /// full scan).
+    /// processor has them (int64 to double and back are single instructions there; the Swift loop
+    /// was a tenth of a full scan).
     static func add(
         to out: UnsafeMutableBufferPointer<Int64>, _ window: Range<Int>, _ v: UnsafeBufferPointer<Int64>,
         _ a: UnsafeBufferPointer<Int64>, _ b: UnsafeBufferPointer<Int64>, _ f1: Double, _ f2: Double, divide: Double?

@@ -285,27 +285,9 @@ struct ParquetChunkDecoder {
         let width = Int(try c.byte())
         indices.removeAll(keepingCapacity: true)
         try ParquetEncoding.decodeHybrid(c.rest(), width: width, count: n, limit: UInt32(clamping: dictionaryCount), into: &indices)
-        if !dictionary.ints.isEmpty { Self.gather(dictionary.ints, indices, into: &out.ints, zero: 0) }
-        if !dictionary.doubles.isEmpty { Self.gather(dictionary.doubles, indices, into: &out.doubles, zero: 0) }
-        if !dictionary.strings.isEmpty { out.strings.append(contentsOf: indices.lazy.map { dictionary.strings[Int($0)] }) }
-    }
-
-    /// Appends `dictionary[i]` for each index (each checked below the dictionary's size by the
-    /// hybrid decoder, and again here), through pointers: a lazy map's append cost twice as much.
-    private static func gather<T: BitwiseCopyable>(_ dictionary: [T], _ indices: [UInt32], into out: inout [T], zero: T) {
-        let start = out.count
-        out.append(contentsOf: repeatElement(zero, count: indices.count))
-        dictionary.withUnsafeBufferPointer { d in
-            indices.withUnsafeBufferPointer { ix in
-                out.withUnsafeMutableBufferPointer { o in
-                    for k in ix.indices {
-                        let i = Int(ix[k])
-                        precondition(i < d.count, "a dictionary index past the dictionary")
-                        o[start + k] = d[i]
-                    }
-                }
-            }
-        }
+        if !dictionary.ints.isEmpty { out.ints.append(gathering: dictionary.ints, at: indices) }
+        if !dictionary.doubles.isEmpty { out.doubles.append(gathering: dictionary.doubles, at: indices) }
+        if !dictionary.strings.isEmpty { out.strings += Array(gathering: dictionary.strings, at: indices) }
     }
 
     private func deltaLengths(_ c: inout ByteCursor, count n: Int, into out: inout ParquetColumnData) throws(Malformed) {

@@ -158,9 +158,9 @@ public enum ResultColumn: Sendable {
 
     func gather(_ rows: [Int]) -> ResultColumn {
         switch self {
-        case .int64(let v): .int64(rows.map { v[$0] })
-        case .float64(let v): .float64(rows.map { v[$0] })
-        case .string(let v): .string(rows.map { v[$0] })
+        case .int64(let v): .int64(Array(gathering: v, at: rows))
+        case .float64(let v): .float64(Array(gathering: v, at: rows))
+        case .string(let v): .string(Array(gathering: v, at: rows))
         }
     }
 

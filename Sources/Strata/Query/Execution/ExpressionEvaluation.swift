@@ -64,30 +64,13 @@ struct Vec {
     func gather(_ rows: [Int]) -> Vec {
         let g: Values
         switch values {
-        case .ints(let v): g = .ints(Self.pick(rows, from: v))
-        case .floats(let v): g = .floats(Self.pick(rows, from: v))
-        case .strings(let v): g = .strings(Self.pick(rows, from: v))
-        case .decimals(let v, let scale): g = .decimals(Self.pick(rows, from: v), scale)
+        case .ints(let v): g = .ints(ArraySlice(Array(gathering: v, at: rows)))
+        case .floats(let v): g = .floats(ArraySlice(Array(gathering: v, at: rows)))
+        case .strings(let v): g = .strings(ArraySlice(Array(gathering: v, at: rows)))
+        case .decimals(let v, let scale): g = .decimals(ArraySlice(Array(gathering: v, at: rows)), scale)
         case .string, .int, .float: g = values
         }
-        return Vec(g, valid: valid.map { Self.pick(rows, from: $0) })
-    }
-
-    /// `v`'s elements at `rows` (each checked to be one of its rows), copied through buffer pointers:
-    /// `rows.map` with slice subscripts cost 40 instructions an element (an as-of join gathers the
-    /// joined columns for every row of the table).
-    private static func pick<T>(_ rows: [Int], from v: ArraySlice<T>) -> ArraySlice<T> {
-        v.withUnsafeBufferPointer { source in
-            rows.withUnsafeBufferPointer { rows in
-                ArraySlice(Array(unsafeUninitializedCapacity: rows.count) { out, count in
-                    for (k, r) in rows.enumerated() {
-                        precondition(r >= 0 && r < source.count, "row \(r) outside the vector")
-                        (out.baseAddress! + k).initialize(to: source[r])
-                        count = k + 1
-                    }
-                })
-            }
-        }
+        return Vec(g, valid: valid.map { ArraySlice(Array(gathering: $0, at: rows)) })
     }
 
     /// Rows [lo, hi).
