@@ -65,4 +65,8 @@ uint32_t strata_unpack32(const uint8_t *in, size_t avail, unsigned width, size_t
 /// every large free (no effect with other C libraries).
 void strata_keep_freed_memory(void);
 
+/// The processors this process may run on: its affinity mask's (taskset, a container's cpuset),
+/// else those online.
+int strata_available_processors(void);
+
 #endif

@@ -338,7 +338,7 @@ enum ColumnCodec {
             throw .damaged("\(what()): raw length \(rawLength) is impossible for \(rows) rows")
         }
         if encoding.has(Encoding.lz4) {
-            if scratch.count < rawLength { scratch.resizeLeavingNewElementsUnset(to: rawLength) }
+            if scratch.count < rawLength { scratch.resizeForOverwrite(to: rawLength) }
             let ok = scratch.withUnsafeMutableBytes { dst in
                 LZ4.decompress(stored, into: UnsafeMutableRawBufferPointer(rebasing: dst[0..<rawLength]))
             }
@@ -374,7 +374,7 @@ enum ColumnCodec {
             }
             return try body(stored)
         }
-        if scratch.count < rawLength { scratch.resizeLeavingNewElementsUnset(to: rawLength) }
+        if scratch.count < rawLength { scratch.resizeForOverwrite(to: rawLength) }
         let ok = scratch.withUnsafeMutableBytes { dst in
             LZ4.decompress(stored, into: UnsafeMutableRawBufferPointer(rebasing: dst[0..<rawLength]))
         }
@@ -425,7 +425,7 @@ enum ColumnCodec {
         guard share.isFinite else { return nil }
         let prefix = min(rows, Int(min(max(share, 0), 1) * Double(rows)) + 1_024)
         if prefix >= rows { return nil }
-        if scratch.count < rawLength { scratch.resizeLeavingNewElementsUnset(to: rawLength) }
+        if scratch.count < rawLength { scratch.resizeForOverwrite(to: rawLength) }
         let zigzag = encoding.has(Encoding.zigzag), d = encoding.divisor
         return scratch.withUnsafeMutableBytes { raw -> Int? in
             guard LZ4.decompressPrefix(stored, prefix * 8, into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<rawLength])) else { return nil }

@@ -55,7 +55,7 @@ final class DecodedBlock {
         self.rows = rows
         wanted = .max
         first = 0
-        times.resizeLeavingNewElementsUnset(to: rows)  // its length stays from block to block of the same rows
+        times.resizeForOverwrite(to: rows)  // its length stays from block to block of the same rows
         // Keyed on the types too: the same column indices of another table may have other types.
         if columnIndices != columns || !columns.indices.allSatisfy({ types[$0] == schema.columns[columns[$0]].type }) {
             columnIndices = columns
@@ -71,10 +71,10 @@ final class DecodedBlock {
             scales[slot] = nil
             nulls[slot].removeAll(keepingCapacity: true)
             switch type {
-            case .int64: ints[slot].resizeLeavingNewElementsUnset(to: rows)
-            case .float64: floats[slot].resizeLeavingNewElementsUnset(to: rows)
+            case .int64: ints[slot].resizeForOverwrite(to: rows)
+            case .float64: floats[slot].resizeForOverwrite(to: rows)
             case .string:
-                ints[slot].resizeLeavingNewElementsUnset(to: rows)
+                ints[slot].resizeForOverwrite(to: rows)
                 Self.resize(&strings[slot], rows, "")
             }
         }
@@ -188,7 +188,7 @@ final class DecodedBlock {
                     what: what)
             }
         } else {
-            if present.count < count { present.resizeLeavingNewElementsUnset(to: count) }
+            if present.count < count { present.resizeForOverwrite(to: count) }
             try present.withUnsafeMutableBufferPointer { (p) throws(StrataError) in
                 try ColumnCodec.decode(
                     parts.values, encoding: chunk.encoding, rawLength: Int(chunk.rawLength), rows: count, into: p,
@@ -275,7 +275,7 @@ final class DecodedBlock {
 
     /// The storage of a slot: `ints` for Int64 and text codes and scaled decimals, else `floats` as bit patterns.
     private func withColumn<E: Error>(_ slot: Int, _ body: (UnsafeMutableBufferPointer<Int64>) throws(E) -> Void) throws(E) {
-        if types[slot] == .float64 && scales[slot] != nil { ints[slot].resizeLeavingNewElementsUnset(to: rows) }
+        if types[slot] == .float64 && scales[slot] != nil { ints[slot].resizeForOverwrite(to: rows) }
         if types[slot] == .float64 && scales[slot] == nil {
             try floats[slot].withUnsafeMutableBufferPointer { (p) throws(E) in
                 try p.withMemoryRebound(to: Int64.self) { (q) throws(E) in try body(q) }

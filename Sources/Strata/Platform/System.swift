@@ -288,8 +288,9 @@ package enum System {
         _ = nanosleep(&request, nil)
     }
 
-    /// Processors online (at least 1). The corresponding C function is `sysconf(_SC_NPROCESSORS_ONLN)`.
-    package static var processorCount: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+    /// Processors this process may run on (at least 1): its affinity mask's count (`sched_getaffinity`,
+    /// so `taskset` and a container's cpuset are respected), else `sysconf(_SC_NPROCESSORS_ONLN)`.
+    package static var processorCount: Int { max(1, Int(strata_available_processors())) }
 
     /// A number that identifies the calling thread while it runs. The corresponding C function is
     /// `pthread_self`.

@@ -147,12 +147,19 @@ public enum ResultColumn: Sendable {
         }
     }
 
+    /// Appends `other`'s values (of the same type) in place: `self` is switched on alone, as a
+    /// tuple of the two would hold a second reference to the storage and make every append copy it.
     mutating func append(contentsOf other: ResultColumn) {
-        switch (self, other) {
-        case (.int64(var a), .int64(let b)): self = .int64([]); a.append(contentsOf: b); self = .int64(a)
-        case (.float64(var a), .float64(let b)): self = .float64([]); a.append(contentsOf: b); self = .float64(a)
-        case (.string(var a), .string(let b)): self = .string([]); a.append(contentsOf: b); self = .string(a)
-        default: preconditionFailure("result columns of different types")
+        switch self {
+        case .int64(var a):
+            guard case .int64(let b) = other else { preconditionFailure("result columns of different types") }
+            self = .int64([]); a.append(contentsOf: b); self = .int64(a)
+        case .float64(var a):
+            guard case .float64(let b) = other else { preconditionFailure("result columns of different types") }
+            self = .float64([]); a.append(contentsOf: b); self = .float64(a)
+        case .string(var a):
+            guard case .string(let b) = other else { preconditionFailure("result columns of different types") }
+            self = .string([]); a.append(contentsOf: b); self = .string(a)
         }
     }
 
@@ -161,6 +168,14 @@ public enum ResultColumn: Sendable {
         case .int64(let v): .int64(Array(gathering: v, at: rows))
         case .float64(let v): .float64(Array(gathering: v, at: rows))
         case .string(let v): .string(Array(gathering: v, at: rows))
+        }
+    }
+
+    mutating func reserveCapacity(_ n: Int) {
+        switch self {
+        case .int64(var a): self = .int64([]); a.reserveCapacity(n); self = .int64(a)
+        case .float64(var a): self = .float64([]); a.reserveCapacity(n); self = .float64(a)
+        case .string(var a): self = .string([]); a.reserveCapacity(n); self = .string(a)
         }
     }
 
@@ -211,5 +226,15 @@ public struct QueryResult: Sendable {
 
     mutating func append(_ other: QueryResult) {
         for c in columns.indices { columns[c].append(contentsOf: other.columns[c]) }
+    }
+
+    /// The rows of `parts`, one part after the other, each column allocated once.
+    init(names: [String], types: [ResultType], concatenating parts: [QueryResult]) {
+        self.init(names: names, types: types)
+        let rows = parts.reduce(0) { $0 + $1.rowCount }
+        for c in columns.indices {
+            columns[c].reserveCapacity(rows)
+            for part in parts { columns[c].append(contentsOf: part.columns[c]) }
+        }
     }
 }

@@ -232,7 +232,7 @@ public struct Snapshot: Sendable {
     ) throws(StrataError) {
         let k = h.chunkIndex(columnID: id)!
         let d = h.chunk(k)
-        if buffer.count < h.rows { buffer.resizeLeavingNewElementsUnset(to: h.rows) }
+        if buffer.count < h.rows { buffer.resizeForOverwrite(to: h.rows) }
         try h.withChunkBytes(k, checkChecksum: checkChecksums, what: what) { (bytes) throws(StrataError) in
             try buffer.withUnsafeMutableBufferPointer { (p) throws(StrataError) in
                 try ColumnCodec.decode(

@@ -156,26 +156,33 @@ extension AggregateSpec {
     private func updateExtremeWithoutNulls(_ s: inout AggregateState, _ lo: Int, _ hi: Int, _ v: Vec, min isMin: Bool) -> Bool {
         switch v.values {
         case .ints(let p):
-            let x = Self.extreme(p[(p.startIndex + lo)..<(p.startIndex + hi)], min: isMin)
-            if !s.has || (isMin ? x < s.bits : x > s.bits) { s.bits = x; s.has = true }
+            Self.foldExtreme(&s, Self.extreme(p[(p.startIndex + lo)..<(p.startIndex + hi)], min: isMin), min: isMin)
             return true
-        case .floats, .decimals:
-            let x: Double
-            if case .decimals(let p, let scale) = v.values {
-                // Division by 10^k is monotonic: the extreme integer gives the extreme value.
-                x = Double(Self.extreme(p[(p.startIndex + lo)..<(p.startIndex + hi)], min: isMin)) / scale
-            } else {
-                let p = v.floatValues(hi)
-                x = Self.extreme(p[(p.startIndex + lo)..<(p.startIndex + hi)], min: isMin)
-            }
-            let best = s.has ? Double(bitPattern: UInt64(bitPattern: s.bits)) : Double.nan
-            if !s.has || (!x.isNaN && (best.isNaN || (isMin ? AggregateState.floatLess(x, best) : AggregateState.floatLess(best, x)))) {
-                s.bits = Int64(bitPattern: x.bitPattern)
-                s.has = true
-            }
+        case .decimals(let p, let scale):
+            // Division by 10^k is monotonic: the extreme integer gives the extreme value.
+            Self.foldExtreme(&s, Double(Self.extreme(p[(p.startIndex + lo)..<(p.startIndex + hi)], min: isMin)) / scale, min: isMin)
+            return true
+        case .floats(let p):
+            Self.foldExtreme(&s, Self.extreme(p[(p.startIndex + lo)..<(p.startIndex + hi)], min: isMin), min: isMin)
             return true
         default:
             return false
+        }
+    }
+
+    /// Folds a run's extreme Int64 `x` into `s`.
+    @inline(__always)
+    static func foldExtreme(_ s: inout AggregateState, _ x: Int64, min isMin: Bool) {
+        if !s.has || (isMin ? x < s.bits : x > s.bits) { s.bits = x; s.has = true }
+    }
+
+    /// Folds a run's extreme Float64 `x` (NaN when the run held only NaN) into `s`.
+    @inline(__always)
+    static func foldExtreme(_ s: inout AggregateState, _ x: Double, min isMin: Bool) {
+        let best = s.has ? Double(bitPattern: UInt64(bitPattern: s.bits)) : Double.nan
+        if !s.has || (!x.isNaN && (best.isNaN || (isMin ? AggregateState.floatLess(x, best) : AggregateState.floatLess(best, x)))) {
+            s.bits = Int64(bitPattern: x.bitPattern)
+            s.has = true
         }
     }
 
@@ -332,43 +339,83 @@ extension AggregateSpec {
     }
 
     func result(_ s: AggregateState, name: String, side: SideValues) throws(StrataError) -> ResultValue {
-        let texts = side.texts
+        let type = self.type
+        if hasPlainResult(type) {
+            if type == .int64 { return try intResult(s, name: name).map { .int($0) } ?? .null }
+            return floatResult(s).map { .float($0) } ?? .null
+        }
         switch function {
         case .twap: return Self.twapResult(s)
         case .stddev, .stddevSamp, .stddevPop, .variance, .varSamp, .varPop: return spreadResult(s)
         case .median, .quantileCont, .quantileDisc, .quantile: return orderStatistic(s, side.lists)
-        case .count: return .int(s.n)
+        default: return s.has ? .string(side.texts[Int(s.bits)]) : .null  // min, max, first, last of text
+        }
+    }
+
+    /// The results of `groups` (indices into `states`, `width` states a group, this aggregate's at
+    /// `k`) as a column: numbers straight from the states into the column's storage, the rest value
+    /// by value through `result`.
+    func resultColumn(_ states: [AggregateState], width: Int, aggregate k: Int, groups: [Int], side: SideValues) throws(StrataError) -> ResultColumn {
+        let type = self.type
+        guard hasPlainResult(type) else {
+            return try ResultColumn(type, count: groups.count) { (r) throws(StrataError) in
+                try result(states[groups[r] * width + k], name: text, side: side)
+            }
+        }
+        if type == .float64 { return .float64(groups.map { floatResult(states[$0 * width + k]) }) }
+        var column: [Int64?] = []
+        column.reserveCapacity(groups.count)
+        for g in groups { column.append(try intResult(states[g * width + k], name: text)) }
+        return .int64(column)
+    }
+
+    /// Whether `intResult` (an Int64 result) or `floatResult` (a Float64 one) gives the results.
+    @inline(__always)
+    private func hasPlainResult(_ type: ResultType) -> Bool {
+        switch function {
+        case .count, .sum, .avg, .min, .max, .first, .last, .vwap, .weightedAvg: type != .string
+        default: false
+        }
+    }
+
+    /// count, sum of Int64 (an error when it does not fit), min/max/first/last of Int64; nil: null.
+    @inline(__always)
+    private func intResult(_ s: AggregateState, name: String) throws(StrataError) -> Int64? {
+        switch function {
+        case .count: return s.n
         case .sum:
-            if s.n == 0 { return .null }
-            if args[0].type == .int64 {
-                guard let v = Int64(exactly: s.i) else { throw .badInput("\(name) overflows: the sum does not fit in a 64-bit integer") }
-                return .int(v)
-            }
-            return .float(s.f)
-        case .avg:
-            if s.n == 0 { return .null }
-            return .float((args[0].type == .int64 ? Double(s.i) : s.f) / Double(s.n))
-        case .min, .max, .first, .last:
-            if !s.has { return .null }
-            switch type {
-            case .int64: return .int(s.bits)
-            case .float64: return .float(Double(bitPattern: UInt64(bitPattern: s.bits)))
-            case .string: return .string(texts[Int(s.bits)])
-            }
-        case .vwap, .weightedAvg:
-            return s.n == 0 || s.f2 == 0 ? .null : .float(s.f / s.f2)
+            if s.n == 0 { return nil }
+            guard let v = Int64(exactly: s.i) else { throw .badInput("\(name) overflows: the sum does not fit in a 64-bit integer") }
+            return v
+        default: return s.has ? s.bits : nil
+        }
+    }
+
+    /// sum of Float64, avg, vwap, min/max/first/last of Float64; nil: null.
+    @inline(__always)
+    private func floatResult(_ s: AggregateState) -> Double? {
+        switch function {
+        case .sum: s.n == 0 ? nil : s.f
+        case .avg: s.n == 0 ? nil : (args[0].type == .int64 ? Double(s.i) : s.f) / Double(s.n)
+        case .vwap, .weightedAvg: s.n == 0 || s.f2 == 0 ? nil : s.f / s.f2
+        default: s.has ? Double(bitPattern: UInt64(bitPattern: s.bits)) : nil
         }
     }
 
     /// An exact Int64 sum: each value split into its high 32 bits (signed) and low 32 bits, summed in
     /// two Int64 accumulators that cannot overflow within 2^31 values; no branch per value.
     static func sumInts(_ p: ArraySlice<Int64>) -> Int128 {
+        p.withUnsafeBufferPointer { sumInts($0) }
+    }
+
+    static func sumInts(_ p: UnsafeBufferPointer<Int64>) -> Int128 {
         var total: Int128 = 0
-        var start = p.startIndex
-        while start < p.endIndex {
-            let end = start + Swift.min(p.endIndex - start, 1 << 30)
+        var start = 0
+        while start < p.count {
+            let end = start + Swift.min(p.count - start, 1 << 30)
             var high: Int64 = 0, low: Int64 = 0
-            for x in p[start..<end] {
+            for k in start..<end {
+                let x = p[k]
                 high &+= x &>> 32
                 low &+= x & 0xFFFF_FFFF
             }
@@ -405,32 +452,42 @@ extension AggregateSpec {
 
     /// The least (greatest) of a non-empty run of Int64.
     static func extreme(_ p: ArraySlice<Int64>, min isMin: Bool) -> Int64 {
-        p.withUnsafeBufferPointer { b in fold(b, from: b[0], min: isMin) }
+        p.withUnsafeBufferPointer { extreme($0, min: isMin) }
+    }
+
+    static func extreme(_ b: UnsafeBufferPointer<Int64>, min isMin: Bool) -> Int64 {
+        fold(b, from: b[0], min: isMin)
     }
 
     /// The least (greatest) of a non-empty run of Float64 by the rules of min and max: NaN skipped
     /// (NaN when every value is NaN), -0.0 below +0.0. The rare cases (the result is the starting
     /// infinity or a zero) are settled by a second look at the run.
     static func extreme(_ p: ArraySlice<Double>, min isMin: Bool) -> Double {
-        p.withUnsafeBufferPointer { b in
-            let start = isMin ? Double.infinity : -Double.infinity
-            let a0 = fold(b, from: start, min: isMin)
-            if a0 == start {
-                return b.contains(where: { !$0.isNaN }) ? start : .nan
-            }
-            if a0 == 0 {
-                let wanted: FloatingPointSign = isMin ? .minus : .plus
-                return b.contains(where: { $0 == 0 && $0.sign == wanted }) ? (isMin ? -0.0 : 0.0) : (isMin ? 0.0 : -0.0)
-            }
-            return a0
+        p.withUnsafeBufferPointer { extreme($0, min: isMin) }
+    }
+
+    static func extreme(_ b: UnsafeBufferPointer<Double>, min isMin: Bool) -> Double {
+        let start = isMin ? Double.infinity : -Double.infinity
+        let a0 = fold(b, from: start, min: isMin)
+        if a0 == start {
+            return b.contains(where: { !$0.isNaN }) ? start : .nan
         }
+        if a0 == 0 {
+            let wanted: FloatingPointSign = isMin ? .minus : .plus
+            return b.contains(where: { $0 == 0 && $0.sign == wanted }) ? (isMin ? -0.0 : 0.0) : (isMin ? 0.0 : -0.0)
+        }
+        return a0
     }
 
     /// A Float64 sum with four accumulators.
     static func sumFloats(_ p: ArraySlice<Double>) -> Double {
+        p.withUnsafeBufferPointer { sumFloats($0) }
+    }
+
+    static func sumFloats(_ p: UnsafeBufferPointer<Double>) -> Double {
         var a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0
-        var k = p.startIndex
-        let end = p.endIndex
+        var k = 0
+        let end = p.count
         while k + 4 <= end {
             a0 += p[k]
             a1 += p[k + 1]

@@ -27,25 +27,35 @@ extension Plan {
         return try finish(a, table)
     }
 
-    /// How many buckets the rows of `share` in [lo, hi] can span, for a SAMPLE BY of a fixed step
+    /// How many groups a SAMPLE BY of a fixed step can make from the rows of `share` in [lo, hi]
     /// (nil for other groupings), at most 16,384: the group table reserves room for them, so that
     /// its states are not copied into new memory at each doubling (in a fresh process those copies
-    /// were 290 of one symbol's hourly resampling's 405 page faults). Room reserved and not used is
-    /// never touched.
+    /// were 290 of one symbol's hourly resampling's 405 page faults). Per symbol, the buckets its
+    /// rows span, summed, and at most 4,096 more than one symbol's (a table of per-symbol groups is
+    /// finished after 4,096 groups); else the buckets all the rows span. Room reserved and not used
+    /// is never touched.
     func expectedBuckets(_ a: AggregationPlan, _ t: Catalog.TableState, _ share: [(Int, String)]) -> Int? {
         guard let b = a.bucketer, b.calendar == nil, b.step > 0 else { return nil }
+        let cap = 16_384
+        func span(_ first: Int64, _ last: Int64) -> Int {
+            let (first, last) = (max(first, lo), min(last, hi))
+            guard first <= last else { return 0 }
+            let (span, overflow) = last.subtractingReportingOverflow(first)
+            return overflow ? cap : Int(min(span / b.step + 2, Int64(cap)))
+        }
         var first = Int64.max, last = Int64.min
+        var total = 0, most = 0
         for (id, _) in share {
             let blocks = t.symbols[id].blocks
             if blocks.count == 0 { continue }
             first = min(first, blocks[0].firstTime)
             last = max(last, blocks[blocks.count - 1].lastTime)
+            let n = span(blocks[0].firstTime, blocks[blocks.count - 1].lastTime)
+            total = min(total + n, cap)
+            most = max(most, n)
         }
-        first = max(first, lo)
-        last = min(last, hi)
-        guard first <= last else { return nil }
-        let (span, overflow) = last.subtractingReportingOverflow(first)
-        return overflow ? 16_384 : Int(min(span / b.step + 2, 16_384))
+        let n = a.bySymbol ? min(total, 4_096 + most) : span(first, last)
+        return n > 0 ? min(n, cap) : nil
     }
 
     /// Groups that start with the symbol are finished as their symbols are (a symbol's groups are
@@ -54,26 +64,27 @@ extension Plan {
     /// Symbols are scanned in byte order in contiguous shares, so the finished parts, in order,
     /// are in the order `finish` gives one table.
     private func aggregateBySymbol(_ a: AggregationPlan, _ t: Catalog.TableState) throws(StrataError) -> QueryResult {
-        var parts = try parallel(tableSymbols(t)) { (share) throws(StrataError) -> QueryResult in
-            var g = GroupTable(width: a.aggregates.count)
-            var done = QueryResult(names: allNames, types: types)
+        let parts = try parallel(tableSymbols(t)) { (share) throws(StrataError) -> [QueryResult] in
+            let room = expectedBuckets(a, t, share)
+            func table() -> GroupTable {
+                let g = GroupTable(width: a.aggregates.count)
+                if let room { g.reserve(groups: room) }
+                return g
+            }
+            var g = table()
+            var done: [QueryResult] = []
             let context = ScanContext()
             for (id, name) in share {
                 try fold(a, t, id, name, context, into: g)
                 if g.keys.count >= 4_096 {
                     done.append(try finish(a, g))
-                    g = GroupTable(width: a.aggregates.count)
+                    g = table()
                 }
             }
             done.append(try finish(a, g))
             return done
         }
-        var result = QueryResult(names: allNames, types: types)
-        for k in parts.indices {
-            result.append(parts[k])
-            parts[k] = QueryResult(names: allNames, types: types)  // let it go: one copy at a time
-        }
-        return result
+        return QueryResult(names: allNames, types: types, concatenating: parts.flatMap { $0 })
     }
 
     /// Folds one symbol's rows into `g`: blocks its statistics answer, the rest decoded.
@@ -157,10 +168,10 @@ extension Plan {
         var side = g.side
         g.side = SideValues()
         defer { g.side = side }
-        for (k, spec) in a.aggregates.enumerated() {
-            let (x, y) = args[k]
-            for run in runs {
-                spec.update(&g.states[run.group * width + k], from: run.lo, to: run.hi, x, y, times: times, sorted: b.sorted, side: &side)
+        g.states.withUnsafeMutableBufferPointer { states in
+            for (k, spec) in a.aggregates.enumerated() {
+                let (x, y) = args[k]
+                spec.update(states, width: width, aggregate: k, runs: runs, x, y, times: times, sorted: b.sorted, side: &side)
             }
         }
     }
@@ -184,18 +195,18 @@ extension Plan {
     /// throughout, where a bucket is a run of rows below its end. Nil when it does not apply.
     private static func bucketRuns(
         _ a: AggregationPlan, _ b: Batch, _ times: Vec?, _ g: GroupTable
-    ) -> [(lo: Int, hi: Int, group: Int)]? {
+    ) -> [GroupRun]? {
         guard b.sorted, let bucketer = a.bucketer, let times, let symbol = a.bySymbol ? b.symbol : "" else { return nil }
         let n = b.count
         let t = times.intValues(n)
         guard let offset = bucketer.fixedOffset(from: t[t.startIndex], through: t[t.endIndex - 1]) else { return nil }
-        var runs: [(lo: Int, hi: Int, group: Int)] = []
+        var runs: [GroupRun] = []
         var r = 0
         while r < n {
             let local = floorDiv(t[t.startIndex + r] &+ offset, bucketer.step) &* bucketer.step
             let end = local &+ bucketer.step &- offset  // first time of the next bucket
             let e = Self.firstAtOrAfter(t, end, from: r + 1)
-            runs.append((r, e, g.group(GroupKey(symbol: symbol, bucket: local, extras: [], symbolID: a.bySymbol ? b.symbolID : -1))))
+            runs.append(GroupRun(lo: r, hi: e, group: g.group(GroupKey(symbol: symbol, bucket: local, extras: [], symbolID: a.bySymbol ? b.symbolID : -1))))
             r = e
         }
         return runs
@@ -204,11 +215,11 @@ extension Plan {
     /// The general path: runs of consecutive rows with the same bucket, symbol and extra keys.
     private static func groupRuns(
         _ a: AggregationPlan, _ b: Batch, times: Vec?, symbols symbolVec: Vec?, extras: [Vec], _ g: GroupTable
-    ) -> [(lo: Int, hi: Int, group: Int)] {
+    ) -> [GroupRun] {
         let n = b.count
         let simple = symbolVec == nil && extras.isEmpty
         let buckets: [Int64]? = a.bucketer.map { $0.buckets(times!.intValues(n)) }
-        var runs: [(lo: Int, hi: Int, group: Int)] = []
+        var runs: [GroupRun] = []
         var r = 0
         while r < n {
             var e = r + 1
@@ -234,7 +245,7 @@ extension Plan {
             let key = GroupKey(
                 symbol: symbol, bucket: buckets?[r] ?? 0, extras: extras.map { KeyValue($0.value(r)) },
                 symbolID: a.bySymbol && b.symbol != nil ? b.symbolID : -1)
-            runs.append((r, e, g.group(key)))
+            runs.append(GroupRun(lo: r, hi: e, group: g.group(key)))
             r = e
         }
         return runs
@@ -256,9 +267,7 @@ extension Plan {
             for (k, spec) in specs.enumerated() { aggregates.append(try ResultColumn(spec.type, count: rows.count) { rows[$0][k] }) }
         } else {
             for (k, spec) in specs.enumerated() {
-                aggregates.append(try ResultColumn(spec.type, count: groups.count) { (r) throws(StrataError) in
-                    try spec.result(g.states[groups[r] * g.width + k], name: spec.text, side: g.side)
-                })
+                aggregates.append(try spec.resultColumn(g.states, width: g.width, aggregate: k, groups: groups, side: g.side))
             }
         }
         return try outputs(a, keys, aggregates)
