@@ -386,3 +386,39 @@ void strata_predict_residuals(int64_t *out, size_t n, const int64_t *target, con
 #endif
     predict_residuals_scalar(out, n, target, v, a, b, f1, f2);
 }
+
+// Reductions of a run of Int64 for aggregates: loops the compiler vectorises on AVX-512 VL's 64-bit
+// lanes (min, max and arithmetic shifts, which SSE2 lacks), scalar otherwise. Unsigned
+// accumulators: the bounds in the header keep both sums exact.
+#define SPLIT_SUM_LOOP                                                                     \
+    uint64_t hi = 0, lo = 0;                                                               \
+    for (size_t k = 0; k < n; k++) {                                                       \
+        hi += (uint64_t)(v[k] >> 32);                                                      \
+        lo += (uint64_t)v[k] & 0xFFFFFFFFu;                                                \
+    }                                                                                      \
+    *high = (int64_t)hi;                                                                   \
+    *low = (int64_t)lo;
+#define EXTREME_LOOP(BETTER)                                                               \
+    int64_t m = v[0];                                                                      \
+    for (size_t k = 1; k < n; k++) m = v[k] BETTER m ? v[k] : m;                           \
+    return m;
+
+static void split_sum_scalar(const int64_t *restrict v, size_t n, int64_t *high, int64_t *low) { SPLIT_SUM_LOOP }
+static int64_t min_scalar(const int64_t *restrict v, size_t n) { EXTREME_LOOP(<) }
+static int64_t max_scalar(const int64_t *restrict v, size_t n) { EXTREME_LOOP(>) }
+
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+__attribute__((target(AVX512_TARGET))) static void split_sum_avx512(const int64_t *restrict v, size_t n, int64_t *high,
+                                                                     int64_t *low) { SPLIT_SUM_LOOP }
+__attribute__((target(AVX512_TARGET))) static int64_t min_avx512(const int64_t *restrict v, size_t n) { EXTREME_LOOP(<) }
+__attribute__((target(AVX512_TARGET))) static int64_t max_avx512(const int64_t *restrict v, size_t n) { EXTREME_LOOP(>) }
+#define DISPATCH(FAST, SLOW) return use_avx512() ? FAST : SLOW;
+#else
+#define DISPATCH(FAST, SLOW) return SLOW;
+#endif
+
+void strata_split_sum_i64(const int64_t *v, size_t n, int64_t *high, int64_t *low) {
+    DISPATCH(split_sum_avx512(v, n, high, low), split_sum_scalar(v, n, high, low))
+}
+int64_t strata_min_i64(const int64_t *v, size_t n) { DISPATCH(min_avx512(v, n), min_scalar(v, n)) }
+int64_t strata_max_i64(const int64_t *v, size_t n) { DISPATCH(max_avx512(v, n), max_scalar(v, n)) }

@@ -1,7 +1,8 @@
-// Strata's decode kernels in C: the one place where the compiler is given constant bit widths
-// to unroll on, and where SSE2's byte interleaves are reached. Called only from
-// Sources/Strata/Format/Bitpack.swift (Bitpack.unpack) and ColumnCodec.unshuffle. And the
-// C allocator's tuning, which Swift cannot reach (strata_allocator.c).
+// Strata's kernels in C: the one place where the compiler is given constant bit widths to unroll
+// on, and where SSE2's byte interleaves and AVX-512's 64-bit lanes are reached (dispatched at run
+// time). Called only from Sources/Strata/Format (Bitpack, ColumnCodec, Prediction), the Parquet
+// decoder and AggregateSpec's run reductions. And what Swift cannot reach of the C library: the
+// allocator's tuning and the affinity mask (strata_allocator.c).
 #ifndef STRATA_KERNELS_H
 #define STRATA_KERNELS_H
 
@@ -60,6 +61,14 @@ size_t strata_decimal_prefix(const int64_t *values, size_t lo, size_t n, double 
 /// Parquet's bit-packed runs: eight values to `width` bytes, eight at a time with the width a
 /// constant where 8 more bytes are readable, bit by bit at the end.
 uint32_t strata_unpack32(const uint8_t *in, size_t avail, unsigned width, size_t count, uint32_t *out);
+
+/// The least (`strata_min_i64`) or greatest (`strata_max_i64`) of the `n` ≥ 1 values at `v`.
+int64_t strata_min_i64(const int64_t *v, size_t n);
+int64_t strata_max_i64(const int64_t *v, size_t n);
+
+/// The sum of the `n` ≤ 2^30 values at `v` split at bit 32: `*high` = Σ (v >> 32) (arithmetic
+/// shift) and `*low` = Σ (v AND 0xFFFFFFFF). Neither can overflow; high × 2^32 + low is the sum.
+void strata_split_sum_i64(const int64_t *v, size_t n, int64_t *high, int64_t *low);
 
 /// Has glibc's allocator keep freed memory for reuse rather than return it to the system after
 /// every large free (no effect with other C libraries).

@@ -1,3 +1,5 @@
+import CStrataKernels
+
 /// One aggregate of a query, resolved: its function and arguments.
 ///
 /// Semantics (Format.md's statistics follow the same rules, so blocks can be answered from them):
@@ -409,18 +411,15 @@ extension AggregateSpec {
     }
 
     static func sumInts(_ p: UnsafeBufferPointer<Int64>) -> Int128 {
+        guard let base = p.baseAddress else { return 0 }
         var total: Int128 = 0
         var start = 0
         while start < p.count {
-            let end = start + Swift.min(p.count - start, 1 << 30)
+            let n = Swift.min(p.count - start, 1 << 30)
             var high: Int64 = 0, low: Int64 = 0
-            for k in start..<end {
-                let x = p[k]
-                high &+= x &>> 32
-                low &+= x & 0xFFFF_FFFF
-            }
+            strata_split_sum_i64(base + start, n, &high, &low)
             total += Int128(high) * 4_294_967_296 + Int128(low)
-            start = end
+            start += n
         }
         return total
     }
@@ -456,7 +455,8 @@ extension AggregateSpec {
     }
 
     static func extreme(_ b: UnsafeBufferPointer<Int64>, min isMin: Bool) -> Int64 {
-        fold(b, from: b[0], min: isMin)
+        precondition(!b.isEmpty)
+        return isMin ? strata_min_i64(b.baseAddress!, b.count) : strata_max_i64(b.baseAddress!, b.count)
     }
 
     /// The least (greatest) of a non-empty run of Float64 by the rules of min and max: NaN skipped

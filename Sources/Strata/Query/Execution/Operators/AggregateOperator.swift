@@ -65,20 +65,15 @@ extension Plan {
     /// are in the order `finish` gives one table.
     private func aggregateBySymbol(_ a: AggregationPlan, _ t: Catalog.TableState) throws(StrataError) -> QueryResult {
         let parts = try parallel(tableSymbols(t)) { (share) throws(StrataError) -> [QueryResult] in
-            let room = expectedBuckets(a, t, share)
-            func table() -> GroupTable {
-                let g = GroupTable(width: a.aggregates.count)
-                if let room { g.reserve(groups: room) }
-                return g
-            }
-            var g = table()
+            let g = GroupTable(width: a.aggregates.count)
+            if let room = expectedBuckets(a, t, share) { g.reserve(groups: room) }
             var done: [QueryResult] = []
             let context = ScanContext()
             for (id, name) in share {
                 try fold(a, t, id, name, context, into: g)
                 if g.keys.count >= 4_096 {
                     done.append(try finish(a, g))
-                    g = table()
+                    g.removeAll()
                 }
             }
             done.append(try finish(a, g))
