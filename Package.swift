@@ -41,8 +41,8 @@ let package = Package(
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CSnappy", pkgConfig: "snappy", providers: [.apt(["libsnappy-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
-        // The bit-unpacking kernel (C, so the compiler unrolls it per bit width). Only
-        // Sources/Strata/Format/Bitpack.swift imports it.
+        // The C kernels (bit unpacking unrolled per width, SSE2 and AVX-512 paths dispatched at
+        // run time); see its header for who calls them. The tests compare vector and scalar paths.
         .target(name: "CStrataKernels"),
         .target(
             name: "Strata",
@@ -67,7 +67,7 @@ let package = Package(
         ),
         .testTarget(
             name: "StrataTests",
-            dependencies: ["Strata", "StrataTools"],
+            dependencies: ["Strata", "StrataTools", "CStrataKernels"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         // README.md's Swift examples, compiled against the public API only (no @testable).

@@ -78,8 +78,17 @@ typedef uint64_t (*delta_fn)(const uint8_t *, uint64_t *, uint64_t, int);
 #define DELTA128_ENTRY(W) delta128_##W,
 static const delta_fn deltas[57] = {0, WIDTHS_1_56(DELTA128_ENTRY)};
 
+// AVX-512 VBMI twins of the miniblock kernels (below), for widths 1 ... 56 and no running xor.
+static int use_vbmi(void);
+static void unpack128_vbmi(const uint8_t *in, unsigned width, int64_t *out, unsigned finish, int64_t divisor, int64_t *acc);
+static uint64_t sum128_vbmi(const uint8_t *in, unsigned width, int zigzag);
+
 void strata_unpack128(const uint8_t *in, unsigned width, int64_t *out, unsigned finish, int64_t divisor,
                       int64_t *acc) {
+    if (width >= 1 && width <= 56 && !(finish & STRATA_FINISH_XOR) && use_vbmi()) {
+        unpack128_vbmi(in, width, out, finish, divisor, acc);
+        return;
+    }
     uint64_t *raw = (uint64_t *)out;
     if ((finish & STRATA_FINISH_DELTA) && divisor == 1 && width >= 1 && width <= 56) {
         *acc = (int64_t)deltas[width](in, raw, (uint64_t)*acc, (finish & STRATA_FINISH_ZIGZAG) != 0);
@@ -135,7 +144,8 @@ void strata_skip128(const uint8_t *in, unsigned width, unsigned finish, int64_t 
     uint64_t a = (uint64_t)*acc;
     if (finish & STRATA_FINISH_DELTA) {
         // The running sum moves by divisor × the sum of the values (wrapping: × distributes over +).
-        a += summers[width](in, finish & STRATA_FINISH_ZIGZAG) * (uint64_t)divisor;
+        int zigzag = (finish & STRATA_FINISH_ZIGZAG) != 0;
+        a += (use_vbmi() ? sum128_vbmi(in, width, zigzag) : summers[width](in, zigzag)) * (uint64_t)divisor;
     } else if (finish & STRATA_FINISH_XOR) {
         uint64_t raw[128];
         unpackers[width](in, raw);
@@ -422,3 +432,105 @@ void strata_split_sum_i64(const int64_t *v, size_t n, int64_t *high, int64_t *lo
 }
 int64_t strata_min_i64(const int64_t *v, size_t n) { DISPATCH(min_avx512(v, n), min_scalar(v, n)) }
 int64_t strata_max_i64(const int64_t *v, size_t n) { DISPATCH(max_avx512(v, n), max_scalar(v, n)) }
+
+// The miniblock kernels on AVX-512 VBMI's 64-byte registers, eight values a step. The eight values
+// of a group span W bytes (W = width ≤ 56); value j is the 8 bytes from byte ⌊jW/8⌋, shifted right
+// by jW mod 8 and masked: one masked load of the group's W + 8 bytes (masked-out bytes are never
+// read, so the kernels read no further than the scalar ones), one byte permutation that gathers
+// each value's 8 bytes into its lane, one variable shift, one mask. The running sum adds each
+// lane's predecessors in three shifted adds, then the sum so far. Wrapping arithmetic throughout,
+// as the scalar kernels.
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+#include <immintrin.h>
+#define VBMI_TARGET "avx512f,avx512bw,avx512dq,avx512vl,avx512vbmi"
+
+struct group_layout {
+    __m512i index, shift, mask;
+    __mmask64 load;
+};
+
+__attribute__((target(VBMI_TARGET))) static inline struct group_layout layout_of(unsigned w) {
+    const __m512i bits = _mm512_mullo_epi64(_mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0), _mm512_set1_epi64(w));
+    const __m512i first = _mm512_srli_epi64(bits, 3);  // each value's first byte, at most 49
+    struct group_layout g;
+    g.index = _mm512_add_epi64(_mm512_mullo_epi64(first, _mm512_set1_epi64(0x0101010101010101)),
+                               _mm512_set1_epi64(0x0706050403020100));
+    g.shift = _mm512_and_si512(bits, _mm512_set1_epi64(7));
+    g.mask = _mm512_set1_epi64((int64_t)((UINT64_C(1) << w) - 1));
+    g.load = w + 8 >= 64 ? ~UINT64_C(0) : (UINT64_C(1) << (w + 8)) - 1;
+    return g;
+}
+
+__attribute__((target(VBMI_TARGET))) static inline __m512i group_values(const uint8_t *in, const struct group_layout *g) {
+    __m512i bytes = _mm512_maskz_loadu_epi8(g->load, in);
+    __m512i words = _mm512_permutexvar_epi8(g->index, bytes);
+    return _mm512_and_si512(_mm512_srlv_epi64(words, g->shift), g->mask);
+}
+
+__attribute__((target(VBMI_TARGET))) static inline __m512i unzigzag8(__m512i v) {
+    __m512i sign = _mm512_sub_epi64(_mm512_setzero_si512(), _mm512_and_si512(v, _mm512_set1_epi64(1)));
+    return _mm512_xor_si512(_mm512_srli_epi64(v, 1), sign);
+}
+
+__attribute__((target(VBMI_TARGET))) static void unpack128_vbmi(const uint8_t *in, unsigned width, int64_t *out,
+                                                                unsigned finish, int64_t divisor, int64_t *acc) {
+    const struct group_layout g = layout_of(width);
+    const __m512i zero = _mm512_setzero_si512(), d = _mm512_set1_epi64(divisor), last = _mm512_set1_epi64(7);
+    const int zigzag = (finish & STRATA_FINISH_ZIGZAG) != 0, delta = (finish & STRATA_FINISH_DELTA) != 0;
+    __m512i a = _mm512_set1_epi64(*acc);
+    for (int k = 0; k < 16; k++, in += width, out += 8) {
+        __m512i v = group_values(in, &g);
+        if (zigzag) v = unzigzag8(v);
+        if (divisor != 1) v = _mm512_mullo_epi64(v, d);
+        if (delta) {
+            v = _mm512_add_epi64(v, _mm512_alignr_epi64(v, zero, 7));  // + the lane before
+            v = _mm512_add_epi64(v, _mm512_alignr_epi64(v, zero, 6));  // + the two before those
+            v = _mm512_add_epi64(v, _mm512_alignr_epi64(v, zero, 4));  // + the four before
+            v = _mm512_add_epi64(v, a);
+            a = _mm512_permutexvar_epi64(last, v);
+        }
+        _mm512_storeu_si512(out, v);
+    }
+    if (delta) *acc = _mm_cvtsi128_si64(_mm512_castsi512_si128(a));
+}
+
+__attribute__((target(VBMI_TARGET))) static uint64_t sum128_vbmi(const uint8_t *in, unsigned width, int zigzag) {
+    const struct group_layout g = layout_of(width);
+    __m512i s = _mm512_setzero_si512();
+    for (int k = 0; k < 16; k++, in += width) {
+        __m512i v = group_values(in, &g);
+        s = _mm512_add_epi64(s, zigzag ? unzigzag8(v) : v);
+    }
+    return (uint64_t)_mm512_reduce_add_epi64(s);
+}
+
+// AVX-512 F, BW, DQ, VL and VBMI in the processor, their registers saved by the system.
+static int has_vbmi(void) {
+    unsigned eax, ebx, ecx, edx;
+    if (!has_avx512dq() || !__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return 0;
+    return (ebx & (1u << 30)) && (ecx & (1u << 1));  // BW, VBMI
+}
+#else
+static void unpack128_vbmi(const uint8_t *in, unsigned width, int64_t *out, unsigned finish, int64_t divisor, int64_t *acc) {}
+static uint64_t sum128_vbmi(const uint8_t *in, unsigned width, int zigzag) { return 0; }
+static int has_vbmi(void) { return 0; }
+#endif
+
+// -1: not asked yet; tests may turn the vector paths off to compare them with the scalar ones
+// (atomically: other threads may be decoding, and get the same values either way).
+static int vbmi = -1;
+
+static int use_vbmi(void) {
+    int on = __atomic_load_n(&vbmi, __ATOMIC_RELAXED);
+    if (on < 0) {
+        on = has_vbmi();
+        __atomic_store_n(&vbmi, on, __ATOMIC_RELAXED);
+    }
+    return on;
+}
+
+int strata_use_vector_kernels(int on) {
+    int now = on ? has_vbmi() : 0;
+    __atomic_store_n(&vbmi, now, __ATOMIC_RELAXED);
+    return now;
+}
