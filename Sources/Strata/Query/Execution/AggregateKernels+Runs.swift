@@ -41,12 +41,12 @@ extension AggregateSpec {
             for run in runs { states[run.group * width + k].n += Int64(run.hi - run.lo) }
             return true
         case .sum, .avg:
-            return Self.withColumn(x, rows: end) { (column: RunColumn) in
+            return withColumn(x, rows: end) { (column: RunColumn) in
                 for run in runs { column.addSum(&states[run.group * width + k], run.lo, run.hi) }
             }
         case .min, .max:
             let isMin = function == .min
-            return Self.withColumn(x, rows: end) { (column: RunColumn) in
+            return withColumn(x, rows: end) { (column: RunColumn) in
                 for run in runs { column.foldExtreme(&states[run.group * width + k], run.lo, run.hi, min: isMin) }
             }
         case .first, .last:
@@ -70,7 +70,7 @@ extension AggregateSpec {
         }
         let isFirst = function == .first, hasTimes = times != nil
         return timeSlice.withUnsafeBufferPointer { t in
-            Self.withColumn(x, rows: rows) { (column: RunColumn) in
+            withColumn(x, rows: rows) { (column: RunColumn) in
                 for run in runs {
                     let r = isFirst ? run.lo : run.hi - 1
                     let ts = hasTimes ? t[r] : 0
@@ -86,14 +86,16 @@ extension AggregateSpec {
     }
 
     /// Calls `body` with the values of `x` borrowed as a `RunColumn`; false (and `body` not called)
-    /// when `x` is not an Int64, Float64 or decimal column of at least `rows` rows.
-    private static func withColumn(_ x: Vec, rows: Int, _ body: (RunColumn) -> Void) -> Bool {
+    /// when `x` is not an Int64, Float64 or decimal column of at least `rows` rows, or its form is
+    /// not the argument's type (Int64 values for an int64 argument, the others for float64).
+    private func withColumn(_ x: Vec, rows: Int, _ body: (RunColumn) -> Void) -> Bool {
+        let isInt = args[0].type == .int64
         switch x.values {
-        case .ints(let p) where p.count >= rows:
+        case .ints(let p) where p.count >= rows && isInt:
             p.withUnsafeBufferPointer { body(.ints($0)) }
-        case .floats(let p) where p.count >= rows:
+        case .floats(let p) where p.count >= rows && !isInt:
             p.withUnsafeBufferPointer { body(.floats($0)) }
-        case .decimals(let p, let scale) where p.count >= rows:
+        case .decimals(let p, let scale) where p.count >= rows && !isInt:
             p.withUnsafeBufferPointer { body(.decimals($0, scale)) }
         default:
             return false
