@@ -265,15 +265,36 @@ static int has_avx512dq(void) {
 }
 #endif
 
-// Whether to take the AVX-512 paths: asked once (a benign race: every thread gets the same answer).
-static int use_avx512(void) {
+// The vector paths this processor takes: 1 AVX-512 F, DQ and VL (prediction, decimal check, run
+// reductions), 2 also BW and VBMI (miniblock kernels). Asked once, kept atomically; tests may turn
+// them off to compare them with the scalar paths (other threads then get the same values by those).
+static int has_vbmi(void);
+static int vector_paths = -1;
+
+static int detected_paths(void) {
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
-    static int avx512 = -1;
-    if (avx512 < 0) avx512 = has_avx512dq();
-    return avx512;
+    return has_avx512dq() ? (has_vbmi() ? 3 : 1) : 0;
 #else
     return 0;
 #endif
+}
+
+static int paths(void) {
+    int on = __atomic_load_n(&vector_paths, __ATOMIC_RELAXED);
+    if (on < 0) {
+        on = detected_paths();
+        __atomic_store_n(&vector_paths, on, __ATOMIC_RELAXED);
+    }
+    return on;
+}
+
+static int use_avx512(void) { return (paths() & 1) != 0; }
+static int use_vbmi(void) { return (paths() & 2) != 0; }
+
+int strata_use_vector_kernels(int on) {
+    int now = on ? detected_paths() : 0;
+    __atomic_store_n(&vector_paths, now, __ATOMIC_RELAXED);
+    return now;
 }
 
 void strata_predict_add(int64_t *out, size_t lo, size_t hi, const int64_t *v, const int64_t *a, const int64_t *b,
@@ -422,16 +443,21 @@ __attribute__((target(AVX512_TARGET))) static void split_sum_avx512(const int64_
                                                                      int64_t *low) { SPLIT_SUM_LOOP }
 __attribute__((target(AVX512_TARGET))) static int64_t min_avx512(const int64_t *restrict v, size_t n) { EXTREME_LOOP(<) }
 __attribute__((target(AVX512_TARGET))) static int64_t max_avx512(const int64_t *restrict v, size_t n) { EXTREME_LOOP(>) }
-#define DISPATCH(FAST, SLOW) return use_avx512() ? FAST : SLOW;
 #else
-#define DISPATCH(FAST, SLOW) return SLOW;
+#define split_sum_avx512 split_sum_scalar
+#define min_avx512 min_scalar
+#define max_avx512 max_scalar
 #endif
 
 void strata_split_sum_i64(const int64_t *v, size_t n, int64_t *high, int64_t *low) {
-    DISPATCH(split_sum_avx512(v, n, high, low), split_sum_scalar(v, n, high, low))
+    if (use_avx512()) {
+        split_sum_avx512(v, n, high, low);
+    } else {
+        split_sum_scalar(v, n, high, low);
+    }
 }
-int64_t strata_min_i64(const int64_t *v, size_t n) { DISPATCH(min_avx512(v, n), min_scalar(v, n)) }
-int64_t strata_max_i64(const int64_t *v, size_t n) { DISPATCH(max_avx512(v, n), max_scalar(v, n)) }
+int64_t strata_min_i64(const int64_t *v, size_t n) { return use_avx512() ? min_avx512(v, n) : min_scalar(v, n); }
+int64_t strata_max_i64(const int64_t *v, size_t n) { return use_avx512() ? max_avx512(v, n) : max_scalar(v, n); }
 
 // The miniblock kernels on AVX-512 VBMI's 64-byte registers, eight values a step. The eight values
 // of a group span W bytes (W = width ≤ 56); value j is the 8 bytes from byte ⌊jW/8⌋, shifted right
@@ -516,21 +542,3 @@ static uint64_t sum128_vbmi(const uint8_t *in, unsigned width, int zigzag) { ret
 static int has_vbmi(void) { return 0; }
 #endif
 
-// -1: not asked yet; tests may turn the vector paths off to compare them with the scalar ones
-// (atomically: other threads may be decoding, and get the same values either way).
-static int vbmi = -1;
-
-static int use_vbmi(void) {
-    int on = __atomic_load_n(&vbmi, __ATOMIC_RELAXED);
-    if (on < 0) {
-        on = has_vbmi();
-        __atomic_store_n(&vbmi, on, __ATOMIC_RELAXED);
-    }
-    return on;
-}
-
-int strata_use_vector_kernels(int on) {
-    int now = on ? has_vbmi() : 0;
-    __atomic_store_n(&vbmi, now, __ATOMIC_RELAXED);
-    return now;
-}

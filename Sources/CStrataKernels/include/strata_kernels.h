@@ -70,8 +70,9 @@ int64_t strata_max_i64(const int64_t *v, size_t n);
 /// shift) and `*low` = Σ (v AND 0xFFFFFFFF). Neither can overflow; high × 2^32 + low is the sum.
 void strata_split_sum_i64(const int64_t *v, size_t n, int64_t *high, int64_t *low);
 
-/// Turns the AVX-512 VBMI miniblock kernels on (when the processor has them) or off; returns
-/// whether they are on. For tests, which compare them with the scalar ones; on by default.
+/// Turns the AVX-512 paths on (those the processor has) or off, and returns which are on: 1 the
+/// AVX-512 F, DQ and VL ones (prediction, decimal check, run reductions), 2 the BW and VBMI
+/// miniblock kernels (3: both). For tests, which compare them with the scalar paths; on by default.
 int strata_use_vector_kernels(int on);
 
 /// Has glibc's allocator keep freed memory for reuse rather than return it to the system after
