@@ -159,9 +159,10 @@ package final class OutputFile {
             for k in 0...18 {
                 // x = (a × scale).rounded(), without the libm call: the product is below 10^15 - 0.5
                 // (else x ≥ 10^15), so truncating it is exact and its fraction y - x exact too.
+                // Through Int64, which x86-64 converts in one instruction each way (UInt64 in several).
                 let y = a * scale
                 if y >= 999_999_999_999_999.5 { break }
-                var x = Double(UInt64(y))
+                var x = Double(Int64(y))
                 if y - x >= 0.5 { x += 1 }
                 if x / scale == a {
                     appendDecimal(UInt64(x), fractionDigits: k, negative: d < 0)
