@@ -274,7 +274,7 @@ enum ColumnCodec {
     /// Steps 5–6: shuffle, then LZ4 when it makes the chunk smaller; a bit-packed chunk, by at
     /// least an eighth (one without LZ4 is read from the miniblocks a query needs, where LZ4 must
     /// decompress it whole: on the peers' bars the prices took 1.4% more bytes, and the latest row
-    /// of every symbol a third less time).
+    /// of every symbol a quarter less time).
     private static func pack(_ t: [UInt64], encoding: inout Encoding, scratch: inout EncoderScratch) -> [UInt8] {
         let n = t.count
         scratch.shuffled.removeAll(keepingCapacity: true)
