@@ -50,8 +50,7 @@ struct Prediction: Equatable, Sendable {
         _ target: [UInt64], _ v: [Int64], _ a: [UInt64], _ b: [UInt64], _ f1: Double, _ f2: Double, rows: Int, into out: inout [UInt64]
     ) {
         precondition(rows <= min(target.count, v.count, a.count, b.count))
-        out.removeAll(keepingCapacity: true)
-        out.append(contentsOf: repeatElement(0, count: rows))
+        out.resizeForOverwrite(to: rows)  // every row is written below
         guard rows > 0 else { return }
         // Int64 and UInt64 may be read through each other's pointers (signed and unsigned forms).
         func signed(_ p: UnsafeBufferPointer<UInt64>) -> UnsafePointer<Int64> { UnsafeRawPointer(p.baseAddress!).assumingMemoryBound(to: Int64.self) }

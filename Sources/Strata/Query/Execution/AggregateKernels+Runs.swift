@@ -31,15 +31,12 @@ extension AggregateSpec {
         _ states: UnsafeMutableBufferPointer<AggregateState>, _ width: Int, _ k: Int, _ runs: [GroupRun], _ x: Vec?, _ times: Vec?,
         sorted: Bool
     ) -> Bool {
-        guard let x else {
+        if x == nil || (function == .count && x?.valid == nil) {  // count(*), or count of a column without nulls
             for run in runs { states[run.group * width + k].n += Int64(run.hi - run.lo) }
             return true
         }
-        guard x.valid == nil, args.count == 1, args[0].type != .string, let end = runs.last?.hi else { return false }
+        guard let x, x.valid == nil, args.count == 1, args[0].type != .string, let end = runs.last?.hi else { return false }
         switch function {
-        case .count:
-            for run in runs { states[run.group * width + k].n += Int64(run.hi - run.lo) }
-            return true
         case .sum, .avg:
             return withColumn(x, rows: end) { (column: RunColumn) in
                 for run in runs { column.addSum(&states[run.group * width + k], run.lo, run.hi) }
