@@ -295,6 +295,73 @@ import Testing
         fx.db.close()
     }
 
+    /// Symbols on one calendar have blocks whose time chunks are byte for byte the same (a scan
+    /// keeps the times decoded for one block for the next such block); others run on a shifted
+    /// calendar, from a later day, with a gap of their own, or with a session late in the middle
+    /// of a block. Latest rows at many times, and windows' first/last/count per symbol, against
+    /// the rows.
+    @Test(arguments: 0..<6)
+    func symbolsSharingACalendar(seed: UInt64) throws {
+        struct Bar {
+            var ts: Int64
+            var v: Int64
+        }
+        let dir = TempDir("strata-calendar")
+        defer { dir.cleanup() }
+        var rng = SplitMix(seed: seed)
+        let db = try Database.open(dir.path, options: DatabaseOptions(blockRows: [48, 64, 100][Int(seed % 3)], autoCompaction: .off))
+        // Sessions of 40 one-minute bars, a session a day.
+        let calendar: [Int64] = (0..<300).map { (i: Int) -> Int64 in Int64(i / 40) * 86_400_000 + Int64(i % 40) * 60_000 }
+        var rows: [String: [Bar]] = [:]
+        try db.write { tx in
+            try tx.createTable("bars", schema: Schema(columns: [Column("v", .int64)]))
+            for k in 0..<8 {
+                let s = "s" + String(k)
+                var times = calendar
+                switch k {
+                case 5: times = times.map { $0 + 60_000 }  // shifted by a minute
+                case 6: times = Array(times.dropFirst(80))  // listed two days later
+                case 7: times.removeSubrange(100..<110)  // a halt
+                case 2: for i in 120..<160 { times[i] += 30_000 }  // a session half a minute late: same rows, runs, first and last
+                default: break
+                }
+                for t in times {
+                    let bar = Bar(ts: t, v: Int64(rng.next() % 10_000) - 5_000)
+                    rows[s, default: []].append(bar)
+                    try tx.append(to: "bars", symbol: s, time: t, values: [.int64(bar.v)])
+                }
+            }
+        }
+        let snap = try db.snapshot()
+        let symbols = rows.keys.sorted()
+        for _ in 0..<40 {
+            let jitter = Int64(rng.next() % 3) * 30_000 - 30_000
+            let t: Int64 = calendar[Int(rng.next() % UInt64(calendar.count))] + jitter
+            let r = try snap.query("SELECT symbol, ts, v FROM bars WHERE ts <= \(t) LATEST ON ts PARTITION BY symbol")
+            let want: [(String, Bar)] = symbols.compactMap { s in rows[s]!.last(where: { $0.ts <= t }).map { (s, $0) } }
+            #expect(r.rowCount == want.count, "latest at \(t)")
+            for (k, w) in want.enumerated() where k < r.rowCount {
+                let (s, bar) = w
+                #expect(r[k, 0] == .string(s) && r[k, 1] == .int(bar.ts) && r[k, 2] == .int(bar.v), "latest at \(t), \(s)")
+            }
+            let back = Int64(rng.next() % 3) * 86_400_000 + Int64(rng.next() % 40) * 60_000
+            let lo: Int64 = t - back
+            let g = try snap.query("SELECT symbol, first(v), last(v), count(*) FROM bars WHERE ts >= \(lo) AND ts <= \(t) GROUP BY symbol")
+            var groups: [(String, [Bar])] = []
+            for s in symbols {
+                let inside = rows[s]!.filter { $0.ts >= lo && $0.ts <= t }
+                if !inside.isEmpty { groups.append((s, inside)) }
+            }
+            #expect(g.rowCount == groups.count, "window \(lo)...\(t)")
+            for (k, w) in groups.enumerated() where k < g.rowCount {
+                let (s, bars) = w
+                #expect(g[k, 0] == .string(s) && g[k, 1] == .int(bars[0].v) && g[k, 2] == .int(bars[bars.count - 1].v), "window of \(s)")
+                #expect(g[k, 3] == .int(Int64(bars.count)), "window of \(s)")
+            }
+        }
+        db.close()
+    }
+
     @Test func fillOrderLimitAndSubquery() throws {
         let dir = TempDir("strata-fill")
         defer { dir.cleanup() }

@@ -1,5 +1,5 @@
 /// The rows of a block a scan reads, by their times (ascending within a block).
-enum RowWindow: Sendable {
+enum RowWindow: Equatable, Sendable {
     /// The rows whose time is in `from ... through`.
     case times(from: Int64, through: Int64)
     /// The last row whose time is at or before the bound (LATEST ON).
@@ -49,12 +49,15 @@ final class DecodedBlock {
     /// values before `first` left unspecified; `end(at:)` then ends the block at `wanted`.
     var wanted = Int.max
     var first = 0
+    /// The runs-layout time chunk `times` holds the decoded rows of (`first ..< wanted`), or nil.
+    private var timesFrom: TimeChunkKey?
 
     func reset(rows: Int, columns: [Int], schema: Schema) {
         generation &+= 1
         self.rows = rows
         wanted = .max
         first = 0
+        if times.count < rows { timesFrom = nil }  // growing does not keep the values
         times.resizeForOverwrite(to: rows)  // its length stays from block to block of the same rows
         // Keyed on the types too: the same column indices of another table may have other types.
         if columnIndices != columns || !columns.indices.allSatisfy({ types[$0] == schema.columns[columns[$0]].type }) {
@@ -122,13 +125,23 @@ final class DecodedBlock {
     ) throws(StrataError) {
         let through = window.through
         if chunk.encoding.runs {
+            // Symbols of one market share its calendar, so the blocks of a scan across symbols
+            // often have time chunks of the same bytes: the times decoded for the last are kept.
+            let key = TimeChunkKey(bytes, chunk, rows: rows, first: firstTime, last: last, window: window)
+            if let key, let held = timesFrom, held.matches(key, bytes) {
+                (first, wanted) = (held.first, held.wanted)
+                return
+            }
+            timesFrom = nil
             (first, wanted) = try times.withUnsafeMutableBufferPointer { (p) throws(StrataError) in
                 try ColumnCodec.decodeTimeRuns(
                     bytes, encoding: chunk.encoding, rawLength: Int(chunk.rawLength), rows: rows, first: firstTime, last: last,
                     window: window, into: p, scratch: &scratch, what: what)
             }
+            timesFrom = key.map { $0.holding(bytes, first: first, wanted: wanted) }
             return
         }
+        timesFrom = nil
         let prefix = try times.withUnsafeMutableBufferPointer { (p) throws(StrataError) -> Int? in
             if last > through, let n = ColumnCodec.decodeTimesPrefix(
                 bytes, encoding: chunk.encoding, rawLength: Int(chunk.rawLength), rows: rows, first: firstTime, last: last,
@@ -346,5 +359,37 @@ extension DecodedBlock {
         let references = self.references.0.capacity + self.references.1.capacity + self.references.2.capacity
         let bytes = scratch.capacity + referenceScratch.capacity + nulls.reduce(0) { $0 + $1.capacity }
         return 8 * (times.capacity + columns + references) + bytes
+    }
+}
+
+/// What the times a `DecodedBlock` holds were decoded from: a runs-layout time chunk's stored
+/// bytes (kept, up to `maxBytes`), everything else `decodeTimeRuns` reads, and what it returned.
+/// Equal keys give equal times, so a block whose key matches is not decoded again.
+private struct TimeChunkKey {
+    static let maxBytes = 4_096
+    let encoding: Encoding
+    let rawLength: UInt32
+    let rows: Int
+    let firstTime: Int64
+    let last: Int64
+    let window: RowWindow
+    private(set) var stored: [UInt8] = []
+    private(set) var first = 0
+    private(set) var wanted = 0
+
+    init?(_ bytes: UnsafeRawBufferPointer, _ chunk: ChunkDescriptor, rows: Int, first: Int64, last: Int64, window: RowWindow) {
+        if bytes.count > Self.maxBytes { return nil }
+        (encoding, rawLength, self.rows, firstTime, self.last, self.window) = (chunk.encoding, chunk.rawLength, rows, first, last, window)
+    }
+
+    func holding(_ bytes: UnsafeRawBufferPointer, first: Int, wanted: Int) -> TimeChunkKey {
+        var k = self
+        (k.stored, k.first, k.wanted) = (Array(bytes), first, wanted)
+        return k
+    }
+
+    func matches(_ other: TimeChunkKey, _ bytes: UnsafeRawBufferPointer) -> Bool {
+        encoding == other.encoding && rawLength == other.rawLength && rows == other.rows && firstTime == other.firstTime
+            && last == other.last && window == other.window && stored.withUnsafeBytes { System.sameBytes($0, bytes) }
     }
 }

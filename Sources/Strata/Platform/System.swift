@@ -282,6 +282,13 @@ package enum System {
         #endif
     }
 
+    /// Whether two byte ranges hold the same bytes. The corresponding C function is `memcmp`.
+    static func sameBytes(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+        guard a.count == b.count else { return false }
+        guard let x = a.baseAddress, let y = b.baseAddress else { return true }
+        return memcmp(x, y, a.count) == 0
+    }
+
     /// Sleeps the calling thread. The corresponding C function is `nanosleep`.
     static func sleep(milliseconds: Int) {
         var request = timespec(tv_sec: milliseconds / 1000, tv_nsec: (milliseconds % 1000) * 1_000_000)
