@@ -117,6 +117,20 @@ if [ "$version" -ge 4 ]; then
     dbs="$dbs predicted predicted-compacted"
 fi
 
+if [ "$version" -ge 6 ]; then
+    # 7. segments (format 6): blocks of more than 2,048 rows, whose bit-packed chunks are stored in
+    #    segments: generated bars (prices, volume, predicted turnover) and a column with nulls.
+    $STRATA generate "$work/gen6" --symbols 2 --days 12 --seed 13 >/dev/null
+    $STRATA import "$out/segments" bars "$work/gen6/bars_1m.csv" >/dev/null
+    awk 'BEGIN { srand(5); print "symbol,ts,price,size"; p = 1000
+        for (i = 0; i < 5000; i++) {
+            p += int(rand() * 21) - 10
+            printf "S,%d,%s,%s\n", i * 1000, (i % 9 == 4 ? "" : sprintf("%.2f", p / 100)), (i % 13 == 0 ? "" : int(rand() * 5000))
+        } }' > "$work/s.csv"
+    $STRATA import "$out/segments" quotes "$work/s.csv" >/dev/null
+    dbs="$dbs segments"
+fi
+
 for db in $dbs; do
     rm -f "$out/$db/LOCK"
     $STRATA verify "$out/$db" >/dev/null

@@ -276,6 +276,95 @@ import Testing
         }
     }
 
+    /// A chunk in segments (format 6) reads any window exactly, checks only the segments a read
+    /// touches (a damaged segment fails the reads that touch it and a whole-chunk check, not the
+    /// others), and a table whose running values do not follow from the segments fails a read to
+    /// the segment's end even when every checksum matches.
+    @Test(arguments: 0..<3)
+    func segmentsReadWhatTheyHold(seed: UInt64) throws {
+        var rng = SplitMix(seed: seed &+ 901)
+        let rows = [10_000, 4_097, 6_144][Int(seed)]
+        let times = (0..<rows).map { Int64($0) * 60_000 }
+        var price: Int64 = 25_000
+        var prices: [Int64] = [], sizes: [Int64] = [], nulls: [Bool] = []
+        for _ in 0..<rows {
+            price += Int64(rng.next() % 41) - 20
+            prices.append(Int64(bitPattern: (Double(price) / 1_000).bitPattern))
+            sizes.append(Int64(rng.next() % 500) * 100)
+            nulls.append(rng.next() % 7 == 0)
+        }
+        var sizeColumn = ColumnBuffer(bits: sizes)
+        sizeColumn.nulls = nulls
+        var encoder = BlockEncoder()
+        let bytes = encoder.encode(
+            tableID: 1, symbolID: 0, times: times, columns: [ColumnBuffer(bits: prices), sizeColumn], ids: [0, 1], types: [.float64, .int64])
+        var schema = Schema(columns: [Column("p", .float64, id: 0), Column("q", .int64, id: 1)])
+        schema.nextColumnID = 2
+        func read(_ bytes: [UInt8], _ window: RowWindow) throws -> DecodedBlock {
+            let region = MappedRegion.copying(bytes)
+            return try withExtendedLifetime(region) {
+                let h = try BlockHeader.parse(region, at: 0)
+                let out = DecodedBlock()
+                try Snapshot.decodeChunks(h, schema, columns: [0, 1], window: window, checkChecksums: true, into: out, what: { "test" })
+                return out
+            }
+        }
+        let region = MappedRegion.copying(bytes)
+        let h = try BlockHeader.parse(region, at: 0)
+        let segments = (rows + Segments.values - 1) / Segments.values
+        try withExtendedLifetime(region) {
+            #expect(h.chunk(1).encoding.segmented && h.chunk(2).encoding.segmented, "\(h.chunk(1).encoding.summary), \(h.chunk(2).encoding.summary)")
+            for _ in 0..<20 {
+                let a = Int(rng.next() % UInt64(rows)), b = Int(rng.next() % UInt64(rows))
+                let (lo, hi) = (min(a, b), max(a, b))
+                let out = try read(bytes, .times(from: times[lo], through: times[hi]))
+                #expect(out.first == lo && out.rows == hi + 1)
+                #expect(out.floats[0][lo...hi].map { Int64(bitPattern: $0.bitPattern) } == Array(prices[lo...hi]), "rows \(lo)...\(hi)")
+                #expect((lo...hi).allSatisfy { out.isNull(1, $0) == nulls[$0] && (nulls[$0] || out.ints[1][$0] == sizes[$0]) }, "rows \(lo)...\(hi)")
+            }
+        }
+        // The price chunk's table starts the chunk (no nulls, no prediction); its miniblocks follow it.
+        let chunkStart = h.offset + h.headerBytes + Int(h.chunk(1).offset)
+        let miniblocks = chunkStart + segments * Segments.entryBytes
+        func segmentStart(_ k: Int) -> Int {
+            let at = chunkStart + k * Segments.entryBytes
+            return miniblocks + (Int(bytes[at]) | Int(bytes[at + 1]) << 8 | Int(bytes[at + 2]) << 16)
+        }
+        func window(inSegment k: Int) -> RowWindow {
+            .times(from: times[k * Segments.values], through: times[min(rows, (k + 1) * Segments.values) - 1])
+        }
+        for k in 0..<segments {
+            var damaged = bytes
+            damaged[segmentStart(k)] ^= 0x04  // its first miniblock's width
+            for j in 0..<segments {
+                if j == k {
+                    #expect(throws: StrataError.self) { _ = try read(damaged, window(inSegment: j)) }
+                } else {
+                    #expect(throws: Never.self) { _ = try read(damaged, window(inSegment: j)) }
+                }
+            }
+            #expect(throws: StrataError.self) { _ = try read(damaged, .all) }
+            let r = MappedRegion.copying(damaged)
+            let d = try BlockHeader.parse(r, at: 0)
+            #expect(throws: StrataError.self) { try withExtendedLifetime(r) { try d.checkWholeChunk(1, what: { "test" }) } }
+        }
+        // A byte of the table: the chunk's own checksum.
+        var table = bytes
+        table[chunkStart + 8] ^= 0x01
+        #expect(throws: StrataError.self) { _ = try read(table, window(inSegment: 0)) }
+        // Segment 1's running value off by one, every checksum made to match: a read that ends
+        // inside segment 0 does not see it, one through the end of segment 0 does.
+        var anchor = bytes
+        anchor[chunkStart + 20 + 4] &+= 1
+        let head = anchor.withUnsafeBytes { XXH64.hash(UnsafeRawBufferPointer(rebasing: $0[chunkStart..<miniblocks])) }
+        let descriptor = h.offset + BlockFormat.fixedHeaderBytes + 1 * BlockFormat.descriptorBytes + 24
+        withUnsafeBytes(of: head.littleEndian) { for i in 0..<8 { anchor[descriptor + i] = $0[i] } }
+        BlockHeader.sealChecksum(&anchor)
+        #expect(throws: Never.self) { _ = try read(anchor, .times(from: times[0], through: times[100])) }
+        #expect(throws: StrataError.self) { _ = try read(anchor, window(inSegment: 0)) }
+        #expect(throws: StrataError.self) { _ = try read(anchor, .all) }
+    }
+
     @Test func blockHeaderChecksumCoversEveryByte() throws {
         var encoder = BlockEncoder()
         let times: [Int64] = (0..<100).map { Int64($0) * 60_000 }

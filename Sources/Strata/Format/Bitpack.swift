@@ -58,7 +58,7 @@ enum Bitpack {
     /// Unpacks `count` values and finishes each (zigzag, times `divisor`, then a running sum or
     /// xor); false when the bytes do not hold exactly that many. With `range`, the miniblocks
     /// before the one holding `range.lowerBound` are stepped over (their widths read, their values
-    /// not; the running value starts at 0 from the first one unpacked) and the unpacking stops
+    /// not; the running value starts at `start` from the first one unpacked) and the unpacking stops
     /// after the miniblock that holds value `range.upperBound - 1` (the bytes read so far are
     /// checked, the rest not read). Full miniblocks wholly outside `store` only move the running
     /// value (`strata_skip128`): their values are left unspecified. Returns the running value
@@ -66,7 +66,7 @@ enum Bitpack {
     /// Full miniblocks of 1 to 56 bits with 8 readable bytes after them (all but the last of a
     /// chunk, mostly) go to the C kernel, which unrolls on the width; the rest through `step`.
     static func unpack(
-        _ raw: UnsafeRawBufferPointer, count n: Int, range: Range<Int>? = nil, store: Range<Int>? = nil,
+        _ raw: UnsafeRawBufferPointer, count n: Int, range: Range<Int>? = nil, store: Range<Int>? = nil, start: Int64 = 0,
         into out: UnsafeMutableBufferPointer<Int64>, zigzag: Bool, divisor d: Int64, mode: ColumnCodec.Accumulate
     ) -> Int64? {
         let store = store ?? 0..<n
@@ -74,7 +74,7 @@ enum Bitpack {
         let skip = range?.lowerBound ?? 0
         let finish = (zigzag ? UInt32(STRATA_FINISH_ZIGZAG) : 0)
             | (mode == .delta ? UInt32(STRATA_FINISH_DELTA) : mode == .xor ? UInt32(STRATA_FINISH_XOR) : 0)
-        var acc: Int64 = 0
+        var acc = start
         var pos = 0
         var i = 0
         while i < limit {

@@ -102,7 +102,8 @@ struct BlockHeader: @unchecked Sendable {
         ChunkDescriptor(
             type: ColumnType(rawValue: typeByte(c))!,
             encoding: Encoding(flags: descriptorField(c, 0, as: UInt8.self), scale: descriptorField(c, 1, as: UInt8.self),
-                               divisor: descriptorField(c, 16, as: Int64.self), runs: descriptorField(c, 3, as: UInt8.self) == 1),
+                               divisor: descriptorField(c, 16, as: Int64.self), runs: descriptorField(c, 3, as: UInt8.self) == 1,
+                               segmented: descriptorField(c, 3, as: UInt8.self) == 2),
             rawLength: descriptorField(c, 4, as: UInt32.self), storedLength: descriptorField(c, 8, as: UInt32.self),
             offset: descriptorField(c, 12, as: UInt32.self), hash: descriptorField(c, 24, as: UInt64.self), stats: stats(c),
             columnID: columnID(c), nullCount: UInt32(nullCount(c)))
@@ -195,7 +196,9 @@ struct BlockEncoder {
                 decimals.append((id, Int(encoding.scale), scratch.ints))
             }
         }
-        let hash = payload.withUnsafeBytes { XXH64.hash(UnsafeRawBufferPointer(rebasing: $0[start...])) }
+        // A chunk in segments: its checksum leaves out the miniblocks (the segments' own cover them).
+        let end = encoding.segmented ? payload.count - raw : payload.count
+        let hash = payload.withUnsafeBytes { XXH64.hash(UnsafeRawBufferPointer(rebasing: $0[start..<end])) }
         return ChunkDescriptor(
             type: type, encoding: encoding, rawLength: UInt32(raw), storedLength: UInt32(payload.count - start),
             offset: UInt32(start), hash: hash, stats: stats, columnID: id, nullCount: UInt32(nullRows.count))
@@ -273,7 +276,7 @@ struct BlockEncoder {
             w.u8(d.encoding.flags)
             w.u8(d.encoding.scale)
             w.u8(d.type.rawValue)
-            w.u8(d.encoding.runs ? 1 : 0)
+            w.u8(d.encoding.runs ? 1 : d.encoding.segmented ? 2 : 0)
             w.u32(d.rawLength)
             w.u32(d.storedLength)
             w.u32(d.offset)
@@ -393,9 +396,19 @@ extension BlockHeader {
             if chunkOffset &+ stored > payloadBytes || Int(Self.load(bytes, at &+ 4, as: UInt32.self)) > rawMax {
                 throw .damaged("column \(c) chunk lies outside the block payload")
             }
-            // Byte 3: the layout, 1 (runs) only for a version 2 block's time column.
+            // Byte 3: the layout, 1 (runs) only for a version 2 block's time column, 2 (segments)
+            // only for its bit-packed int64 and float64 value chunks without LZ4.
             let layout = Self.load(bytes, at &+ 3, as: UInt8.self)
-            if layout > (c == 0 && version != 1 ? 1 : 0) { throw .damaged("column \(c) has unknown layout \(layout)") }
+            if layout == 2 {
+                let flags = Self.load(bytes, at &+ 0, as: UInt8.self)
+                if c == 0 || version == 1 || typeRaw == ColumnType.string.rawValue || flags & Encoding.bitpack == 0
+                    || flags & (Encoding.lz4 | Encoding.shuffle) != 0
+                {
+                    throw .damaged("column \(c) has segments where none can be")
+                }
+            } else if layout > (c == 0 && version != 1 ? 1 : 0) {
+                throw .damaged("column \(c) has unknown layout \(layout)")
+            }
             if c == 0 { continue }
             var id = UInt32(truncatingIfNeeded: c &- 1)
             if version != 1 {
@@ -423,7 +436,9 @@ extension BlockHeader {
         }
     }
 
-    /// Lends the stored bytes of chunk `c` to `body`, after checking them against their checksum.
+    /// Lends the stored bytes of chunk `c` to `body`, after checking them against their checksum:
+    /// all of them, or for a chunk in segments all but its miniblocks (the decoder checks each
+    /// segment it reads against the checksum in the table; `checkWholeChunk` checks them all).
     @inline(__always)
     func withChunkBytes<R>(
         _ c: Int, checkChecksum: Bool, what: () -> String, _ body: (UnsafeRawBufferPointer) throws(StrataError) -> R
@@ -431,9 +446,26 @@ extension BlockHeader {
         let d = chunk(c)
         let start = offset + headerBytes + Int(d.offset)
         let chunk = UnsafeRawBufferPointer(rebasing: bytes[start..<start + Int(d.storedLength)])
-        if checkChecksum && XXH64.hash(chunk) != d.hash {
-            throw .damaged("\(what()): checksum mismatch in column \(c)")
+        if checkChecksum {
+            var covered = chunk.count
+            if d.encoding.segmented {
+                if Int(d.rawLength) > chunk.count { throw .damaged("\(what()): column \(c) is shorter than its miniblocks") }
+                covered -= Int(d.rawLength)
+            }
+            if XXH64.hash(UnsafeRawBufferPointer(rebasing: chunk[0..<covered])) != d.hash {
+                throw .damaged("\(what()): checksum mismatch in column \(c)")
+            }
         }
         return try body(chunk)
+    }
+
+    /// Checks every byte of chunk `c` against the checksums that cover it, without decoding it.
+    func checkWholeChunk(_ c: Int, what: () -> String) throws(StrataError) {
+        let d = chunk(c)
+        try withChunkBytes(c, checkChecksum: true, what: what) { (bytes) throws(StrataError) in
+            guard d.encoding.segmented else { return }
+            let parts = try ChunkParts.locate(bytes, type: d.type, nullCount: Int(d.nullCount), rows: rows, what: what)
+            try Segments.checkAll(parts.values, values: rows - Int(d.nullCount), miniblockBytes: Int(d.rawLength), what: what)
+        }
     }
 }

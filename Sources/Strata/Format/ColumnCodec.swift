@@ -12,13 +12,17 @@ import CStrataKernels
 /// 6. `lz4`: one LZ4 block (liblz4's block format).
 ///
 /// A time column may instead be stored as runs (`runs`, descriptor byte 3 = 1; `TimeRuns`), then
-/// optionally LZ4, with no other flag.
+/// optionally LZ4, with no other flag. A value column's bit-packed chunk without LZ4 may be stored
+/// in segments (`segmented`, descriptor byte 3 = 2; `Segments`).
 struct Encoding: Equatable, Sendable {
     var flags: UInt8
     var scale: UInt8 = 0
     var divisor: Int64 = 1
     /// The runs layout (format 5) instead of the pipeline; only `lz4` may be set with it.
     var runs = false
+    /// The segments layout (format 6, `Segments`): bit-packed values without LZ4, in segments
+    /// behind a table.
+    var segmented = false
 
     static let delta: UInt8 = 1
     static let xor: UInt8 = 2
@@ -47,7 +51,7 @@ struct Encoding: Equatable, Sendable {
         if divisor != 1 { parts.append("gcd(\(divisor))") }
         if has(Self.zigzag) { parts.append("zigzag") }
         if has(Self.shuffle) { parts.append("shuffle") }
-        if has(Self.bitpack) { parts.append("bitpack") }
+        if has(Self.bitpack) { parts.append(segmented ? "bitpack+segments" : "bitpack") }
         if has(Self.lz4) { parts.append("lz4") }
         return parts.isEmpty ? "plain" : parts.joined(separator: "+")
     }
@@ -164,7 +168,8 @@ enum ColumnCodec {
             case .codes: candidates = [(Encoding.bitpack, false), (Encoding.delta | Encoding.bitpack, true)]
             }
         }
-        return encodeCandidates(candidates, base: base, scale: scale, scratch: &scratch, payload: &payload)
+        return encodeCandidates(
+            candidates, base: base, scale: scale, segmentable: kind == .int64 || kind == .float64, scratch: &scratch, payload: &payload)
     }
 
     /// The candidate encodings of decimal and integer columns.
@@ -176,7 +181,8 @@ enum ColumnCodec {
     /// the flags `decimal` and `predicted` at scale `scale`.
     static func encodePredicted(scale: Int, scratch: inout EncoderScratch, payload: inout [UInt8]) -> (Encoding, rawLength: Int) {
         encodeCandidates(
-            integerCandidates, base: Encoding.decimal | Encoding.predicted, scale: UInt8(scale), scratch: &scratch, payload: &payload)
+            integerCandidates, base: Encoding.decimal | Encoding.predicted, scale: UInt8(scale), segmentable: true, scratch: &scratch,
+            payload: &payload)
     }
 
     /// Values a chunk's first rows give to choose its encoding by; chunks of fewer than twice as
@@ -186,9 +192,11 @@ enum ColumnCodec {
     /// Tries each candidate on `scratch.ints` and appends the smallest result to `payload`. A long
     /// chunk tries them on its first `sampleValues` values and encodes whole only the one that was
     /// smallest there (a function of the values alone, so the same rows give the same bytes
-    /// whichever way they were written).
+    /// whichever way they were written). A value column's (`segmentable`) bit-packed result without
+    /// LZ4 goes in segments when it has two or more (`Segments`).
     private static func encodeCandidates(
-        _ candidates: [(UInt8, Bool)], base: UInt8, scale: UInt8, scratch: inout EncoderScratch, payload: inout [UInt8]
+        _ candidates: [(UInt8, Bool)], base: UInt8, scale: UInt8, segmentable: Bool, scratch: inout EncoderScratch,
+        payload: inout [UInt8]
     ) -> (Encoding, rawLength: Int) {
         var candidates = candidates
         if candidates.count > 1 && scratch.ints.count >= 2 * sampleValues {
@@ -215,8 +223,14 @@ enum ColumnCodec {
                 rawLength = scratch.shuffled.count
             }
         }
+        var encoding = best!
+        if segmentable && encoding.has(Encoding.bitpack) && !encoding.has(Encoding.lz4) && Segments.worthwhile(values: scratch.ints.count) {
+            encoding.segmented = true
+            let accumulates = encoding.has(Encoding.delta) || encoding.has(Encoding.xor)
+            payload.append(contentsOf: Segments.table(scratch.best, scratch.ints, accumulates: accumulates))
+        }
         payload.append(contentsOf: scratch.best)
-        return (best!, rawLength)
+        return (encoding, rawLength)
     }
 
     /// Steps 2–4 of the pipeline.
@@ -341,6 +355,10 @@ enum ColumnCodec {
         if bitpacked ? rawLength > Encoding.rawLengthMax(rows: rows) : rawLength != rows * 8 {
             throw .damaged("\(what()): raw length \(rawLength) is impossible for \(rows) rows")
         }
+        if encoding.segmented {
+            try decodeSegments(stored, encoding: encoding, rawLength: rawLength, rows: rows, window: window, into: out, descale: descale, what: what)
+            return
+        }
         if encoding.has(Encoding.lz4) {
             if scratch.count < rawLength { scratch.resizeForOverwrite(to: rawLength) }
             let ok = scratch.withUnsafeMutableBytes { dst in
@@ -358,6 +376,38 @@ enum ColumnCodec {
             }
             try unpack(stored, encoding: encoding, rows: rows, window: window, last: last, into: out, descale: descale, what: what)
         }
+    }
+
+    /// A chunk in the segments layout (`Segments`): only the segments holding `window` are checked
+    /// against their checksums and unpacked, each from the running value its table entry gives; a
+    /// segment unpacked to its end must end on the running value the next one starts from.
+    private static func decodeSegments(
+        _ stored: UnsafeRawBufferPointer, encoding: Encoding, rawLength: Int, rows n: Int, window: Range<Int>,
+        into out: UnsafeMutableBufferPointer<Int64>, descale: Bool, what: () -> String
+    ) throws(StrataError) {
+        if !encoding.has(Encoding.bitpack) || encoding.has(Encoding.lz4) || encoding.has(Encoding.shuffle) {
+            throw .damaged("\(what()): segments of a chunk that is not bit-packed without LZ4")
+        }
+        let table = try Segments.Table(stored, values: n, miniblockBytes: rawLength, what: what)
+        if window.isEmpty { return }
+        let miniblocks = UnsafeRawBufferPointer(rebasing: stored[(table.count * Segments.entryBytes)...])
+        let mode: Accumulate = encoding.has(Encoding.delta) ? .delta : encoding.has(Encoding.xor) ? .xor : .none
+        for k in window.lowerBound / Segments.values...(window.upperBound - 1) / Segments.values {
+            let bytes = UnsafeRawBufferPointer(rebasing: miniblocks[table.range(k)])
+            if XXH64.hash(bytes) != table.hash(k) { throw .damaged("\(what()): checksum mismatch in segment \(k)") }
+            let base = k * Segments.values, count = min(Segments.values, n - base)
+            let store = max(window.lowerBound, base) - base..<min(window.upperBound, base + count) - base
+            guard
+                let end = Bitpack.unpack(
+                    bytes, count: count, range: 0..<store.upperBound, store: store, start: table.anchor(k),
+                    into: UnsafeMutableBufferPointer(rebasing: out[base..<base + count]), zigzag: encoding.has(Encoding.zigzag),
+                    divisor: encoding.divisor, mode: mode)
+            else { throw .damaged("\(what()): bit-packed data is malformed in segment \(k)") }
+            if store.upperBound == count && k + 1 < table.count && end != table.anchor(k + 1) {
+                throw .damaged("\(what()): segment \(k) does not end on the running value segment \(k + 1) starts from")
+            }
+        }
+        if descale && encoding.has(Encoding.decimal) { Self.descale(out, window, powersOfTen[Int(encoding.scale)]) }
     }
 
     /// Lends the raw bytes of a chunk in the runs layout to `body`, decompressed into `scratch`

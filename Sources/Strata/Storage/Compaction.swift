@@ -331,7 +331,7 @@ extension Snapshot {
         let h = try header(t, symbol: symbolID, block: index)
         let what = blockContext(t, t.symbols[symbolID], block: index, ref)
         for c in 0..<h.columnCount {
-            try h.withChunkBytes(c, checkChecksum: true, what: what) { _ in }
+            try h.checkWholeChunk(c, what: what)
         }
         return try region(ref.file).copyBytes(Int(ref.offset)..<Int(ref.offset) + Int(ref.length))
     }

@@ -7,10 +7,11 @@ enum ManifestFormat {
     /// Version 2 added the entries that rewrite history (replace blocks, table key, drop table, id
     /// floors); version 3 text columns, nulls and changing columns (version 2 blocks, the columns
     /// entry); version 4 predicted chunks (encoding flag 128: turnover stored as its difference from
-    /// volume × (high + low) / 2); version 5 time columns stored as runs (descriptor byte 3). An
+    /// volume × (high + low) / 2); version 5 time columns stored as runs (descriptor byte 3);
+    /// version 6 bit-packed value chunks stored in segments (descriptor byte 3 = 2). An
     /// older manifest is read as it is and upgraded in place before this build's first commit.
-    static let version: UInt32 = 5
-    static let versionsRead: ClosedRange<UInt32> = 1...5
+    static let version: UInt32 = 6
+    static let versionsRead: ClosedRange<UInt32> = 1...6
     static let fileHeaderBytes = 16
     static let recordMagic: UInt32 = 0x3152_4D53  // "SMR1"
     static let recordHeaderBytes = 24

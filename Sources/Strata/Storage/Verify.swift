@@ -106,7 +106,7 @@ extension Database {
         for c in 1..<h.columnCount {
             guard let slot = schema.columnIndex(id: h.columnID(c)) else {
                 // A dropped column's chunk: its bytes are still checked against their checksum.
-                try h.withChunkBytes(c, checkChecksum: true, what: what) { _ in }
+                try h.checkWholeChunk(c, what: what)
                 continue
             }
             let rows = (0..<d.rows).filter { !d.isNull(slot, $0) }
