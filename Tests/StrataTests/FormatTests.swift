@@ -300,12 +300,12 @@ import Testing
             tableID: 1, symbolID: 0, times: times, columns: [ColumnBuffer(bits: prices), sizeColumn], ids: [0, 1], types: [.float64, .int64])
         var schema = Schema(columns: [Column("p", .float64, id: 0), Column("q", .int64, id: 1)])
         schema.nextColumnID = 2
-        func read(_ bytes: [UInt8], _ window: RowWindow) throws -> DecodedBlock {
+        func read(_ bytes: [UInt8], _ window: RowWindow, checksums: Bool = true) throws -> DecodedBlock {
             let region = MappedRegion.copying(bytes)
             return try withExtendedLifetime(region) {
                 let h = try BlockHeader.parse(region, at: 0)
                 let out = DecodedBlock()
-                try Snapshot.decodeChunks(h, schema, columns: [0, 1], window: window, checkChecksums: true, into: out, what: { "test" })
+                try Snapshot.decodeChunks(h, schema, columns: [0, 1], window: window, checkChecksums: checksums, into: out, what: { "test" })
                 return out
             }
         }
@@ -347,6 +347,14 @@ import Testing
             let r = MappedRegion.copying(damaged)
             let d = try BlockHeader.parse(r, at: 0)
             #expect(throws: StrataError.self) { try withExtendedLifetime(r) { try d.checkWholeChunk(1, what: { "test" }) } }
+            // A bit of a value flipped: with checksums off (`checkChecksums`) a read that ends inside
+            // the segment does not check it, as it does not check a chunk's.
+            var flipped = bytes
+            flipped[segmentStart(k) + 1] ^= 0x01
+            let base = k * Segments.values, half = (min(rows, base + Segments.values) - base) / 2
+            let inside = RowWindow.times(from: times[base], through: times[base + half])
+            #expect(throws: StrataError.self) { _ = try read(flipped, inside) }
+            #expect(throws: Never.self) { _ = try read(flipped, inside, checksums: false) }
         }
         // A byte of the table: the chunk's own checksum.
         var table = bytes

@@ -334,7 +334,7 @@ enum ColumnCodec {
     static func decode(
         _ stored: UnsafeRawBufferPointer, encoding: Encoding, rawLength: Int, rows: Int, from: Int = 0, limit: Int? = nil,
         last: Int64? = nil, into out: UnsafeMutableBufferPointer<Int64>, scratch: inout [UInt8], descale: Bool = true,
-        residuals: Bool = false, what: () -> String
+        residuals: Bool = false, checkSegments: Bool = true, what: () -> String
     ) throws(StrataError) {
         let limit = min(limit ?? rows, rows)
         let window = min(max(from, 0), limit)..<limit
@@ -356,7 +356,9 @@ enum ColumnCodec {
             throw .damaged("\(what()): raw length \(rawLength) is impossible for \(rows) rows")
         }
         if encoding.segmented {
-            try decodeSegments(stored, encoding: encoding, rawLength: rawLength, rows: rows, window: window, into: out, descale: descale, what: what)
+            try decodeSegments(
+                stored, encoding: encoding, rawLength: rawLength, rows: rows, window: window, into: out, descale: descale, check: checkSegments,
+                what: what)
             return
         }
         if encoding.has(Encoding.lz4) {
@@ -379,11 +381,12 @@ enum ColumnCodec {
     }
 
     /// A chunk in the segments layout (`Segments`): only the segments holding `window` are checked
-    /// against their checksums and unpacked, each from the running value its table entry gives; a
-    /// segment unpacked to its end must end on the running value the next one starts from.
+    /// against their checksums (with `check`, as the chunk's own checksum is) and unpacked, each
+    /// from the running value its table entry gives; a segment unpacked to its end must end on the
+    /// running value the next one starts from.
     private static func decodeSegments(
         _ stored: UnsafeRawBufferPointer, encoding: Encoding, rawLength: Int, rows n: Int, window: Range<Int>,
-        into out: UnsafeMutableBufferPointer<Int64>, descale: Bool, what: () -> String
+        into out: UnsafeMutableBufferPointer<Int64>, descale: Bool, check: Bool, what: () -> String
     ) throws(StrataError) {
         if !encoding.has(Encoding.bitpack) || encoding.has(Encoding.lz4) || encoding.has(Encoding.shuffle) {
             throw .damaged("\(what()): segments of a chunk that is not bit-packed without LZ4")
@@ -394,7 +397,7 @@ enum ColumnCodec {
         let mode: Accumulate = encoding.has(Encoding.delta) ? .delta : encoding.has(Encoding.xor) ? .xor : .none
         for k in window.lowerBound / Segments.values...(window.upperBound - 1) / Segments.values {
             let bytes = UnsafeRawBufferPointer(rebasing: miniblocks[table.range(k)])
-            if XXH64.hash(bytes) != table.hash(k) { throw .damaged("\(what()): checksum mismatch in segment \(k)") }
+            if check && XXH64.hash(bytes) != table.hash(k) { throw .damaged("\(what()): checksum mismatch in segment \(k)") }
             let base = k * Segments.values, count = min(Segments.values, n - base)
             let store = max(window.lowerBound, base) - base..<min(window.upperBound, base + count) - base
             guard

@@ -49,6 +49,9 @@ final class DecodedBlock {
     /// values before `first` left unspecified; `end(at:)` then ends the block at `wanted`.
     var wanted = Int.max
     var first = 0
+    /// Whether the segments a chunk in segments decodes are checked against their checksums (as
+    /// the scan checks chunks': `Snapshot.decodeChunks` sets it).
+    var checkSegments = true
     /// The runs-layout time chunk `times` holds the decoded rows of (`first ..< wanted`), or nil.
     private var timesFrom: TimeChunkKey?
 
@@ -198,14 +201,14 @@ final class DecodedBlock {
                 try ColumnCodec.decode(
                     parts.values, encoding: chunk.encoding, rawLength: Int(chunk.rawLength), rows: count, from: text ? 0 : first,
                     limit: text ? nil : wanted, last: ColumnCodec.lastInteger(chunk), into: p, scratch: &scratch, descale: descale,
-                    what: what)
+                    checkSegments: checkSegments, what: what)
             }
         } else {
             if present.count < count { present.resizeForOverwrite(to: count) }
             try present.withUnsafeMutableBufferPointer { (p) throws(StrataError) in
                 try ColumnCodec.decode(
                     parts.values, encoding: chunk.encoding, rawLength: Int(chunk.rawLength), rows: count, into: p,
-                    scratch: &scratch, descale: descale, what: what)
+                    scratch: &scratch, descale: descale, checkSegments: checkSegments, what: what)
             }
             spread(slot)
         }
@@ -246,7 +249,7 @@ final class DecodedBlock {
             try ColumnCodec.decode(
                 UnsafeRawBufferPointer(rebasing: bytes[Prediction.partBytes...]), encoding: chunk.encoding, rawLength: Int(chunk.rawLength),
                 rows: rows, from: first, limit: limit, last: lastResidual, into: out, scratch: &scratch, descale: false, residuals: true,
-                what: what)
+                checkSegments: checkSegments, what: what)
             let window = min(first, limit)..<limit
             v.withUnsafeBufferPointer { v in
                 a.withUnsafeBufferPointer { a in

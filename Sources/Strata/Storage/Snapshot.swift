@@ -166,6 +166,7 @@ public struct Snapshot: Sendable {
         checkChecksums: Bool, into out: DecodedBlock, what: () -> String
     ) throws(StrataError) {
         out.reset(rows: h.rows, columns: columns, schema: schema)
+        out.checkSegments = checkChecksums
         let time = h.chunk(0)
         try h.withChunkBytes(0, checkChecksum: checkChecksums, what: what) { (bytes) throws(StrataError) in
             try out.decodeTimes(bytes, time, first: h.firstTime, last: h.lastTime, window: window, what: what)
@@ -237,7 +238,7 @@ public struct Snapshot: Sendable {
             try buffer.withUnsafeMutableBufferPointer { (p) throws(StrataError) in
                 try ColumnCodec.decode(
                     bytes, encoding: d.encoding, rawLength: Int(d.rawLength), rows: h.rows, from: rows.lowerBound, limit: rows.upperBound,
-                    last: ColumnCodec.lastInteger(d), into: p, scratch: &scratch, descale: false, what: what)
+                    last: ColumnCodec.lastInteger(d), into: p, scratch: &scratch, descale: false, checkSegments: checkChecksums, what: what)
             }
         }
     }
