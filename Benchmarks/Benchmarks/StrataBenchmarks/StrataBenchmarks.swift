@@ -72,8 +72,9 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
-    // One row of a block's prices, as LATEST ON at a time inside it decodes it: row 3,000 from the
-    // block's start (the miniblocks before it summed, not stored), row 6,000 from its end.
+    // One row of a block's prices, as LATEST ON at a time inside it decodes it: rows 3,000 and 6,000,
+    // each from the start of its segment of 2,048 values (format 6; the names are from before, when
+    // the first was summed from the block's start and the second from its end).
     let price = EncodedColumn(Array(prices.prefix(8192)), type: .float64)
     for (name, row) in [("from the start", 3_000), ("from the end", 6_000)] {
         Benchmark("decode one price of a block, \(name)", configuration: .init(metrics: [.wallClock, .throughput, .mallocCountTotal], scalingFactor: .kilo)) {
