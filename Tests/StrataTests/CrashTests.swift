@@ -214,7 +214,15 @@ final class FaultFileSystem: FileSystem, @unchecked Sendable {
         [("bars", "159363", [Int64(30 + n)]), ("bars", "000001", [Int64(30 + n)])]
     }
 
-    static func value(_ t: Int64) -> (Double, Int64) { (Double(t) / 1000 + 1.5, t * 100) }
+    /// A row's price (two decimals) and volume (lots of 100), pseudo-random from its time
+    /// (SplitMix64's finalizer): long imports store them bit-packed in segments, as market data.
+    static func value(_ t: Int64) -> (Double, Int64) {
+        var x = UInt64(bitPattern: t) &+ 0x9E37_79B9_7F4A_7C15
+        x = (x ^ (x >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        x = (x ^ (x >> 27)) &* 0x94D0_49BB_1331_11EB
+        x ^= x >> 31
+        return (Double(x % 9_000 + 1_000) / 100, Int64((x >> 20) % 5_000) * 100)
+    }
 
     /// A CSV for table `csv` of `symbols` × `count` rows from time `from`, written into `dir`.
     static func csv(_ dir: String, _ name: String, from: Int64, count: Int, descending: Bool = false) throws -> Step {
