@@ -17,6 +17,45 @@ import Testing
     static let trials = Int(ProcessInfo.processInfo.environment["STRATA_FUZZ_TRIALS"] ?? "") ?? 40
     static let seeds = Int(ProcessInfo.processInfo.environment["STRATA_FUZZ_SEEDS"] ?? "") ?? 4
 
+    /// Damage inside a block is named by the database's directory, the data file, the table, the
+    /// symbol and the block (the error context holds numbers and finds the names when it is used),
+    /// by a query's scan across symbols and by verify alike, for names too long to be kept inline.
+    @Test func damageIsNamedByItsPlace() throws {
+        let dir = TempDir("strata-place")
+        defer { dir.cleanup() }
+        let path = dir.sub("db")
+        let table = "a_table_named_at_some_length", symbols = ["FIRST.SYMBOL.OF.SOME.LENGTH", "SECOND.SYMBOL.OF.SOME.LENGTH"]
+        let db = try Database.open(path, options: DatabaseOptions(blockRows: 10, autoCompaction: .off))
+        try db.write { tx in
+            try tx.createTable(table, schema: Schema(columns: [Column("v", .int64)]))
+            for s in symbols {
+                for i in 0..<Int64(30) { try tx.append(to: table, symbol: s, time: i * 60_000, values: [.int64(i * i)]) }
+            }
+        }
+        let snap = try db.snapshot()
+        let t = try #require(snap.state(table))
+        let id = Int(try #require(t.symbolID(symbols[1])))
+        let ref = t.symbols[id].blocks[2]
+        let h = try snap.header(t, symbol: id, block: 2)
+        db.close()
+        // One byte of the block's value chunk.
+        let file = path + "/" + Catalog.dataFileName(ref.file)
+        var bytes = [UInt8](FileManager.default.contents(atPath: file)!)
+        bytes[Int(ref.offset) + h.headerBytes + Int(h.chunk(1).offset)] ^= 0x40
+        try Data(bytes).write(to: URL(fileURLWithPath: file))
+        let place = "\(path)/\(Catalog.dataFileName(ref.file)), table \(table), symbol \(symbols[1]), block 2"
+        let reopened = try Database.open(path, options: .readOnly)
+        defer { reopened.close() }
+        do {
+            _ = try reopened.snapshot().query("SELECT symbol, ts, v FROM \(table)")
+            Issue.record("the damaged block was read without an error")
+        } catch {
+            #expect(error.message.contains(place), "\(error.message)")
+        }
+        let report = Database.verify(path)
+        #expect(report.problems.contains { $0.contains(place) }, "\(report.problems)")
+    }
+
     /// Builds the database; returns the rows of every committed state, in order.
     @discardableResult
     static func build(_ path: String) throws -> [Set<String>] {

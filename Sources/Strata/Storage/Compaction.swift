@@ -329,7 +329,7 @@ extension Snapshot {
     func checkedBlockBytes(_ t: Catalog.TableState, symbol symbolID: Int, block index: Int) throws(StrataError) -> [UInt8] {
         let ref = t.symbols[symbolID].blocks[index]
         let h = try header(t, symbol: symbolID, block: index)
-        let what = blockContext(t, t.symbols[symbolID], block: index, ref)
+        let what = blockContext(t, symbol: symbolID, block: index, ref)
         for c in 0..<h.columnCount {
             try h.checkWholeChunk(c, what: what)
         }

@@ -10,6 +10,8 @@ public struct Snapshot: Sendable {
     /// One lease per data file, shared by every snapshot that includes the file: a file that compaction
     /// retired is removed from disk when the last snapshot holding its lease goes away.
     let leases: [UInt32: DataFileLease]
+    /// What names a block in an error message (`blockContext`).
+    let places: BlockPlaces
 
     static func make(catalog: Catalog, previous: Snapshot?, directory: String, fs: any FileSystem, checkChecksums: Bool) -> Snapshot {
         var regions: [UInt32: Result<MappedRegion, StrataError>] = [:]
@@ -29,12 +31,14 @@ public struct Snapshot: Sendable {
                 try map(file, directory: directory, fs: fs)
             }
         }
-        return Snapshot(catalog: catalog, directory: directory, checkChecksums: checkChecksums, regions: regions, leases: leases)
+        return Snapshot(
+            catalog: catalog, directory: directory, checkChecksums: checkChecksums, regions: regions, leases: leases,
+            places: BlockPlaces(directory: directory, catalog: catalog))
     }
 
     /// The same state, with chunk checksums checked or not.
     func checkingChecksums(_ on: Bool) -> Snapshot {
-        Snapshot(catalog: catalog, directory: directory, checkChecksums: on, regions: regions, leases: leases)
+        Snapshot(catalog: catalog, directory: directory, checkChecksums: on, regions: regions, leases: leases, places: places)
     }
 
     /// Whether a data file failed to map because it no longer exists (a compaction in another process
@@ -107,9 +111,14 @@ public struct Snapshot: Sendable {
 
     // MARK: Reading blocks
 
-    func blockContext(_ t: Catalog.TableState, _ symbol: Catalog.SymbolState, block index: Int, _ ref: BlockRef) -> () -> String {
-        let dir = directory, table = t.name, symbol = symbol.name
-        return { "\(dir)/\(Catalog.dataFileName(ref.file)), table \(table), symbol \(symbol), block \(index) (offset \(ref.offset))" }
+    /// Names a block for an error message, when one is made. The closure holds numbers and an
+    /// unowned reference to the snapshot's `BlockPlaces`, nothing reference-counted: it is made for
+    /// every block a scan reads, from every scan thread at once, and retaining the directory's and
+    /// the table's strings (or one shared object) there was a quarter of LATEST ON's time. It must
+    /// not outlive the snapshot, and does not: it is used inside the read it was made for.
+    func blockContext(_ t: Catalog.TableState, symbol symbolID: Int, block index: Int, _ ref: BlockRef) -> () -> String {
+        let table = t.id
+        return { [unowned(unsafe) places] in places.describe(table: table, symbol: symbolID, block: index, ref) }
     }
 
     /// Parses a block's header and checks it against the manifest's reference and the table's schema.
@@ -119,7 +128,7 @@ public struct Snapshot: Sendable {
         do {
             return try Self.header(region, ref, t, symbolID)
         } catch {
-            throw .damaged("\(blockContext(t, t.symbols[symbolID], block: index, ref)()): \(error.message)")
+            throw .damaged("\(blockContext(t, symbol: symbolID, block: index, ref)()): \(error.message)")
         }
     }
 
@@ -152,7 +161,7 @@ public struct Snapshot: Sendable {
         // `self` and `t` copied both (retains on storage shared by the scan threads) at every chunk.
         try Self.decodeChunks(
             h, t.schema, columns: columns, scaled: scaled, window: window, checkChecksums: checkChecksums, into: out,
-            what: blockContext(t, t.symbols[symbolID], block: index, ref))
+            what: blockContext(t, symbol: symbolID, block: index, ref))
         return h
     }
 
@@ -314,5 +323,24 @@ extension Array where Element == Int64 {
     /// The first index whose element satisfies `predicate`, which must be false then true along the array.
     func partitionPoint(_ predicate: (Int64) -> Bool) -> Int {
         Strata.partitionPoint(in: 0..<count) { predicate(self[$0]) }
+    }
+}
+
+/// The directory and catalog of a snapshot, for naming a block in an error message: one object a
+/// snapshot, so that a block's error closure holds one reference and four numbers.
+final class BlockPlaces: Sendable {
+    let directory: String
+    let catalog: Catalog
+
+    init(directory: String, catalog: Catalog) {
+        self.directory = directory
+        self.catalog = catalog
+    }
+
+    func describe(table id: UInt32, symbol: Int, block index: Int, _ ref: BlockRef) -> String {
+        let t = catalog.tables[id]
+        let table = t?.name ?? "id \(id)"
+        let name = t.flatMap { symbol < $0.symbols.count ? $0.symbols[symbol].name : nil } ?? "id \(symbol)"
+        return "\(directory)/\(Catalog.dataFileName(ref.file)), table \(table), symbol \(name), block \(index) (offset \(ref.offset))"
     }
 }

@@ -73,7 +73,7 @@ extension Database {
                     do {
                         let h = try snapshot.decode(t, symbol: symbolID, block: index, columns: all, into: decoded)
                         try snapshot.checkPadding(t, symbolID, index, header: h)
-                        let what = snapshot.blockContext(t, t.symbols[symbolID], block: index, t.symbols[symbolID].blocks[index])
+                        let what = snapshot.blockContext(t, symbol: symbolID, block: index, t.symbols[symbolID].blocks[index])
                         try check(decoded, header: h, schema: t.schema, previousLast: previousLast, what: what)
                         report.rows += h.rows
                     } catch {
@@ -138,12 +138,12 @@ extension Snapshot {
         for chunk in h.chunks.sorted(by: { $0.offset < $1.offset }) {
             let start = Int(chunk.offset)
             if start < covered || !zero(covered..<start) {
-                throw .damaged("\(blockContext(t, t.symbols[symbolID], block: index, ref)()): non-zero padding before a column chunk")
+                throw .damaged("\(blockContext(t, symbol: symbolID, block: index, ref)()): non-zero padding before a column chunk")
             }
             covered = start + Int(chunk.storedLength)
         }
         if !zero(covered..<h.payloadBytes) {
-            throw .damaged("\(blockContext(t, t.symbols[symbolID], block: index, ref)()): non-zero padding at the end of the payload")
+            throw .damaged("\(blockContext(t, symbol: symbolID, block: index, ref)()): non-zero padding at the end of the payload")
         }
     }
 }

@@ -98,7 +98,7 @@ extension Plan {
         guard let slot = p.expr.slot, slot != layout.symbolSlot, slot != layout.timeSlot else { return .some }
         let c = chunk(h, t, slot: slot)
         return try p.verdict(h, chunk: c) { () throws(StrataError) in
-            try snapshot.dictionary(h, chunk: c!, what: snapshot.blockContext(t, t.symbols[id], block: index, t.symbols[id].blocks[index]))
+            try snapshot.dictionary(h, chunk: c!, what: snapshot.blockContext(t, symbol: id, block: index, t.symbols[id].blocks[index]))
         }
     }
 
