@@ -157,8 +157,9 @@ public struct Snapshot: Sendable {
     ) throws(StrataError) -> BlockHeader {
         let h = try header(t, symbol: symbolID, block: index)
         let ref = t.symbols[symbolID].blocks[index]
-        // The error context is made once per block and holds three strings: a local function capturing
-        // `self` and `t` copied both (retains on storage shared by the scan threads) at every chunk.
+        // The error context is made once per block and holds numbers (`blockContext`): a local function
+        // capturing `self` and `t` copied both (retains on storage shared by the scan threads) at every
+        // chunk, and captured strings were retained at every chunk too.
         try Self.decodeChunks(
             h, t.schema, columns: columns, scaled: scaled, window: window, checkChecksums: checkChecksums, into: out,
             what: blockContext(t, symbol: symbolID, block: index, ref))
