@@ -15,8 +15,8 @@ let fuzzTargets: [Target] = Context.environment["STRATA_FUZZ"] == nil ? [] : [
 
 // Metadata of generic types (an array of a struct of the library's, a dictionary keyed by one) is
 // reached through accessor functions instead of mangled type names, which the runtime must demangle
-// the first time each is used: in a fresh `strata query` process that demangling was 0.28 M of the
-// 1.17 M instructions between the parsed query and its last row (Q3), and a quarter of Q7's 4 ms.
+// the first time each is used: in a fresh `strata query` process that demangling was 0.29 M of the
+// 1.17 M instructions between the parsed query and its last row (Q3); fresh windows fell 50-100 us.
 // An unsafe flag: tools version 6.2 is what lets a package that depends on Strata by version use it.
 let engineSettings: [SwiftSetting] = [
     .swiftLanguageMode(.v6),

@@ -356,9 +356,9 @@ enum ColumnCodec {
             throw .damaged("\(what()): raw length \(rawLength) is impossible for \(rows) rows")
         }
         if encoding.segmented {
-            try decodeSegments(
-                stored, encoding: encoding, rawLength: rawLength, rows: rows, window: window, into: out, descale: descale, check: checkSegments,
-                what: what)
+            try Segments.decode(
+                stored, encoding: encoding, rawLength: rawLength, rows: rows, window: window, into: out, check: checkSegments, what: what)
+            if descale && encoding.has(Encoding.decimal) { Self.descale(out, window, powersOfTen[Int(encoding.scale)]) }
             return
         }
         if encoding.has(Encoding.lz4) {
@@ -378,39 +378,6 @@ enum ColumnCodec {
             }
             try unpack(stored, encoding: encoding, rows: rows, window: window, last: last, into: out, descale: descale, what: what)
         }
-    }
-
-    /// A chunk in the segments layout (`Segments`): only the segments holding `window` are checked
-    /// against their checksums (with `check`, as the chunk's own checksum is) and unpacked, each
-    /// from the running value its table entry gives; a segment unpacked to its end must end on the
-    /// running value the next one starts from.
-    private static func decodeSegments(
-        _ stored: UnsafeRawBufferPointer, encoding: Encoding, rawLength: Int, rows n: Int, window: Range<Int>,
-        into out: UnsafeMutableBufferPointer<Int64>, descale: Bool, check: Bool, what: () -> String
-    ) throws(StrataError) {
-        if !encoding.has(Encoding.bitpack) || encoding.has(Encoding.lz4) || encoding.has(Encoding.shuffle) {
-            throw .damaged("\(what()): segments of a chunk that is not bit-packed without LZ4")
-        }
-        let table = try Segments.Table(stored, values: n, miniblockBytes: rawLength, what: what)
-        if window.isEmpty { return }
-        let miniblocks = UnsafeRawBufferPointer(rebasing: stored[(table.count * Segments.entryBytes)...])
-        let mode: Accumulate = encoding.has(Encoding.delta) ? .delta : encoding.has(Encoding.xor) ? .xor : .none
-        for k in window.lowerBound / Segments.values...(window.upperBound - 1) / Segments.values {
-            let bytes = UnsafeRawBufferPointer(rebasing: miniblocks[table.range(k)])
-            if check && XXH64.hash(bytes) != table.hash(k) { throw .damaged("\(what()): checksum mismatch in segment \(k)") }
-            let base = k * Segments.values, count = min(Segments.values, n - base)
-            let store = max(window.lowerBound, base) - base..<min(window.upperBound, base + count) - base
-            guard
-                let end = Bitpack.unpack(
-                    bytes, count: count, range: 0..<store.upperBound, store: store, start: table.anchor(k),
-                    into: UnsafeMutableBufferPointer(rebasing: out[base..<base + count]), zigzag: encoding.has(Encoding.zigzag),
-                    divisor: encoding.divisor, mode: mode)
-            else { throw .damaged("\(what()): bit-packed data is malformed in segment \(k)") }
-            if store.upperBound == count && k + 1 < table.count && end != table.anchor(k + 1) {
-                throw .damaged("\(what()): segment \(k) does not end on the running value segment \(k + 1) starts from")
-            }
-        }
-        if descale && encoding.has(Encoding.decimal) { Self.descale(out, window, powersOfTen[Int(encoding.scale)]) }
     }
 
     /// Lends the raw bytes of a chunk in the runs layout to `body`, decompressed into `scratch`

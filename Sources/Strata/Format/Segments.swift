@@ -84,6 +84,38 @@ enum Segments {
         func hash(_ k: Int) -> UInt64 { field(k, 12, as: UInt64.self) }
     }
 
+    /// Decodes the values `window` of a chunk's values part (before step 1, the decimal step):
+    /// only the segments holding them are checked against their checksums (with `check`, as the
+    /// chunk's own checksum is) and unpacked, each from the running value its table entry gives; a
+    /// segment unpacked to its end must end on the running value the next one starts from.
+    static func decode(
+        _ stored: UnsafeRawBufferPointer, encoding: Encoding, rawLength: Int, rows n: Int, window: Range<Int>,
+        into out: UnsafeMutableBufferPointer<Int64>, check: Bool, what: () -> String
+    ) throws(StrataError) {
+        if !encoding.has(Encoding.bitpack) || encoding.has(Encoding.lz4) || encoding.has(Encoding.shuffle) {
+            throw .damaged("\(what()): segments of a chunk that is not bit-packed without LZ4")
+        }
+        let table = try Table(stored, values: n, miniblockBytes: rawLength, what: what)
+        if window.isEmpty { return }
+        let miniblocks = UnsafeRawBufferPointer(rebasing: stored[(table.count * entryBytes)...])
+        let mode: ColumnCodec.Accumulate = encoding.has(Encoding.delta) ? .delta : encoding.has(Encoding.xor) ? .xor : .none
+        for k in window.lowerBound / values...(window.upperBound - 1) / values {
+            let bytes = UnsafeRawBufferPointer(rebasing: miniblocks[table.range(k)])
+            if check && XXH64.hash(bytes) != table.hash(k) { throw .damaged("\(what()): checksum mismatch in segment \(k)") }
+            let base = k * values, count = min(values, n - base)
+            let store = max(window.lowerBound, base) - base..<min(window.upperBound, base + count) - base
+            guard
+                let end = Bitpack.unpack(
+                    bytes, count: count, range: 0..<store.upperBound, store: store, start: table.anchor(k),
+                    into: UnsafeMutableBufferPointer(rebasing: out[base..<base + count]), zigzag: encoding.has(Encoding.zigzag),
+                    divisor: encoding.divisor, mode: mode)
+            else { throw .damaged("\(what()): bit-packed data is malformed in segment \(k)") }
+            if store.upperBound == count && k + 1 < table.count && end != table.anchor(k + 1) {
+                throw .damaged("\(what()): segment \(k) does not end on the running value segment \(k + 1) starts from")
+            }
+        }
+    }
+
     /// Checks every segment of a chunk's values part against its checksum (a whole-chunk check:
     /// `strata verify`, compaction).
     static func checkAll(_ stored: UnsafeRawBufferPointer, values: Int, miniblockBytes: Int, what: () -> String) throws(StrataError) {
