@@ -50,6 +50,7 @@ struct DumpCommand: ParsableCommand {
         }
         let keys = names.map { jsonString($0) + ":" }
         var rows = 0
+        var hints = [Int](repeating: 0, count: layout.count)
         for symbol in chosen {
             let symbolText = format == .csv ? csvField(symbol) : jsonString(symbol)
             try snap.scan(table, symbol: symbol, from: lo, to: hi) { batch in
@@ -66,7 +67,7 @@ struct DumpCommand: ParsableCommand {
                         case .value(let c):
                             switch try batch.value(c, r) {
                             case .int64(let v): out.int(v)
-                            case .float64(let d): out.double(d, json: format == .jsonl)
+                            case .float64(let d): out.double(d, json: format == .jsonl, scaleHint: &hints[k])
                             case .string(let text): out.write(format == .csv ? csvText(text) : jsonString(text))
                             case .null: if format == .jsonl { out.write("null") }
                             }

@@ -32,7 +32,13 @@ final class FileWriter {
 
     /// The shortest text that parses back to the same bits (`0.30000000000000004`, `-0.0`, `5e-324`).
     func double(_ d: Double, json: Bool = false) {
-        if json && !d.isFinite { file.append("null") } else { file.append(shortest: d) }
+        var hint = 0
+        double(d, json: json, scaleHint: &hint)
+    }
+
+    /// The same text, trying `scaleHint` decimal places first: one hint a column (see `OutputFile`).
+    func double(_ d: Double, json: Bool = false, scaleHint: inout Int) {
+        if json && !d.isFinite { file.append("null") } else { file.append(shortest: d, scaleHint: &scaleHint) }
     }
 
     func endRecord() {

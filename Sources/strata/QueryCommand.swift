@@ -137,15 +137,6 @@ struct ResultPrinter {
         }
     }
 
-    /// Writes a column's cell of a row as CSV: the column's case is matched once a batch.
-    private static func csvCells(_ column: ResultColumn, _ out: FileWriter) -> (Int) -> Void {
-        switch column {
-        case .int64(let v): { row in if let x = v[row] { out.int(x) } }
-        case .float64(let v): { row in if let x = v[row] { out.double(x) } }
-        case .string(let v): { row in if let s = v[row] { out.write(csvField(s)) } }
-        }
-    }
-
     mutating func print(_ r: QueryResult) {
         switch format {
         case .csv:
@@ -154,16 +145,21 @@ struct ResultPrinter {
                 out.endRecord()
                 headerDone = true
             }
-            let cells = r.columns.map { Self.csvCells($0, out) }
+            var hints = [Int](repeating: 0, count: r.columns.count)
             for row in 0..<r.rowCount {
-                for c in cells.indices {
+                for c in r.columns.indices {
                     if c > 0 { out.byte(UInt8(ascii: ",")) }
-                    cells[c](row)
+                    switch r.columns[c] {
+                    case .int64(let v): if let x = v[row] { out.int(x) }
+                    case .float64(let v): if let x = v[row] { out.double(x, scaleHint: &hints[c]) }
+                    case .string(let v): if let s = v[row] { out.write(csvField(s)) }
+                    }
                 }
                 out.endRecord()
             }
         case .jsonl:
             let keys = r.names.map { jsonString($0) + ":" }
+            var hints = [Int](repeating: 0, count: r.columns.count)
             for row in 0..<r.rowCount {
                 out.byte(UInt8(ascii: "{"))
                 for c in r.columns.indices {
@@ -172,7 +168,7 @@ struct ResultPrinter {
                     switch r[row, c] {
                     case .null: out.write("null")
                     case .int(let x): out.int(x)
-                    case .float(let d): out.double(d, json: true)
+                    case .float(let d): out.double(d, json: true, scaleHint: &hints[c])
                     case .string(let s): out.write(jsonString(s))
                     }
                 }

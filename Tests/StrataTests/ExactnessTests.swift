@@ -44,16 +44,55 @@ import Testing
             values.append(Double(bitPattern: rng.next()))
             values.append(v.nextUp)
         }
+        // Without a hint, and with one hint carried along as a column's is (raised by values of more
+        // places, so that later values of fewer places are tried at too many and lose their zeros).
         let path = dir.sub("numbers.txt")
         let out = try OutputFile(creating: path)
+        var hint = 0
         for v in values {
             out.append(shortest: v)
+            out.append(UInt8(ascii: ","))
+            out.append(shortest: v, scaleHint: &hint)
             out.append(UInt8(ascii: "\n"))
         }
         try out.finish()
-        let written = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
-        for (i, v) in values.enumerated() where written[i] != v.description {
-            Issue.record("\(v.bitPattern): wrote \(written[i]), description \(v.description)")
+        #expect(hint == 17)  // 0.001 and 14 more digits
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == values.count)
+        for (i, v) in values.enumerated() where lines[i] != "\(v.description),\(v.description)" {
+            Issue.record("\(v.bitPattern): wrote \(lines[i]), description \(v.description)")
+            break
+        }
+    }
+
+    /// Integers and decimals of every length, through the hint each column carries: a price column
+    /// whose places change from row to row, and integers at the edges of Int64.
+    @Test func hintedColumnsWriteWhatDescriptionWrites() throws {
+        let dir = TempDir("strata-hints")
+        defer { dir.cleanup() }
+        var rng = SplitMix(seed: 0xC0FFEE)
+        var ints: [Int64] = [0, 1, -1, 9, 10, 99, 100, .max, .min, .min + 1, 9_999_999_999, 10_000_000_000]
+        for _ in 0..<20_000 { ints.append(Int64(bitPattern: rng.next()) >> (rng.next() % 64)) }
+        var prices: [Double] = []
+        for _ in 0..<20_000 {
+            let places = Int(rng.next() % 7)
+            let v = Double(Int64(rng.next() % 10_000_000)) / pow(10, Double(places))
+            prices.append(rng.next() % 5 == 0 ? -v : v)
+        }
+        let path = dir.sub("columns.txt")
+        let out = try OutputFile(creating: path)
+        var hint = 0
+        for (i, p) in prices.enumerated() {
+            out.append(decimal: ints[i % ints.count])
+            out.append(UInt8(ascii: ","))
+            out.append(shortest: p, scaleHint: &hint)
+            out.append(UInt8(ascii: "\n"))
+        }
+        try out.finish()
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == prices.count)
+        for (i, p) in prices.enumerated() where lines[i] != "\(ints[i % ints.count]),\(p.description)" {
+            Issue.record("wrote \(lines[i]), want \(ints[i % ints.count]),\(p.description)")
             break
         }
     }

@@ -145,59 +145,28 @@ package final class OutputFile {
 
     /// `v` in decimal.
     package func append(decimal v: Int64) {
-        appendDecimal(v.magnitude, fractionDigits: nil, negative: v < 0)
+        reserve(DecimalText.longest)
+        pending += DecimalText.write(v.magnitude, fractionDigits: nil, negative: v < 0, to: storage + pending)
     }
 
     /// `d` exactly as `d.description` writes it: the shortest text that reads back to the same bits.
-    /// Values of at most 15 significant digits between 0.001 and 10^15 (prices, amounts) take a
-    /// fast path: the smallest k with `round(d × 10^k) / 10^k == d` gives the digits, since two
-    /// decimals of at most 15 digits never read as the same double; others go through `description`.
     package func append(shortest d: Double) {
-        let a = d.magnitude
-        if a >= 1e-3 && a < 1e15 {
-            var scale = 1.0
-            for k in 0...18 {
-                // x = (a × scale).rounded(), without the libm call: the product is below 10^15 - 0.5
-                // (else x ≥ 10^15), so truncating it is exact and its fraction y - x exact too.
-                // Through Int64, which x86-64 converts in one instruction each way (UInt64 in several).
-                let y = a * scale
-                if y >= 999_999_999_999_999.5 { break }
-                var x = Double(Int64(y))
-                if y - x >= 0.5 { x += 1 }
-                if x / scale == a {
-                    appendDecimal(UInt64(x), fractionDigits: k, negative: d < 0)
-                    return
-                }
-                scale *= 10
-            }
-        }
-        append(d.description)
+        var hint = 0
+        append(shortest: d, scaleHint: &hint)
     }
 
-    /// `m / 10^k` in decimal with k digits after the point (at least one: `12.0`), or `m` alone
-    /// when k is nil. The text is put together in a 24-byte value on the stack, backwards, and
-    /// appended at once (byte by byte, the buffer's checks cost more than the digits).
-    private func appendDecimal(_ m: UInt64, fractionDigits k: Int?, negative: Bool) {
-        var text: (UInt64, UInt64, UInt64) = (0, 0, 0)
-        let count = withUnsafeMutableBytes(of: &text) { p in
-            var m = m, at = p.count
-            func put(_ b: UInt8) { at -= 1; p[at] = b }
-            if let k {
-                if k == 0 { put(UInt8(ascii: "0")) }
-                for _ in 0..<k {
-                    put(UInt8(ascii: "0") + UInt8(m % 10))
-                    m /= 10
-                }
-                put(UInt8(ascii: "."))
-            }
-            repeat {
-                put(UInt8(ascii: "0") + UInt8(m % 10))
-                m /= 10
-            } while m > 0
-            if negative { put(UInt8(ascii: "-")) }
-            return p.count - at
-        }
-        withUnsafeBytes(of: &text) { p in append(contentsOf: UnsafeRawBufferPointer(rebasing: p[(p.count - count)...])) }
+    /// `d` as `append(shortest:)` writes it, trying `scaleHint` decimal places first and raising it
+    /// to the places `d` needed: a column's values mostly need the same places (prices three,
+    /// amounts one), so one hint a column makes most values one try instead of one a place.
+    package func append(shortest d: Double, scaleHint: inout Int) {
+        guard let (m, k) = DecimalText.shortest(d, hint: &scaleHint) else { return append(d.description) }
+        reserve(DecimalText.longest)
+        pending += DecimalText.write(m, fractionDigits: k, negative: d < 0, to: storage + pending)
+    }
+
+    /// Room for `count` more bytes at `storage + pending`.
+    private func reserve(_ count: Int) {
+        if capacity - pending < count { grow(to: pending + count) }
     }
 
     /// Writes the buffer when it has grown past its flush size.
