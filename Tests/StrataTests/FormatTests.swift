@@ -322,6 +322,13 @@ import Testing
                 #expect(out.floats[0][lo...hi].map { Int64(bitPattern: $0.bitPattern) } == Array(prices[lo...hi]), "rows \(lo)...\(hi)")
                 #expect((lo...hi).allSatisfy { out.isNull(1, $0) == nulls[$0] && (nulls[$0] || out.ints[1][$0] == sizes[$0]) }, "rows \(lo)...\(hi)")
             }
+            // One row, as an as-of read takes it: past a segment's middle, read back from the
+            // segment's end (the next entry's running value, or the chunk's last for the last one).
+            for r in (0..<40).map({ _ in Int(rng.next() % UInt64(rows)) }) + [0, rows - 1, Segments.values - 1, Segments.values] {
+                let out = try read(bytes, .times(from: times[r], through: times[r]))
+                #expect(Int64(bitPattern: out.floats[0][r].bitPattern) == prices[r], "row \(r)")
+                #expect(out.isNull(1, r) == nulls[r] && (nulls[r] || out.ints[1][r] == sizes[r]), "row \(r)")
+            }
         }
         // The price chunk's table starts the chunk (no nulls, no prediction); its miniblocks follow it.
         let chunkStart = h.offset + h.headerBytes + Int(h.chunk(1).offset)

@@ -357,7 +357,8 @@ enum ColumnCodec {
         }
         if encoding.segmented {
             try Segments.decode(
-                stored, encoding: encoding, rawLength: rawLength, rows: rows, window: window, into: out, check: checkSegments, what: what)
+                stored, encoding: encoding, rawLength: rawLength, rows: rows, window: window, last: last, into: out, check: checkSegments,
+                what: what)
             if descale && encoding.has(Encoding.decimal) { Self.descale(out, window, powersOfTen[Int(encoding.scale)]) }
             return
         }
@@ -512,7 +513,7 @@ enum ColumnCodec {
     /// the window's start when no running value is kept; with one (delta, xor), from there to
     /// the chunk's end when its last value is known and that is fewer values than from the start
     /// to the window's end (`rebase` then fixes the running value); else from the start.
-    private static func span(_ window: Range<Int>, rows n: Int, mode: Accumulate, last: Int64?, align: Int) -> Range<Int> {
+    static func span(_ window: Range<Int>, rows n: Int, mode: Accumulate, last: Int64?, align: Int) -> Range<Int> {
         let start = window.lowerBound / align * align
         if start == 0 || window.isEmpty { return 0..<window.upperBound }
         if mode == .none { return start..<window.upperBound }
@@ -523,7 +524,7 @@ enum ColumnCodec {
     /// Values decoded from the middle of a chunk to its end, their running value started at 0:
     /// shifts the ones in `window` by what makes the chunk's last value (`end`, the running value
     /// at the end as decoded) `last`.
-    private static func rebase(_ out: UnsafeMutableBufferPointer<Int64>, _ window: Range<Int>, end: Int64, last: Int64, mode: Accumulate) {
+    static func rebase(_ out: UnsafeMutableBufferPointer<Int64>, _ window: Range<Int>, end: Int64, last: Int64, mode: Accumulate) {
         switch mode {
         case .delta:
             let offset = last &- end

@@ -86,10 +86,13 @@ enum Segments {
 
     /// Decodes the values `window` of a chunk's values part (before step 1, the decimal step):
     /// only the segments holding them are checked against their checksums (with `check`, as the
-    /// chunk's own checksum is) and unpacked, each from the running value its table entry gives; a
-    /// segment unpacked to its end must end on the running value the next one starts from.
+    /// chunk's own checksum is) and unpacked. Each is unpacked from the running value its table
+    /// entry gives, or, when that is fewer values, from the miniblock of its first value wanted to
+    /// its end, whose running value is the next entry's (or `last`, the chunk's, for the last
+    /// segment): `ColumnCodec.span` and `rebase`, as a chunk in one piece is read from its end. A
+    /// segment unpacked from its start to its end must end on the running value the next one starts from.
     static func decode(
-        _ stored: UnsafeRawBufferPointer, encoding: Encoding, rawLength: Int, rows n: Int, window: Range<Int>,
+        _ stored: UnsafeRawBufferPointer, encoding: Encoding, rawLength: Int, rows n: Int, window: Range<Int>, last: Int64?,
         into out: UnsafeMutableBufferPointer<Int64>, check: Bool, what: () -> String
     ) throws(StrataError) {
         if !encoding.has(Encoding.bitpack) || encoding.has(Encoding.lz4) || encoding.has(Encoding.shuffle) {
@@ -104,13 +107,18 @@ enum Segments {
             if check && XXH64.hash(bytes) != table.hash(k) { throw .damaged("\(what()): checksum mismatch in segment \(k)") }
             let base = k * values, count = min(values, n - base)
             let store = max(window.lowerBound, base) - base..<min(window.upperBound, base + count) - base
+            let segmentEnd = k + 1 < table.count ? table.anchor(k + 1) : last
+            let span = ColumnCodec.span(store, rows: count, mode: mode, last: segmentEnd, align: Encoding.miniblockValues)
+            let fromEnd = span.lowerBound > 0 && mode != .none
+            let into = UnsafeMutableBufferPointer(rebasing: out[base..<base + count])
             guard
                 let end = Bitpack.unpack(
-                    bytes, count: count, range: 0..<store.upperBound, store: store, start: table.anchor(k),
-                    into: UnsafeMutableBufferPointer(rebasing: out[base..<base + count]), zigzag: encoding.has(Encoding.zigzag),
-                    divisor: encoding.divisor, mode: mode)
+                    bytes, count: count, range: span, store: store, start: fromEnd ? 0 : table.anchor(k), into: into,
+                    zigzag: encoding.has(Encoding.zigzag), divisor: encoding.divisor, mode: mode)
             else { throw .damaged("\(what()): bit-packed data is malformed in segment \(k)") }
-            if store.upperBound == count && k + 1 < table.count && end != table.anchor(k + 1) {
+            if fromEnd, let segmentEnd {
+                ColumnCodec.rebase(into, store, end: end, last: segmentEnd, mode: mode)
+            } else if store.upperBound == count && k + 1 < table.count && end != table.anchor(k + 1) {
                 throw .damaged("\(what()): segment \(k) does not end on the running value segment \(k + 1) starts from")
             }
         }
