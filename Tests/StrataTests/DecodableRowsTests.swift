@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Strata
+@testable import StrataTools
 
 /// Rows decoded into the caller's own types (`Snapshot.query(_:as:)`), and `batchRows` honoured.
 @Suite struct DecodableRowsTests {
@@ -99,6 +100,49 @@ import Testing
         try db.snapshot().query(try SQLParser.parse("SELECT v FROM t"), batchRows: batchRows) { sizes.append($0.rowCount) }
         #expect(sizes.dropLast().allSatisfy { $0 == batchRows }, "\(sizes.prefix(5))")
         #expect(sizes.reduce(0, +) == 10_000 && sizes.last! <= batchRows && sizes.last! > 0)
+        db.close()
+    }
+
+    /// A resampling of many symbols comes in parts (a few thousand groups each, per share of the
+    /// symbols): handed out in batches of exactly the rows asked for, in order, the same rows as
+    /// one batch of everything.
+    @Test(arguments: [1, 7, 4_096, 5_000, 100_000]) func groupsInPartsComeInBatches(batchRows: Int) throws {
+        let dir = TempDir("strata-parts")
+        defer { dir.cleanup() }
+        let db = try Database.open(dir.sub("db"))
+        var rng = SplitMix(seed: UInt64(batchRows))
+        try db.write { tx in
+            try tx.createTable("t", schema: Schema(columns: [Column("v", .int64), Column("p", .float64)]))
+            for s in 0..<24 {
+                let n = 1_000 + Int(rng.next() % 2_000)
+                let times = (0..<n).map { Int64($0) * 60_000 + Int64(s) }
+                let values = (0..<n).map { _ in Int64(rng.next() % 1_000) }
+                try tx.append(to: "t", symbol: "s\(100 + s)", times: times, columns: [.int64(values), .float64(values.map { Double($0) / 8 })])
+            }
+        }
+        let q = try SQLParser.parse("SELECT symbol, ts, sum(v), last(p), count(*) FROM t SAMPLE BY 1m")
+        let snap = try db.snapshot()
+        let whole = try snap.query(q)
+        #expect(whole.rowCount > 30_000)
+        var sizes: [Int] = []
+        var rows: [[ResultValue]] = []
+        try snap.query(q, batchRows: batchRows) { (b) throws(StrataError) in
+            sizes.append(b.rowCount)
+            #expect(b.names == whole.names)
+            for r in 0..<b.rowCount { rows.append((0..<b.columns.count).map { b[r, $0] }) }
+        }
+        #expect(sizes.dropLast().allSatisfy { $0 == batchRows } && sizes.last! <= batchRows && sizes.last! > 0)
+        #expect(rows.count == whole.rowCount)
+        let same = rows.indices.allSatisfy { r in rows[r] == (0..<whole.columns.count).map { whole[r, $0] } }
+        #expect(same)
+        // No rows: one empty batch.
+        var calls = 0
+        try snap.query(try SQLParser.parse("SELECT symbol, ts, sum(v) FROM t WHERE ts < 0 SAMPLE BY 1m"), batchRows: batchRows) {
+            (b) throws(StrataError) in
+            calls += 1
+            #expect(b.rowCount == 0 && b.names.count == 3)
+        }
+        #expect(calls == 1)
         db.close()
     }
 }

@@ -2,11 +2,13 @@
 // group table per worker, the tables merge, and the groups become result rows.
 
 extension Plan {
-    func executeAggregation(_ a: AggregationPlan) throws(StrataError) -> QueryResult {
+    /// The result's rows in parts, in order (one part, or a few thousand groups each when the groups
+    /// are per symbol): `execute` hands them out in batches without joining them first.
+    func executeAggregation(_ a: AggregationPlan) throws(StrataError) -> [QueryResult] {
         let specs = a.aggregates
         var table = GroupTable(width: specs.count)
         if let t = self.table, a.bySymbol, a.fill.isEmpty || a.fill == [.none] {
-            return timeRangeEmpty ? try finish(a, table) : try aggregateBySymbol(a, t)
+            return timeRangeEmpty ? [try finish(a, table)] : try aggregateBySymbol(a, t)
         }
         if let t = self.table {
             if !timeRangeEmpty {
@@ -24,7 +26,7 @@ extension Plan {
             let context = ScanContext()
             try relationBatches(context) { (b) throws(StrataError) in try consume(a, b, table) }
         }
-        return try finish(a, table)
+        return [try finish(a, table)]
     }
 
     /// How many groups a SAMPLE BY of a fixed step can make from the rows of `share` in [lo, hi]
@@ -63,7 +65,7 @@ extension Plan {
     /// result, not the aggregation states of every group (about 1.1 KB a group for daily bars).
     /// Symbols are scanned in byte order in contiguous shares, so the finished parts, in order,
     /// are in the order `finish` gives one table.
-    private func aggregateBySymbol(_ a: AggregationPlan, _ t: Catalog.TableState) throws(StrataError) -> QueryResult {
+    private func aggregateBySymbol(_ a: AggregationPlan, _ t: Catalog.TableState) throws(StrataError) -> [QueryResult] {
         let parts = try parallel(tableSymbols(t)) { (share) throws(StrataError) -> [QueryResult] in
             let g = GroupTable(width: a.aggregates.count)
             if let room = expectedBuckets(a, t, share) { g.reserve(groups: room) }
@@ -79,7 +81,7 @@ extension Plan {
             done.append(try finish(a, g))
             return done
         }
-        return QueryResult(names: allNames, types: types, concatenating: parts.flatMap { $0 })
+        return parts.flatMap { $0 }
     }
 
     /// Folds one symbol's rows into `g`: blocks its statistics answer, the rest decoded.
