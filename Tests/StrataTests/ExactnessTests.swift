@@ -46,19 +46,13 @@ import Testing
         }
         // Without a hint, and with one hint carried along as a column's is (raised by values of more
         // places, so that later values of fewer places are tried at too many and lose their zeros).
-        let path = dir.sub("numbers.txt")
-        let out = try OutputFile(creating: path)
         var hint = 0
-        for v in values {
-            out.append(shortest: v)
+        let lines = try Self.lines(dir, values.count) { out, i in
+            out.append(shortest: values[i])
             out.append(UInt8(ascii: ","))
-            out.append(shortest: v, scaleHint: &hint)
-            out.append(UInt8(ascii: "\n"))
+            out.append(shortest: values[i], scaleHint: &hint)
         }
-        try out.finish()
         #expect(hint == 17)  // 0.001 and 14 more digits
-        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
-        #expect(lines.count == values.count)
         for (i, v) in values.enumerated() where lines[i] != "\(v.description),\(v.description)" {
             Issue.record("\(v.bitPattern): wrote \(lines[i]), description \(v.description)")
             break
@@ -79,22 +73,30 @@ import Testing
             let v = Double(Int64(rng.next() % 10_000_000)) / pow(10, Double(places))
             prices.append(rng.next() % 5 == 0 ? -v : v)
         }
-        let path = dir.sub("columns.txt")
-        let out = try OutputFile(creating: path)
         var hint = 0
-        for (i, p) in prices.enumerated() {
+        let lines = try Self.lines(dir, prices.count) { out, i in
             out.append(decimal: ints[i % ints.count])
             out.append(UInt8(ascii: ","))
-            out.append(shortest: p, scaleHint: &hint)
-            out.append(UInt8(ascii: "\n"))
+            out.append(shortest: prices[i], scaleHint: &hint)
         }
-        try out.finish()
-        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
-        #expect(lines.count == prices.count)
         for (i, p) in prices.enumerated() where lines[i] != "\(ints[i % ints.count]),\(p.description)" {
             Issue.record("wrote \(lines[i]), want \(ints[i % ints.count]),\(p.description)")
             break
         }
+    }
+
+    /// The lines an `OutputFile` holds after `write` wrote `count` of them (each without its newline).
+    static func lines(_ dir: TempDir, _ count: Int, _ write: (OutputFile, Int) -> Void) throws -> [Substring] {
+        let path = dir.sub("lines.txt")
+        let out = try OutputFile(creating: path)
+        for i in 0..<count {
+            write(out, i)
+            out.append(UInt8(ascii: "\n"))
+        }
+        try out.finish()
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == count)
+        return lines
     }
 
     @Test func symbolsAndNamesCompareAsBytes() throws {
