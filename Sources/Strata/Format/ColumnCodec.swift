@@ -208,7 +208,7 @@ enum ColumnCodec {
         payload: inout [UInt8]
     ) -> (Encoding, rawLength: Int) {
         var candidates = candidates
-        let segments = segmentable && Segments.worthwhile(values: scratch.ints.count)
+        let inSegments = segmentable && Segments.worthwhile(values: scratch.ints.count)
         if candidates.count > 1 && scratch.ints.count >= 2 * sampleValues {
             scratch.sample.removeAll(keepingCapacity: true)
             scratch.sample.append(contentsOf: scratch.ints.prefix(sampleValues))
@@ -217,7 +217,7 @@ enum ColumnCodec {
                 var enc = Encoding(flags: base | candidate.0, scale: scale)
                 transform(scratch.sample, encoding: &enc, useGCD: candidate.1, into: &scratch.transformed)
                 var size = pack(scratch.transformed, encoding: &enc, scratch: &scratch).count
-                if segments && !(enc.has(Encoding.bitpack) && !enc.has(Encoding.lz4)) { size += size * segmentPreference / 64 }
+                if inSegments && !(enc.has(Encoding.bitpack) && !enc.has(Encoding.lz4)) { size += size * segmentPreference / 64 }
                 if size < smallest { (smallest, candidates) = (size, [candidate]) }
             }
         }
@@ -235,7 +235,7 @@ enum ColumnCodec {
             }
         }
         var encoding = best!
-        if segments && encoding.has(Encoding.bitpack) && !encoding.has(Encoding.lz4) {
+        if inSegments && encoding.has(Encoding.bitpack) && !encoding.has(Encoding.lz4) {
             encoding.segmented = true
             let accumulates = encoding.has(Encoding.delta) || encoding.has(Encoding.xor)
             payload.append(contentsOf: Segments.table(scratch.best, scratch.ints, accumulates: accumulates))

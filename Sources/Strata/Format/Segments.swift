@@ -50,6 +50,8 @@ enum Segments {
         let bytes: UnsafeRawBufferPointer
         let count: Int
         let miniblockBytes: Int
+        /// The chunk's miniblocks, which follow the table.
+        let miniblocks: UnsafeRawBufferPointer
 
         init(_ stored: UnsafeRawBufferPointer, values: Int, miniblockBytes: Int, what: () -> String) throws(StrataError) {
             count = Segments.count(values: values)
@@ -58,6 +60,7 @@ enum Segments {
                 throw .damaged("\(what()): \(stored.count) bytes cannot hold \(count) segments and \(miniblockBytes) bytes of miniblocks")
             }
             bytes = UnsafeRawBufferPointer(rebasing: stored[0..<count * entryBytes])
+            miniblocks = UnsafeRawBufferPointer(rebasing: stored[(count * entryBytes)...])
             var previous = 0
             for k in 0..<count {
                 let start = Int(field(k, 0, as: UInt32.self))
@@ -82,6 +85,13 @@ enum Segments {
 
         /// The checksum of segment `k`'s bytes.
         func hash(_ k: Int) -> UInt64 { field(k, 12, as: UInt64.self) }
+
+        /// Segment `k`'s bytes, checked against its checksum first when `check` is set.
+        func segment(_ k: Int, check: Bool, what: () -> String) throws(StrataError) -> UnsafeRawBufferPointer {
+            let segment = UnsafeRawBufferPointer(rebasing: miniblocks[range(k)])
+            if check && XXH64.hash(segment) != hash(k) { throw .damaged("\(what()): checksum mismatch in segment \(k)") }
+            return segment
+        }
     }
 
     /// Decodes the values `window` of a chunk's values part (before step 1, the decimal step):
@@ -100,11 +110,9 @@ enum Segments {
         }
         let table = try Table(stored, values: n, miniblockBytes: rawLength, what: what)
         if window.isEmpty { return }
-        let miniblocks = UnsafeRawBufferPointer(rebasing: stored[(table.count * entryBytes)...])
         let mode: ColumnCodec.Accumulate = encoding.has(Encoding.delta) ? .delta : encoding.has(Encoding.xor) ? .xor : .none
         for k in window.lowerBound / values...(window.upperBound - 1) / values {
-            let bytes = UnsafeRawBufferPointer(rebasing: miniblocks[table.range(k)])
-            if check && XXH64.hash(bytes) != table.hash(k) { throw .damaged("\(what()): checksum mismatch in segment \(k)") }
+            let bytes = try table.segment(k, check: check, what: what)
             let base = k * values, count = min(values, n - base)
             let store = max(window.lowerBound, base) - base..<min(window.upperBound, base + count) - base
             let segmentEnd = k + 1 < table.count ? table.anchor(k + 1) : last
@@ -128,9 +136,6 @@ enum Segments {
     /// `strata verify`, compaction).
     static func checkAll(_ stored: UnsafeRawBufferPointer, values: Int, miniblockBytes: Int, what: () -> String) throws(StrataError) {
         let table = try Table(stored, values: values, miniblockBytes: miniblockBytes, what: what)
-        let miniblocks = UnsafeRawBufferPointer(rebasing: stored[(table.count * entryBytes)...])
-        for k in 0..<table.count where XXH64.hash(UnsafeRawBufferPointer(rebasing: miniblocks[table.range(k)])) != table.hash(k) {
-            throw .damaged("\(what()): checksum mismatch in segment \(k)")
-        }
+        for k in 0..<table.count { _ = try table.segment(k, check: true, what: what) }
     }
 }

@@ -69,7 +69,7 @@ package final class OutputFile {
     /// The bytes not yet written: `pending` of `capacity` at `storage`. Raw memory rather than an
     /// array: an append is a capacity check and a store. An array in a class paid a run-time
     /// exclusive-access check an append (printing a day of bars 1.33 M → 0.85 M instructions
-    /// without it) and a uniqueness check (0.85 M → 0.78 M with the decimal rounding below).
+    /// without it) and a uniqueness check (0.85 M → 0.78 M with the decimal rounding now in `DecimalText`).
     private var storage: UnsafeMutableRawPointer
     private var capacity: Int
     private var pending = 0
