@@ -21,6 +21,7 @@ let fuzzTargets: [Target] = Context.environment["STRATA_FUZZ"] == nil ? [] : [
 let engineSettings: [SwiftSetting] = [
     .swiftLanguageMode(.v6),
     .unsafeFlags(["-Xfrontend", "-disable-concrete-type-metadata-mangled-name-accessors"]),
+    .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
 ]
 
 let package = Package(

@@ -218,4 +218,29 @@ import Testing
         #expect(Database.verify(dir.sub("db")).isIntact)
         db.close()
     }
+
+    /// Symbols and text sort by their UTF-8 bytes: `utf8Less` (and `ByteString`'s order) against
+    /// a comparison of byte arrays, on random strings of short and long (heap) lengths, with
+    /// multi-byte characters, prefixes of each other, and canonically equal text in other bytes.
+    @Test func textOrderIsByteOrder() {
+        let pieces = ["", "a", "b", "Z", "0", "159148", "é", "e\u{301}", "東京", "😀", "\u{7F}", "\u{80}", "ß", "zzzzzzzzzzzzzzzz"]
+        var rng = SplitMix(seed: 7)
+        var strings = pieces
+        for _ in 0..<400 {
+            var s = ""
+            for _ in 0..<Int(rng.next() % 6) { s += pieces[Int(rng.next() % UInt64(pieces.count))] }
+            strings.append(s)
+            if !s.isEmpty { strings.append(String(s.dropLast())) }
+        }
+        var wrong = 0
+        for a in strings {
+            for _ in 0..<20 {
+                let b = strings[Int(rng.next() % UInt64(strings.count))]
+                let expected = Array(a.utf8).lexicographicallyPrecedes(Array(b.utf8))
+                if utf8Less(a, b) != expected || (ByteString(a) < ByteString(b)) != expected { wrong += 1 }
+            }
+        }
+        #expect(wrong == 0)
+        #expect(utf8Less("e", "é") && !utf8Less("é", "e\u{301}") && utf8Less("e\u{301}", "é"))
+    }
 }

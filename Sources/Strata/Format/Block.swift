@@ -328,7 +328,8 @@ extension BlockHeader {
         return T(littleEndian: bytes.loadUnaligned(fromByteOffset: at, as: T.self))
     }
 
-    private static func parse(_ region: UnsafeRawBufferPointer, at offset: Int, end: Int?, schema: Schema?) throws(StrataError) -> BlockHeader {
+    /// `parse` of bytes lent by a region (or a snapshot's `mapped`), which must outlive the header.
+    static func parse(_ region: UnsafeRawBufferPointer, at offset: Int, end: Int?, schema: Schema?) throws(StrataError) -> BlockHeader {
         let end = min(end ?? region.count, region.count)
         guard offset >= 0, offset <= end else {
             throw .damaged("block offset \(offset) is past the end of the file (\(end) bytes)")
@@ -381,7 +382,9 @@ extension BlockHeader {
         let size = version == 1 ? BlockFormat.descriptorBytesV1 : BlockFormat.descriptorBytes
         let base = offset + BlockFormat.fixedHeaderBytes
         var previousID: UInt32 = 0
-        let columns = schema?.columns ?? []
+        // The schema's columns are read where they are, not copied out (`?? []` retained the
+        // array every table's scan threads share, a contended count for every block read).
+        let schemaColumns = schema?.columns.count ?? 0
         var k = 0  // the schema column the walk is at
         for c in 0..<columnCount {
             // Read in place, without the per-field version tests of the accessors: this runs for every
@@ -424,8 +427,8 @@ extension BlockHeader {
             }
             if let schema {
                 if id >= schema.nextColumnID { throw .damaged("block has a column (id \(id)) the table never had") }
-                while k < columns.count && columns[k].id < id { k &+= 1 }
-                if k < columns.count && columns[k].id == id && typeRaw != columns[k].type.rawValue {
+                while k < schemaColumns && schema.columns[k].id < id { k &+= 1 }
+                if k < schemaColumns && schema.columns[k].id == id && typeRaw != schema.columns[k].type.rawValue {
                     throw .damaged("block columns do not match the table schema")
                 }
             }

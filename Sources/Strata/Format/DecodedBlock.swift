@@ -52,8 +52,11 @@ final class DecodedBlock {
     /// Whether the segments a chunk in segments decodes are checked against their checksums (as
     /// the scan checks chunks': `Snapshot.decodeChunks` sets it).
     var checkSegments = true
-    /// The runs-layout time chunk `times` holds the decoded rows of (`first ..< wanted`), or nil.
+    /// The runs-layout time chunk `times` holds the decoded rows of (`first ..< wanted`), or nil;
+    /// its stored bytes are `timesFromBytes` (a buffer reused, not an array a chunk).
     private var timesFrom: TimeChunkKey?
+    private var timesFromBytes: [UInt8] = []
+    private var timesFromRows = (first: 0, wanted: 0)
 
     func reset(rows: Int, columns: [Int], schema: Schema) {
         generation &+= 1
@@ -63,7 +66,7 @@ final class DecodedBlock {
         if times.count < rows { timesFrom = nil }  // growing does not keep the values
         times.resizeForOverwrite(to: rows)  // its length stays from block to block of the same rows
         // Keyed on the types too: the same column indices of another table may have other types.
-        if columnIndices != columns || !columns.indices.allSatisfy({ types[$0] == schema.columns[columns[$0]].type }) {
+        if !sameColumns(columns, schema) {
             columnIndices = columns
             types = columns.map { schema.columns[$0].type }
             ints = Array(repeating: [], count: columns.count)
@@ -84,6 +87,14 @@ final class DecodedBlock {
                 Self.resize(&strings[slot], rows, "")
             }
         }
+    }
+
+    /// Whether the slots are laid out for `columns` of `schema` already. A plain loop: a closure
+    /// over the schema's columns retained them (shared by every scan thread) for every block.
+    private func sameColumns(_ columns: [Int], _ schema: Schema) -> Bool {
+        if columnIndices != columns { return false }
+        for slot in 0..<columns.count where types[slot] != schema.columns[columns[slot]].type { return false }
+        return true
     }
 
     /// Ends the block after row `limit - 1`: `rows` becomes `limit`; the columns, `times` too, keep
@@ -131,8 +142,8 @@ final class DecodedBlock {
             // Symbols of one market share its calendar, so the blocks of a scan across symbols
             // often have time chunks of the same bytes: the times decoded for the last are kept.
             let key = TimeChunkKey(bytes, chunk, rows: rows, first: firstTime, last: last, window: window)
-            if let key, let held = timesFrom, held.matches(key, bytes) {
-                (first, wanted) = (held.first, held.wanted)
+            if let key, key == timesFrom, timesFromBytes.withUnsafeBytes({ System.sameBytes($0, bytes) }) {
+                (first, wanted) = timesFromRows
                 return
             }
             timesFrom = nil
@@ -141,7 +152,11 @@ final class DecodedBlock {
                     bytes, encoding: chunk.encoding, rawLength: Int(chunk.rawLength), rows: rows, first: firstTime, last: last,
                     window: window, into: p, scratch: &scratch, what: what)
             }
-            timesFrom = key.map { $0.holding(bytes, first: first, wanted: wanted) }
+            if let key {
+                (timesFrom, timesFromRows) = (key, (first, wanted))
+                timesFromBytes.removeAll(keepingCapacity: true)
+                timesFromBytes.append(contentsOf: bytes)
+            }
             return
         }
         timesFrom = nil
@@ -365,10 +380,10 @@ extension DecodedBlock {
     }
 }
 
-/// What the times a `DecodedBlock` holds were decoded from: a runs-layout time chunk's stored
-/// bytes (kept, up to `maxBytes`), everything else `decodeTimeRuns` reads, and what it returned.
-/// Equal keys give equal times, so a block whose key matches is not decoded again.
-private struct TimeChunkKey {
+/// What the times a `DecodedBlock` holds were decoded from, besides a runs-layout time chunk's
+/// stored bytes (which the block keeps, up to `maxBytes`): everything else `decodeTimeRuns` reads.
+/// Equal keys and bytes give equal times, so a block whose key and bytes match is not decoded again.
+private struct TimeChunkKey: Equatable {
     static let maxBytes = 4_096
     let encoding: Encoding
     let rawLength: UInt32
@@ -376,23 +391,9 @@ private struct TimeChunkKey {
     let firstTime: Int64
     let last: Int64
     let window: RowWindow
-    private(set) var stored: [UInt8] = []
-    private(set) var first = 0
-    private(set) var wanted = 0
 
     init?(_ bytes: UnsafeRawBufferPointer, _ chunk: ChunkDescriptor, rows: Int, first: Int64, last: Int64, window: RowWindow) {
         if bytes.count > Self.maxBytes { return nil }
         (encoding, rawLength, self.rows, firstTime, self.last, self.window) = (chunk.encoding, chunk.rawLength, rows, first, last, window)
-    }
-
-    func holding(_ bytes: UnsafeRawBufferPointer, first: Int, wanted: Int) -> TimeChunkKey {
-        var k = self
-        (k.stored, k.first, k.wanted) = (Array(bytes), first, wanted)
-        return k
-    }
-
-    func matches(_ other: TimeChunkKey, _ bytes: UnsafeRawBufferPointer) -> Bool {
-        encoding == other.encoding && rawLength == other.rawLength && rows == other.rows && firstTime == other.firstTime
-            && last == other.last && window == other.window && stored.withUnsafeBytes { System.sameBytes($0, bytes) }
     }
 }

@@ -12,6 +12,26 @@ public struct Snapshot: Sendable {
     let leases: [UInt32: DataFileLease]
     /// What names a block in an error message (`blockContext`).
     let places: BlockPlaces
+    /// The bytes of each mapping in `regions` that succeeded, valid while the snapshot holds them.
+    /// A block's header is read through these: taking the region object out of `regions` counted a
+    /// reference on it for every block, an atomic every scan thread contended for.
+    let mapped: [UInt32: MappedBytes]
+
+    struct MappedBytes: @unchecked Sendable {
+        let bytes: UnsafeRawBufferPointer
+    }
+
+    init(
+        catalog: Catalog, directory: String, checkChecksums: Bool, regions: [UInt32: Result<MappedRegion, StrataError>],
+        leases: [UInt32: DataFileLease], places: BlockPlaces
+    ) {
+        (self.catalog, self.directory, self.checkChecksums, self.regions, self.leases, self.places) =
+            (catalog, directory, checkChecksums, regions, leases, places)
+        mapped = regions.compactMapValues { r in
+            guard case .success(let region) = r else { return nil }
+            return region.withBytes { MappedBytes(bytes: $0) }
+        }
+    }
 
     static func make(catalog: Catalog, previous: Snapshot?, directory: String, fs: any FileSystem, checkChecksums: Bool) -> Snapshot {
         var regions: [UInt32: Result<MappedRegion, StrataError>] = [:]
@@ -124,7 +144,7 @@ public struct Snapshot: Sendable {
     /// Parses a block's header and checks it against the manifest's reference and the table's schema.
     func header(_ t: Catalog.TableState, symbol symbolID: Int, block index: Int) throws(StrataError) -> BlockHeader {
         let ref = t.symbols[symbolID].blocks[index]
-        let region = try self.region(ref.file)
+        guard let region = mapped[ref.file]?.bytes else { _ = try self.region(ref.file); throw .damaged("file id \(ref.file) is not mapped") }
         do {
             return try Self.header(region, ref, t, symbolID)
         } catch {
@@ -134,7 +154,7 @@ public struct Snapshot: Sendable {
 
     /// The checks of `header`, with messages that leave out where: no closure, no copies on the hot path.
     private static func header(
-        _ region: MappedRegion, _ ref: BlockRef, _ t: Catalog.TableState, _ symbolID: Int
+        _ region: UnsafeRawBufferPointer, _ ref: BlockRef, _ t: Catalog.TableState, _ symbolID: Int
     ) throws(StrataError) -> BlockHeader {
         let end = Int(ref.offset) + Int(ref.length)
         if end > region.count { throw .damaged("block runs past the end of the file") }
@@ -157,12 +177,15 @@ public struct Snapshot: Sendable {
     ) throws(StrataError) -> BlockHeader {
         let h = try header(t, symbol: symbolID, block: index)
         let ref = t.symbols[symbolID].blocks[index]
-        // The error context is made once per block and holds numbers (`blockContext`): a local function
-        // capturing `self` and `t` copied both (retains on storage shared by the scan threads) at every
-        // chunk, and captured strings were retained at every chunk too.
+        // The error context holds numbers and an unowned reference, as `blockContext`'s: a local
+        // function capturing `self` and `t` copied both (retains on storage shared by the scan
+        // threads) at every chunk, and captured strings were retained at every chunk too. Written
+        // here rather than taken from `blockContext`, whose closure escapes (its context was
+        // allocated for every block), it lives on the stack.
+        let table = t.id
         try Self.decodeChunks(
             h, t.schema, columns: columns, scaled: scaled, window: window, checkChecksums: checkChecksums, into: out,
-            what: blockContext(t, symbol: symbolID, block: index, ref))
+            what: { [unowned(unsafe) places] in places.describe(table: table, symbol: symbolID, block: index, ref) })
         return h
     }
 
@@ -313,11 +336,6 @@ public struct Snapshot: Sendable {
             i += 1
         }
     }
-}
-
-/// Byte order of UTF-8, the order symbols are listed and dumped in.
-func utf8Less(_ a: String, _ b: String) -> Bool {
-    a.utf8.lexicographicallyPrecedes(b.utf8)
 }
 
 extension Array where Element == Int64 {

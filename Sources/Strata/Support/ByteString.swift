@@ -11,7 +11,7 @@ package struct ByteString: Hashable, Comparable, Sendable, CustomStringConvertib
 
     package static func == (a: ByteString, b: ByteString) -> Bool { sameBytes(a.string, b.string) }
 
-    package static func < (a: ByteString, b: ByteString) -> Bool { a.string.utf8.lexicographicallyPrecedes(b.string.utf8) }
+    package static func < (a: ByteString, b: ByteString) -> Bool { utf8Less(a.string, b.string) }
 
     package func hash(into hasher: inout Hasher) { hashBytes(string, into: &hasher) }
 
@@ -37,6 +37,21 @@ package func sameBytes(_ a: String, _ b: String) -> Bool {
     }
     if let fast, let equal = fast { return equal }
     return a.utf8.elementsEqual(b.utf8)
+}
+
+/// Byte order of UTF-8, the order symbols are listed and dumped in.
+package func utf8Less(_ a: String, _ b: String) -> Bool {
+    // Native strings lend their bytes: a plain loop over them (the generic walk of two UTF-8 views
+    // was 2% of a LATEST ON over 500 symbols, which lists them in this order).
+    let fast = a.utf8.withContiguousStorageIfAvailable { x in
+        b.utf8.withContiguousStorageIfAvailable { y in
+            let n = min(x.count, y.count)
+            for i in 0..<n where x[i] != y[i] { return x[i] < y[i] }
+            return x.count < y.count
+        }
+    }
+    if let fast, let less = fast { return less }
+    return a.utf8.lexicographicallyPrecedes(b.utf8)
 }
 
 /// Hashes a string for a byte-compared key. String's own hash (of its canonical form) serves:

@@ -118,7 +118,9 @@ struct Plan {
                 if let id = t.symbolID(s.string) { out.append((Int(id), t.symbols[Int(id)].name)) }
             }
         } else {
-            for (id, s) in t.symbols.enumerated() where !excludedSymbols.contains(ByteString(s.name)) { out.append((id, s.name)) }
+            // By index: a symbol's state copied out (as `enumerated()` does) retains its block list.
+            out.reserveCapacity(t.symbols.count)
+            for id in t.symbols.indices where excludedSymbols.isEmpty || !excludedSymbols.contains(ByteString(t.symbols[id].name)) { out.append((id, t.symbols[id].name)) }
         }
         out.sort { utf8Less($0.1, $1.1) }
         return out

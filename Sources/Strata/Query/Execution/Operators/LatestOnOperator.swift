@@ -22,77 +22,115 @@ extension Plan {
         }
         if timeRangeEmpty { return result }
         let symbols = tableSymbols(t)
-        let parts = try parallel(symbols) { (share) throws(StrataError) -> QueryResult in
+        let parts = predicates.isEmpty && join == nil ? rowParts() : nil
+        let shares = try parallel(symbols) { (share) throws(StrataError) -> QueryResult in
             var out = QueryResult(names: allNames, types: types)
             let context = ScanContext()
-            for (id, name) in share { try latestRow(t, id, name, context, into: &out) }
+            for (id, name) in share { try latestRow(t, id, name, context, parts: parts, into: &out) }
             return out
         }
-        for p in parts { result.append(p) }
+        for p in shares { result.append(p) }
         return result
     }
 
-    /// The last row of a block from its header: nil when a column needs decoding (text, or a column
-    /// with nulls, whose `last` statistic is its last value, not its last row's).
-    private func lastRowFromStats(_ t: Catalog.TableState, _ id: Int, _ name: String, block i: Int) throws(StrataError) -> [ResultValue]? {
-        let header = try snapshot.header(t, symbol: id, block: i)
-        var row: [ResultValue] = []
+    /// Where each value of a plain LATEST ON's row comes from.
+    enum RowPart {
+        case symbol, time, null
+        /// A value column: its slot in the decoded block.
+        case value(Int)
+    }
+
+    /// The parts of a row when every item is a column, or nil. Worked out once a query: the items
+    /// are boxed expressions, and reading them for every symbol's row counted references.
+    private func rowParts() -> [RowPart]? {
+        var parts: [RowPart] = []
         for item in rowItems {
-            let s = item.slot!
+            guard let s = item.slot else { return nil }
             if s == layout.symbolSlot {
-                row.append(.string(name))
+                parts.append(.symbol)
             } else if s == layout.timeSlot {
-                row.append(.int(header.lastTime))
-            } else if let c = chunk(header, t, slot: s) {
-                if item.type == .string || header.nullCount(c) > 0 { return nil }
-                let bits = header.stats(c).last
-                row.append(item.type == .int64 ? .int(bits) : .float(Double(bitPattern: UInt64(bitPattern: bits))))
+                parts.append(.time)
+            } else if let k = valueColumns.firstIndex(where: { $0.slot == s }) {
+                parts.append(.value(k))
             } else {
-                row.append(.null)
+                parts.append(.null)
             }
         }
-        return row
+        return parts
     }
 
-    /// Row `r` of a decoded block as a result row (a plain LATEST ON: every item is a column).
-    private func resultRow(_ d: DecodedBlock, _ r: Int, _ name: String) -> [ResultValue] {
-        rowItems.map { item -> ResultValue in
-            let s = item.slot!
-            if s == layout.symbolSlot { return .string(name) }
-            if s == layout.timeSlot { return .int(d.times[r]) }
-            guard let k = valueColumns.firstIndex(where: { $0.slot == s }) else { return .null }
-            switch d.value(k, r) {
-            case .null: return .null
-            case .int64(let v): return .int(v)
-            case .float64(let v): return .float(v)
-            case .string(let v): return .string(v)
+    /// Appends the last row of a block to `out` from its header, or returns false when a column
+    /// needs decoding (text, or a column with nulls, whose `last` statistic is its last value, not
+    /// its last row's).
+    private func appendLastRowFromStats(
+        _ t: Catalog.TableState, _ id: Int, _ name: String, block i: Int, _ parts: [RowPart], to out: inout QueryResult
+    ) throws(StrataError) -> Bool {
+        let header = try snapshot.header(t, symbol: id, block: i)
+        var chunks: [Int?] = []
+        for part in parts {
+            guard case .value(let k) = part else { chunks.append(nil); continue }
+            let c = chunk(header, t, slot: valueColumns[k].slot)
+            if let c, header.typeByte(c) == ColumnType.string.rawValue || header.nullCount(c) > 0 { return false }
+            chunks.append(c)
+        }
+        for (k, part) in parts.enumerated() {
+            switch part {
+            case .symbol: out.columns[k].append(.string(name))
+            case .time: out.columns[k].append(.int(header.lastTime))
+            case .null: out.columns[k].append(.null)
+            case .value:
+                guard let c = chunks[k] else { out.columns[k].append(.null); continue }
+                let bits = header.stats(c).last
+                out.columns[k].append(
+                    header.typeByte(c) == ColumnType.int64.rawValue ? .int(bits) : .float(Double(bitPattern: UInt64(bitPattern: bits))))
+            }
+        }
+        return true
+    }
+
+    /// Appends row `r` of a decoded block to `out`, value by value.
+    private func appendRow(_ d: DecodedBlock, _ r: Int, _ name: String, _ parts: [RowPart], to out: inout QueryResult) {
+        for (k, part) in parts.enumerated() {
+            switch part {
+            case .symbol: out.columns[k].append(.string(name))
+            case .time: out.columns[k].append(.int(d.times[r]))
+            case .null: out.columns[k].append(.null)
+            case .value(let slot):
+                switch d.value(slot, r) {
+                case .null: out.columns[k].append(.null)
+                case .int64(let x): out.columns[k].append(.int(x))
+                case .float64(let x): out.columns[k].append(.float(x))
+                case .string(let x): out.columns[k].append(.string(x))
+                }
             }
         }
     }
 
-    func latestRow(_ t: Catalog.TableState, _ id: Int, _ name: String, _ context: ScanContext, into out: inout QueryResult) throws(StrataError) {
+    /// The latest row of symbol `id` in the time range, appended to `out`. `parts` is nil when
+    /// the query has conditions or a join, or an item that is not a column.
+    func latestRow(
+        _ t: Catalog.TableState, _ id: Int, _ name: String, _ context: ScanContext, parts: [RowPart]?, into out: inout QueryResult
+    ) throws(StrataError) {
         let blocks = t.symbols[id].blocks
         // The last block that starts at or before hi.
         var i = partitionPoint(in: 0..<blocks.count) { blocks[$0].firstTime > hi } - 1
         let columns = valueColumns
-        let plain = predicates.isEmpty && join == nil && rowItems.allSatisfy { $0.slot != nil }
         while i >= 0 && blocks[i].lastTime >= lo {
             let ref = blocks[i]
-            if plain && ref.lastTime <= hi, let row = try lastRowFromStats(t, id, name, block: i) {
+            if let parts, ref.lastTime <= hi, try appendLastRowFromStats(t, id, name, block: i, parts, to: &out) {
                 // The block's last row is the answer, taken from the statistics.
-                for (k, v) in row.enumerated() { out.columns[k].append(v) }
                 return
             }
             // With no condition, only the last row at or before hi is decoded (if it is before lo,
             // so are all the older blocks' rows: the loop ends).
-            let window: RowWindow = plain ? .lastAtOrBefore(hi) : .times(from: lo, through: hi)
+            let window: RowWindow = parts != nil ? .lastAtOrBefore(hi) : .times(from: lo, through: hi)
             _ = try snapshot.decode(t, symbol: id, block: i, columns: columnIndices, scaled: scaledColumns, window: window, into: context.decoded)
             let d = context.decoded
-            if plain {
+            if let parts {
                 // The window is the last row at or before hi: the answer unless it is before lo.
                 let r = d.rows - 1
                 if r >= d.first && d.times[r] >= lo {
-                    for (k, v) in resultRow(d, r, name).enumerated() { out.columns[k].append(v) }
+                    appendRow(d, r, name, parts, to: &out)
                     return
                 }
                 i -= 1
