@@ -119,4 +119,56 @@ import Testing
             }
         }
     }
+
+    /// `parallelInOrder` against its contract, for random share counts, failing shares and failing
+    /// deliveries: results arrive in order on the calling thread, each share runs at most once and
+    /// every share runs when nothing fails, the first error in share order (or the delivery's) is
+    /// the one thrown, nothing is delivered past it, and no share starts after the call returns.
+    @Test func sharesAreDeliveredInOrder() throws {
+        var rng = SplitMix(seed: 11)
+        let caller = pthread_self()
+        for round in 0..<300 {
+            let count = Int(rng.next() % 40)
+            let failAt: Int? = rng.next() % 3 == 0 && count > 0 ? Int(rng.next() % UInt64(count)) : nil
+            let refuseAt: Int? = rng.next() % 4 == 0 && count > 0 ? Int(rng.next() % UInt64(count)) : nil
+            let runs = (0..<count).map { _ in Counter() }
+            let slow = rng.next() % 2 == 0
+            var delivered: [Int] = []
+            var offThread = 0
+            var thrown: StrataError?
+            do {
+                try parallelInOrder(count, { (i) throws(StrataError) -> Int in
+                    runs[i].n.add(1, ordering: .relaxed)
+                    if slow { for _ in 0..<(i % 5) * 2_000 { _ = runs[i].n.load(ordering: .relaxed) } }
+                    if i == failAt { throw .badInput("share \(i)") }
+                    return i * i
+                }, deliver: { (v) throws(StrataError) in
+                    if pthread_equal(pthread_self(), caller) == 0 { offThread += 1 }
+                    if let r = refuseAt, v == r * r { throw .badInput("delivery \(r)") }
+                    delivered.append(v)
+                })
+            } catch {
+                thrown = error
+            }
+            let firstError = [failAt, refuseAt].compactMap { $0 }.min()
+            #expect(offThread == 0, "round \(round)")
+            #expect(delivered == (0..<(firstError ?? count)).map { $0 * $0 }, "round \(round)")
+            if let e = firstError {
+                let expected = e == failAt ? "share \(e)" : "delivery \(e)"
+                #expect(thrown?.message == expected, "round \(round): \(String(describing: thrown))")
+            } else {
+                #expect(thrown == nil, "round \(round)")
+            }
+            let counts = runs.map { $0.n.load(ordering: .relaxed) }
+            #expect(counts.allSatisfy { $0 <= 1 }, "round \(round)")
+            if firstError == nil { #expect(counts.allSatisfy { $0 == 1 }, "round \(round)") }
+            // Nothing runs after the call: the counts stay as they are.
+            usleep(200)
+            #expect(runs.map { $0.n.load(ordering: .relaxed) } == counts, "round \(round)")
+        }
+    }
+
+    final class Counter: Sendable {
+        let n = Atomic<Int>(0)
+    }
 }

@@ -18,8 +18,11 @@ extension Snapshot {
     }
 
     /// Runs a query and hands its rows to `body` in batches of about `batchRows` (at least one call,
-    /// possibly with no rows). Row queries without ORDER BY stream: memory stays bounded whatever the
-    /// table size. Aggregates, LATEST ON and ORDER BY collect their rows first.
+    /// possibly with no rows), always on the calling thread. Row queries without ORDER BY stream:
+    /// memory stays bounded whatever the table size. Aggregates by symbol (GROUP BY the symbol, or
+    /// SAMPLE BY) without ORDER BY or LIMIT hand over each share of the symbols' groups as soon as it
+    /// and the shares before it are done, while the other cores go on; other aggregates, LATEST ON
+    /// and ORDER BY collect their rows first.
     public func query(_ q: Query, batchRows: Int = 65_536, _ body: (QueryResult) throws(StrataError) -> Void) throws(StrataError) {
         let plan = try Planner(snapshot: self).plan(q)
         if q.explain {
@@ -41,11 +44,15 @@ extension Plan {
         }
         var result: QueryResult
         if let a = aggregation {
-            let parts = try executeAggregation(a)
-            if parts.count > 1 && order.isEmpty && limit == nil {
-                try emit(parts, batchRows: batchRows, body)
+            if order.isEmpty && limit == nil {
+                // Parts are handed out in batches as they are finished, while later ones are made.
+                var batches = Batcher(plan: self, batchRows: batchRows)
+                try executeAggregation(a) { (part) throws(StrataError) in try batches.add(part, body) }
+                try batches.finish(body)
                 return
             }
+            var parts: [QueryResult] = []
+            try executeAggregation(a) { (part) throws(StrataError) in parts.append(part) }
             result = parts.count == 1 ? parts[0] : QueryResult(names: allNames, types: types, concatenating: parts)
         } else if latest {
             result = try executeLatestOn()
@@ -75,23 +82,21 @@ extension Plan {
         out.columns.removeAll()
     }
 
-    /// Hands the parts of a result, in order, to `body` in batches of exactly `batchRows` rows (the
+    /// Hands the parts of a result, in order, to a body in batches of exactly `batchRows` rows (the
     /// last may have fewer; one empty batch when there are none): a part that is a whole batch goes
     /// as it is, the others are cut and joined, so each row is copied at most once (joining the
     /// parts first copied every row of a daily resampling of all symbols twice: 16 MB of fresh
     /// pages in a new process).
-    private func emit(_ parts: [QueryResult], batchRows: Int, _ body: (QueryResult) throws(StrataError) -> Void) throws(StrataError) {
-        var pending: [QueryResult] = []
-        var rows = 0
-        var sent = false
-        func send() throws(StrataError) {
-            let batch = pending.count == 1 ? pending[0] : QueryResult(names: allNames, types: types, concatenating: pending)
-            try body(QueryResult(names: names, columns: Array(batch.columns.prefix(visible))))
-            pending.removeAll()
-            rows = 0
-            sent = true
-        }
-        for part in parts {
+    struct Batcher {
+        let plan: Plan
+        let batchRows: Int
+        private var pending: [QueryResult] = []
+        private var rows = 0
+        private var sent = false
+
+        init(plan: Plan, batchRows: Int) { (self.plan, self.batchRows) = (plan, batchRows) }
+
+        mutating func add(_ part: QueryResult, _ body: (QueryResult) throws(StrataError) -> Void) throws(StrataError) {
             var start = 0
             while start < part.rowCount {
                 let take = min(batchRows - rows, part.rowCount - start)
@@ -99,10 +104,21 @@ extension Plan {
                 pending.append(cut.map { cut in QueryResult(names: part.names, columns: part.columns.map { $0.gather(cut) }) } ?? part)
                 rows += take
                 start += take
-                if rows == batchRows { try send() }
+                if rows == batchRows { try send(body) }
             }
         }
-        if rows > 0 || !sent { try send() }
+
+        mutating func finish(_ body: (QueryResult) throws(StrataError) -> Void) throws(StrataError) {
+            if rows > 0 || !sent { try send(body) }
+        }
+
+        private mutating func send(_ body: (QueryResult) throws(StrataError) -> Void) throws(StrataError) {
+            let batch = pending.count == 1 ? pending[0] : QueryResult(names: plan.allNames, types: plan.types, concatenating: pending)
+            try body(QueryResult(names: plan.names, columns: Array(batch.columns.prefix(plan.visible))))
+            pending.removeAll()
+            rows = 0
+            sent = true
+        }
     }
 
     func streamRows(_ batchRows: Int, _ body: (QueryResult) throws(StrataError) -> Void) throws(StrataError) {
@@ -202,21 +218,21 @@ extension Plan {
 
     /// Runs `work` over contiguous shares of the symbols on every core; results in symbol order.
     func parallel<T>(_ symbols: [(Int, String)], _ work: ([(Int, String)]) throws(StrataError) -> T) throws(StrataError) -> [T] {
+        var out: [T] = []
+        try parallel(symbols, work) { (r) throws(StrataError) in out.append(r) }
+        return out
+    }
+
+    /// `parallel`, handing each share's result to `deliver` on the calling thread, in symbol order,
+    /// as soon as it and the shares before it are done (`parallelInOrder`).
+    func parallel<T>(
+        _ symbols: [(Int, String)], _ work: ([(Int, String)]) throws(StrataError) -> T, deliver: (T) throws(StrataError) -> Void
+    ) throws(StrataError) {
         let cores = System.processorCount
         let shares = symbols.count < 2 || cores == 1 ? 1 : min(symbols.count, cores * 4)
-        if shares == 1 { return [try work(symbols)] }
-        let results = (0..<shares).map { _ in Box<Result<T, StrataError>?>(nil) }
-        let input = Box(symbols)
-        withoutActuallyEscaping(work) { work in
-            let w = Box(work)
-            DispatchQueue.concurrentPerform(iterations: shares) { c in
-                let all = input.value
-                let lo = all.count * c / shares, hi = all.count * (c + 1) / shares
-                results[c].value = Result { () throws(StrataError) -> T in try w.value(Array(all[lo..<hi])) }
-            }
-        }
-        var out: [T] = []
-        for r in results { out.append(try r.value!.get()) }
-        return out
+        try parallelInOrder(shares, { (c) throws(StrataError) -> T in
+            let lo = symbols.count * c / shares, hi = symbols.count * (c + 1) / shares
+            return try work(Array(symbols[lo..<hi]))
+        }, deliver: deliver)
     }
 }

@@ -2,13 +2,15 @@
 // group table per worker, the tables merge, and the groups become result rows.
 
 extension Plan {
-    /// The result's rows in parts, in order (one part, or a few thousand groups each when the groups
-    /// are per symbol): `execute` hands them out in batches without joining them first.
-    func executeAggregation(_ a: AggregationPlan) throws(StrataError) -> [QueryResult] {
+    /// The result's rows in parts, handed to `deliver` in order (one part, or a few thousand groups
+    /// each when the groups are per symbol, as the symbols' shares are done): `execute` hands them
+    /// out in batches without joining them first.
+    func executeAggregation(_ a: AggregationPlan, deliver: (QueryResult) throws(StrataError) -> Void) throws(StrataError) {
         let specs = a.aggregates
         var table = GroupTable(width: specs.count)
         if let t = self.table, a.bySymbol, a.fill.isEmpty || a.fill == [.none] {
-            return timeRangeEmpty ? [try finish(a, table)] : try aggregateBySymbol(a, t)
+            if timeRangeEmpty { try deliver(try finish(a, table)) } else { try aggregateBySymbol(a, t, deliver: deliver) }
+            return
         }
         if let t = self.table {
             if !timeRangeEmpty {
@@ -26,7 +28,7 @@ extension Plan {
             let context = ScanContext()
             try relationBatches(context) { (b) throws(StrataError) in try consume(a, b, table) }
         }
-        return [try finish(a, table)]
+        try deliver(try finish(a, table))
     }
 
     /// How many groups a SAMPLE BY of a fixed step can make from the rows of `share` in [lo, hi]
@@ -64,9 +66,12 @@ extension Plan {
     /// complete once its blocks are read), a few thousand groups at a time: the memory held is the
     /// result, not the aggregation states of every group (about 1.1 KB a group for daily bars).
     /// Symbols are scanned in byte order in contiguous shares, so the finished parts, in order,
-    /// are in the order `finish` gives one table.
-    private func aggregateBySymbol(_ a: AggregationPlan, _ t: Catalog.TableState) throws(StrataError) -> [QueryResult] {
-        let parts = try parallel(tableSymbols(t)) { (share) throws(StrataError) -> [QueryResult] in
+    /// are in the order `finish` gives one table; each share's are delivered as soon as it and the
+    /// shares before it are done (`parallelInOrder`).
+    private func aggregateBySymbol(
+        _ a: AggregationPlan, _ t: Catalog.TableState, deliver: (QueryResult) throws(StrataError) -> Void
+    ) throws(StrataError) {
+        try parallel(tableSymbols(t), { (share) throws(StrataError) -> [QueryResult] in
             let g = GroupTable(width: a.aggregates.count)
             if let room = expectedBuckets(a, t, share) { g.reserve(groups: room) }
             var done: [QueryResult] = []
@@ -80,8 +85,9 @@ extension Plan {
             }
             done.append(try finish(a, g))
             return done
-        }
-        return parts.flatMap { $0 }
+        }, deliver: { (parts) throws(StrataError) in
+            for part in parts { try deliver(part) }
+        })
     }
 
     /// Folds one symbol's rows into `g`: blocks its statistics answer, the rest decoded.
