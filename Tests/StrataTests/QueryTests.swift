@@ -291,6 +291,15 @@ import Testing
                 let d = daily.last(where: { $0.ts <= b.ts })
                 #expect(rows[k, 1] == (d.map { .int($0.ts) } ?? .null) && rows[k, 2] == (d.map { .int($0.i) } ?? .null))
             }
+            // Joined columns read only in the condition, or not at all (they are not gathered).
+            let cut = daily.map(\.i).sorted().dropFirst(daily.count / 2).first ?? 0
+            let filtered = try fx.snap.query(
+                "SELECT count(*), sum(b.v) FROM bars b ASOF JOIN daily f ON (symbol) WHERE b.symbol = '\(symbol)' AND f.shares >= \(cut) AND f.ts >= 0")
+            let kept = bars.filter { b in daily.last(where: { $0.ts <= b.ts }).map { $0.i >= cut && $0.ts >= 0 } ?? false }
+            #expect(filtered[0, 0] == .int(Int64(kept.count)), "asof filter \(symbol)")
+            #expect(filtered[0, 1] == (kept.isEmpty ? .null : .int(kept.reduce(0) { $0 + $1.i })), "asof filter \(symbol)")
+            let none = try fx.snap.query("SELECT count(*) FROM bars b ASOF JOIN daily f ON (symbol) WHERE b.symbol = '\(symbol)'")
+            #expect(none[0, 0] == .int(Int64(bars.count)), "asof no right column \(symbol)")
         }
         fx.db.close()
     }

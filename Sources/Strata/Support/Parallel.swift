@@ -152,9 +152,11 @@ private final class InOrderShares<T>: @unchecked Sendable {
     }
 }
 
-/// Carries a value into `DispatchQueue.concurrentPerform`'s workers and a result out of each:
+/// Carries a value between threads: into `DispatchQueue.concurrentPerform`'s workers and a result
+/// out of each, or a share's result from the thread that ran it to the caller (`parallelInOrder`).
 /// `@unchecked` because the values (group tables, work closures) are not `Sendable`. Each box is
-/// written by one worker only and read after `concurrentPerform` returns, which orders the two.
+/// written by one thread at a time and read after what orders the two: `concurrentPerform`
+/// returning, or the share's flag (released) or semaphore.
 final class Box<T>: @unchecked Sendable {
     var value: T
     init(_ value: T) { self.value = value }

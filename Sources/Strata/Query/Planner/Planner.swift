@@ -54,6 +54,8 @@ struct JoinSide {
     var timeSlot: Int
     /// Slot → value column index of the right table, for the slots the query reads.
     var columns: [(slot: Int, column: Int)]
+    /// Whether the query reads the right table's time column.
+    var readsTime = true
 }
 
 // MARK: - Planning
@@ -92,7 +94,15 @@ struct Planner {
         try conditions(q.conditions, into: &plan)
         try shape(q, into: &plan)
         let valueSlots = 2..<(2 + (table?.schema.columns.count ?? 0))
-        plan.valueColumns = plan.usedSlots.sorted.filter { valueSlots.contains($0) }.map { ($0, $0 - 2) }
+        let used = plan.usedSlots
+        plan.valueColumns = used.sorted.filter { valueSlots.contains($0) }.map { ($0, $0 - 2) }
+        if var j = plan.join {
+            // The joined table's columns the query does not read are neither decoded nor gathered
+            // (a sum over one of fund_shares' three columns gathered all three and its times).
+            j.columns = j.columns.filter { used.contains($0.slot) }
+            j.readsTime = used.contains(j.timeSlot)
+            plan.join = j
+        }
         plan.columnIndices = plan.valueColumns.map(\.column)
         let scaled = plan.scaledSlots
         plan.scaledColumns = scaled.isEmpty ? nil : plan.valueColumns.map { scaled.contains($0.slot) }

@@ -44,9 +44,9 @@ extension Plan {
                 match[r] = context.rightRow(atOrBefore: t)
             }
         }
-        let valid = ArraySlice(match.map { $0 >= 0 })
         let allValid = !match.contains(-1)
-        let at = match.map { max($0, 0) }
+        let valid = allValid ? [] : ArraySlice(match.map { $0 >= 0 })
+        let at = allValid ? match : match.map { max($0, 0) }
         func column(_ v: Vec) -> Vec {
             if context.rightTimes.isEmpty { return v.padded(n) }
             var g = v.gather(at)
@@ -55,7 +55,7 @@ extension Plan {
         }
         // Rows of one symbol per batch for tables; a subquery's batch may mix symbols, so gather per row.
         if b.symbol != nil {
-            batch.columns[j.timeSlot] = column(Vec(.ints(context.rightTimes[...])))
+            if j.readsTime { batch.columns[j.timeSlot] = column(Vec(.ints(context.rightTimes[...]))) }
             for (k, c) in j.columns.enumerated() { batch.columns[c.slot] = column(context.rightColumns[k]) }
         } else {
             var cols = [ResultColumn](repeating: .int64([]), count: j.columns.count + 1)
@@ -78,7 +78,7 @@ extension Plan {
                     for k in 0..<j.columns.count { cols[k + 1].append(context.rightColumns[k].value(m)) }
                 }
             }
-            batch.columns[j.timeSlot] = Vec(cols[0])
+            if j.readsTime { batch.columns[j.timeSlot] = Vec(cols[0]) }
             for (k, c) in j.columns.enumerated() { batch.columns[c.slot] = Vec(cols[k + 1]) }
         }
         return batch
