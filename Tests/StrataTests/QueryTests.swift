@@ -443,6 +443,33 @@ import Testing
         let want = expected.keys.sorted().flatMap { s in expected[s]!.keys.sorted().map { (s, $0, expected[s]![$0]!.sum, expected[s]![$0]!.count) } }
         #expect(rows.count == want.count)
         #expect(rows.elementsEqual(want) { $0 == $1 }, "groups differ or are out of order")
+        // In batches: the same rows, each batch full but the last, all on the calling thread; a
+        // body that throws stops the query with its error, and the next query is whole.
+        let caller = pthread_self()
+        var batched: [(String, Int64, Int64, Int64)] = []
+        var sizes: [Int] = []
+        var offThread = 0
+        try db.snapshot().query(try SQLParser.parse("SELECT symbol, ts, sum(v), count(*) FROM t SAMPLE BY 2s"), batchRows: 1_000) { (b) throws(StrataError) in
+            if pthread_equal(pthread_self(), caller) == 0 { offThread += 1 }
+            sizes.append(b.rowCount)
+            for i in 0..<b.rowCount {
+                if case .string(let s) = b[i, 0], case .int(let t) = b[i, 1], case .int(let sum) = b[i, 2], case .int(let n) = b[i, 3] {
+                    batched.append((s, t, sum, n))
+                }
+            }
+        }
+        #expect(offThread == 0)
+        #expect(batched.elementsEqual(want) { $0 == $1 }, "batched groups differ or are out of order")
+        #expect(sizes.dropLast().allSatisfy { $0 == 1_000 } && (sizes.last ?? 0) > 0)
+        var calls = 0
+        #expect(throws: StrataError.self) {
+            try db.snapshot().query(try SQLParser.parse("SELECT symbol, ts, sum(v) FROM t SAMPLE BY 2s"), batchRows: 500) { (_) throws(StrataError) in
+                calls += 1
+                if calls == 3 { throw StrataError.badInput("the consumer stops") }
+            }
+        }
+        #expect(calls == 3)
+        #expect(try db.snapshot().query("SELECT symbol, ts, sum(v), count(*) FROM t SAMPLE BY 2s").rowCount == want.count)
         db.close()
     }
 
