@@ -12,9 +12,10 @@ public struct Snapshot: Sendable {
     let leases: [UInt32: DataFileLease]
     /// What names a block in an error message (`blockContext`).
     let places: BlockPlaces
-    /// The bytes of each mapping in `regions` that succeeded, valid while the snapshot holds them.
-    /// A block's header is read through these: taking the region object out of `regions` counted a
-    /// reference on it for every block, an atomic every scan thread contended for.
+    /// The bytes of each mapping in `regions` that succeeded: valid while the snapshot holds them,
+    /// which every copy of it does (both are set here, once, and never apart). A block's header is
+    /// read through these: taking the region object out of `regions` counted a reference on it for
+    /// every block, an atomic every scan thread contended for.
     let mapped: [UInt32: MappedBytes]
 
     struct MappedBytes: @unchecked Sendable {
@@ -144,7 +145,10 @@ public struct Snapshot: Sendable {
     /// Parses a block's header and checks it against the manifest's reference and the table's schema.
     func header(_ t: Catalog.TableState, symbol symbolID: Int, block index: Int) throws(StrataError) -> BlockHeader {
         let ref = t.symbols[symbolID].blocks[index]
-        guard let region = mapped[ref.file]?.bytes else { _ = try self.region(ref.file); throw .damaged("file id \(ref.file) is not mapped") }
+        guard let region = mapped[ref.file]?.bytes else {
+            _ = try self.region(ref.file)  // throws why the file could not be mapped
+            throw .damaged("file id \(ref.file) is not mapped")
+        }
         do {
             return try Self.header(region, ref, t, symbolID)
         } catch {

@@ -19,10 +19,10 @@ extension Snapshot {
 
     /// Runs a query and hands its rows to `body` in batches of about `batchRows` (at least one call,
     /// possibly with no rows), always on the calling thread. Row queries without ORDER BY stream:
-    /// memory stays bounded whatever the table size. Aggregates by symbol (GROUP BY the symbol, or
-    /// SAMPLE BY) without ORDER BY or LIMIT hand over each share of the symbols' groups as soon as it
-    /// and the shares before it are done, while the other cores go on; other aggregates, LATEST ON
-    /// and ORDER BY collect their rows first.
+    /// memory stays bounded whatever the table size. Aggregates whose groups start with the symbol
+    /// (GROUP BY the symbol, SAMPLE BY without FILL) and have no ORDER BY or LIMIT hand over each
+    /// share of the symbols' groups as soon as it and the shares before it are done, while the other
+    /// cores go on; other aggregates, LATEST ON and ORDER BY collect their rows first.
     public func query(_ q: Query, batchRows: Int = 65_536, _ body: (QueryResult) throws(StrataError) -> Void) throws(StrataError) {
         let plan = try Planner(snapshot: self).plan(q)
         if q.explain {
