@@ -30,13 +30,8 @@ final class FileWriter {
 
     func int(_ v: Int64) { file.append(decimal: v) }
 
-    /// The shortest text that parses back to the same bits (`0.30000000000000004`, `-0.0`, `5e-324`).
-    func double(_ d: Double, json: Bool = false) {
-        var hint = 0
-        double(d, json: json, scaleHint: &hint)
-    }
-
-    /// The same text, trying `scaleHint` decimal places first: one hint a column (see `OutputFile`).
+    /// The shortest text that parses back to the same bits (`0.30000000000000004`, `-0.0`, `5e-324`),
+    /// trying `scaleHint` decimal places first: one hint a column (see `OutputFile`).
     func double(_ d: Double, json: Bool = false, scaleHint: inout Int) {
         if json && !d.isFinite { file.append("null") } else { file.append(shortest: d, scaleHint: &scaleHint) }
     }
