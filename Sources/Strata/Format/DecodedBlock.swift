@@ -66,7 +66,7 @@ final class DecodedBlock {
         if times.count < rows { timesFrom = nil }  // growing does not keep the values
         times.resizeForOverwrite(to: rows)  // its length stays from block to block of the same rows
         // Keyed on the types too: the same column indices of another table may have other types.
-        if !sameColumns(columns, schema) {
+        if columnIndices != columns || !columns.indices.allSatisfy({ types[$0] == schema.columns[columns[$0]].type }) {
             columnIndices = columns
             types = columns.map { schema.columns[$0].type }
             ints = Array(repeating: [], count: columns.count)
@@ -87,14 +87,6 @@ final class DecodedBlock {
                 Self.resize(&strings[slot], rows, "")
             }
         }
-    }
-
-    /// Whether the slots are laid out for `columns` of `schema` already. A plain loop: a closure
-    /// over the schema's columns retained them (shared by every scan thread) for every block.
-    private func sameColumns(_ columns: [Int], _ schema: Schema) -> Bool {
-        if columnIndices != columns { return false }
-        for slot in 0..<columns.count where types[slot] != schema.columns[columns[slot]].type { return false }
-        return true
     }
 
     /// Ends the block after row `limit - 1`: `rows` becomes `limit`; the columns, `times` too, keep
