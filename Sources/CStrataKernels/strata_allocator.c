@@ -1,5 +1,6 @@
 // The C allocator's tuning for the command-line tool (malloc.h is not visible from Swift's Glibc
-// module), and the processors the process may run on (CPU_COUNT is a macro Swift cannot call).
+// module), the processors the process may run on (CPU_COUNT is a macro Swift cannot call), and an
+// atomic operation on memory Swift allocated (its Atomic type lives only in its own storage).
 // Called only from Sources/Strata/Platform/System.swift.
 #define _GNU_SOURCE
 #include "strata_kernels.h"
@@ -18,6 +19,14 @@ int strata_available_processors(void) {
 #endif
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n > 0 ? (int)n : 1;
+}
+
+int strata_set_bit_first(uint64_t *words, size_t index) {
+    uint64_t bit = (uint64_t)1 << (index & 63);
+    uint64_t *word = words + (index >> 6);
+    // A relaxed look first: once set, a bit is only read, and the word's cache line stays shared.
+    if (__atomic_load_n(word, __ATOMIC_RELAXED) & bit) return 0;
+    return (__atomic_fetch_or(word, bit, __ATOMIC_RELAXED) & bit) == 0;
 }
 
 #if defined(__GLIBC__)

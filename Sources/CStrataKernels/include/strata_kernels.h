@@ -2,7 +2,7 @@
 // on, and where SSE2's byte interleaves and AVX-512's 64-bit lanes are reached (dispatched at run
 // time). Called only from Sources/Strata/Format (Bitpack, ColumnCodec, Prediction), the Parquet
 // decoder and AggregateSpec's run reductions. And what Swift cannot reach of the C library: the
-// allocator's tuning and the affinity mask (strata_allocator.c).
+// allocator's tuning, the affinity mask and one atomic bit array (strata_allocator.c).
 #ifndef STRATA_KERNELS_H
 #define STRATA_KERNELS_H
 
@@ -82,5 +82,9 @@ void strata_keep_freed_memory(void);
 /// The processors this process may run on: its affinity mask's (taskset, a container's cpuset),
 /// else those online.
 int strata_available_processors(void);
+
+/// Sets bit `index` of the bit array `words` (atomically; any thread) and returns 1 when this call
+/// set it, 0 when it was set already.
+int strata_set_bit_first(uint64_t *words, size_t index);
 
 #endif

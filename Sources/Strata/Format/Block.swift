@@ -50,6 +50,9 @@ struct BlockHeader: @unchecked Sendable {
     /// The bytes of the mapping (or copy) the block lies in, and the offset of its first byte there.
     private let bytes: UnsafeRawBufferPointer
     let offset: Int
+    /// False for a header parsed from a copy of the header alone (`parse(…, payload: false)`),
+    /// whose chunks' bytes are not there: `withChunkBytes` traps rather than read past the copy.
+    let hasPayload: Bool
 
     var totalBytes: Int { headerBytes + payloadBytes }
 
@@ -329,7 +332,11 @@ extension BlockHeader {
     }
 
     /// `parse` of bytes lent by a region (or a snapshot's `mapped`), which must outlive the header.
-    static func parse(_ region: UnsafeRawBufferPointer, at offset: Int, end: Int?, schema: Schema?) throws(StrataError) -> BlockHeader {
+    /// With `payload` false, `region` holds the header alone (the block's length is checked by the
+    /// caller), and the header is good for its statistics and descriptors, not for its chunks.
+    static func parse(
+        _ region: UnsafeRawBufferPointer, at offset: Int, end: Int?, schema: Schema?, payload: Bool = true
+    ) throws(StrataError) -> BlockHeader {
         let end = min(end ?? region.count, region.count)
         guard offset >= 0, offset <= end else {
             throw .damaged("block offset \(offset) is past the end of the file (\(end) bytes)")
@@ -354,7 +361,7 @@ extension BlockHeader {
         if headerBytes != BlockFormat.fixedHeaderBytes + columnCount * descriptorBytes {
             throw .damaged("header length \(headerBytes) does not match \(columnCount) columns")
         }
-        if headerBytes + payloadBytes > available {
+        if headerBytes + (payload ? payloadBytes : 0) > available {
             throw .damaged(
                 "block of \(headerBytes + payloadBytes) bytes at offset \(offset) runs past the end of the file")
         }
@@ -367,7 +374,8 @@ extension BlockHeader {
         }
         let h = BlockHeader(
             rows: rows, tableID: u32(16), symbolID: u32(20), firstTime: i64(32), lastTime: i64(40),
-            headerBytes: headerBytes, payloadBytes: payloadBytes, columnCount: columnCount, version: version, bytes: region, offset: offset)
+            headerBytes: headerBytes, payloadBytes: payloadBytes, columnCount: columnCount, version: version, bytes: region, offset: offset,
+            hasPayload: payload)
         if columnCount < 1 { throw .damaged("block has no time column") }
         try h.checkDescriptors(schema)
         return h
@@ -446,6 +454,7 @@ extension BlockHeader {
     func withChunkBytes<R>(
         _ c: Int, checkChecksum: Bool, what: () -> String, _ body: (UnsafeRawBufferPointer) throws(StrataError) -> R
     ) throws(StrataError) -> R {
+        precondition(hasPayload, "a block's chunk read through a copy of its header alone")
         let d = chunk(c)
         let start = offset + headerBytes + Int(d.offset)
         let chunk = UnsafeRawBufferPointer(rebasing: bytes[start..<start + Int(d.storedLength)])

@@ -62,6 +62,7 @@ extension Snapshot {
         info.files = t.files.count
         info.bytes = t.files.reduce(0) { $0 + Int(catalog.files[$1]!.length) }
         info.liveBytes = t.files.count * DataFileFormat.headerBytes
+        let copy = HeaderCopy()
         for symbolID in t.symbols.indices where t.symbols[symbolID].rows > 0 {
             let s = t.symbols[symbolID]
             info.liveBytes += s.blocks.reduce(0) { $0 + Int($1.length) }
@@ -70,7 +71,7 @@ extension Snapshot {
             info.rows += s.rows
             info.blocks += s.blocks.count
             for index in s.blocks.indices {
-                let h = try header(t, symbol: symbolID, block: index)
+                let h = try statsHeader(t, symbol: symbolID, block: index, copy: copy)
                 info.headerBytes += h.headerBytes
                 for (c, chunk) in h.chunks.enumerated() {
                     let slot = c == 0 ? 0 : t.schema.columnIndex(id: chunk.columnID).map { $0 + 1 }

@@ -20,6 +20,8 @@ public struct Snapshot: Sendable {
 
     struct MappedBytes: @unchecked Sendable {
         let bytes: UnsafeRawBufferPointer
+        /// The region the bytes are of, for `readFirstTime` (held by `regions`, as the bytes are).
+        unowned(unsafe) let region: MappedRegion
     }
 
     init(
@@ -30,7 +32,7 @@ public struct Snapshot: Sendable {
             (catalog, directory, checkChecksums, regions, leases, places)
         mapped = regions.compactMapValues { r in
             guard case .success(let region) = r else { return nil }
-            return region.withBytes { MappedBytes(bytes: $0) }
+            return region.withBytes { MappedBytes(bytes: $0, region: region) }
         }
     }
 
@@ -156,6 +158,27 @@ public struct Snapshot: Sendable {
         }
     }
 
+    /// A block's header for its statistics and descriptors alone: its chunks are not read through
+    /// it (`withChunkBytes` traps). The first time a header is asked for,
+    /// it is copied into `copy` with pread(2) (`MappedRegion.readFirstTime`) rather than read
+    /// through the mapping: a query answered from statistics reads the headers of thousands of
+    /// blocks, and in a fresh process each was a page fault that mapped 16 pages around it. Later
+    /// reads, and reads whose copy fails, use the mapping. Checked as `header` checks; a header the
+    /// copy finds damaged is read again through the mapping, for the error `header` gives.
+    func statsHeader(_ t: Catalog.TableState, symbol symbolID: Int, block index: Int, copy: HeaderCopy) throws(StrataError) -> BlockHeader {
+        let ref = t.symbols[symbolID].blocks[index]
+        guard let m = mapped[ref.file], Int(ref.offset) + Int(ref.length) <= m.bytes.count,
+            let bytes = copy.read(m.region, ref, columns: t.schema.columns.count)
+        else { return try header(t, symbol: symbolID, block: index) }
+        do {
+            let h = try BlockHeader.parse(bytes, at: 0, end: bytes.count, schema: t.schema, payload: false)
+            try Self.check(h, ref, t, symbolID)
+            return h
+        } catch {
+            return try header(t, symbol: symbolID, block: index)  // which says where in the file, as always
+        }
+    }
+
     /// The checks of `header`, with messages that leave out where: no closure, no copies on the hot path.
     private static func header(
         _ region: UnsafeRawBufferPointer, _ ref: BlockRef, _ t: Catalog.TableState, _ symbolID: Int
@@ -163,12 +186,17 @@ public struct Snapshot: Sendable {
         let end = Int(ref.offset) + Int(ref.length)
         if end > region.count { throw .damaged("block runs past the end of the file") }
         let h = try BlockHeader.parse(region, at: Int(ref.offset), end: end, schema: t.schema)
+        try check(h, ref, t, symbolID)
+        return h
+    }
+
+    /// That a parsed header is the block the manifest names.
+    private static func check(_ h: BlockHeader, _ ref: BlockRef, _ t: Catalog.TableState, _ symbolID: Int) throws(StrataError) {
         if h.totalBytes != Int(ref.length) || h.rows != Int(ref.rows) || h.firstTime != ref.firstTime
             || h.lastTime != ref.lastTime || h.tableID != t.id || h.symbolID != UInt32(symbolID)
         {
             throw .damaged("block header does not match the manifest")
         }
-        return h
     }
 
     /// Decodes the time column and the value columns `columns` (schema indices) of one block,
@@ -365,5 +393,33 @@ final class BlockPlaces: Sendable {
         let table = t?.name ?? "id \(id)"
         let name = t.flatMap { symbol < $0.symbols.count ? $0.symbols[symbol].name : nil } ?? "id \(symbol)"
         return "\(directory)/\(Catalog.dataFileName(ref.file)), table \(table), symbol \(name), block \(index) (offset \(ref.offset))"
+    }
+}
+
+/// A scan's buffer for block headers copied by `Snapshot.statsHeader`: one header at a time,
+/// grown to the longest. Used by one thread; a header parsed from it is valid until the next read.
+final class HeaderCopy {
+    private var buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1_024, alignment: 8)
+
+    deinit { buffer.deallocate() }
+
+    /// The header of the block `ref` names, copied from `region` the first time it is read
+    /// (`MappedRegion.readFirstTime`); nil when it is not (the caller reads the mapping). `columns`
+    /// is the table's value column count: a header of that many chunks and the time column's is
+    /// copied; a longer one (with chunks of dropped columns) is left to the mapping.
+    func read(_ region: MappedRegion, _ ref: BlockRef, columns: Int) -> UnsafeRawBufferPointer? {
+        let guess = min(Int(ref.length), BlockFormat.fixedHeaderBytes + (columns + 1) * BlockFormat.descriptorBytes)
+        guard let bytes = copy(region, at: Int(ref.offset), count: guess) else { return nil }
+        if guess >= 8, Int(UInt32(littleEndian: bytes.load(fromByteOffset: 4, as: UInt32.self))) > guess { return nil }
+        return bytes
+    }
+
+    private func copy(_ region: MappedRegion, at offset: Int, count: Int) -> UnsafeRawBufferPointer? {
+        if count > buffer.count {
+            buffer.deallocate()
+            buffer = .allocate(byteCount: count, alignment: 8)
+        }
+        let target = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<count])
+        return region.readFirstTime(target, at: offset) ? UnsafeRawBufferPointer(target) : nil
     }
 }

@@ -96,7 +96,7 @@ extension Plan {
     ) throws(StrataError) {
         _ = try scanSymbol(t, id, name, context, stats: { (ref, index, header) throws(StrataError) in
             if !a.statsAnswerable { return false }
-            return try fromStats(a, g, t, id, name, ref, index, header)
+            return try fromStats(a, g, t, id, name, ref, index, header, copy: context.headerCopy)
         }) { (b) throws(StrataError) in
             try consume(a, b, g)
             return true
@@ -106,7 +106,7 @@ extension Plan {
     /// Answers a whole block from its statistics when its group is one key; false to decode it.
     func fromStats(
         _ a: AggregationPlan, _ g: GroupTable, _ t: Catalog.TableState, _ id: Int, _ symbol: String, _ ref: BlockRef, _ index: Int,
-        _ parsed: BlockHeader?
+        _ parsed: BlockHeader?, copy: HeaderCopy
     ) throws(StrataError) -> Bool {
         var bucket: Int64 = 0
         if let b = a.bucketer {
@@ -120,7 +120,7 @@ extension Plan {
             return true
         }
         let h: BlockHeader
-        if let parsed { h = parsed } else { h = try snapshot.header(t, symbol: id, block: index) }
+        if let parsed { h = parsed } else { h = try snapshot.statsHeader(t, symbol: id, block: index, copy: copy) }
         // Asked twice rather than kept in an array: an allocation per block costs more than the question.
         for spec in a.aggregates where blockInput(spec, h, t, ref) == nil { return false }
         let gi = g.group(key)

@@ -7,6 +7,8 @@ final class ScanContext {
     /// Lent by `DecodedBlock.pool` for the query's life: a short query starts with a block's
     /// columns allocated (zero-filling them anew was a quarter of a one-day scan).
     let decoded = DecodedBlock.pool.take()
+    /// Where block headers read for their statistics alone are copied (`Snapshot.statsHeader`).
+    lazy var headerCopy = HeaderCopy()
     /// EXPLAIN: count what the scan would do with each block instead of decoding it.
     var dryRun = false
     var blocksSkipped = 0, blocksFromStats = 0, blocksDecoded = 0
