@@ -63,9 +63,10 @@ extension Plan {
     /// needs decoding (text, or a column with nulls, whose `last` statistic is its last value, not
     /// its last row's).
     private func appendLastRowFromStats(
-        _ t: Catalog.TableState, _ id: Int, _ name: String, block i: Int, _ parts: [RowPart], to out: inout QueryResult
+        _ t: Catalog.TableState, _ id: Int, _ name: String, block i: Int, _ parts: [RowPart], _ copy: HeaderCopy,
+        to out: inout QueryResult
     ) throws(StrataError) -> Bool {
-        let header = try snapshot.header(t, symbol: id, block: i)
+        let header = try snapshot.statsHeader(t, symbol: id, block: i, copy: copy)
         var chunks: [Int?] = []
         for part in parts {
             guard case .value(let k) = part else { chunks.append(nil); continue }
@@ -117,7 +118,7 @@ extension Plan {
         let columns = valueColumns
         while i >= 0 && blocks[i].lastTime >= lo {
             let ref = blocks[i]
-            if let parts, ref.lastTime <= hi, try appendLastRowFromStats(t, id, name, block: i, parts, to: &out) {
+            if let parts, ref.lastTime <= hi, try appendLastRowFromStats(t, id, name, block: i, parts, context.headerCopy, to: &out) {
                 // The block's last row is the answer, taken from the statistics.
                 return
             }
