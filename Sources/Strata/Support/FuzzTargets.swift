@@ -4,7 +4,8 @@
 // a trap, an out-of-bounds access, a hang or unbounded memory is a finding.
 
 package enum FuzzTarget: String, CaseIterable, Sendable {
-    /// A block's bytes (after one byte of options) → its header parsed, every column decoded.
+    /// A block's bytes (after one byte of options) → its header parsed (alone, as a copy of it is,
+    /// and with its payload), every column decoded.
     case block
     /// A commit log's bytes → a catalog, or an error.
     case manifest
@@ -79,6 +80,7 @@ enum FuzzRuns {
         guard let options = input.first else { return }
         var bytes = Array(input.dropFirst())
         if options & 1 != 0 { BlockHeader.sealChecksum(&bytes) }
+        headerAlone(bytes)
         let region = MappedRegion.copying(bytes)
         let h = try BlockHeader.parse(region, at: 0)
         var columns: [Column] = []
@@ -97,6 +99,18 @@ enum FuzzRuns {
         try Snapshot.decodeChunks(
             h, schema, columns: Array(columns.indices), scaled: options & 4 != 0 ? columns.map { _ in true } : nil, window: window,
             checkChecksums: options & 2 != 0, into: decoded, what: { "fuzz block" })
+    }
+
+    /// The header alone, as `Snapshot.statsHeader` copies it (the length it states, at most what
+    /// there is): parsed without its payload, every descriptor and statistic read.
+    private static func headerAlone(_ bytes: [UInt8]) {
+        guard bytes.count >= 8 else { return }
+        let stated = Int(UInt32(bytes[4]) | UInt32(bytes[5]) << 8 | UInt32(bytes[6]) << 16 | UInt32(bytes[7]) << 24)
+        let copy = Array(bytes.prefix(stated))
+        copy.withUnsafeBytes { raw in
+            guard let h = try? BlockHeader.parse(raw, at: 0, end: raw.count, schema: nil, payload: false) else { return }
+            for k in 0..<h.columnCount { _ = (h.chunk(k), h.stats(k), h.nullCount(k)) }
+        }
     }
 
     static func manifest(_ bytes: [UInt8], _ dir: String) throws(StrataError) {

@@ -1,15 +1,17 @@
 import Dispatch
 import Synchronization
 
-/// `work(i)` for every i in 0..<count, spread over the cores; the results in order.
+/// `work(i)` for every i in 0..<count, spread over the cores; the results in order
+/// (`parallelInOrder`, collecting them).
 func parallelMap<T>(_ count: Int, _ work: (Int) -> T) -> [T] {
-    if count <= 1 || System.processorCount == 1 { return (0..<count).map(work) }
-    let results = (0..<count).map { _ in Box<T?>(nil) }
-    withoutActuallyEscaping(work) { work in
-        let w = Box(work)
-        DispatchQueue.concurrentPerform(iterations: count) { i in results[i].value = w.value(i) }
+    var results: [T] = []
+    results.reserveCapacity(count)
+    do throws(StrataError) {
+        try parallelInOrder(count, { (i) throws(StrataError) -> T in work(i) }, deliver: { results.append($0) })
+    } catch {
+        preconditionFailure("neither the work nor the delivery throws")
     }
-    return results.map { $0.value! }
+    return results
 }
 
 /// `work(i)` for every i in 0..<count, spread over the cores, each result handed to `deliver` on
@@ -152,11 +154,11 @@ private final class InOrderShares<T>: @unchecked Sendable {
     }
 }
 
-/// Carries a value between threads: into `DispatchQueue.concurrentPerform`'s workers and a result
-/// out of each, or a share's result from the thread that ran it to the caller (`parallelInOrder`).
-/// `@unchecked` because the values (group tables, work closures) are not `Sendable`. Each box is
-/// written by one thread at a time and read after what orders the two: `concurrentPerform`
-/// returning, or the share's flag (released) or semaphore.
+/// Carries a value between threads: a share's result from the thread that ran it to the caller
+/// (`parallelInOrder`), a job or an encoder to the queue that works on it (Parquet's row groups, the
+/// block sealer). `@unchecked` because the values (group tables, closures, encoders) are not
+/// `Sendable`. Each box is written by one thread at a time and read after what orders the two: a
+/// share's flag (released) or semaphore, a queue's `async`, a group or semaphore waited for.
 final class Box<T>: @unchecked Sendable {
     var value: T
     init(_ value: T) { self.value = value }
