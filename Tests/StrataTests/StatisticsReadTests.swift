@@ -3,9 +3,10 @@ import Testing
 @testable import Strata
 @testable import StrataTools
 
-/// Block headers read for their statistics alone are copied with pread(2) the first time and read
-/// through the mapping after (`Snapshot.statsHeader`): both ways give the same answers, a header
-/// longer than the table's columns (chunks of a dropped column) included.
+/// Blocks read the first time are copied with pread(2) and read through the mapping after: block
+/// headers read for their statistics alone (`Snapshot.statsHeader`), and a block's header with the
+/// few chunks a decode reads (`Snapshot.decode`, `BlockCopy.block`). Both ways give the same answers,
+/// a header longer than the table's columns (chunks of a dropped column) included.
 @Suite struct StatisticsReadTests {
     @Test func aPageIsCopiedOnlyTheFirstTime() throws {
         let dir = TempDir("strata-firstread")
@@ -27,9 +28,12 @@ import Testing
         #expect(read(100) == nil)  // read again: the mapping's turn
         #expect(read(4000) == nil)  // another place in the same page
         #expect(read(4096 + 5) == Array(bytes[4101..<4165]))
-        #expect(read(bytes.count - 8, 16) == nil)  // past the end: never copied
-        #expect(read(-1) == nil)
         #expect(read(bytes.count - 8, 8) == Array(bytes[(bytes.count - 8)...]))
+        // Past the end: never copied, and no page there to mark.
+        #expect(region.copy(UnsafeMutableRawBufferPointer(rebasing: buffer[0..<16]), at: bytes.count - 8) == false)
+        #expect(region.copy(UnsafeMutableRawBufferPointer(rebasing: buffer[0..<8]), at: -1) == false)
+        #expect(region.firstRead(at: -1) == false && region.firstRead(at: bytes.count) == false)
+        #expect(region.firstRead(at: 2 * 4096 + 1) && !region.firstRead(at: 2 * 4096 + 9))
         #expect(MappedRegion.copying(bytes).readFirstTime(buffer, at: 0) == false)
     }
 
@@ -80,5 +84,51 @@ import Testing
         let reopened = try Database.open(path, options: .readOnly)
         defer { reopened.close() }
         #expect(try answer(try reopened.snapshot()) == expected)
+    }
+
+    /// A wide table in blocks of 1,000 rows: a decode of one column (and the time column) copies the
+    /// block the first time, of three columns reads the mapping (more than `BlockCopy.chunkBytesMax`).
+    /// LATEST ON at random times and ranges of one and of three columns, each asked three times of
+    /// one snapshot (copies, then the mapping faulted in, then mapped): always the reference's rows.
+    @Test(arguments: 0..<3)
+    func decodesAgreeReadEitherWay(seed: UInt64) throws {
+        let dir = TempDir("strata-copyread")
+        defer { dir.cleanup() }
+        var rng = SplitMix(seed: seed &+ 991)
+        let db = try Database.open(dir.sub("db"), options: DatabaseOptions(blockRows: 1_000, autoCompaction: .off))
+        defer { db.close() }
+        let names = (0..<6).map { "c\($0)" }
+        var model: [String: [(time: Int64, values: [Double])]] = [:]
+        try db.write { tx in
+            try tx.createTable("t", schema: Schema(columns: names.map { Column($0, .float64) }))
+            for s in ["s0", "s1", "s2"] {
+                let n = Int(rng.next() % 5_000) + 500
+                var times: [Int64] = []
+                for i in 0..<Int64(n) { times.append(i * 60_000 + (i % 2 == 0 ? 0 : Int64(rng.next() % 3) * 1_000)) }
+                let columns = names.map { _ in times.map { _ in Double(bitPattern: rng.next() >> 2) } }
+                try tx.append(to: "t", symbol: s, times: times, columns: columns.map { .float64($0) })
+                model[s] = times.indices.map { i in (times[i], columns.map { $0[i] }) }
+            }
+        }
+        let snap = try db.snapshot()
+        func rows(_ sql: String) throws -> [String] {
+            let q = try snap.query(sql)
+            return (0..<q.rowCount).map { r in q.columns.map { "\($0[r])" }.joined(separator: " ") }
+        }
+        for _ in 0..<4 {
+            let at = Int64(rng.next() % 6_000) * 60_000
+            let latest = model.keys.sorted().compactMap { s in
+                model[s]!.last { $0.time <= at }.map { "\(s) \($0.time) \($0.values[2])" }
+            }
+            let from = Int64(rng.next() % 5_000) * 60_000, to = from + Int64(rng.next() % 3_000) * 60_000
+            let range = model["s1"]!.filter { $0.time >= from && $0.time < to }
+            let one = range.map { "\($0.time) \($0.values[4])" }
+            let three = range.map { "\($0.time) \($0.values[1]) \($0.values[3]) \($0.values[5])" }
+            for _ in 0..<3 {
+                #expect(try rows("SELECT symbol, ts, c2 FROM t WHERE ts <= \(at) LATEST ON ts PARTITION BY symbol") == latest)
+                #expect(try rows("SELECT ts, c4 FROM t WHERE symbol = 's1' AND ts >= \(from) AND ts < \(to)") == one)
+                #expect(try rows("SELECT ts, c1, c3, c5 FROM t WHERE symbol = 's1' AND ts >= \(from) AND ts < \(to)") == three)
+            }
+        }
     }
 }

@@ -50,11 +50,21 @@ struct BlockHeader: @unchecked Sendable {
     /// The bytes of the mapping (or copy) the block lies in, and the offset of its first byte there.
     private let bytes: UnsafeRawBufferPointer
     let offset: Int
-    /// False for a header parsed from a copy of the header alone (`parse(…, payload: false)`),
-    /// whose chunks' bytes are not there: `withChunkBytes` traps rather than read past the copy.
-    let hasPayload: Bool
+    /// Nil when `bytes` hold the whole block (a mapping). For a header parsed from a copy
+    /// (`parse(…, payload: false)`), the chunks copied after it at their places (bit c for chunk
+    /// c; none for a copy of the header alone): `withChunkBytes` traps on any other rather than
+    /// read what the copy lacks.
+    private(set) var copiedChunks: UInt64?
 
     var totalBytes: Int { headerBytes + payloadBytes }
+
+    /// This header of a copy, with the chunks of `mask` copied after it at their places.
+    func copying(chunks mask: UInt64) -> BlockHeader {
+        precondition(copiedChunks != nil, "a mapped block has every chunk")
+        var h = self
+        h.copiedChunks = mask
+        return h
+    }
 
     @inline(__always)
     private func descriptorField<T: FixedWidthInteger>(_ c: Int, _ at: Int, as: T.Type) -> T {
@@ -375,7 +385,7 @@ extension BlockHeader {
         let h = BlockHeader(
             rows: rows, tableID: u32(16), symbolID: u32(20), firstTime: i64(32), lastTime: i64(40),
             headerBytes: headerBytes, payloadBytes: payloadBytes, columnCount: columnCount, version: version, bytes: region, offset: offset,
-            hasPayload: payload)
+            copiedChunks: payload ? nil : 0)
         if columnCount < 1 { throw .damaged("block has no time column") }
         try h.checkDescriptors(schema)
         return h
@@ -454,7 +464,9 @@ extension BlockHeader {
     func withChunkBytes<R>(
         _ c: Int, checkChecksum: Bool, what: () -> String, _ body: (UnsafeRawBufferPointer) throws(StrataError) -> R
     ) throws(StrataError) -> R {
-        precondition(hasPayload, "a block's chunk read through a copy of its header alone")
+        if let copied = copiedChunks {
+            precondition(c < 64 && copied & (1 << UInt64(c)) != 0, "a block's chunk read from a copy that lacks it")
+        }
         let d = chunk(c)
         let start = offset + headerBytes + Int(d.offset)
         let chunk = UnsafeRawBufferPointer(rebasing: bytes[start..<start + Int(d.storedLength)])

@@ -28,8 +28,9 @@ final class MappedRegion: @unchecked Sendable {
     /// One bit per `readPage` bytes of the region: set once `readFirstTime` read there.
     private let readPages: UnsafeMutablePointer<UInt64>?
 
-    /// What `readFirstTime` tells apart: no two block headers start in one 4 KiB page (a block
-    /// is bigger than that but for a few rows), so a second read there is the same header again.
+    /// What `readFirstTime` tells apart: a block of more than a few rows is larger than a page,
+    /// so a second read starting in one is mostly the same block again (a small block whose page
+    /// another's read marked is read through the mapping).
     static let readPage = 1 << 12
 
     fileprivate init(base: UnsafeRawPointer?, count: Int, owned: Bool = false, fd: Int32 = -1) {
@@ -53,8 +54,20 @@ final class MappedRegion: @unchecked Sendable {
     /// 1.2 us here) instead of a page fault that maps the 16 pages around it (about 4.6 us); a
     /// query that reads them again (in-process) faults them in once, and then pays nothing.
     func readFirstTime(_ buffer: UnsafeMutableRawBufferPointer, at offset: Int) -> Bool {
-        guard let readPages, offset >= 0, buffer.count <= count - offset, let start = buffer.baseAddress else { return false }
-        if strata_set_bit_first(readPages, offset / Self.readPage) == 0 { return false }
+        firstRead(at: offset) && copy(buffer, at: offset)
+    }
+
+    /// Whether this is the first read starting in the page of `offset` (`readFirstTime`); marks it
+    /// read. False for a region that cannot copy (a copy of its own, no descriptor).
+    func firstRead(at offset: Int) -> Bool {
+        guard let readPages, offset >= 0, offset < count else { return false }
+        return strata_set_bit_first(readPages, offset / Self.readPage) != 0
+    }
+
+    /// Copies the region's bytes at `offset` into `buffer` with pread(2); false when they do not
+    /// lie inside the region or the copy fails.
+    func copy(_ buffer: UnsafeMutableRawBufferPointer, at offset: Int) -> Bool {
+        guard fd >= 0, offset >= 0, buffer.count <= count - offset, let start = buffer.baseAddress else { return false }
         return pread(fd, start, buffer.count, off_t(offset)) == buffer.count
     }
 

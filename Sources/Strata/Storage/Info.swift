@@ -62,7 +62,7 @@ extension Snapshot {
         info.files = t.files.count
         info.bytes = t.files.reduce(0) { $0 + Int(catalog.files[$1]!.length) }
         info.liveBytes = t.files.count * DataFileFormat.headerBytes
-        let copy = HeaderCopy()
+        let copy = BlockCopy()
         for symbolID in t.symbols.indices where t.symbols[symbolID].rows > 0 {
             let s = t.symbols[symbolID]
             info.liveBytes += s.blocks.reduce(0) { $0 + Int($1.length) }

@@ -165,10 +165,10 @@ public struct Snapshot: Sendable {
     /// blocks, and in a fresh process each was a page fault that mapped 16 pages around it. Later
     /// reads, and reads whose copy fails, use the mapping. Checked as `header` checks; a header the
     /// copy finds damaged is read again through the mapping, for the error `header` gives.
-    func statsHeader(_ t: Catalog.TableState, symbol symbolID: Int, block index: Int, copy: HeaderCopy) throws(StrataError) -> BlockHeader {
+    func statsHeader(_ t: Catalog.TableState, symbol symbolID: Int, block index: Int, copy: BlockCopy) throws(StrataError) -> BlockHeader {
         let ref = t.symbols[symbolID].blocks[index]
         guard let m = mapped[ref.file], Int(ref.offset) + Int(ref.length) <= m.bytes.count,
-            let bytes = copy.read(m.region, ref, columns: t.schema.columns.count)
+            let bytes = copy.header(m.region, ref, columns: t.schema.columns.count)
         else { return try header(t, symbol: symbolID, block: index) }
         do {
             let h = try BlockHeader.parse(bytes, at: 0, end: bytes.count, schema: t.schema, payload: false)
@@ -177,6 +177,16 @@ public struct Snapshot: Sendable {
         } catch {
             return try header(t, symbol: symbolID, block: index)  // which says where in the file, as always
         }
+    }
+
+    /// The header of a block copied for a decode (`BlockCopy.block`), checked against the manifest;
+    /// nil when the block is read through the mapping (which reports any damage, as it always did).
+    private func copiedHeader(_ t: Catalog.TableState, _ symbolID: Int, _ index: Int, _ columns: [Int], _ copy: BlockCopy) -> BlockHeader? {
+        let ref = t.symbols[symbolID].blocks[index]
+        guard let m = mapped[ref.file], Int(ref.offset) + Int(ref.length) <= m.bytes.count,
+            let h = copy.block(m.region, ref, t.schema, columns: columns), (try? Self.check(h, ref, t, symbolID)) != nil
+        else { return nil }
+        return h
     }
 
     /// The checks of `header`, with messages that leave out where: no closure, no copies on the hot path.
@@ -202,12 +212,15 @@ public struct Snapshot: Sendable {
     /// Decodes the time column and the value columns `columns` (schema indices) of one block,
     /// for the rows of `window` (`decodeChunks`).
     /// Float64 columns whose flag in `scaled` is set are left as scaled integers when they are
-    /// decimal-encoded in this block (`DecodedBlock.scales`).
+    /// decimal-encoded in this block (`DecodedBlock.scales`). With `copy`, a block read the first
+    /// time whose chunks to decode are few bytes is copied rather than read through the mapping
+    /// (`BlockCopy.block`); the header returned then lives in `copy` until its next use.
     func decode(
         _ t: Catalog.TableState, symbol symbolID: Int, block index: Int, columns: [Int], scaled: [Bool]? = nil,
-        window: RowWindow = .all, into out: DecodedBlock
+        window: RowWindow = .all, into out: DecodedBlock, copy: BlockCopy? = nil
     ) throws(StrataError) -> BlockHeader {
-        let h = try header(t, symbol: symbolID, block: index)
+        let h: BlockHeader
+        if let copy, let copied = copiedHeader(t, symbolID, index, columns, copy) { h = copied } else { h = try header(t, symbol: symbolID, block: index) }
         let ref = t.symbols[symbolID].blocks[index]
         // The error context holds numbers and an unowned reference, as `blockContext`'s: a local
         // function capturing `self` and `t` copied both (retains on storage shared by the scan
@@ -393,33 +406,5 @@ final class BlockPlaces: Sendable {
         let table = t?.name ?? "id \(id)"
         let name = t.flatMap { symbol < $0.symbols.count ? $0.symbols[symbol].name : nil } ?? "id \(symbol)"
         return "\(directory)/\(Catalog.dataFileName(ref.file)), table \(table), symbol \(name), block \(index) (offset \(ref.offset))"
-    }
-}
-
-/// A scan's buffer for block headers copied by `Snapshot.statsHeader`: one header at a time,
-/// grown to the longest. Used by one thread; a header parsed from it is valid until the next read.
-final class HeaderCopy {
-    private var buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1_024, alignment: 8)
-
-    deinit { buffer.deallocate() }
-
-    /// The header of the block `ref` names, copied from `region` the first time it is read
-    /// (`MappedRegion.readFirstTime`); nil when it is not (the caller reads the mapping). `columns`
-    /// is the table's value column count: a header of that many chunks and the time column's is
-    /// copied; a longer one (with chunks of dropped columns) is left to the mapping.
-    func read(_ region: MappedRegion, _ ref: BlockRef, columns: Int) -> UnsafeRawBufferPointer? {
-        let guess = min(Int(ref.length), BlockFormat.fixedHeaderBytes + (columns + 1) * BlockFormat.descriptorBytes)
-        guard let bytes = copy(region, at: Int(ref.offset), count: guess) else { return nil }
-        if guess >= 8, Int(UInt32(littleEndian: bytes.load(fromByteOffset: 4, as: UInt32.self))) > guess { return nil }
-        return bytes
-    }
-
-    private func copy(_ region: MappedRegion, at offset: Int, count: Int) -> UnsafeRawBufferPointer? {
-        if count > buffer.count {
-            buffer.deallocate()
-            buffer = .allocate(byteCount: count, alignment: 8)
-        }
-        let target = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<count])
-        return region.readFirstTime(target, at: offset) ? UnsafeRawBufferPointer(target) : nil
     }
 }

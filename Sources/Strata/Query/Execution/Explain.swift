@@ -62,7 +62,7 @@ extension Plan {
         for (id, name) in tableSymbols(t) {
             _ = try scanSymbol(t, id, name, context, stats: { (ref, index, header) throws(StrataError) in
                 guard let a = aggregation, a.statsAnswerable else { return false }
-                return try fromStats(a, g, t, id, name, ref, index, header, copy: context.headerCopy)
+                return try fromStats(a, g, t, id, name, ref, index, header, copy: context.blockCopy)
             }) { (_) throws(StrataError) in true }
         }
         return (context.blocksSkipped, context.blocksFromStats, context.blocksDecoded)

@@ -96,7 +96,7 @@ extension Plan {
     ) throws(StrataError) {
         _ = try scanSymbol(t, id, name, context, stats: { (ref, index, header) throws(StrataError) in
             if !a.statsAnswerable { return false }
-            return try fromStats(a, g, t, id, name, ref, index, header, copy: context.headerCopy)
+            return try fromStats(a, g, t, id, name, ref, index, header, copy: context.blockCopy)
         }) { (b) throws(StrataError) in
             try consume(a, b, g)
             return true
@@ -106,7 +106,7 @@ extension Plan {
     /// Answers a whole block from its statistics when its group is one key; false to decode it.
     func fromStats(
         _ a: AggregationPlan, _ g: GroupTable, _ t: Catalog.TableState, _ id: Int, _ symbol: String, _ ref: BlockRef, _ index: Int,
-        _ parsed: BlockHeader?, copy: HeaderCopy
+        _ parsed: BlockHeader?, copy: BlockCopy
     ) throws(StrataError) -> Bool {
         var bucket: Int64 = 0
         if let b = a.bucketer {

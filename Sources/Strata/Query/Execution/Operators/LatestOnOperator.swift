@@ -63,7 +63,7 @@ extension Plan {
     /// needs decoding (text, or a column with nulls, whose `last` statistic is its last value, not
     /// its last row's).
     private func appendLastRowFromStats(
-        _ t: Catalog.TableState, _ id: Int, _ name: String, block i: Int, _ parts: [RowPart], _ copy: HeaderCopy,
+        _ t: Catalog.TableState, _ id: Int, _ name: String, block i: Int, _ parts: [RowPart], _ copy: BlockCopy,
         to out: inout QueryResult
     ) throws(StrataError) -> Bool {
         let header = try snapshot.statsHeader(t, symbol: id, block: i, copy: copy)
@@ -118,14 +118,15 @@ extension Plan {
         let columns = valueColumns
         while i >= 0 && blocks[i].lastTime >= lo {
             let ref = blocks[i]
-            if let parts, ref.lastTime <= hi, try appendLastRowFromStats(t, id, name, block: i, parts, context.headerCopy, to: &out) {
+            if let parts, ref.lastTime <= hi, try appendLastRowFromStats(t, id, name, block: i, parts, context.blockCopy, to: &out) {
                 // The block's last row is the answer, taken from the statistics.
                 return
             }
             // With no condition, only the last row at or before hi is decoded (if it is before lo,
             // so are all the older blocks' rows: the loop ends).
             let window: RowWindow = parts != nil ? .lastAtOrBefore(hi) : .times(from: lo, through: hi)
-            _ = try snapshot.decode(t, symbol: id, block: i, columns: columnIndices, scaled: scaledColumns, window: window, into: context.decoded)
+            _ = try snapshot.decode(t, symbol: id, block: i, columns: columnIndices, scaled: scaledColumns, window: window, into: context.decoded,
+                copy: context.blockCopy)
             let d = context.decoded
             if let parts {
                 // The window is the last row at or before hi: the answer unless it is before lo.

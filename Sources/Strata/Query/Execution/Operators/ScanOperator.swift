@@ -7,8 +7,8 @@ final class ScanContext {
     /// Lent by `DecodedBlock.pool` for the query's life: a short query starts with a block's
     /// columns allocated (zero-filling them anew was a quarter of a one-day scan).
     let decoded = DecodedBlock.pool.take()
-    /// Where block headers read for their statistics alone are copied (`Snapshot.statsHeader`).
-    lazy var headerCopy = HeaderCopy()
+    /// Where blocks read the first time are copied (`Snapshot.statsHeader`, `Snapshot.decode`).
+    lazy var blockCopy = BlockCopy()
     /// EXPLAIN: count what the scan would do with each block instead of decoding it.
     var dryRun = false
     var blocksSkipped = 0, blocksFromStats = 0, blocksDecoded = 0
@@ -78,7 +78,7 @@ extension Plan {
             if context.dryRun { continue }
             _ = try snapshot.decode(
                 t, symbol: id, block: index, columns: columnIndices, scaled: scaledColumns, window: .times(from: lo, through: hi),
-                into: context.decoded)
+                into: context.decoded, copy: header == nil ? context.blockCopy : nil)  // a header read for the conditions mapped its page
             let d = context.decoded
             let rlo = d.first, rhi = d.rows  // the window's rows
             if rlo >= rhi { continue }

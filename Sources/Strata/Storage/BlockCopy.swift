@@ -1,0 +1,106 @@
+/// A scan's buffer for blocks read the first time by copying rather than through the mapping:
+/// a block's header alone (`Snapshot.statsHeader`), or its header and the chunks a decode reads,
+/// each at its place in the block (`Snapshot.decode`). One block at a time, grown to the largest
+/// copied; used by one thread; a header parsed from it is valid until the next copy.
+///
+/// The first touch of a mapped page is a page fault in which the kernel maps the 16 pages around
+/// it (about 4.6 µs here); a pread(2) of a header costs about 1.2 µs, of a few KB a little more.
+/// A fresh process that reads a header or a column or two of each of hundreds of blocks (an
+/// aggregate from statistics, the latest row of every symbol) copies them; a block read again
+/// goes through the mapping (`MappedRegion.firstRead`), whose pages then stay mapped.
+final class BlockCopy {
+    /// The most bytes of chunks a decode copies; with more, the block is read through the mapping
+    /// (copying a whole block of 8,192 bars costs about what its page faults do).
+    static let chunkBytesMax = 16 * 1_024
+    /// Bytes past the header read with it: the time chunk, first in the payload, mostly fits.
+    static let prefixExtra = 2_048
+    /// The largest block copied (its chunks go at their places): a larger one is read through the mapping.
+    static let bufferMax = 256 * 1_024
+
+    private var buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 4_096, alignment: 8)
+
+    deinit { buffer.deallocate() }
+
+    /// The header of the block `ref` names, copied from `region` the first time the block is read;
+    /// nil when it is not (the caller reads the mapping). `columns` is the table's value column
+    /// count: a header of that many chunks and the time column's is copied; a longer one (with
+    /// chunks of dropped columns) is left to the mapping.
+    func header(_ region: MappedRegion, _ ref: BlockRef, columns: Int) -> UnsafeRawBufferPointer? {
+        guard region.firstRead(at: Int(ref.offset)) else { return nil }
+        let guess = Self.headerGuess(ref, columns: columns)
+        reserve(guess)
+        guard let bytes = copy(region, ref, 0..<guess), Self.stated(bytes) <= guess else { return nil }
+        return bytes
+    }
+
+    /// The header of the block `ref` names with the chunks of its time column and of `columns`
+    /// (indices into `schema`) copied after it at their places (`BlockHeader.copiedChunks`), the
+    /// first time the block is read. Nil when the block is to be read through the mapping: read
+    /// before, more than `chunkBytesMax` bytes of chunks, a predicted chunk among them (its decode
+    /// reads the chunks it names too), a header longer than the schema's, or anything the copy
+    /// finds wrong (the mapping's read then says what, as it always did).
+    func block(_ region: MappedRegion, _ ref: BlockRef, _ schema: Schema, columns: [Int]) -> BlockHeader? {
+        let length = Int(ref.length)
+        guard length <= Self.bufferMax, region.firstRead(at: Int(ref.offset)) else { return nil }
+        reserve(length)  // first: `h` reads the buffer, which must not move under it
+        let prefix = min(length, Self.headerGuess(ref, columns: schema.columns.count) + Self.prefixExtra)
+        guard let head = copy(region, ref, 0..<prefix), Self.stated(head) <= prefix,
+            let h = try? BlockHeader.parse(head, at: 0, end: prefix, schema: schema, payload: false),
+            let (mask, end) = Self.chunks(h, schema, columns: columns), end <= length
+        else { return nil }
+        for k in 0..<min(64, h.columnCount) where mask & (1 << UInt64(k)) != 0 {
+            let range = Self.range(h, k)
+            if range.upperBound > prefix && copy(region, ref, range) == nil { return nil }
+        }
+        let bytes = UnsafeRawBufferPointer(rebasing: buffer[0..<max(end, prefix)])
+        guard let whole = try? BlockHeader.parse(bytes, at: 0, end: bytes.count, schema: schema, payload: false) else { return nil }
+        return whole.copying(chunks: mask)
+    }
+
+    /// The chunks a decode of `columns` reads (the time column's and theirs, as a mask) and where
+    /// the last of them ends; nil when they are too many bytes, or a chunk is predicted or past 63.
+    private static func chunks(_ h: BlockHeader, _ schema: Schema, columns: [Int]) -> (mask: UInt64, end: Int)? {
+        var mask: UInt64 = 1
+        var end = range(h, 0).upperBound
+        var bytes = end - range(h, 0).lowerBound
+        for c in columns {
+            guard let k = h.chunkIndex(columnID: schema.columns[c].id, hint: c + 1) else { continue }
+            let d = h.chunk(k)
+            if k >= 64 || d.encoding.has(Encoding.predicted) { return nil }
+            mask |= 1 << UInt64(k)
+            bytes += Int(d.storedLength)
+            end = max(end, range(h, k).upperBound)
+        }
+        return bytes <= chunkBytesMax ? (mask, end) : nil
+    }
+
+    /// Where chunk `k` lies in its block (`parse` checked it lies inside the payload).
+    private static func range(_ h: BlockHeader, _ k: Int) -> Range<Int> {
+        let d = h.chunk(k)
+        let start = h.headerBytes + Int(d.offset)
+        return start..<start + Int(d.storedLength)
+    }
+
+    private static func headerGuess(_ ref: BlockRef, columns: Int) -> Int {
+        min(Int(ref.length), BlockFormat.fixedHeaderBytes + (columns + 1) * BlockFormat.descriptorBytes)
+    }
+
+    /// The header length a copy's first bytes state (0 when too short to say).
+    private static func stated(_ bytes: UnsafeRawBufferPointer) -> Int {
+        bytes.count >= 8 ? Int(UInt32(littleEndian: bytes.load(fromByteOffset: 4, as: UInt32.self))) : 0
+    }
+
+    /// Room for `count` bytes (what the buffer held is not kept).
+    private func reserve(_ count: Int) {
+        guard count > buffer.count else { return }
+        buffer.deallocate()
+        buffer = .allocate(byteCount: count, alignment: 8)
+    }
+
+    /// Bytes `range` of the block copied to the same place in the buffer, which has room for them.
+    private func copy(_ region: MappedRegion, _ ref: BlockRef, _ range: Range<Int>) -> UnsafeRawBufferPointer? {
+        precondition(range.upperBound <= buffer.count)
+        let target = UnsafeMutableRawBufferPointer(rebasing: buffer[range])
+        return region.copy(target, at: Int(ref.offset) + range.lowerBound) ? UnsafeRawBufferPointer(target) : nil
+    }
+}
