@@ -22,7 +22,7 @@ import Testing
         defer { buffer.deallocate() }
         func read(_ offset: Int, _ count: Int = 64) -> [UInt8]? {
             let target = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<count])
-            return region.readFirstTime(target, at: offset) ? Array(target) : nil
+            return region.firstRead(at: offset) && region.copy(target, at: offset) ? Array(target) : nil
         }
         #expect(read(100) == Array(bytes[100..<164]))
         #expect(read(100) == nil)  // read again: the mapping's turn
@@ -34,7 +34,8 @@ import Testing
         #expect(region.copy(UnsafeMutableRawBufferPointer(rebasing: buffer[0..<8]), at: -1) == false)
         #expect(region.firstRead(at: -1) == false && region.firstRead(at: bytes.count) == false)
         #expect(region.firstRead(at: 2 * 4096 + 1) && !region.firstRead(at: 2 * 4096 + 9))
-        #expect(MappedRegion.copying(bytes).readFirstTime(buffer, at: 0) == false)
+        #expect(MappedRegion.copying(bytes).firstRead(at: 0) == false)
+        #expect(MappedRegion.copying(bytes).copy(buffer, at: 0) == false)
     }
 
     /// Random blocks of every size (several headers in a page, or one), a column added and dropped

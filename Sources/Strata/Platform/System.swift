@@ -23,13 +23,13 @@ final class MappedRegion: @unchecked Sendable {
     /// Whether `base` is memory of our own (a copy), freed rather than unmapped.
     private let owned: Bool
 
-    /// A descriptor of the mapped file, kept for `readFirstTime` (-1: none, as for a copy).
+    /// A descriptor of the mapped file, kept for `copy` (-1: none, as for a copy of bytes).
     private let fd: Int32
-    /// One bit per `readPage` bytes of the region: set once `readFirstTime` read there.
+    /// One bit per `readPage` bytes of the region: set by `firstRead`.
     private let readPages: UnsafeMutablePointer<UInt64>?
 
-    /// What `readFirstTime` tells apart: a block of more than a few rows is larger than a page,
-    /// so a second read starting in one is mostly the same block again (a small block whose page
+    /// What `firstRead` tells apart: a block of more than a few rows is larger than a page, so a
+    /// second read starting in one is mostly the same block again (a small block whose page
     /// another's read marked is read through the mapping).
     static let readPage = 1 << 12
 
@@ -47,18 +47,12 @@ final class MappedRegion: @unchecked Sendable {
         }
     }
 
-    /// Copies the region's bytes at `offset` into `buffer` with pread(2) the first time a read
-    /// starts in their 4 KiB page; returns false, copying nothing, once one did (the caller reads
-    /// the mapping), and when the copy fails. A fresh process that reads a few hundred bytes of each
-    /// of thousands of blocks (their headers' statistics) pays a system call for each (about
-    /// 1.2 us here) instead of a page fault that maps the 16 pages around it (about 4.6 us); a
-    /// query that reads them again (in-process) faults them in once, and then pays nothing.
-    func readFirstTime(_ buffer: UnsafeMutableRawBufferPointer, at offset: Int) -> Bool {
-        firstRead(at: offset) && copy(buffer, at: offset)
-    }
-
-    /// Whether this is the first read starting in the page of `offset` (`readFirstTime`); marks it
-    /// read. False for a region that cannot copy (a copy of its own, no descriptor).
+    /// Whether this is the first read starting in the page of `offset`; marks it read. False for
+    /// a region that cannot `copy`. A reader copies what it reads the first time (`BlockCopy`):
+    /// a fresh process that reads a header or a few KB of each of hundreds or thousands of blocks
+    /// pays a system call for each (about 1.2 us here for a header) instead of a page fault that
+    /// maps the 16 pages around it (about 4.6 us); a query that reads them again (in-process)
+    /// faults them in once through the mapping, and then pays nothing.
     func firstRead(at offset: Int) -> Bool {
         guard let readPages, offset >= 0, offset < count else { return false }
         return strata_set_bit_first(readPages, offset / Self.readPage) != 0
@@ -282,7 +276,7 @@ package struct PosixFileSystem: FileSystem {
         if length == 0 { return .empty }
         let p = mmap(nil, length, PROT_READ, MAP_SHARED, file.fd, 0)
         if p == MAP_FAILED || p == nil { throw error("mmap", file.path) }
-        // A descriptor of its own for `readFirstTime` (the caller closes `file`); none if the
+        // A descriptor of its own for `copy` (the caller closes `file`); none if the
         // process is out of descriptors: every read then goes through the mapping.
         return MappedRegion(base: UnsafeRawPointer(p!), count: length, fd: fcntl(file.fd, F_DUPFD_CLOEXEC, 0))
     }

@@ -20,7 +20,7 @@ public struct Snapshot: Sendable {
 
     struct MappedBytes: @unchecked Sendable {
         let bytes: UnsafeRawBufferPointer
-        /// The region the bytes are of, for `readFirstTime` (held by `regions`, as the bytes are).
+        /// The region the bytes are of, for `BlockCopy` (held by `regions`, as the bytes are).
         unowned(unsafe) let region: MappedRegion
     }
 
@@ -159,12 +159,12 @@ public struct Snapshot: Sendable {
     }
 
     /// A block's header for its statistics and descriptors alone: its chunks are not read through
-    /// it (`withChunkBytes` traps). The first time a header is asked for,
-    /// it is copied into `copy` with pread(2) (`MappedRegion.readFirstTime`) rather than read
-    /// through the mapping: a query answered from statistics reads the headers of thousands of
-    /// blocks, and in a fresh process each was a page fault that mapped 16 pages around it. Later
-    /// reads, and reads whose copy fails, use the mapping. Checked as `header` checks; a header the
-    /// copy finds damaged is read again through the mapping, for the error `header` gives.
+    /// it (`withChunkBytes` traps). The first time the block is read, the header is copied into
+    /// `copy` with pread(2) (`BlockCopy.header`) rather than read through the mapping: a query
+    /// answered from statistics reads the headers of thousands of blocks, and in a fresh process
+    /// each was a page fault that mapped 16 pages around it. Later reads, and reads whose copy
+    /// fails, use the mapping. Checked as `header` checks; a header the copy finds damaged is read
+    /// again through the mapping, for the error `header` gives.
     func statsHeader(_ t: Catalog.TableState, symbol symbolID: Int, block index: Int, copy: BlockCopy) throws(StrataError) -> BlockHeader {
         let ref = t.symbols[symbolID].blocks[index]
         guard let m = mapped[ref.file], Int(ref.offset) + Int(ref.length) <= m.bytes.count,
