@@ -42,7 +42,7 @@ struct InfoCommand: ParsableCommand {
             let rows = [["column", "type", "bytes", "bytes/row", "encodings"]]
                 + t.columns.map { c in
                     [c.name, c.type, String(c.bytes), perRow(c.bytes, t.rows),
-                     c.encodings.sorted { $0.value > $1.value }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", ")]
+                     c.encodings.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", ")]
                 }
                 + [["(block headers)", "", String(t.headerBytes), perRow(t.headerBytes, t.rows), ""]]
                 + (t.droppedColumnBytes > 0 ? [["(dropped columns)", "", String(t.droppedColumnBytes), perRow(t.droppedColumnBytes, t.rows), "reclaimed by compact"]] : [])

@@ -244,6 +244,30 @@ struct CLI {
         #expect(!FileManager.default.fileExists(atPath: dir.sub("new.db")))
     }
 
+    /// `strata info` lists a column's encodings by how many blocks use them, ties by name: the same
+    /// text in every process (dictionary order changes with each process's hash seed).
+    @Test func infoListsTiedEncodingsInOneOrder() throws {
+        let dir = TempDir("strata-cli")
+        defer { dir.cleanup() }
+        let db = dir.sub("db")
+        let handle = try Database.open(db, options: DatabaseOptions(blockRows: 10, autoCompaction: .off))
+        var rng = SplitMix(seed: 5)
+        try handle.write { tx in
+            try tx.createTable("t", schema: Schema(columns: [Column("v", .int64)]))
+            for block in 0..<4 {
+                let times = (0..<10).map { Int64(block * 10 + $0) * 1_000 }
+                let v = times.map { _ in block % 2 == 0 ? 1 : Int64(bitPattern: rng.next()) }
+                try tx.append(to: "t", symbol: "a", times: times, columns: [.int64(v)])
+            }
+        }
+        handle.close()
+        let first = try CLI.run(["info", db])
+        #expect(first.code == 0)
+        let line = try #require(first.out.split(separator: "\n").first { $0.hasPrefix("  v ") })
+        try #require(line.components(separatedBy: "×2").count == 3, "two encodings of two blocks each: \(line)")
+        for _ in 0..<7 { #expect(try CLI.run(["info", db]).out == first.out) }
+    }
+
     @Test func lockedAndDamagedExitCodes() throws {
         let dir = TempDir("strata-cli")
         defer { dir.cleanup() }

@@ -305,7 +305,7 @@ enum ColumnCodec {
         scratch.shuffled.removeAll(keepingCapacity: true)
         if encoding.has(Encoding.bitpack) {
             Bitpack.pack(t, into: &scratch.shuffled)
-        } else if encoding.has(Encoding.shuffle) {
+        } else if encoding.has(Encoding.shuffle) && n > 0 {  // (none: see `Array(gathering:at:)`)
             scratch.shuffled = [UInt8](unsafeUninitializedCapacity: n * 8) { out, count in
                 t.withUnsafeBufferPointer { src in Self.shuffle(src, into: UnsafeMutableRawBufferPointer(out)) }
                 count = n * 8
