@@ -318,10 +318,15 @@ extension BlockHeader {
     /// way past the checksum, to reach the checks behind it). Nothing when the header is too short.
     package static func sealChecksum(_ bytes: inout [UInt8]) {
         guard bytes.count >= BlockFormat.fixedHeaderBytes else { return }
-        let headerBytes = Int(UInt32(bytes[4]) | UInt32(bytes[5]) << 8 | UInt32(bytes[6]) << 16 | UInt32(bytes[7]) << 24)
+        let headerBytes = bytes.withUnsafeBytes { statedHeaderBytes($0) }
         guard headerBytes >= BlockFormat.headerHashOffset + 8, headerBytes <= bytes.count else { return }
         let hash = bytes.withUnsafeBytes { XXH64.hash(UnsafeRawBufferPointer(rebasing: $0[0..<headerBytes]), zeroingWordAt: BlockFormat.headerHashOffset) }
         for k in 0..<8 { bytes[BlockFormat.headerHashOffset + k] = UInt8(truncatingIfNeeded: hash >> (8 * UInt64(k))) }
+    }
+
+    /// The header length the first bytes of a block state (0 when there are fewer than 8).
+    static func statedHeaderBytes(_ bytes: UnsafeRawBufferPointer) -> Int {
+        bytes.count >= 8 ? Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 4, as: UInt32.self))) : 0
     }
 
     /// Parses and checks the header of the block at `offset` in the first `end` bytes of `region`.

@@ -10,7 +10,7 @@
 /// goes through the mapping (`MappedRegion.firstRead`), whose pages then stay mapped.
 final class BlockCopy {
     /// The most bytes of chunks a decode copies; with more, the block is read through the mapping
-    /// (copying a whole block of 8,192 bars costs about what its page faults do).
+    /// (a copy costs more the more bytes it moves; a page fault maps its 16 pages whatever is read).
     static let chunkBytesMax = 16 * 1_024
     /// Bytes past the header read with it: the time chunk, first in the payload, mostly fits.
     static let prefixExtra = 2_048
@@ -21,16 +21,16 @@ final class BlockCopy {
 
     deinit { buffer.deallocate() }
 
-    /// The header of the block `ref` names, copied from `region` the first time the block is read;
-    /// nil when it is not (the caller reads the mapping). `columns` is the table's value column
-    /// count: a header of that many chunks and the time column's is copied; a longer one (with
-    /// chunks of dropped columns) is left to the mapping.
-    func header(_ region: MappedRegion, _ ref: BlockRef, columns: Int) -> UnsafeRawBufferPointer? {
+    /// The header of the block `ref` names, copied from `region` the first time the block is read
+    /// and parsed without its payload (its chunks cannot be read through it); nil when it is not
+    /// (the caller reads the mapping), or does not parse. A header of the schema's columns and the
+    /// time column's is copied; a longer one (with chunks of dropped columns) is left to the mapping.
+    func header(_ region: MappedRegion, _ ref: BlockRef, _ schema: Schema) -> BlockHeader? {
         guard region.firstRead(at: Int(ref.offset)) else { return nil }
-        let guess = Self.headerGuess(ref, columns: columns)
+        let guess = Self.headerGuess(ref, columns: schema.columns.count)
         reserve(guess)
-        guard let bytes = copy(region, ref, 0..<guess), Self.stated(bytes) <= guess else { return nil }
-        return bytes
+        guard let bytes = copy(region, ref, 0..<guess), BlockHeader.statedHeaderBytes(bytes) <= guess else { return nil }
+        return try? BlockHeader.parse(bytes, at: 0, end: bytes.count, schema: schema, payload: false)
     }
 
     /// The header of the block `ref` names with the chunks of its time column and of `columns`
@@ -44,7 +44,7 @@ final class BlockCopy {
         guard length <= Self.bufferMax, region.firstRead(at: Int(ref.offset)) else { return nil }
         reserve(length)  // first: `h` reads the buffer, which must not move under it
         let prefix = min(length, Self.headerGuess(ref, columns: schema.columns.count) + Self.prefixExtra)
-        guard let head = copy(region, ref, 0..<prefix), Self.stated(head) <= prefix,
+        guard let head = copy(region, ref, 0..<prefix), BlockHeader.statedHeaderBytes(head) <= prefix,
             let h = try? BlockHeader.parse(head, at: 0, end: prefix, schema: schema, payload: false),
             let (mask, end) = Self.chunks(h, schema, columns: columns), end <= length
         else { return nil }
@@ -83,11 +83,6 @@ final class BlockCopy {
 
     private static func headerGuess(_ ref: BlockRef, columns: Int) -> Int {
         min(Int(ref.length), BlockFormat.fixedHeaderBytes + (columns + 1) * BlockFormat.descriptorBytes)
-    }
-
-    /// The header length a copy's first bytes state (0 when too short to say).
-    private static func stated(_ bytes: UnsafeRawBufferPointer) -> Int {
-        bytes.count >= 8 ? Int(UInt32(littleEndian: bytes.load(fromByteOffset: 4, as: UInt32.self))) : 0
     }
 
     /// Room for `count` bytes (what the buffer held is not kept).

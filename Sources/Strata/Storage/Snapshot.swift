@@ -166,25 +166,18 @@ public struct Snapshot: Sendable {
     /// fails, use the mapping. Checked as `header` checks; a header the copy finds damaged is read
     /// again through the mapping, for the error `header` gives.
     func statsHeader(_ t: Catalog.TableState, symbol symbolID: Int, block index: Int, copy: BlockCopy) throws(StrataError) -> BlockHeader {
-        let ref = t.symbols[symbolID].blocks[index]
-        guard let m = mapped[ref.file], Int(ref.offset) + Int(ref.length) <= m.bytes.count,
-            let bytes = copy.header(m.region, ref, columns: t.schema.columns.count)
-        else { return try header(t, symbol: symbolID, block: index) }
-        do {
-            let h = try BlockHeader.parse(bytes, at: 0, end: bytes.count, schema: t.schema, payload: false)
-            try Self.check(h, ref, t, symbolID)
-            return h
-        } catch {
-            return try header(t, symbol: symbolID, block: index)  // which says where in the file, as always
-        }
+        if let h = copiedHeader(t, symbolID, index, { copy.header($0, $1, t.schema) }) { return h }
+        return try header(t, symbol: symbolID, block: index)
     }
 
-    /// The header of a block copied for a decode (`BlockCopy.block`), checked against the manifest;
+    /// The header of a block as `copying` copies it (`BlockCopy`), checked against the manifest;
     /// nil when the block is read through the mapping (which reports any damage, as it always did).
-    private func copiedHeader(_ t: Catalog.TableState, _ symbolID: Int, _ index: Int, _ columns: [Int], _ copy: BlockCopy) -> BlockHeader? {
+    private func copiedHeader(
+        _ t: Catalog.TableState, _ symbolID: Int, _ index: Int, _ copying: (MappedRegion, BlockRef) -> BlockHeader?
+    ) -> BlockHeader? {
         let ref = t.symbols[symbolID].blocks[index]
         guard let m = mapped[ref.file], Int(ref.offset) + Int(ref.length) <= m.bytes.count,
-            let h = copy.block(m.region, ref, t.schema, columns: columns), (try? Self.check(h, ref, t, symbolID)) != nil
+            let h = copying(m.region, ref), (try? Self.check(h, ref, t, symbolID)) != nil
         else { return nil }
         return h
     }
@@ -220,7 +213,11 @@ public struct Snapshot: Sendable {
         window: RowWindow = .all, into out: DecodedBlock, copy: BlockCopy? = nil
     ) throws(StrataError) -> BlockHeader {
         let h: BlockHeader
-        if let copy, let copied = copiedHeader(t, symbolID, index, columns, copy) { h = copied } else { h = try header(t, symbol: symbolID, block: index) }
+        if let copy, let copied = copiedHeader(t, symbolID, index, { copy.block($0, $1, t.schema, columns: columns) }) {
+            h = copied
+        } else {
+            h = try header(t, symbol: symbolID, block: index)
+        }
         let ref = t.symbols[symbolID].blocks[index]
         // The error context holds numbers and an unowned reference, as `blockContext`'s: a local
         // function capturing `self` and `t` copied both (retains on storage shared by the scan

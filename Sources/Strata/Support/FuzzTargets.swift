@@ -104,9 +104,7 @@ enum FuzzRuns {
     /// The header alone, as `Snapshot.statsHeader` copies it (the length it states, at most what
     /// there is): parsed without its payload, every descriptor and statistic read.
     private static func headerAlone(_ bytes: [UInt8]) {
-        guard bytes.count >= 8 else { return }
-        let stated = Int(UInt32(bytes[4]) | UInt32(bytes[5]) << 8 | UInt32(bytes[6]) << 16 | UInt32(bytes[7]) << 24)
-        let copy = Array(bytes.prefix(stated))
+        let copy = Array(bytes.prefix(bytes.withUnsafeBytes { BlockHeader.statedHeaderBytes($0) }))
         copy.withUnsafeBytes { raw in
             guard let h = try? BlockHeader.parse(raw, at: 0, end: raw.count, schema: nil, payload: false) else { return }
             for k in 0..<h.columnCount { _ = (h.chunk(k), h.stats(k), h.nullCount(k)) }
