@@ -143,7 +143,8 @@ public final class Database: Sendable {
     }
     /// Opens (and with `.readWrite` and `create`, creates) the database in directory `path`.
     public static func open(_ path: String, options: DatabaseOptions = DatabaseOptions()) throws(StrataError) -> Database {
-        try Database(path: path, options: options, fs: PosixFileSystem())
+        startHelpers()  // while the manifest is read
+        return try Database(path: path, options: options, fs: PosixFileSystem())
     }
 
     /// Releases the writer lock. Later calls on this handle throw a `.misuse` error; snapshots
