@@ -141,7 +141,12 @@ struct ResultPrinter {
         switch format {
         case .csv:
             if !headerDone {
-                out.write(r.names.map(csvField).joined(separator: ","))
+                // Name by name: the generic `joined(separator:)` looked a conformance up through
+                // the runtime on its first call in a process.
+                for (c, name) in r.names.enumerated() {
+                    if c > 0 { out.byte(UInt8(ascii: ",")) }
+                    out.write(csvField(name))
+                }
                 out.endRecord()
                 headerDone = true
             }

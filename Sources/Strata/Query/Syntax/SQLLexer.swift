@@ -81,10 +81,19 @@ enum Lexer {
             }
         }
 
+        /// The scalars in `range` as a string, appended one by one: a string view made from a
+        /// sequence of them went through an unspecialised `map`, whose first call in a process
+        /// looked a conformance up among all the binary's (0.2 ms of a fresh `strata query`).
+        private func text(_ range: Range<Int>) -> String {
+            var view = String.UnicodeScalarView()
+            for u in c[range] { view.append(u) }
+            return String(view)
+        }
+
         private mutating func word() -> Token {
             let start = i
             while i < c.count && (Self.isLetter(c[i]) || Self.isDigit(c[i])) { i += 1 }
-            return Token(kind: .word(String(String.UnicodeScalarView(c[start..<i]))), start: start, end: i)
+            return Token(kind: .word(text(start..<i)), start: start, end: i)
         }
 
         private mutating func number() throws(StrataError) -> Token {
@@ -101,7 +110,7 @@ enum Lexer {
                     while i < c.count && Self.isDigit(c[i]) { i += 1 }
                 }
             }
-            let text = String(String.UnicodeScalarView(c[start..<i]))
+            let text = text(start..<i)
             if isFloat {
                 guard let d = Double(text) else { throw .badInput("syntax error at position \(start + 1): '\(text)' is not a number") }
                 return Token(kind: .number(d, text), start: start, end: i)
@@ -132,7 +141,7 @@ enum Lexer {
 
         private mutating func symbol() throws(StrataError) -> Token {
             let start = i, u = c[i]
-            let two = i + 1 < c.count ? String(String.UnicodeScalarView([u, c[i + 1]])) : ""
+            let two = i + 1 < c.count ? text(i..<i + 2) : ""
             if ["<=", ">=", "!=", "<>"].contains(two) {
                 i += 2
                 return Token(kind: .symbol(two == "<>" ? "!=" : two), start: start, end: i)
