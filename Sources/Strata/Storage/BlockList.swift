@@ -41,7 +41,8 @@ struct BlockList: RandomAccessCollection, Sendable {
     }
 
     private var views: [View] = []
-    /// `starts[k]`: the index in this list of view k's first block.
+    /// `starts[k]`: the index in this list of view k's first block; kept once the list is not
+    /// regular (an array less to allocate for each symbol's list when a catalog is built).
     private var starts: [Int] = []
     private(set) var count = 0
     /// Every view starts its segment, and all but the last fill it: view k starts at `k << segmentShift`.
@@ -85,12 +86,12 @@ struct BlockList: RandomAccessCollection, Sendable {
             s.written = old.count + 1
             views[0] = View(segment: s, start: 0, count: old.count + 1)
         } else {
-            if let last = views.last, last.start != 0 || last.count != Self.segmentSize { regular = false }
+            if let last = views.last, last.start != 0 || last.count != Self.segmentSize { makeIrregular() }
             let s = Segment(capacity: views.isEmpty ? Self.firstSegmentSize : Self.segmentSize)
             s.slots.initialize(to: ref)
             s.written = 1
             views.append(View(segment: s, start: 0, count: 1))
-            starts.append(count)
+            if !regular { starts.append(count) }
         }
         count += 1
     }
@@ -105,6 +106,7 @@ struct BlockList: RandomAccessCollection, Sendable {
             for r in refs { append(r) }
             return
         }
+        makeIrregular()
         // Views first ..< end are replaced by: the kept head of view `first`, fresh segments holding
         // `middle`, and the kept tail of the view the range ends in.
         var first = range.lowerBound == count ? views.count : view(containing: range.lowerBound)
@@ -158,7 +160,14 @@ struct BlockList: RandomAccessCollection, Sendable {
             position += views[k].count
         }
         count = position
+    }
+
+    /// Ends the list's regular layout, writing the starts of its views (view k's is `k << segmentShift`).
+    private mutating func makeIrregular() {
+        guard regular else { return }
         regular = false
+        starts.removeAll(keepingCapacity: true)
+        for k in 0..<views.count { starts.append(k << Self.segmentShift) }
     }
 
     /// Appends `n` references of view `k`, from its `from`-th, to `out`.

@@ -26,13 +26,25 @@ struct Catalog: Sendable {
         /// The id of a symbol, matched by its bytes.
         func symbolID(_ symbol: String) -> UInt32? { symbolIDs[ByteString(symbol)] }
 
-        mutating func addSymbol(_ name: String, id: UInt32, what: () -> String) throws(StrataError) {
+        /// Adds a symbol; `upcoming` is how many more a record adds to this table right after it
+        /// (room is made for them all when the index is full: a checkpoint adds every symbol at once).
+        mutating func addSymbol(_ name: String, id: UInt32, upcoming: () -> Int, what: () -> String) throws(StrataError) {
             let key = ByteString(name)
-            if Int(id) != symbols.count || symbolIDs[key] != nil {
-                throw .damaged("\(what()): symbol \(name) has out-of-order or duplicate id \(id)")
+            func bad() -> StrataError { .damaged("\(what()): symbol \(name) has out-of-order or duplicate id \(id)") }
+            if Int(id) != symbols.count { throw bad() }
+            if symbolIDs.count == symbolIDs.capacity {
+                let more = upcoming()
+                if more > 0 {
+                    symbolIDs.reserveCapacity(symbolIDs.count + 1 + more)
+                    symbols.reserveCapacity(symbols.count + 1 + more)
+                }
+            }
+            // One lookup: the name is hashed once (a second cost as much again when opening).
+            if let old = symbolIDs.updateValue(id, forKey: key) {
+                symbolIDs[key] = old
+                throw bad()
             }
             symbols.append(SymbolState(name: name))
-            symbolIDs[key] = id
         }
 
         /// Appends a block to a symbol's index. Called through `tables.values[index]`, so the table
@@ -112,7 +124,7 @@ struct Catalog: Sendable {
     /// Applies one commit record's entries, checking every reference; damage is reported, never trusted.
     mutating func apply(_ entries: [ManifestEntry], what: () -> String) throws(StrataError) {
         var checked: CheckedBlockPlace? = nil
-        for entry in entries {
+        for (position, entry) in entries.enumerated() {
             switch entry {
             case .addBlock, .fileLength: break
             default: checked = nil  // the entry may change tables or files
@@ -127,7 +139,7 @@ struct Catalog: Sendable {
                 tableIDFloor = max(tableIDFloor, id &+ 1)
             case .addSymbol(let table, let id, let name):
                 guard let t = tables.index(forKey: table) else { throw .damaged("\(what()): symbol \(name) names unknown table id \(table)") }
-                try tables.values[t].addSymbol(name, id: id, what: what)
+                try tables.values[t].addSymbol(name, id: id, upcoming: { Self.symbolsAdded(to: table, in: entries[(position + 1)...]) }, what: what)
             case .addFile(let id, let table):
                 guard tables[table] != nil, files[id] == nil else {
                     throw .damaged("\(what()): file id \(id) is added twice or names unknown table id \(table)")
@@ -157,6 +169,16 @@ struct Catalog: Sendable {
             }
         }
         try checkBlocksInsideFiles(entries, what: what)
+    }
+
+    /// How many symbols `entries` add to `table` in a row from their start.
+    private static func symbolsAdded(to table: UInt32, in entries: ArraySlice<ManifestEntry>) -> Int {
+        var n = 0
+        for entry in entries {
+            guard case .addSymbol(let t, _, _) = entry, t == table else { break }
+            n += 1
+        }
+        return n
     }
 
     /// The table and file of the last block a record added, both checked: a record adds most of
