@@ -512,8 +512,11 @@ __attribute__((target(VBMI_TARGET))) static void unpack128_vbmi(const uint8_t *i
             v = _mm512_add_epi64(v, _mm512_alignr_epi64(v, zero, 7));  // + the lane before
             v = _mm512_add_epi64(v, _mm512_alignr_epi64(v, zero, 6));  // + the two before those
             v = _mm512_add_epi64(v, _mm512_alignr_epi64(v, zero, 4));  // + the four before
+            // The group's total is taken before the sum so far is added: the sum so far then
+            // waits on one add a group, not on the add and the cross-lane permutation.
+            const __m512i total = _mm512_permutexvar_epi64(last, v);
             v = _mm512_add_epi64(v, a);
-            a = _mm512_permutexvar_epi64(last, v);
+            a = _mm512_add_epi64(a, total);
         }
         _mm512_storeu_si512(out, v);
     }
