@@ -498,16 +498,19 @@ __attribute__((target(VBMI_TARGET))) static inline __m512i unzigzag8(__m512i v) 
     return _mm512_xor_si512(_mm512_srli_epi64(v, 1), sign);
 }
 
-__attribute__((target(VBMI_TARGET))) static void unpack128_vbmi(const uint8_t *in, unsigned width, int64_t *out,
-                                                                unsigned finish, int64_t divisor, int64_t *acc) {
+// One loop for each combination of the steps, each with its steps fixed when compiled: a
+// multiply by a divisor of 1 is left out, not done (the compiler made one loop that multiplied by
+// 1 when it could test the flags once).
+__attribute__((target(VBMI_TARGET))) static inline __attribute__((always_inline)) void unpack128_vbmi_steps(
+    const uint8_t *in, unsigned width, int64_t *out, int64_t divisor, int64_t *acc, const int zigzag, const int delta,
+    const int divide) {
     const struct group_layout g = layout_of(width);
     const __m512i zero = _mm512_setzero_si512(), d = _mm512_set1_epi64(divisor), last = _mm512_set1_epi64(7);
-    const int zigzag = (finish & STRATA_FINISH_ZIGZAG) != 0, delta = (finish & STRATA_FINISH_DELTA) != 0;
     __m512i a = _mm512_set1_epi64(*acc);
     for (int k = 0; k < 16; k++, in += width, out += 8) {
         __m512i v = group_values(in, &g);
         if (zigzag) v = unzigzag8(v);
-        if (divisor != 1) v = _mm512_mullo_epi64(v, d);
+        if (divide) v = _mm512_mullo_epi64(v, d);
         if (delta) {
             v = _mm512_add_epi64(v, _mm512_alignr_epi64(v, zero, 7));  // + the lane before
             v = _mm512_add_epi64(v, _mm512_alignr_epi64(v, zero, 6));  // + the two before those
@@ -521,6 +524,21 @@ __attribute__((target(VBMI_TARGET))) static void unpack128_vbmi(const uint8_t *i
         _mm512_storeu_si512(out, v);
     }
     if (delta) *acc = _mm_cvtsi128_si64(_mm512_castsi512_si128(a));
+}
+
+__attribute__((target(VBMI_TARGET))) static void unpack128_vbmi(const uint8_t *in, unsigned width, int64_t *out,
+                                                                unsigned finish, int64_t divisor, int64_t *acc) {
+    const int zigzag = (finish & STRATA_FINISH_ZIGZAG) != 0, delta = (finish & STRATA_FINISH_DELTA) != 0;
+    switch ((zigzag ? 4 : 0) | (delta ? 2 : 0) | (divisor != 1 ? 1 : 0)) {
+    case 0: unpack128_vbmi_steps(in, width, out, divisor, acc, 0, 0, 0); break;
+    case 1: unpack128_vbmi_steps(in, width, out, divisor, acc, 0, 0, 1); break;
+    case 2: unpack128_vbmi_steps(in, width, out, divisor, acc, 0, 1, 0); break;
+    case 3: unpack128_vbmi_steps(in, width, out, divisor, acc, 0, 1, 1); break;
+    case 4: unpack128_vbmi_steps(in, width, out, divisor, acc, 1, 0, 0); break;
+    case 5: unpack128_vbmi_steps(in, width, out, divisor, acc, 1, 0, 1); break;
+    case 6: unpack128_vbmi_steps(in, width, out, divisor, acc, 1, 1, 0); break;
+    default: unpack128_vbmi_steps(in, width, out, divisor, acc, 1, 1, 1); break;
+    }
 }
 
 __attribute__((target(VBMI_TARGET))) static uint64_t sum128_vbmi(const uint8_t *in, unsigned width, int zigzag) {
