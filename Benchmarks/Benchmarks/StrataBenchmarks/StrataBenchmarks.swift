@@ -1,4 +1,5 @@
 import Benchmark
+import Foundation
 @_spi(Benchmarks) import Strata
 import StrataTools
 #if canImport(Glibc)
@@ -16,6 +17,14 @@ let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration.thresholds = [.wallClock: .relaxed, .mallocCountTotal: .relaxed]
     let root = "/tmp/strata-bench-\(getpid())"
     let data = root + "/data"
+    // The data (about 150 MB) goes when this process ends; what a process that did not end left
+    // (its id no longer running) goes when the next one starts.
+    for name in (try? FileManager.default.contentsOfDirectory(atPath: "/tmp")) ?? [] where name.hasPrefix("strata-bench-") {
+        if let pid = Int32(name.dropFirst("strata-bench-".count)), pid != getpid(), kill(pid, 0) != 0, errno == ESRCH {
+            try? FileManager.default.removeItem(atPath: "/tmp/" + name)
+        }
+    }
+    atexit { try? FileManager.default.removeItem(atPath: "/tmp/strata-bench-\(getpid())") }
     mkdir(root, 0o755)
     // 40 symbols × 250 days: a year of one-minute bars per symbol (60,000 rows), 2.4 M rows in all.
     let summary = try! SampleData.generate(into: data, symbols: 40, days: 250, tickSymbols: 1, tickDays: 1)
