@@ -133,7 +133,7 @@ struct ResultPrinter {
         case .null: table ? "null" : ""
         case .int(let x): String(x)
         case .float(let d): d.description
-        case .string(let s): table ? s : csvField(s)
+        case .string(let s): table ? s : csvText(s)
         }
     }
 
@@ -157,7 +157,7 @@ struct ResultPrinter {
                     switch r.columns[c] {
                     case .int64(let v): if let x = v[row] { out.int(x) }
                     case .float64(let v): if let x = v[row] { out.double(x, scaleHint: &hints[c]) }
-                    case .string(let v): if let s = v[row] { out.write(csvField(s)) }
+                    case .string(let v): if let s = v[row] { out.write(csvText(s)) }  // "" for an empty text: an empty field is a null
                     }
                 }
                 out.endRecord()

@@ -159,6 +159,21 @@ struct CLI {
             """)
     }
 
+    /// Query output in CSV keeps a null and an empty text apart as `dump` does (an empty field, `""`),
+    /// and JSON lines as `null` and `""`.
+    @Test func queryOutputKeepsNullAndEmptyTextApart() throws {
+        let dir = TempDir("strata-cli-empty")
+        defer { dir.cleanup() }
+        try "symbol,ts,name,n\nA,1,x,1\nA,2,,\nA,3,\"\",3\nA,4,\"a,\"\"b\",4\n".write(toFile: dir.sub("e.csv"), atomically: true, encoding: .utf8)
+        let db = dir.sub("e.db")
+        let imp = try CLI.run(["import", db, "t", dir.sub("e.csv")])
+        #expect(imp.code == 0, "\(imp.err)")
+        let csv = try CLI.run(["query", db, "SELECT ts, name, n FROM t", "--format", "csv"])
+        #expect(csv.out == "ts,name,n\n1,x,1\n2,,\n3,\"\",3\n4,\"a,\"\"b\",4\n")
+        let jsonl = try CLI.run(["query", db, "SELECT ts, name FROM t WHERE ts >= 2 AND ts <= 3", "--format", "jsonl"])
+        #expect(jsonl.out == "{\"ts\":2,\"name\":null}\n{\"ts\":3,\"name\":\"\"}\n")
+    }
+
     /// `export` as CSV writes what `dump` does; as Parquet (one file, or by symbol and month) it comes
     /// back through `import` to the same dump, symbol column in its place and no month column.
     @Test func exportRoundTripsThroughTheCLI() throws {
