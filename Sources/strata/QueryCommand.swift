@@ -128,12 +128,13 @@ struct ResultPrinter {
         self.out = out
     }
 
-    static func text(_ v: ResultValue, table: Bool) -> String {
+    /// A value as a cell of the aligned table (CSV and JSON lines are written value by value).
+    static func tableText(_ v: ResultValue) -> String {
         switch v {
-        case .null: table ? "null" : ""
+        case .null: "null"
         case .int(let x): String(x)
         case .float(let d): d.description
-        case .string(let s): table ? s : csvText(s)
+        case .string(let s): s
         }
     }
 
@@ -181,7 +182,7 @@ struct ResultPrinter {
                 out.endRecord()
             }
         case .table:
-            let cells = (0..<r.rowCount).map { row in r.columns.indices.map { Self.text(r[row, $0], table: true) } }
+            let cells = (0..<r.rowCount).map { row in r.columns.indices.map { Self.tableText(r[row, $0]) } }
             if widths == nil {
                 var w = r.names.map(\.count)
                 for row in cells { for (c, s) in row.enumerated() { w[c] = max(w[c], s.count) } }
