@@ -86,6 +86,21 @@ final class GroupTable {
         indexed = 0
     }
 
+    /// Keeps only the latest group, as group 0, once the groups before it are finished (their
+    /// buckets are behind every row to come). The memory stays for the next groups; the side
+    /// values stay too, since the kept state may point into them.
+    func keepLatest() {
+        let n = keys.count
+        guard n > 1 else { return }
+        keys.swapAt(0, n - 1)
+        keys.removeLast(n - 1)
+        for k in 0..<width { states[k] = states[(n - 1) * width + k] }
+        states.removeLast((n - 1) * width)
+        index.removeAll(keepingCapacity: true)
+        indexed = 0
+        last = nil
+    }
+
     /// The group last looked up: consecutive blocks and rows mostly fall in the same group.
     private var last: (key: GroupKey, group: Int)?
 
