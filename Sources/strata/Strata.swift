@@ -15,6 +15,7 @@ struct StrataCommand: ParsableCommand {
 
     static func main() {
         System.keepFreedMemory()
+        System.startQueryThreads()
         do {
             let args = Array(CommandLine.arguments.dropFirst())
             if args.first == "query", let q = QueryCommand.plainArguments(Array(args.dropFirst())) {

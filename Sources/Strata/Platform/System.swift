@@ -371,6 +371,14 @@ package enum System {
         strata_keep_freed_memory()
     }
 
+    /// Starts the threads a query shares its work with (once a process; `Database.open` does it
+    /// too), for a tool to call first thing: a thread takes a millisecond or more to come up in a
+    /// fresh process, and started before the query is parsed and the database opened it is running
+    /// by the first scan (the latest row of 500 symbols in a fresh `strata query`: 1.51 -> 1.30 ms).
+    package static func startQueryThreads() {
+        startHelpers()
+    }
+
     /// This process's id. The corresponding C function is `getpid`.
     package static var processID: Int32 { getpid() }
 
