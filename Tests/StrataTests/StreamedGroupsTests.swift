@@ -91,6 +91,29 @@ import Testing
         }
     }
 
+    /// A window over a streamed resampling sees its groups as one run of rows: lag crosses the
+    /// points where groups were handed out, in a subquery and in a query of its own.
+    @Test func windowsRunOverTheGroupsWhole() throws {
+        let dir = TempDir("strata-streamed-window")
+        defer { dir.cleanup() }
+        let (db, _) = try Self.makeDatabase(dir.path, seed: 7, base: 1_700_000_000_000)
+        defer { db.close() }
+        let snap = try db.snapshot()
+        let plain = try snap.query("SELECT ts, count(*) FROM t WHERE symbol = 'x' SAMPLE BY 1m")
+        for sql in [
+            "SELECT ts, n, lag(n) OVER (ORDER BY ts) FROM (SELECT ts, count(*) AS n, sum(v), min(s), max(p) FROM t WHERE symbol = 'x' SAMPLE BY 1m)",
+            "SELECT ts, count(*), lag(count(*)) OVER (ORDER BY ts), sum(v), min(s), max(p) FROM t WHERE symbol = 'x' SAMPLE BY 1m",
+        ] {
+            let r = try snap.query(sql)
+            #expect(r.rowCount > 1_000, "\(sql)")
+            var broken = 0
+            for k in 0..<r.rowCount where r[k, 2] != (k == 0 ? .null : r[k - 1, 1]) { broken += 1 }
+            #expect(broken == 0, "\(sql): \(broken) rows whose lag is not the row before's count")
+            let same = r.rowCount == plain.rowCount && (0..<r.rowCount).allSatisfy { r[$0, 0] == plain[$0, 0] && r[$0, 1] == plain[$0, 1] }
+            #expect(same, "\(sql): its groups are not the resampling's")
+        }
+    }
+
     /// Across New York's clocks going back an hour, an hour's bucket comes round again: its rows
     /// are one group, so no group may be handed out before the scan has passed the change.
     @Test(arguments: 0..<6)
