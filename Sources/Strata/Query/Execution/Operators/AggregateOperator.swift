@@ -15,7 +15,9 @@ extension Plan {
         if let t = self.table, !timeRangeEmpty, case let symbols = tableSymbols(t), symbols.count == 1 {
             // One series: no other table to merge with, so finished groups can go as they are made.
             let g = GroupTable(width: specs.count)
-            if let n = expectedBuckets(a, t, symbols) { g.reserve(groups: min(n, streamedGroups(g) + 1)) }
+            if let n = expectedBuckets(a, t, symbols) {
+                g.reserve(groups: bucketsOnlyGrow(a, t, symbols[0].0) ? min(n, streamedGroups(g) + 1) : n)
+            }
             try fold(a, t, symbols[0].0, symbols[0].1, ScanContext(), into: g, streaming: true, emit: deliver)
             try deliver(try finish(a, g))
             return
