@@ -22,7 +22,8 @@ import Testing
     }
 
     /// Rows of "x" (and a few of "y") at distinct times a few seconds to minutes apart, written in
-    /// shuffled chunks (so later writes merge into blocks already written), from `base`.
+    /// shuffled chunks (so later writes merge into blocks already written), from `base`; for a third of
+    /// the seeds two stretches of "x" are deleted afterwards.
     static func makeDatabase(_ path: String, seed: UInt64, base: Int64) throws -> (Database, count: Int) {
         var rng = SplitMix(seed: seed)
         let db = try Database.open(path, options: DatabaseOptions(blockRows: [7, 64, 500][Int(seed % 3)], autoCompaction: .off))
@@ -47,7 +48,14 @@ import Testing
                 for (symbol, time, values) in chunk { try tx.append(to: "t", symbol: symbol, time: time, values: values) }
             }
         }
-        return (db, rows.filter { $0.0 == "x" }.count)
+        var count = rows.filter { $0.0 == "x" }.count
+        if seed % 3 == 2 {  // two stretches of "x" deleted: blocks rewritten, a gap in the buckets
+            for _ in 0..<2 {
+                let from = base + Int64(rng.next() % 60) * 3_600_000, to = from + Int64(1 + rng.next() % 5) * 3_600_000
+                count -= try db.write { tx in try tx.delete(from: "t", symbols: ["x"], from: from, to: to) }
+            }
+        }
+        return (db, count)
     }
 
     /// Streamed against the same query over ranges of 50 buckets (too few groups to stream), joined.
