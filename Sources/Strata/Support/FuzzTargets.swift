@@ -193,6 +193,13 @@ enum FuzzRuns {
                 }
                 try tx.append(to: "fund_shares", symbol: symbol, time: 1_704_100_000_000, values: [.int64(1_000_000 * Int64(k + 1))])
             }
+            // A symbol of 1,000 seconds: a resampling of it by the second makes more groups than a
+            // table keeps before handing the complete ones out (`Plan.streamedGroups`).
+            for i in 0..<Int64(1_000) {
+                try tx.append(to: "bars", symbol: "b", time: 1_704_159_000_000 + i * 1_000 + (i % 7 == 0 ? 500 : 0), values: [
+                    i % 11 == 0 ? .null : .float64(2 + Double(i % 97) / 100), .int64(i % 13 * 100), i % 4 == 0 ? .null : .string(["x", "z"][Int(i) % 2]),
+                ])
+            }
         }
     }
 
