@@ -100,12 +100,12 @@ extension Plan {
         })
     }
 
-    /// Folds one symbol's rows into `g`: blocks its statistics answer, the rest decoded. `streaming`,
-    /// when the symbol's buckets only grow as its rows are read, the groups before the latest are
-    /// complete: every `streamedGroups` groups they are finished and handed to `emit`, and the table
-    /// keeps only the latest. A symbol's hourly resampling then touches a few pages of states
-    /// again and again instead of 384 bytes of fresh memory a group (in a fresh process, 117 of
-    /// one symbol's hourly resampling's 255 page faults).
+    /// Folds one symbol's rows into `g`: blocks its statistics answer, the rest decoded. With
+    /// `streaming`, when the symbol's buckets only grow as its rows are read (so that the groups
+    /// before the latest are complete), every `streamedGroups` groups those are finished and handed
+    /// to `emit`, and the table keeps only the latest. A symbol's hourly resampling then touches a
+    /// few pages of states again and again instead of 384 bytes of fresh memory a group (in a
+    /// fresh process, 117 of one symbol's hourly resampling's 255 page faults).
     private func fold(
         _ a: AggregationPlan, _ t: Catalog.TableState, _ id: Int, _ name: String, _ context: ScanContext, into g: GroupTable,
         streaming: Bool = false, emit: (QueryResult) throws(StrataError) -> Void = { _ in }
