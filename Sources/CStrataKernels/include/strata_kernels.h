@@ -76,7 +76,7 @@ void strata_split_sum_i64(const int64_t *v, size_t n, int64_t *high, int64_t *lo
 int strata_use_vector_kernels(int on);
 
 /// Has glibc's allocator keep freed memory for reuse rather than return it to the system after
-/// every large free (no effect with other C libraries).
+/// every large free, and its heap given transparent huge pages (no effect with other C libraries).
 void strata_keep_freed_memory(void);
 
 /// The processors this process may run on: its affinity mask's (taskset, a container's cpuset),
