@@ -36,6 +36,15 @@ final class FileWriter {
         if json && !d.isFinite { file.append("null") } else { file.append(shortest: d, scaleHint: &scaleHint) }
     }
 
+    /// The rows of `r` as CSV records (`OutputFile.appendDelimited`; a text quoted by `csvText`),
+    /// a few hundred at a time between looks at the buffer, which is written at 64 KB.
+    func csvRows(_ r: QueryResult, hints: inout [Int]) {
+        for start in stride(from: 0, to: r.rowCount, by: 256) {
+            file.appendDelimited(r, rows: start..<min(start + 256, r.rowCount), separator: UInt8(ascii: ","), hints: &hints, text: csvText)
+            flushIfFull()
+        }
+    }
+
     func endRecord() {
         file.append(UInt8(ascii: "\n"))
         flushIfFull()

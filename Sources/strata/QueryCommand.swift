@@ -152,17 +152,7 @@ struct ResultPrinter {
                 headerDone = true
             }
             var hints = [Int](repeating: 0, count: r.columns.count)
-            for row in 0..<r.rowCount {
-                for c in r.columns.indices {
-                    if c > 0 { out.byte(UInt8(ascii: ",")) }
-                    switch r.columns[c] {
-                    case .int64(let v): if let x = v[row] { out.int(x) }
-                    case .float64(let v): if let x = v[row] { out.double(x, scaleHint: &hints[c]) }
-                    case .string(let v): if let s = v[row] { out.write(csvText(s)) }  // "" for an empty text: an empty field is a null
-                    }
-                }
-                out.endRecord()
-            }
+            out.csvRows(r, hints: &hints)  // "" for an empty text: an empty field is a null
         case .jsonl:
             let keys = r.names.map { jsonString($0) + ":" }
             var hints = [Int](repeating: 0, count: r.columns.count)

@@ -13,6 +13,7 @@ enum DecimalText {
 
     /// `m / 10^k` with `k` digits after the point (at least one: `12.0`), or `m` alone when `k` is
     /// nil, after a minus sign when `negative`: the count of bytes written at `out` (at most `longest`).
+    @inline(__always)
     static func write(_ m: UInt64, fractionDigits k: Int?, negative: Bool, to out: UnsafeMutableRawPointer) -> Int {
         let text = out.assumingMemoryBound(to: UInt8.self)
         var at = 0
@@ -38,17 +39,19 @@ enum DecimalText {
         return end
     }
 
-    /// The digits `m` has in decimal (1 for 0).
+    /// The digits `m` has in decimal (1 for 0): from its bit length, since 1233 / 4096 is just above
+    /// log10(2) the guess is the count or one less, and one comparison with 10^guess tells which.
+    @inline(__always)
     static func digitCount(_ m: UInt64) -> Int {
-        let long = m >= 10_000_000_000
-        var count = long ? 11 : 1
-        var bound: UInt64 = long ? 100_000_000_000 : 10
-        while count < 20 && m >= bound {
-            count += 1
-            bound &*= 10
-        }
-        return count
+        let guess = ((64 &- m.leadingZeroBitCount) &* 1_233) &>> 12
+        return max(1, guess &+ (m >= powers[guess] ? 1 : 0))
     }
+
+    /// 10^0 … 10^18 as doubles (each exact).
+    private static let scales: [Double] = (0...18).map { k in (0..<k).reduce(1.0) { p, _ in p * 10 } }
+
+    /// 10^0 … 10^19, the powers of ten an unsigned 64-bit integer holds.
+    private static let powers: [UInt64] = (0...19).map { k in (0..<k).reduce(1) { p, _ in p &* 10 } }
 
     /// The `count` lowest decimal digits of `m`, zeros in front, written to end just before `end`:
     /// returns m without them (m / 10^count).
@@ -87,8 +90,7 @@ enum DecimalText {
         let a = d.magnitude
         guard a >= 1e-3 && a < 1e15 else { return nil }
         let tried = min(max(hint, 0), 18)
-        var scale = 1.0
-        for _ in 0..<tried { scale *= 10 }
+        var scale = scales[tried]
         var from = 0
         switch fit(a, scale: scale) {
         case .exact(var m):

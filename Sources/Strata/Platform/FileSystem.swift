@@ -165,6 +165,7 @@ package final class OutputFile {
     }
 
     /// Room for `count` more bytes at `storage + pending`.
+    @inline(__always)
     private func reserve(_ count: Int) {
         if capacity - pending < count { grow(to: pending + count) }
     }
