@@ -121,6 +121,8 @@ struct ResultPrinter {
     let out: FileWriter
     private var widths: [Int]? = nil
     private var headerDone = false
+    /// CSV: the decimal places each float column's values took so far (`OutputFile.append(shortest:scaleHint:)`).
+    private var csvHints: [Int] = []
     private var rows = 0
 
     init(format: QueryCommand.Format, out: FileWriter) {
@@ -151,8 +153,8 @@ struct ResultPrinter {
                 out.endRecord()
                 headerDone = true
             }
-            var hints = [Int](repeating: 0, count: r.columns.count)
-            out.csvRows(r, hints: &hints)  // "" for an empty text: an empty field is a null
+            if csvHints.count != r.columns.count { csvHints = [Int](repeating: 0, count: r.columns.count) }
+            out.csvRows(r, hints: &csvHints)  // "" for an empty text: an empty field is a null
         case .jsonl:
             let keys = r.names.map { jsonString($0) + ":" }
             var hints = [Int](repeating: 0, count: r.columns.count)
