@@ -132,4 +132,61 @@ import Testing
             }
         }
     }
+
+    /// Prices in segments (a decimal random walk, bit-packed without LZ4, blocks of 9,000 rows) and
+    /// a volume column with null rows: a decode copies a chunk in segments only through the segments
+    /// holding the rows it wants (`BlockCopy.fill`), the rest whole. LATEST ON at random times and
+    /// ranges, of the prices alone and with the volumes, each asked three times of one snapshot
+    /// (copies, then the mapping faulted in, then mapped): always the reference's rows.
+    @Test(arguments: 0..<3)
+    func segmentsAreCopiedForTheRowsRead(seed: UInt64) throws {
+        let dir = TempDir("strata-segcopy")
+        defer { dir.cleanup() }
+        var rng = SplitMix(seed: seed &+ 4_242)
+        let db = try Database.open(dir.sub("db"), options: DatabaseOptions(blockRows: 9_000, autoCompaction: .off))
+        defer { db.close() }
+        var model: [String: [(time: Int64, price: Double, volume: Int64?)]] = [:]
+        try db.write { tx in
+            try tx.createTable("t", schema: Schema(columns: [Column("price", .float64), Column("volume", .int64)]))
+            for s in ["a", "b", "c", "d"] {
+                let n = Int(rng.next() % 22_000) + 3_000
+                var price: Int64 = 25_000
+                var rows: [(time: Int64, price: Double, volume: Int64?)] = []
+                for i in 0..<n {
+                    price += Int64(rng.next() % 41) - 20
+                    rows.append((Int64(i) * 60_000, Double(price) / 1_000, rng.next() % 9 == 0 ? nil : Int64(rng.next() % 500) * 100))
+                }
+                try tx.append(
+                    to: "t", symbol: s, times: rows.map(\.time),
+                    columns: [.float64(rows.map(\.price)), .optionalInt64(rows.map(\.volume))])
+                model[s] = rows
+            }
+        }
+        let snap = try db.snapshot()
+        let t = try snap.tableState("t")
+        let header = try snap.header(t, symbol: 0, block: 0)
+        #expect(header.chunk(1).encoding.segmented, "the prices are in segments: \(header.chunk(1).encoding.summary)")
+        func rows(_ sql: String) throws -> [String] {
+            let q = try snap.query(sql)
+            return (0..<q.rowCount).map { r in q.columns.map { "\($0[r])" }.joined(separator: " ") }
+        }
+        func text(_ v: Int64?) -> String { v.map { "\($0)" } ?? "null" }
+        for _ in 0..<5 {
+            let at = Int64(rng.next() % 26_000) * 60_000 + Int64(rng.next() % 2) * 30_000
+            let latest = model.keys.sorted().compactMap { s in model[s]!.last { $0.time <= at }.map { (s, $0) } }
+            let from = Int64(rng.next() % 24_000) * 60_000, to = from + Int64(rng.next() % 12_000) * 60_000
+            let range = model["b"]!.filter { $0.time >= from && $0.time < to }
+            for _ in 0..<3 {
+                #expect(
+                    try rows("SELECT symbol, ts, price FROM t WHERE ts <= \(at) LATEST ON ts PARTITION BY symbol")
+                        == latest.map { "\($0.0) \($0.1.time) \($0.1.price)" })
+                #expect(
+                    try rows("SELECT symbol, price, volume FROM t WHERE ts <= \(at) LATEST ON ts PARTITION BY symbol")
+                        == latest.map { "\($0.0) \($0.1.price) \(text($0.1.volume))" })
+                #expect(
+                    try rows("SELECT ts, price FROM t WHERE symbol = 'b' AND ts >= \(from) AND ts < \(to)")
+                        == range.map { "\($0.time) \($0.price)" })
+            }
+        }
+    }
 }

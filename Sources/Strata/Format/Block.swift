@@ -58,6 +58,9 @@ struct BlockHeader: @unchecked Sendable {
 
     var totalBytes: Int { headerBytes + payloadBytes }
 
+    /// The chunks copied after this header of a copy (`copiedChunks`; every one for a mapping).
+    var copiedChunksMask: UInt64 { copiedChunks ?? ~0 }
+
     /// This header of a copy, with the chunks of `mask` copied after it at their places.
     func copying(chunks mask: UInt64) -> BlockHeader {
         precondition(copiedChunks != nil, "a mapped block has every chunk")

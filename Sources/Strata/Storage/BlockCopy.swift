@@ -21,6 +21,13 @@ final class BlockCopy {
     static let bufferMax = 256 * 1_024
 
     private var buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 4_096, alignment: 8)
+    /// The block `block` copied last, for `fill`, and its chunks left for `fill` (bit k for chunk k).
+    private var current: (region: MappedRegion, ref: BlockRef)?
+    private(set) var deferred: UInt64 = 0
+
+    /// Thrown by a decode whose deferred chunk `fill` could not copy; its caller reads the block
+    /// through the mapping instead (never seen by a user).
+    static let unfinished = StrataError(.io, "a block's copy could not be finished")
 
     deinit { buffer.deallocate() }
 
@@ -44,6 +51,8 @@ final class BlockCopy {
     /// finds wrong (the mapping's read then says what, as it always did).
     func block(_ region: MappedRegion, _ ref: BlockRef, _ schema: Schema, columns: [Int]) -> BlockHeader? {
         let length = Int(ref.length)
+        current = nil
+        deferred = 0
         guard length <= Self.bufferMax, region.firstRead(at: Int(ref.offset)) else { return nil }
         reserve(length)  // first: `h` reads the buffer, which must not move under it
         let prefix = min(length, Self.headerGuess(ref, columns: schema.columns.count) + prefixExtra)
@@ -52,13 +61,60 @@ final class BlockCopy {
             let (mask, end) = Self.chunks(h, schema, columns: columns), end <= length
         else { return nil }
         prefixExtra = min(Self.chunkBytesMax, (Self.range(h, 0).upperBound - h.headerBytes + 64 + 63) & ~63)
+        var later: UInt64 = 0
         for k in 0..<min(64, h.columnCount) where mask & (1 << UInt64(k)) != 0 {
             let range = Self.range(h, k)
-            if range.upperBound > prefix && copy(region, ref, range) == nil { return nil }
+            if range.upperBound <= prefix { continue }
+            if Self.fillable(h.chunk(k)) {
+                later |= 1 << UInt64(k)
+            } else if copy(region, ref, range) == nil {
+                return nil
+            }
         }
         let bytes = UnsafeRawBufferPointer(rebasing: buffer[0..<max(end, prefix)])
         guard let whole = try? BlockHeader.parse(bytes, at: 0, end: bytes.count, schema: schema, payload: false) else { return nil }
-        return whole.copying(chunks: mask)
+        current = (region, ref)
+        deferred = later
+        return whole.copying(chunks: mask & ~later)
+    }
+
+    /// Whether a chunk is copied by `fill`, for the rows a decode reads, rather than whole: a
+    /// number chunk in segments with no null row and no prediction, whose values part is the whole
+    /// chunk (its table, then its miniblocks) and whose segments a decode reads are those holding
+    /// the rows it wants (`Segments.decode`).
+    private static func fillable(_ d: ChunkDescriptor) -> Bool {
+        d.encoding.segmented && d.nullCount == 0 && d.type != .string && !d.encoding.has(Encoding.predicted)
+    }
+
+    /// Header `h` of the block `block` copied last, with its deferred chunk `k` copied for the
+    /// decode of its values `values` (`Segments.decode` reads the table and the segments holding
+    /// them): its first bytes, through the end of the last of those segments, the table giving
+    /// where that is (an estimate from the segments' mean length first, the rest in a second call
+    /// when it was short). Nil when the copy fails; the block is then read through the mapping.
+    func fill(_ h: BlockHeader, chunk k: Int, values: Range<Int>) -> BlockHeader? {
+        guard let (region, ref) = current, k < 64, deferred & (1 << UInt64(k)) != 0 else { return nil }
+        let d = h.chunk(k)
+        let range = Self.range(h, k)
+        let count = Segments.count(values: h.rows)
+        let table = count * Segments.entryBytes
+        let miniblocks = Int(d.rawLength)
+        guard range.count == table + miniblocks, count > 0 else { return nil }
+        let last = values.isEmpty ? -1 : (values.upperBound - 1) / Segments.values
+        // Through the end of segment `last`: the start of the next (or all of them for the last).
+        var want = table + miniblocks
+        if last + 1 < count {
+            let guess = table + miniblocks / count * (last + 1) + miniblocks / count / 4 + 64
+            want = min(want, guess)
+        }
+        guard copy(region, ref, range.lowerBound..<range.lowerBound + want) != nil else { return nil }
+        if last + 1 < count {
+            let at = range.lowerBound + (last + 1) * Segments.entryBytes
+            let next = Int(UInt32(littleEndian: UnsafeRawBufferPointer(buffer).loadUnaligned(fromByteOffset: at, as: UInt32.self)))
+            let needed = table + min(next, miniblocks)
+            if needed > want && copy(region, ref, range.lowerBound + want..<range.lowerBound + needed) == nil { return nil }
+        }
+        deferred &= ~(1 << UInt64(k))
+        return h.copying(chunks: h.copiedChunksMask | 1 << UInt64(k))
     }
 
     /// The chunks a decode of `columns` reads (the time column's and theirs, as a mask) and where

@@ -212,12 +212,6 @@ public struct Snapshot: Sendable {
         _ t: Catalog.TableState, symbol symbolID: Int, block index: Int, columns: [Int], scaled: [Bool]? = nil,
         window: RowWindow = .all, into out: DecodedBlock, copy: BlockCopy? = nil
     ) throws(StrataError) -> BlockHeader {
-        let h: BlockHeader
-        if let copy, let copied = copiedHeader(t, symbolID, index, { copy.block($0, $1, t.schema, columns: columns) }) {
-            h = copied
-        } else {
-            h = try header(t, symbol: symbolID, block: index)
-        }
         let ref = t.symbols[symbolID].blocks[index]
         // The error context holds numbers and an unowned reference, as `blockContext`'s: a local
         // function capturing `self` and `t` copied both (retains on storage shared by the scan
@@ -225,21 +219,36 @@ public struct Snapshot: Sendable {
         // here rather than taken from `blockContext`, whose closure escapes (its context was
         // allocated for every block), it lives on the stack.
         let table = t.id
-        try Self.decodeChunks(
-            h, t.schema, columns: columns, scaled: scaled, window: window, checkChecksums: checkChecksums, into: out,
-            what: { [unowned(unsafe) places] in places.describe(table: table, symbol: symbolID, block: index, ref) })
-        return h
+        let what = { [unowned(unsafe) places] in places.describe(table: table, symbol: symbolID, block: index, ref) }
+        if let copy, let copied = copiedHeader(t, symbolID, index, { copy.block($0, $1, t.schema, columns: columns) }) {
+            do {
+                return try Self.decodeChunks(
+                    copied, t.schema, columns: columns, scaled: scaled, window: window, checkChecksums: checkChecksums, into: out,
+                    copy: copy, what: what)
+            } catch {
+                // A chunk the copy could not finish (`BlockCopy.fill`) is read through the mapping,
+                // which reports any damage, as it always did.
+                if error != BlockCopy.unfinished { throw error }
+            }
+        }
+        let h = try header(t, symbol: symbolID, block: index)
+        return try Self.decodeChunks(
+            h, t.schema, columns: columns, scaled: scaled, window: window, checkChecksums: checkChecksums, into: out, what: what)
     }
 
     /// Decodes the chunks of a parsed block: the time column, then the value columns `columns`
     /// (schema indices, as all null where the block has no chunk for them). The block ends at the
     /// last row of `window` and its rows before the window's first (`out.first`) are left
     /// unspecified where that saves work: a scan decodes the values of the rows it reads, not the
-    /// rest.
+    /// rest. A header from `copy` has the chunks it left for later (`BlockCopy.deferred`) copied
+    /// for those rows once the time column gave them (`BlockCopy.fill`; `BlockCopy.unfinished`
+    /// when it cannot). Returns the header, with those chunks.
+    @discardableResult
     static func decodeChunks(
         _ h: BlockHeader, _ schema: Schema, columns: [Int], scaled: [Bool]? = nil, window: RowWindow = .all,
-        checkChecksums: Bool, into out: DecodedBlock, what: () -> String
-    ) throws(StrataError) {
+        checkChecksums: Bool, into out: DecodedBlock, copy: BlockCopy? = nil, what: () -> String
+    ) throws(StrataError) -> BlockHeader {
+        var h = h
         out.reset(rows: h.rows, columns: columns, schema: schema)
         out.checkSegments = checkChecksums
         let time = h.chunk(0)
@@ -259,6 +268,12 @@ public struct Snapshot: Sendable {
             if chunk.encoding.has(Encoding.predicted) {
                 predicted.append((slot, k))  // after the columns it may take from
                 continue
+            }
+            if let copy, k < 64, copy.deferred & (1 << UInt64(k)) != 0 {
+                // The values `decodeColumn` reads of a chunk with no null row: `ColumnCodec.decode`'s window.
+                let limit = min(out.wanted, h.rows)
+                guard let filled = copy.fill(h, chunk: k, values: min(max(out.first, 0), limit)..<limit) else { throw BlockCopy.unfinished }
+                h = filled
             }
             try h.withChunkBytes(k, checkChecksum: checkChecksums, what: what) { (bytes) throws(StrataError) in
                 try out.decodeColumn(slot, bytes, chunk, descale: !keepScaled, what: what)
@@ -284,6 +299,7 @@ public struct Snapshot: Sendable {
             }
         }
         if out.wanted < out.rows { out.end(at: out.wanted) }
+        return h
     }
 
     /// The scale of the decimal column `id` a prediction names, or -1 for an int64 column; throws
