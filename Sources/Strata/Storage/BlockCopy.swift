@@ -1,6 +1,7 @@
 /// A scan's buffer for blocks read the first time by copying rather than through the mapping:
 /// a block's header alone (`Snapshot.statsHeader`), or its header and the chunks a decode reads,
-/// each at its place in the block (`Snapshot.decode`). One block at a time, grown to the largest
+/// each at its place in the block (`Snapshot.decode`), a chunk in segments only through the
+/// segments holding the rows read (`fill`). One block at a time, grown to the largest
 /// copied; used by one thread; a header parsed from it is valid until the next copy.
 ///
 /// The first touch of a mapped page is a page fault in which the kernel maps the 16 pages around
