@@ -219,12 +219,11 @@ public struct Snapshot: Sendable {
         // here rather than taken from `blockContext`, whose closure escapes (its context was
         // allocated for every block), it lives on the stack.
         let table = t.id
-        let what = { [unowned(unsafe) places] in places.describe(table: table, symbol: symbolID, block: index, ref) }
         if let copy, let copied = copiedHeader(t, symbolID, index, { copy.block($0, $1, t.schema, columns: columns) }) {
             do {
                 return try Self.decodeChunks(
                     copied, t.schema, columns: columns, scaled: scaled, window: window, checkChecksums: checkChecksums, into: out,
-                    copy: copy, what: what)
+                    copy: copy, what: { [unowned(unsafe) places] in places.describe(table: table, symbol: symbolID, block: index, ref) })
             } catch {
                 // A chunk the copy could not finish (`BlockCopy.fill`) is read through the mapping,
                 // which reports any damage, as it always did.
@@ -233,7 +232,8 @@ public struct Snapshot: Sendable {
         }
         let h = try header(t, symbol: symbolID, block: index)
         return try Self.decodeChunks(
-            h, t.schema, columns: columns, scaled: scaled, window: window, checkChecksums: checkChecksums, into: out, what: what)
+            h, t.schema, columns: columns, scaled: scaled, window: window, checkChecksums: checkChecksums, into: out,
+            what: { [unowned(unsafe) places] in places.describe(table: table, symbol: symbolID, block: index, ref) })
     }
 
     /// Decodes the chunks of a parsed block: the time column, then the value columns `columns`
