@@ -47,9 +47,6 @@ enum DecimalText {
         return max(1, guess &+ (m >= powers[guess] ? 1 : 0))
     }
 
-    /// 10^0 … 10^18 as doubles (each exact).
-    private static let scales: [Double] = (0...18).map { k in (0..<k).reduce(1.0) { p, _ in p * 10 } }
-
     /// 10^0 … 10^19, the powers of ten an unsigned 64-bit integer holds.
     private static let powers: [UInt64] = (0...19).map { k in (0..<k).reduce(1) { p, _ in p &* 10 } }
 
@@ -90,7 +87,8 @@ enum DecimalText {
         let a = d.magnitude
         guard a >= 1e-3 && a < 1e15 else { return nil }
         let tried = min(max(hint, 0), 18)
-        var scale = scales[tried]
+        var scale = 1.0
+        for _ in 0..<tried { scale *= 10 }
         var from = 0
         switch fit(a, scale: scale) {
         case .exact(var m):

@@ -366,7 +366,7 @@ package enum System {
     /// after every large free: blocks up to 32 MB come from the heap (not a fresh mapping each), and
     /// the heap's top is trimmed only past 512 MB. For a short-lived process that allocates and
     /// frees column buffers in a loop (a window query over 29 M rows: 1.37 s -> 0.58 s, the rest
-    /// was page faults). The heap is grown 64 MB at once and given transparent huge pages where the
+    /// was page faults). The heap is grown 80 MB at once and given transparent huge pages where the
     /// system has them (`madvise`): a fresh 4 KB page costs a fault of ~1.8 us here, a 2 MB one
     /// ~150 us, and a fresh `strata query`'s decode buffers were all fresh pages (a month of one
     /// symbol 0.43 -> 0.29 ms, its hourly bars 1.76 -> 1.28 ms; the process 0.5-1.3 ms shorter).
