@@ -101,8 +101,7 @@ let benchmarks: @Sendable () -> Void = {
     }
 
     // One row of a block's prices, as LATEST ON at a time inside it decodes it: rows 3,000 and 6,000,
-    // each from the start of its segment of 2,048 values (format 6; the names are from before, when
-    // the first was summed from the block's start and the second from its end).
+    // each decoded from the start of its segment of 2,048 values (format 6).
     let price = EncodedColumn(Array(prices.prefix(8192)), type: .float64)
     for (name, row) in [("row-3000", 3_000), ("row-6000", 6_000)] {
         Benchmark("decode-one-price-of-a-block-\(name)", configuration: measuring(.wallClock, .throughput, .mallocCountTotal, scalingFactor: .kilo)) {
