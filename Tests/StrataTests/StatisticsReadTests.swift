@@ -8,6 +8,12 @@ import Testing
 /// few chunks a decode reads (`Snapshot.decode`, `BlockCopy.block`). Both ways give the same answers,
 /// a header longer than the table's columns (chunks of a dropped column) included.
 @Suite struct StatisticsReadTests {
+    /// The rows `sql` answers, each as its values' text joined by spaces.
+    static func rows(_ snap: Snapshot, _ sql: String) throws -> [String] {
+        let q = try snap.query(sql)
+        return (0..<q.rowCount).map { r in q.columns.map { "\($0[r])" }.joined(separator: " ") }
+    }
+
     @Test func aPageIsCopiedOnlyTheFirstTime() throws {
         let dir = TempDir("strata-firstread")
         defer { dir.cleanup() }
@@ -75,16 +81,12 @@ import Testing
             return "\(s) \(r.count) \(r.reduce(0) { $0 + $1.v }) \(r.map(\.p).min()!) \(r.map(\.p).max()!) \(r.first!.p) \(r.last!.v)"
         }
         let sql = "SELECT symbol, count(*), sum(v), min(p), max(p), first(p), last(v) FROM t GROUP BY symbol"
-        func answer(_ snap: Snapshot) throws -> [String] {
-            let q = try snap.query(sql)
-            return (0..<q.rowCount).map { r in q.columns.map { "\($0[r])" }.joined(separator: " ") }
-        }
         let snap = try db.snapshot()
-        for _ in 0..<3 { #expect(try answer(snap) == expected) }
+        for _ in 0..<3 { #expect(try Self.rows(snap, sql) == expected) }
         db.close()
         let reopened = try Database.open(path, options: .readOnly)
         defer { reopened.close() }
-        #expect(try answer(try reopened.snapshot()) == expected)
+        #expect(try Self.rows(try reopened.snapshot(), sql) == expected)
     }
 
     /// A wide table in blocks of 1,000 rows: a decode of one column (and the time column) copies the
@@ -112,10 +114,7 @@ import Testing
             }
         }
         let snap = try db.snapshot()
-        func rows(_ sql: String) throws -> [String] {
-            let q = try snap.query(sql)
-            return (0..<q.rowCount).map { r in q.columns.map { "\($0[r])" }.joined(separator: " ") }
-        }
+        func rows(_ sql: String) throws -> [String] { try Self.rows(snap, sql) }
         for _ in 0..<4 {
             let at = Int64(rng.next() % 6_000) * 60_000
             let latest = model.keys.sorted().compactMap { s in
@@ -166,10 +165,7 @@ import Testing
         let t = try snap.tableState("t")
         let header = try snap.header(t, symbol: 0, block: 0)
         #expect(header.chunk(1).encoding.segmented, "the prices are in segments: \(header.chunk(1).encoding.summary)")
-        func rows(_ sql: String) throws -> [String] {
-            let q = try snap.query(sql)
-            return (0..<q.rowCount).map { r in q.columns.map { "\($0[r])" }.joined(separator: " ") }
-        }
+        func rows(_ sql: String) throws -> [String] { try Self.rows(snap, sql) }
         func text(_ v: Int64?) -> String { v.map { "\($0)" } ?? "null" }
         for _ in 0..<5 {
             let at = Int64(rng.next() % 26_000) * 60_000 + Int64(rng.next() % 2) * 30_000

@@ -369,7 +369,7 @@ package enum System {
     /// was page faults). The heap is grown 80 MB at once and given transparent huge pages where the
     /// system has them (`madvise`): a fresh 4 KB page costs a fault of ~1.8 us here, a 2 MB one
     /// ~150 us, and a fresh `strata query`'s decode buffers were all fresh pages (a month of one
-    /// symbol 0.43 -> 0.29 ms, its hourly bars 1.76 -> 1.28 ms; the process 0.5-1.3 ms shorter).
+    /// symbol 0.42 -> 0.31 ms, its hourly bars 1.79 -> 1.32 ms; the process 0.3-1.3 ms shorter).
     /// Glibc only (`mallopt`, in C: Sources/CStrataKernels/strata_allocator.c).
     package static func keepFreedMemory() {
         strata_keep_freed_memory()
